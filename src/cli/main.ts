@@ -1,0 +1,53 @@
+import type { Command } from './command.ts';
+import { UserError } from './user-error.ts';
+
+// Commands load lazily so that `--help` stays fast and a command's heavy imports (the Temporal
+// native bridge, the emulator) load only when that command runs.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  dev: {
+    summary: 'start a local Temporal dev server (with UI) and a worker',
+    load: async () => (await import('./commands/dev.ts')).devCommand,
+  },
+};
+
+function mainUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: openai-batch <command> [options]
+
+Runs OpenAI Batch API jobs durably on Temporal.
+
+Commands:
+${lines.join('\n')}
+
+Run \`openai-batch <command> --help\` for a command's options.
+`;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainUsage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`openai-batch: unknown command "${name}"\nRun \`openai-batch --help\` for the commands.\n`);
+    return 2;
+  }
+  const command = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`openai-batch ${name}: ${err.message}\n${err.hint ? `${err.hint}\n` : ''}`);
+      return 2;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,187 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
+import { findTemporalCli, TemporalCliNotFoundError, type TemporalCliSource } from './find-temporal-cli.ts';
+import { freePort } from './free-port.ts';
+import { guardAgainstOrphan } from './orphan-guard.ts';
+import { checkTemporalReady, checkUiReady, retryUntil } from './wait-until-ready.ts';
+
+/** Options for {@link startDevServer}. */
+export interface DevServerOptions {
+  /** A `temporal` binary to use; otherwise {@link findTemporalCli} looks for one. */
+  readonly cliPath?: string | undefined;
+  /** Interface to bind. @default '127.0.0.1' */
+  readonly ip?: string;
+  /** gRPC port. @default a free port */
+  readonly port?: number;
+  /** Serve the Temporal Web UI. @default true */
+  readonly ui?: boolean;
+  /** Web UI port. @default a free port */
+  readonly uiPort?: number;
+  /** SQLite file that keeps the server's state. @default a file in a fresh temporary directory */
+  readonly dbFilename?: string;
+  /** Namespace to create. @default 'default' */
+  readonly namespace?: string;
+  /** Search attributes to register. @default the project's {@link SEARCH_ATTRIBUTE_KEYS} */
+  readonly searchAttributes?: readonly SearchAttributeSpec[];
+  /** How long to wait for a cold start; 2 slow cores can exceed the SDK's 5 s. @default 120000 */
+  readonly readyTimeoutMs?: number;
+  /** Fall back to the SDK's download when no binary is found (needs internet). @default true */
+  readonly allowDownload?: boolean;
+  /** Build the CLI with Go when no binary is found. @default true */
+  readonly allowGoBuild?: boolean;
+  /** One line per provisioning step. */
+  readonly onProgress?: (line: string) => void;
+}
+
+/** A search attribute to register: the shape of `defineSearchAttributeKey`'s result. */
+export interface SearchAttributeSpec {
+  readonly name: string;
+  readonly type: SearchAttributeType;
+}
+
+/** A running dev server. */
+export interface DevServer {
+  /** `host:port` for `Connection.connect` / `NativeConnection.connect`. */
+  readonly address: string;
+  readonly namespace: string;
+  /** The Web UI's base URL, when the UI is on. */
+  readonly uiUrl: string | undefined;
+  /** Where the binary came from. */
+  readonly source: TemporalCliSource | 'sdk-download';
+  /** Stops the server and its process group; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
+  [SearchAttributeType.TEXT]: 'Text',
+  [SearchAttributeType.KEYWORD]: 'Keyword',
+  [SearchAttributeType.INT]: 'Int',
+  [SearchAttributeType.DOUBLE]: 'Double',
+  [SearchAttributeType.BOOL]: 'Bool',
+  [SearchAttributeType.DATETIME]: 'Datetime',
+  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
+};
+
+function stopProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+      resolve();
+      return;
+    }
+    const pid = child.pid;
+    const kill = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    kill('SIGTERM');
+  });
+}
+
+/**
+ * Starts a Temporal dev server (SQLite, optional Web UI, the project's search attributes) and
+ * resolves once it really serves requests. The server runs in its own process group, and a watchdog
+ * stops it if this process dies without calling `stop()`.
+ */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const progress = options.onProgress ?? (() => undefined);
+  let cli;
+  try {
+    cli = await findTemporalCli({
+      explicitPath: options.cliPath,
+      allowGoBuild: options.allowGoBuild ?? true,
+      onProgress: progress,
+    });
+  } catch (err) {
+    if (!(err instanceof TemporalCliNotFoundError) || options.allowDownload === false) throw err;
+    progress('no local Temporal CLI; trying the Temporal SDK download (needs internet)');
+    const { startWithSdkDownload } = await import('./sdk-download.ts');
+    try {
+      return await startWithSdkDownload(options);
+    } catch (downloadErr) {
+      throw new TemporalCliNotFoundError([...err.attempts, `SDK download: ${String(downloadErr)}`]);
+    }
+  }
+
+  const ip = options.ip ?? '127.0.0.1';
+  const namespace = options.namespace ?? 'default';
+  const port = options.port ?? (await freePort(ip));
+  const ui = options.ui ?? true;
+  const uiPort = ui ? (options.uiPort ?? (await freePort(ip))) : undefined;
+  const keys = options.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS;
+  let tempDir: string | undefined;
+  let dbFilename = options.dbFilename;
+  if (!dbFilename) {
+    tempDir = await mkdtemp(join(tmpdir(), 'openai-batch-temporal-'));
+    dbFilename = join(tempDir, 'temporal.sqlite');
+  }
+  const args = [
+    'server', 'start-dev',
+    '--ip', ip,
+    '--port', String(port),
+    '--namespace', namespace,
+    '--db-filename', dbFilename,
+    '--log-level', 'warn',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    ...keys.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE_NAMES[k.type]}`]),
+    ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-ip', ip]),
+  ];
+  progress(`starting Temporal dev server (${cli.source}: ${cli.path}) on ${ip}:${port}${uiPort ? `, UI on ${uiPort}` : ''}`);
+  const child = spawn(cli.path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keepTail = (chunk: Buffer): void => {
+    tail = (tail + chunk.toString('utf8')).slice(-3000);
+  };
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
+  let spawnError: Error | undefined;
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+  const stopGuard = child.pid !== undefined ? guardAgainstOrphan(child.pid) : () => undefined;
+
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await stopProcessGroup(child, 10_000);
+    stopGuard();
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  };
+
+  const address = `${ip}:${port}`;
+  const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
+  const isDead = (): string | undefined => {
+    if (spawnError) return `could not start ${cli.path}: ${spawnError.message}`;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return `the server exited (${child.exitCode ?? child.signalCode}) before it was ready; its last output:\n${tail}`;
+    }
+    return undefined;
+  };
+  try {
+    const names = keys.map((k) => k.name);
+    await retryUntil(`Temporal dev server at ${address}`, () => checkTemporalReady(address, namespace, names), {
+      deadline,
+      isDead,
+    });
+    if (uiUrl) await retryUntil(`Temporal Web UI at ${uiUrl}`, () => checkUiReady(uiUrl), { deadline, isDead });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  progress(`Temporal dev server ready at ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
+  return { address, namespace, uiUrl, source: cli.source, stop };
+}

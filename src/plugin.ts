@@ -1,0 +1,39 @@
+import { fileURLToPath } from 'node:url';
+import { SimplePlugin } from '@temporalio/plugin';
+import { createBatchActivities } from '../activities/create-batch-activities.ts';
+
+/** Options for {@link OpenAIBatchPlugin}. */
+export interface OpenAIBatchPluginOptions {
+  /** OpenAI-compatible base URL. @default process.env.OPENAI_BASE_URL, else OpenAI's */
+  readonly openaiBaseUrl?: string | undefined;
+  /** API key, read on the worker only. @default process.env.OPENAI_API_KEY */
+  readonly openaiApiKey?: string | undefined;
+  /** `file://` URI or directory under which jobs keep their files. @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch */
+  readonly storageRoot?: string | undefined;
+}
+
+// In the repository the plugin runs from `src/plugin.ts`; published, from `dist/src/plugin.js`.
+const ownExtension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
+/** Absolute path of the plugin's workflow entry, for `workflowsPath` or a user's own bundle. */
+export const workflowsPath: string = fileURLToPath(new URL(`../workflows/index${ownExtension}`, import.meta.url));
+
+/**
+ * Registers the OpenAI batch activities on a worker and, when the worker has no workflows of its
+ * own, the plugin's workflows. A worker with its own `workflowsPath` keeps it; re-export
+ * `temporal-openai-batch/workflows` from that file to include the job workflows.
+ */
+export class OpenAIBatchPlugin extends SimplePlugin {
+  constructor(options: OpenAIBatchPluginOptions = {}) {
+    const apiKey = options.openaiApiKey ?? process.env['OPENAI_API_KEY'];
+    super({
+      name: 'temporal-openai-batch',
+      activities: createBatchActivities({
+        openaiBaseUrl: options.openaiBaseUrl ?? process.env['OPENAI_BASE_URL'],
+        apiKeyConfigured: Boolean(apiKey),
+        storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
+      }),
+      workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,
+    });
+  }
+}

@@ -1,0 +1,46 @@
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+
+/** The task queue when none is configured. */
+export const DEFAULT_TASK_QUEUE = 'openai-batch';
+
+/**
+ * Every environment variable the worker reads. docker-compose.yml and the README list the same
+ * names; a test checks that they agree.
+ */
+export const WORKER_ENV_VARS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_TLS',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_CONFIG_FILE',
+  'OPENAI_BATCH_TASK_QUEUE',
+  'OPENAI_BATCH_STORAGE_ROOT',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+] as const;
+
+/** A worker's configuration, resolved from the environment and Temporal's config file. */
+export interface WorkerConfig {
+  readonly connection: NativeConnectionOptions;
+  readonly namespace: string;
+  readonly taskQueue: string;
+}
+
+/**
+ * Reads the Temporal connection through `@temporalio/envconfig` (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+ * TEMPORAL_API_KEY, TLS settings, profiles) and the project's own variables.
+ */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const { connectionOptions, namespace } = loadClientConnectConfig({
+    overrideEnvVars: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    ),
+  });
+  return {
+    connection: connectionOptions,
+    namespace: namespace ?? 'default',
+    taskQueue: env['OPENAI_BATCH_TASK_QUEUE'] || DEFAULT_TASK_QUEUE,
+  };
+}

@@ -1,0 +1,28 @@
+import type { TestProject } from 'vitest/node';
+import { startDevServer, type DevServer } from '../../src/devserver/start-dev-server.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalNamespace: string;
+    temporalUiUrl: string;
+  }
+}
+
+let server: DevServer | undefined;
+
+/**
+ * One real Temporal dev server (built from Go when no binary is cached) for the whole run. If it
+ * cannot start, the run fails here: no test runs against a missing server.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  server = await startDevServer({ ui: true, onProgress: (line) => console.log(`[temporal] ${line}`) });
+  if (!server.uiUrl) throw new Error('the dev server started without its Web UI');
+  project.provide('temporalAddress', server.address);
+  project.provide('temporalNamespace', server.namespace);
+  project.provide('temporalUiUrl', server.uiUrl);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+}
