@@ -1,0 +1,76 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+
+/** The `ApplicationFailure.type` of every failure this module produces, namespaced for the UI. */
+export const OPENAI_FAILURE_TYPES = {
+  rateLimit: 'OpenAIBatch.RateLimit',
+  auth: 'OpenAIBatch.Auth',
+  badRequest: 'OpenAIBatch.BadRequest',
+  notFound: 'OpenAIBatch.NotFound',
+  conflict: 'OpenAIBatch.Conflict',
+  server: 'OpenAIBatch.ServerError',
+  connection: 'OpenAIBatch.Connection',
+  timeout: 'OpenAIBatch.Timeout',
+  unknown: 'OpenAIBatch.Unknown',
+} as const;
+
+/**
+ * Maps an error thrown by the OpenAI SDK to an `ApplicationFailure`: retryable for 408, 409, 429,
+ * 5xx, connection errors and timeouts; not retryable for bad requests, auth and not-found. A
+ * `retry-after` (or `retry-after-ms`) header becomes `nextRetryDelay`. The original is the cause.
+ * Anything else is returned unchanged (Temporal retries plain errors by the activity's policy).
+ */
+export function toApplicationFailure(err: unknown, action = 'OpenAI call'): unknown {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof APIUserAbortError) return err;
+  if (err instanceof APIConnectionTimeoutError) {
+    return failure(`${action} timed out`, OPENAI_FAILURE_TYPES.timeout, false, err);
+  }
+  if (err instanceof APIConnectionError) {
+    return failure(`${action} could not connect: ${err.message}`, OPENAI_FAILURE_TYPES.connection, false, err);
+  }
+  if (!(err instanceof APIError)) return err;
+  const status = err.status ?? 0;
+  const message = `${action} failed with HTTP ${status}: ${err.message}`;
+  const retryAfterMs = retryAfterFromHeaders(err.headers);
+  if (status === 429) return failure(message, OPENAI_FAILURE_TYPES.rateLimit, false, err, retryAfterMs);
+  if (status === 401 || status === 403) return failure(message, OPENAI_FAILURE_TYPES.auth, true, err);
+  if (status === 404) return failure(message, OPENAI_FAILURE_TYPES.notFound, true, err);
+  if (status === 408) return failure(message, OPENAI_FAILURE_TYPES.timeout, false, err, retryAfterMs);
+  if (status === 409) return failure(message, OPENAI_FAILURE_TYPES.conflict, false, err, retryAfterMs);
+  if (status >= 500) return failure(message, OPENAI_FAILURE_TYPES.server, false, err, retryAfterMs);
+  if (status >= 400) return failure(message, OPENAI_FAILURE_TYPES.badRequest, true, err);
+  return failure(message, OPENAI_FAILURE_TYPES.unknown, false, err, retryAfterMs);
+}
+
+/** Runs an OpenAI call and rethrows its error mapped by {@link toApplicationFailure}. */
+export async function callOpenAI<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toApplicationFailure(err, action);
+  }
+}
+
+/** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present. */
+export function retryAfterFromHeaders(headers: Headers | undefined, nowMs = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') && Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+function failure(message: string, type: string, nonRetryable: boolean, cause: Error, nextRetryDelayMs?: number): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable,
+    cause,
+    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}),
+  });
+}

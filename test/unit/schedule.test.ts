@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../../workflows/poll-schedule.ts';
+
+const MIN = 60_000;
+const HOUR = 3_600_000;
+const running = (elapsedMs: number, done = 0, total = 0) => ({ elapsedMs, status: 'in_progress', done, total });
+
+describe('the polling schedule', () => {
+  it('never waits longer than max(60 s, 5% of the elapsed time)', () => {
+    for (let elapsed = 0; elapsed <= 25 * HOUR; elapsed += 7 * MIN) {
+      const delay = nextPollDelayMs(running(elapsed));
+      expect(delay).toBeLessThanOrEqual(Math.max(MIN, 0.05 * elapsed));
+    }
+  });
+
+  it('polls every minute early, then grows with elapsed time up to 30 minutes', () => {
+    expect(nextPollDelayMs(running(5 * MIN))).toBe(MIN);
+    expect(nextPollDelayMs(running(2 * HOUR))).toBe(0.05 * 2 * HOUR);
+    expect(nextPollDelayMs(running(20 * HOUR))).toBe(DEFAULT_POLL_SCHEDULE.maxDelayMs);
+  });
+
+  it('polls a validating batch within seconds so that validation failures surface quickly', () => {
+    expect(nextPollDelayMs({ elapsedMs: 0, status: 'validating', done: 0, total: 0 })).toBe(2_000);
+    expect(nextPollDelayMs({ elapsedMs: 8_000, status: 'validating', done: 0, total: 0 })).toBe(8_000);
+    expect(nextPollDelayMs({ elapsedMs: 10 * MIN, status: 'validating', done: 0, total: 0 })).toBe(MIN);
+  });
+
+  it('polls just after the end the observed progress rate predicts', () => {
+    // 90% done after 10 hours: about 67 minutes remain, later than the 30-minute cap.
+    expect(nextPollDelayMs(running(10 * HOUR, 9_000, 10_000))).toBe(30 * MIN);
+    // 99% done after 10 hours: about 6 minutes remain, sooner than the 30-minute bound.
+    const delay = nextPollDelayMs(running(10 * HOUR, 9_900, 10_000));
+    expect(delay).toBeGreaterThan(6 * MIN);
+    expect(delay).toBeLessThan(7 * MIN);
+    expect(estimatedRemainingMs(running(HOUR, 0, 10))).toBeUndefined();
+    expect(nextPollDelayMs({ elapsedMs: 3 * HOUR, status: 'finalizing', done: 10, total: 10 })).toBe(MIN);
+  });
+
+  it('scales with the options, so that tests run the same schedule in milliseconds', () => {
+    const fast = { minDelayMs: 100, maxDelayMs: 1_000, fractionOfElapsed: 0.05, validatingDelayMs: 50 };
+    expect(nextPollDelayMs(running(0), fast)).toBe(100);
+    expect(nextPollDelayMs(running(HOUR), fast)).toBe(1_000);
+  });
+
+  it('a 24-hour batch costs at most 125 polls, a 1-hour batch at most 50', () => {
+    const day = countPolls(24 * HOUR, DEFAULT_POLL_SCHEDULE, 2 * MIN);
+    const hour = countPolls(HOUR, DEFAULT_POLL_SCHEDULE, 2 * MIN);
+    expect(day).toBeLessThanOrEqual(125);
+    expect(hour).toBeLessThanOrEqual(50);
+  });
+});
