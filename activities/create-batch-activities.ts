@@ -1,13 +1,25 @@
+import type OpenAI from 'openai';
+import { createOpenAIClient } from '../src/openai/client.ts';
+import { openStorage } from '../src/storage/index.ts';
 import type { WorkerHealth } from '../workflows/types.ts';
+import type { CrashHook } from './crash-point.ts';
+import { createJobStepActivities } from './job-steps.ts';
+import { createOpenAIBatchActivities } from './openai-batches.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
 export interface BatchActivityDeps {
   /** The OpenAI-compatible base URL activities call, or undefined for the SDK default. */
   readonly openaiBaseUrl?: string | undefined;
-  /** Whether an API key is configured; the key itself never leaves the worker's configuration. */
+  /** The API key; stays in the worker's memory, never in inputs, history, logs or files. */
+  readonly openaiApiKey?: string | undefined;
+  /** Whether an API key is configured (reported by the health check). */
   readonly apiKeyConfigured: boolean;
   /** `file://` root under which every job keeps its files. */
   readonly storageRoot: string;
+  /** A ready client (tests, Azure, proxies); when set, the URL and key above are not used. */
+  readonly openai?: OpenAI | undefined;
+  /** Test-only: called at crash points (see `crash-point.ts`). */
+  readonly crashHook?: CrashHook | undefined;
 }
 
 /**
@@ -15,7 +27,13 @@ export interface BatchActivityDeps {
  * scope, so two workers in one process can point at different OpenAI endpoints.
  */
 export function createBatchActivities(deps: BatchActivityDeps) {
+  let client = deps.openai;
+  const openai = (): OpenAI => (client ??= createOpenAIClient({ apiKey: deps.openaiApiKey, baseURL: deps.openaiBaseUrl }));
+  const storage = openStorage(deps.storageRoot);
+  const crash: CrashHook = deps.crashHook ?? (() => undefined);
   return {
+    ...createJobStepActivities(openai, storage),
+    ...createOpenAIBatchActivities(openai, storage, crash),
     /** Reports what this worker is configured with, so that an operator can check a deployment. */
     checkWorkerHealth(): Promise<WorkerHealth> {
       return Promise.resolve({

@@ -1,0 +1,15 @@
+# The worker, built from this repository. Node 24 strips TypeScript types itself, so the sources run
+# as they are; no build step.
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY bin ./bin
+COPY worker.ts ./
+RUN mkdir -p /data && chown node:node /data
+USER node
+CMD ["node", "worker.ts"]

@@ -1,0 +1,189 @@
+import { activityInfo, Context } from '@temporalio/activity';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import type OpenAI from 'openai';
+import { toStreamingFile } from 'openai';
+import type { BlobStorage } from '../src/storage/index.ts';
+import { callOpenAI } from '../src/openai/errors.ts';
+import { nextPollDelayMs, type PollScheduleOptions } from '../workflows/poll-schedule.ts';
+import type { CrashHook } from './crash-point.ts';
+import { heartbeatingBytes } from './heartbeat.ts';
+
+/** Input of `uploadChunk`. */
+export interface UploadChunkInput {
+  readonly chunkUri: string;
+  readonly filename: string;
+}
+
+/** Input of `createBatch`. */
+export interface CreateBatchInput {
+  readonly jobId: string;
+  readonly round: number;
+  readonly chunk: number;
+  readonly inputFileId: string;
+  readonly endpoint: string;
+  /** One per submission attempt: `token_limit_exceeded` resubmits with a new key. */
+  readonly idempotencyKey: string;
+  /** Epoch ms; batches created earlier are never adopted (and the listing stops there). */
+  readonly notBeforeMs: number;
+  /** Only look for an existing batch; never create one (used after a cancelled create). */
+  readonly adoptOnly?: boolean;
+}
+
+/** A batch as the workflows see it: status, counts and file ids, never contents. */
+export interface BatchSnapshot {
+  readonly batchId: string;
+  readonly status: string;
+  readonly terminal: boolean;
+  readonly createdAtMs: number;
+  readonly total: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly outputFileId?: string | undefined;
+  readonly errorFileId?: string | undefined;
+  readonly errors?: readonly BatchErrorRef[] | undefined;
+  /** Set when the job's deadline passed while the batch was still running. */
+  readonly deadlineReached?: boolean;
+  /** Whether this batch was found (adopted) rather than created by this call. */
+  readonly adopted?: boolean;
+}
+
+/** One entry of a failed batch's `errors.data`. */
+export interface BatchErrorRef {
+  readonly code?: string | undefined;
+  readonly message?: string | undefined;
+  readonly line?: number | null | undefined;
+  readonly param?: string | null | undefined;
+}
+
+/** Input of `waitForBatch`. */
+export interface WaitForBatchInput {
+  readonly batchId: string;
+  readonly schedule: PollScheduleOptions;
+  /** Return (not terminal) once this long has passed since the activity was scheduled. */
+  readonly refreshMs: number;
+  readonly deadlineMs?: number | undefined;
+}
+
+const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
+
+/** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
+export const BATCH_RUNNING_TYPE = 'OpenAIBatch.BatchRunning';
+
+export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobStorage, crash: CrashHook) {
+  return {
+    /** Streams a chunk file from storage to OpenAI (purpose `batch`), heartbeating the bytes sent. */
+    async uploadChunk(input: UploadChunkInput): Promise<{ fileId: string; bytes: number }> {
+      const source = await storage.openRead(input.chunkUri);
+      let sent = 0;
+      async function* counted(): AsyncGenerator<Uint8Array | string> {
+        for await (const part of heartbeatingBytes(source, 'bytesSent')) {
+          sent += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
+          if (sent > 0) crash('during-upload');
+          yield part;
+        }
+      }
+      const file = await callOpenAI('files.create', () =>
+        openai().files.create(
+          { file: toStreamingFile(counted() as AsyncIterable<BlobPart>, input.filename, { type: 'application/jsonl' }), purpose: 'batch' },
+          { signal: Context.current().cancellationSignal },
+        ),
+      );
+      return { fileId: file.id, bytes: file.bytes };
+    },
+
+    /**
+     * Creates the chunk's batch exactly once: first looks for a batch carrying the same
+     * idempotency key (newest first, stopping at the job's start) and adopts it, so a worker
+     * killed after OpenAI created the batch but before Temporal recorded it creates no second one.
+     */
+    async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
+      Context.current().heartbeat();
+      const existing = await findBatchByKey(openai(), input.idempotencyKey, input.notBeforeMs);
+      if (existing) return { ...toSnapshot(existing), adopted: true };
+      if (input.adoptOnly) return null;
+      const batch = await callOpenAI('batches.create', () =>
+        openai().batches.create({
+          input_file_id: input.inputFileId,
+          endpoint: input.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
+          completion_window: '24h',
+          metadata: {
+            job_id: input.jobId.slice(0, 512),
+            round: String(input.round),
+            chunk: String(input.chunk),
+            idempotency_key: input.idempotencyKey.slice(0, 512),
+          },
+        }),
+      );
+      crash('after-create');
+      return { ...toSnapshot(batch), adopted: false };
+    },
+
+    /**
+     * One poll of a batch. Terminal: returns it. Still running: throws a benign retryable failure
+     * ("in_progress 1200/5000") whose `nextRetryDelay` comes from the polling schedule, so each poll
+     * is one retry attempt with no history event. Returns a running snapshot once `refreshMs` has
+     * passed since the activity was scheduled, so that the workflow can refresh its progress.
+     */
+    async waitForBatch(input: WaitForBatchInput): Promise<BatchSnapshot> {
+      Context.current().heartbeat();
+      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId));
+      const snapshot = toSnapshot(batch);
+      crash('during-poll');
+      if (snapshot.terminal) return snapshot;
+      const now = Date.now();
+      if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
+      const sinceScheduled = now - activityInfo().scheduledTimestampMs;
+      if (sinceScheduled >= input.refreshMs) return snapshot;
+      let delay = nextPollDelayMs(
+        { elapsedMs: now - snapshot.createdAtMs, status: snapshot.status, done: snapshot.completed + snapshot.failed, total: snapshot.total },
+        input.schedule,
+      );
+      delay = Math.min(delay, input.refreshMs - sinceScheduled);
+      if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
+      throw ApplicationFailure.create({
+        message: `${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`,
+        type: BATCH_RUNNING_TYPE,
+        nonRetryable: false,
+        nextRetryDelay: Math.max(10, Math.round(delay)),
+        category: ApplicationFailureCategory.BENIGN,
+        details: [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }],
+      });
+    },
+
+    /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
+    async cancelBatch(input: { batchId: string }): Promise<BatchSnapshot> {
+      const current = toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      if (current.terminal || current.status === 'cancelling') return current;
+      return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+    },
+  };
+}
+
+async function findBatchByKey(client: OpenAI, key: string, notBeforeMs: number): Promise<OpenAI.Batches.Batch | undefined> {
+  // Clocks differ between Temporal and OpenAI; look a little before the job's start.
+  const notBeforeSeconds = Math.floor((notBeforeMs - 600_000) / 1000);
+  return await callOpenAI('batches.list', async () => {
+    for await (const batch of client.batches.list({ limit: 100 })) {
+      Context.current().heartbeat();
+      if (batch.metadata?.['idempotency_key'] === key) return batch;
+      if (batch.created_at < notBeforeSeconds) return undefined;
+    }
+    return undefined;
+  });
+}
+
+function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
+  const counts = batch.request_counts;
+  return {
+    batchId: batch.id,
+    status: batch.status,
+    terminal: TERMINAL.has(batch.status),
+    createdAtMs: batch.created_at * 1000,
+    total: counts?.total ?? 0,
+    completed: counts?.completed ?? 0,
+    failed: counts?.failed ?? 0,
+    outputFileId: batch.output_file_id || undefined,
+    errorFileId: batch.error_file_id || undefined,
+    errors: batch.errors?.data?.map((e) => ({ code: e.code, message: e.message, line: e.line ?? null, param: e.param ?? null })),
+  };
+}

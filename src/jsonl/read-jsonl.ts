@@ -1,0 +1,130 @@
+import { isUtf8 } from 'node:buffer';
+
+/** One non-blank line: its 1-based number, the byte offset where it starts, and its text (no EOL). */
+export interface JsonlLine {
+  readonly kind: 'line';
+  readonly lineNumber: number;
+  readonly offset: number;
+  /** The line's bytes without `\n`, `\r\n` or BOM; a view into the read buffer, copy it to keep it. */
+  readonly raw: Buffer;
+  readonly text: string;
+}
+
+/**
+ * Something the reader will not pass off as a normal line. `bom` is a warning (the BOM is stripped
+ * and line 1 still follows); `invalid_utf8` and `line_too_long` replace the line they describe.
+ */
+export interface JsonlIssue {
+  readonly kind: 'bom' | 'invalid_utf8' | 'line_too_long';
+  readonly lineNumber: number;
+  readonly offset: number;
+  /** Length of the line in bytes (3 for a BOM). */
+  readonly bytes: number;
+}
+
+export type JsonlItem = JsonlLine | JsonlIssue;
+
+export interface ReadJsonlOptions {
+  /** Lines longer than this are reported, never buffered whole. @default 210 * 1024 * 1024 */
+  readonly maxLineBytes?: number;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+function isBlank(raw: Buffer): boolean {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
+  return true;
+}
+
+function toBuffer(piece: Uint8Array | string): Buffer {
+  if (typeof piece === 'string') return Buffer.from(piece);
+  return Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+}
+
+/**
+ * Splits a byte stream into JSONL lines, yielding them in batches (one batch per input chunk) so
+ * that a million-line file costs a few thousand awaits rather than a million. LF and CRLF both end
+ * a line; blank lines are skipped but still counted, so line numbers match an editor's.
+ */
+export async function* readJsonlBatches(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadJsonlOptions = {},
+): AsyncGenerator<JsonlItem[]> {
+  const maxLineBytes = options.maxLineBytes ?? 210 * 1024 * 1024;
+  let lineNumber = 0;
+  let offset = 0;
+  let carry: Buffer[] = [];
+  let carryLen = 0;
+  let overLong = false;
+  let first = true;
+  let out: JsonlItem[] = [];
+
+  const finishLine = (raw: Buffer | null, length: number): void => {
+    lineNumber++;
+    const start = offset;
+    offset += length;
+    if (raw === null || length > maxLineBytes) {
+      out.push({ kind: 'line_too_long', lineNumber, offset: start, bytes: length });
+      return;
+    }
+    const end = raw.length > 0 && raw[raw.length - 1] === CR ? raw.length - 1 : raw.length;
+    const line = end === raw.length ? raw : raw.subarray(0, end);
+    if (line.length === 0 || (line[0] !== 0x7b && isBlank(line))) return;
+    if (!isUtf8(line)) {
+      out.push({ kind: 'invalid_utf8', lineNumber, offset: start, bytes: line.length });
+      return;
+    }
+    out.push({ kind: 'line', lineNumber, offset: start, raw: line, text: line.toString('utf8') });
+  };
+
+  for await (const piece of source) {
+    let buf = toBuffer(piece);
+    if (first && buf.length > 0) {
+      first = false;
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        out.push({ kind: 'bom', lineNumber: 1, offset: 0, bytes: 3 });
+        buf = buf.subarray(3);
+        offset = 3;
+      }
+    }
+    let pos = 0;
+    for (let nl = buf.indexOf(LF, pos); nl !== -1; nl = buf.indexOf(LF, pos)) {
+      const length = carryLen + (nl - pos);
+      let raw: Buffer | null = null;
+      if (!overLong) raw = carryLen === 0 ? buf.subarray(pos, nl) : Buffer.concat([...carry, buf.subarray(pos, nl)]);
+      finishLine(raw, length);
+      offset += 1;
+      carry = [];
+      carryLen = 0;
+      overLong = false;
+      pos = nl + 1;
+    }
+    if (pos < buf.length) {
+      carryLen += buf.length - pos;
+      if (!overLong) carry.push(buf.subarray(pos));
+      // Past the limit the line is only counted, so memory stays bounded whatever the input.
+      if (carryLen > maxLineBytes) {
+        overLong = true;
+        carry = [];
+      }
+    }
+    if (out.length > 0) {
+      yield out;
+      out = [];
+    }
+  }
+  if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen);
+  if (out.length > 0) yield out;
+}
+
+/** The same as {@link readJsonlBatches}, one item at a time. */
+export async function* readJsonl(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadJsonlOptions = {},
+): AsyncGenerator<JsonlItem> {
+  for await (const batch of readJsonlBatches(source, options)) yield* batch;
+}

@@ -1,0 +1,14 @@
+/** The Batch API endpoints this package plans and reconciles. */
+export type BatchEndpoint = '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/completions' | '/v1/moderations';
+
+export const BATCH_ENDPOINTS: readonly BatchEndpoint[] = [
+  '/v1/chat/completions',
+  '/v1/responses',
+  '/v1/embeddings',
+  '/v1/completions',
+  '/v1/moderations',
+];
+
+export function isBatchEndpoint(value: unknown): value is BatchEndpoint {
+  return typeof value === 'string' && (BATCH_ENDPOINTS as readonly string[]).includes(value);
+}

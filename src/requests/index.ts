@@ -1,0 +1,14 @@
+export type { BatchEndpoint } from './endpoints.ts';
+export { BATCH_ENDPOINTS, isBatchEndpoint } from './endpoints.ts';
+export { BODY_SCHEMAS, MAX_INPUTS_PER_EMBEDDING_REQUEST, DEFAULT_MODERATION_MODEL } from './body-schemas.ts';
+export { DEFAULT_MAX_CUSTOM_ID_LENGTH, lineEnvelopeSchema } from './line-schema.ts';
+export { validateRequestLine } from './validate-request-line.ts';
+export type { ValidRequest, RequestLineResult, ValidateOptions } from './validate-request-line.ts';
+export { FIX_FOR_REASON } from './invalid-reasons.ts';
+export type { InvalidReason, RequestIssue } from './invalid-reasons.ts';
+export { promptParts, embeddingInputCount, maxOutputTokens } from './request-metrics.ts';
+export type { PromptParts } from './request-metrics.ts';
+export { buildRequests } from './build-requests.ts';
+export type { RequestTemplate } from './build-requests.ts';
+export { strictJsonSchema } from './strict-json-schema.ts';
+export type { StrictJsonSchema } from './strict-json-schema.ts';

@@ -1,0 +1,114 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { BlobStorage } from './blob-storage.ts';
+import { StorageError } from './storage-error.ts';
+import { assertSegment, pathToUri, resolveInside, uriToPath } from './resolve-path.ts';
+
+const TMP_MARK = '.tmp-';
+
+/** The local-directory backend: `file://` URIs under one root directory. */
+export class FileStorage implements BlobStorage {
+  readonly rootUri: string;
+  readonly #root: string;
+  #realRoot: Promise<string> | undefined;
+
+  constructor(root: string) {
+    this.#root = path.resolve(root);
+    this.rootUri = pathToUri(this.#root);
+  }
+
+  jobUri(jobId: string, ...parts: string[]): string {
+    assertSegment(jobId, 'job id');
+    const segments = parts.flatMap((p) => p.split('/'));
+    for (const s of segments) assertSegment(s, 'path part');
+    return pathToUri(path.join(this.#root, jobId, ...segments));
+  }
+
+  async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
+    const p = await this.#resolve(uri);
+    const stream = createReadStream(p, { highWaterMark: 1 << 20 });
+    // Surface a missing file as a rejected promise, not as a later stream 'error'.
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (err) => reject(this.#wrap(err, uri)));
+    });
+    return stream;
+  }
+
+  async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
+    const p = await this.#resolve(uri);
+    await mkdir(path.dirname(p), { recursive: true });
+    const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+    let bytes = 0;
+    try {
+      for await (const piece of source) {
+        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+        bytes += buf.byteLength;
+        if (!out.write(buf)) await once(out, 'drain');
+      }
+      out.end();
+      await once(out, 'finish');
+      await rename(tmp, p);
+      return { uri: pathToUri(p), bytes };
+    } catch (err) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      await stat(await this.#resolve(uri));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async size(uri: string): Promise<number> {
+    try {
+      return (await stat(await this.#resolve(uri))).size;
+    } catch (err) {
+      throw this.#wrap(err, uri);
+    }
+  }
+
+  async list(prefixUri: string): Promise<string[]> {
+    const prefix = await this.#resolve(prefixUri);
+    // A prefix is a directory, or a directory plus the start of a name (as in S3).
+    const isDir = await stat(prefix).then((s) => s.isDirectory(), () => false);
+    const dir = isDir ? prefix : path.dirname(prefix);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    });
+    return entries
+      .filter((e) => e.isFile() && !e.name.includes(TMP_MARK))
+      .map((e) => path.join(e.parentPath, e.name))
+      .filter((p) => isDir || p.startsWith(prefix))
+      .sort()
+      .map(pathToUri);
+  }
+
+  async delete(uri: string): Promise<void> {
+    await rm(await this.#resolve(uri), { force: true });
+  }
+
+  async #resolve(uri: string): Promise<string> {
+    this.#realRoot ??= mkdir(this.#root, { recursive: true }).then(() => realpath(this.#root));
+    return resolveInside(uri, this.#root, await this.#realRoot);
+  }
+
+  #wrap(err: unknown, uri: string): unknown {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return new StorageError(`"${uri}" does not exist (${uriToPath(uri, this.#root)})`, uri, { cause: err });
+    }
+    return err;
+  }
+}

@@ -1,0 +1,5 @@
+export type { BlobStorage } from './blob-storage.ts';
+export { StorageError } from './storage-error.ts';
+export { openStorage } from './open-storage.ts';
+export { FileStorage } from './file-storage.ts';
+export { readSmallText } from './read-text.ts';

@@ -1,0 +1,212 @@
+import {
+  ActivityFailure,
+  CancellationScope,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchActivities } from '../activities/create-batch-activities.ts';
+import type { BatchSnapshot } from '../activities/openai-batches.ts';
+import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from './job-types.ts';
+import { chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from './messages.ts';
+
+/** Where a chunk workflow resumes after continue-as-new. */
+export interface ChunkResume {
+  readonly fileId: string;
+  readonly attempt: number;
+  readonly batchIds: readonly string[];
+  readonly batchId?: string | undefined;
+}
+
+const ZERO_USAGE = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
+
+function activities(input: ChunkInput) {
+  const heartbeatTimeout = input.wait.heartbeatTimeoutMs;
+  const io = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+  });
+  const quick = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  });
+  const poll = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout,
+    // Each retry is one poll (see waitForBatch); the bound wakes the workflow if the worker was down.
+    scheduleToCloseTimeout: input.wait.progressRefreshMs * 2 + 300_000,
+    retry: { initialInterval: input.wait.minPollMs, backoffCoefficient: 1, maximumInterval: input.wait.maxPollMs },
+    summary: 'wait for the batch',
+  });
+  return { io, quick, poll };
+}
+
+/**
+ * One chunk of one round (workflow id `<jobId>/r<round>/c<chunk>`): upload, create exactly once,
+ * wait, collect. Reports progress and its result to the job by signal. Cancelled, it cancels its
+ * OpenAI batch, waits for `cancelled`, collects the partial results, reports them, and ends cancelled.
+ */
+export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume): Promise<ChunkResult> {
+  const { io, quick, poll } = activities(input);
+  const { round, chunk } = input;
+  const batchIds = [...(resume?.batchIds ?? [])];
+  let batchId = resume?.batchId;
+  let progress: ChunkProgress = { round, index: chunk.index, phase: resume ? 'waiting' : 'uploading', batchId, done: 0, total: chunk.requests };
+  setHandler(chunkProgressQuery, () => progress);
+  const job = getExternalWorkflowHandle(input.jobWorkflowId);
+
+  async function report(next: Partial<ChunkProgress>, notifyJob: boolean): Promise<void> {
+    progress = { ...progress, ...next };
+    if (notifyJob) await job.signal(chunkProgressSignal, progress).catch(() => undefined);
+  }
+
+  async function collect(end: ChunkEnd, snapshot?: BatchSnapshot, extra: { cancelledByDeadline?: boolean; reason?: string } = {}): Promise<ChunkResult> {
+    await report({ phase: 'collecting' }, false);
+    const outcome = await io.collectChunk({
+      jobId: input.jobId,
+      round,
+      chunkIndex: chunk.index,
+      chunkUri: chunk.uri,
+      endpoint: input.endpoint,
+      batchId: snapshot?.batchId ?? '',
+      end,
+      outputFileId: snapshot?.outputFileId,
+      errorFileId: snapshot?.errorFileId,
+      batchErrors: snapshot?.errors ?? (extra.reason ? [{ code: 'chunk_failed', message: extra.reason }] : undefined),
+      jsonSchema: input.jsonSchema,
+      retryInvalidOutput: input.retryInvalidOutput,
+      cancelledByDeadline: extra.cancelledByDeadline,
+    });
+    return { round, index: chunk.index, end, batchIds: [...batchIds], estimatedCostUsd: chunk.estimatedCostUsd, reason: extra.reason, ...outcome };
+  }
+
+  /** Polls until terminal or deadline, waking every refresh interval to report progress. */
+  async function waitFor(id: string, cancelling = false): Promise<BatchSnapshot> {
+    for (;;) {
+      let snapshot: BatchSnapshot;
+      try {
+        snapshot = await poll.waitForBatch({
+          batchId: id,
+          schedule: {
+            minDelayMs: input.wait.minPollMs,
+            maxDelayMs: input.wait.maxPollMs,
+            fractionOfElapsed: 0.05,
+            validatingDelayMs: input.wait.validatingPollMs,
+          },
+          refreshMs: input.wait.progressRefreshMs,
+          deadlineMs: cancelling ? undefined : input.deadlineMs,
+        });
+      } catch (err) {
+        // The schedule-to-close bound passed (a worker was down): start a fresh wait.
+        if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) continue;
+        throw err;
+      }
+      if (snapshot.terminal || snapshot.deadlineReached) return snapshot;
+      await report({ phase: 'waiting', batchStatus: snapshot.status, done: snapshot.completed + snapshot.failed }, true);
+      if (!cancelling && workflowInfo().continueAsNewSuggested && resumeState) {
+        await continueAsNew<typeof openAIBatchChunk>(input, resumeState);
+      }
+    }
+  }
+
+  async function cancelAndCollect(id: string, cancelledByDeadline: boolean): Promise<ChunkResult> {
+    await report({ phase: 'cancelling' }, false);
+    await quick.cancelBatch({ batchId: id });
+    const snapshot = await waitFor(id, true);
+    const end: ChunkEnd = snapshot.status === 'completed' || snapshot.status === 'expired' || snapshot.status === 'failed' ? snapshot.status : 'cancelled';
+    return await collect(end, snapshot, { cancelledByDeadline });
+  }
+
+  let fileId = resume?.fileId;
+  let attempt = resume?.attempt ?? 1;
+  let resumeState: ChunkResume | undefined;
+  const key = (): string => `${input.jobId}:r${round}:c${chunk.index}:a${attempt}`;
+  const pastDeadline = (): boolean => input.deadlineMs !== undefined && Date.now() >= input.deadlineMs;
+
+  async function run(): Promise<ChunkResult> {
+    if (!fileId) {
+      fileId = (await io.uploadChunk({ chunkUri: chunk.uri, filename: `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl` })).fileId;
+    }
+    for (;;) {
+      if (!batchId) {
+        if (pastDeadline()) return await collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
+        await report({ phase: 'submitting' }, false);
+        const created = await quick.createBatch({
+          jobId: input.jobId,
+          round,
+          chunk: chunk.index,
+          inputFileId: fileId,
+          endpoint: input.endpoint,
+          idempotencyKey: key(),
+          notBeforeMs: input.jobStartedAtMs,
+        });
+        if (!created) throw new Error('createBatch returned no batch');
+        batchId = created.batchId;
+        batchIds.push(batchId);
+      }
+      resumeState = { fileId, attempt, batchIds: [...batchIds], batchId };
+      await report({ phase: 'waiting', batchId }, true);
+      const snapshot = await waitFor(batchId);
+      if (snapshot.deadlineReached) return await cancelAndCollect(batchId, true);
+      if (snapshot.status === 'failed' && snapshot.errors?.some((e) => e.code === 'token_limit_exceeded')) {
+        // The organization's enqueued-token queue is full: wait, then submit the same file again.
+        log.info('token_limit_exceeded; resubmitting later', { batchId, attempt });
+        await report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
+        const wait = input.deadlineMs === undefined ? input.wait.tokenLimitBackoffMs : Math.min(input.wait.tokenLimitBackoffMs, Math.max(0, input.deadlineMs - Date.now()));
+        await sleep(wait);
+        attempt += 1;
+        batchId = undefined;
+        continue;
+      }
+      return await collect(snapshot.status as ChunkEnd, snapshot);
+    }
+  }
+
+  let result: ChunkResult;
+  try {
+    result = await run();
+  } catch (err) {
+    if (!isCancellation(err)) {
+      const reason = err instanceof Error ? err.message : String(err);
+      // Report what is known so the job can finish, then fail visibly.
+      await CancellationScope.nonCancellable(async () => {
+        const failed = await collect('failed', undefined, { reason }).catch(() => undefined);
+        await job.signal(chunkDoneSignal, failed ?? emptyResult(input, batchIds, reason)).catch(() => undefined);
+      });
+      throw err;
+    }
+    await CancellationScope.nonCancellable(async () => {
+      let id = batchId;
+      if (!id && fileId) {
+        // A create may have reached OpenAI before the cancellation: find it by its key.
+        const found = await quick.createBatch({
+          jobId: input.jobId, round, chunk: chunk.index, inputFileId: fileId, endpoint: input.endpoint,
+          idempotencyKey: key(), notBeforeMs: input.jobStartedAtMs, adoptOnly: true,
+        });
+        if (found) { id = found.batchId; batchIds.push(id); }
+      }
+      const partial = id ? await cancelAndCollect(id, false) : await collect('not_submitted', undefined, { reason: 'cancelled before submission' });
+      await report({ phase: 'done' }, false);
+      await job.signal(chunkDoneSignal, partial).catch(() => undefined);
+    });
+    throw err;
+  }
+  await report({ phase: 'done', done: progress.total }, false);
+  await job.signal(chunkDoneSignal, result).catch(() => undefined);
+  return result;
+}
+
+function emptyResult(input: ChunkInput, batchIds: readonly string[], reason: string): ChunkResult {
+  return {
+    round: input.round, index: input.chunk.index, end: 'failed', batchIds, recordsUri: '', retryCount: 0,
+    counts: {}, usage: ZERO_USAGE, estimatedCostUsd: input.chunk.estimatedCostUsd, reason,
+  };
+}

@@ -1,0 +1,187 @@
+// JSON-safe types of the job and chunk workflows and their activities. Types only: sandbox-safe.
+// Everything here is a reference (URI, id, count), never a request or result body.
+
+/** The statuses a row ends in (mirrors the reconciler's `RowStatus`). */
+export type RowStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'missing' | 'invalid_output';
+
+/** Token totals of a chunk, round or job. */
+export interface TokenUsage {
+  readonly input: number;
+  readonly cachedInput: number;
+  readonly output: number;
+  readonly reasoning: number;
+}
+
+/** Price per million tokens for one model (batch prices are derived by the cost module). */
+export interface ModelPrice {
+  readonly input: number;
+  readonly cachedInput?: number;
+  readonly output: number;
+}
+
+/** Limits a chunk must respect, passed to planning. */
+export interface ChunkLimits {
+  readonly maxRequests?: number;
+  readonly maxBytes?: number;
+  readonly maxEmbeddingInputs?: number;
+  readonly maxEnqueuedTokens?: number;
+}
+
+/** Durations of the wait, all in milliseconds; workflow inputs so that tests run in seconds. */
+export interface WaitOptions {
+  /** Shortest delay between polls. @default 60_000 */
+  readonly minPollMs?: number;
+  /** Longest delay between polls. @default 1_800_000 */
+  readonly maxPollMs?: number;
+  /** First delay while a batch validates. @default 2_000 */
+  readonly validatingPollMs?: number;
+  /** How often the chunk workflow wakes to refresh its progress for operators. @default 1_800_000 */
+  readonly progressRefreshMs?: number;
+  /** Wait after `token_limit_exceeded` before resubmitting the chunk. @default 600_000 */
+  readonly tokenLimitBackoffMs?: number;
+  /** Heartbeat timeout of every activity: how soon a dead worker's activity is retried. @default 60_000 */
+  readonly heartbeatTimeoutMs?: number;
+}
+
+/** Input of `openAIBatchJob`. Validated by the client helper before it reaches Temporal. */
+export interface JobInput {
+  /** Stable id of the job; names its storage folder and tags its batches. @default the workflow id */
+  readonly jobId?: string;
+  /** A name for the job, shown in the UI and search attributes. */
+  readonly name?: string;
+  /** URI (or path under the storage root) of the input JSONL. */
+  readonly inputUri: string;
+  /** The OpenAI endpoint every line targets. */
+  readonly endpoint: string;
+  /** What to do with invalid lines. @default 'fail' */
+  readonly onInvalid?: 'fail' | 'skip';
+  /** At most this many batches in flight. @default 10 */
+  readonly maxActiveBatches?: number;
+  /** Retry rounds for retryable rows, counting the first. @default 3 */
+  readonly maxRounds?: number;
+  /** Chunking limits. @default OpenAI's (50,000 requests, 200 MB) */
+  readonly limits?: ChunkLimits;
+  /** Prices per model, per million tokens. */
+  readonly prices?: Record<string, ModelPrice>;
+  /** Do not submit a chunk whose estimated cost would exceed what remains of this budget. */
+  readonly maxCostUsd?: number;
+  /** Epoch milliseconds (or ISO date) after which the job cancels what runs and finalizes. */
+  readonly deadline?: number | string;
+  /** JSON schema every response's content must satisfy, else `invalid_output`. */
+  readonly jsonSchema?: Record<string, unknown>;
+  /** Resubmit `invalid_output` rows in the next round. @default false */
+  readonly retryInvalidOutput?: boolean;
+  /** Waiting durations. */
+  readonly wait?: WaitOptions;
+}
+
+/** One chunk of a round, as planning wrote it. */
+export interface ChunkRef {
+  readonly index: number;
+  readonly uri: string;
+  readonly requests: number;
+  readonly bytes: number;
+  readonly estimatedInputTokens: number;
+  readonly estimatedCostUsd: number;
+}
+
+/** What planning returns (the manifest, minus nothing: it holds only references and counts). */
+export interface RoundPlan {
+  readonly jobId: string;
+  readonly round: number;
+  readonly endpoint: string;
+  readonly model: string;
+  readonly totalRequests: number;
+  readonly totalBytes: number;
+  readonly estimatedInputTokens: number;
+  readonly estimatedCostUsd: number;
+  readonly chunks: readonly ChunkRef[];
+  readonly rejected: { readonly count: number; readonly uri?: string | undefined };
+}
+
+/** Input of the per-chunk workflow. */
+export interface ChunkInput {
+  readonly jobId: string;
+  readonly jobWorkflowId: string;
+  readonly round: number;
+  readonly chunk: ChunkRef;
+  readonly endpoint: string;
+  readonly model: string;
+  /** Epoch ms the job started: batches older than this are never adopted. */
+  readonly jobStartedAtMs: number;
+  readonly deadlineMs?: number | undefined;
+  readonly jsonSchema?: Record<string, unknown> | undefined;
+  readonly retryInvalidOutput?: boolean | undefined;
+  readonly wait: Required<WaitOptions>;
+}
+
+/** How a chunk ended. */
+export type ChunkEnd = 'completed' | 'expired' | 'cancelled' | 'failed' | 'not_submitted';
+
+/** What a chunk workflow reports to its job (by signal) and returns. */
+export interface ChunkResult {
+  readonly round: number;
+  readonly index: number;
+  readonly end: ChunkEnd;
+  /** Every batch created for the chunk (more than one after `token_limit_exceeded`). */
+  readonly batchIds: readonly string[];
+  readonly recordsUri: string;
+  readonly retryUri?: string | undefined;
+  readonly retryCount: number;
+  readonly counts: Partial<Record<RowStatus, number>>;
+  readonly usage: TokenUsage;
+  readonly estimatedCostUsd: number;
+  /** Why, when the chunk was not submitted or its batch failed. */
+  readonly reason?: string | undefined;
+}
+
+/** A chunk's live state, sent to the job at each progress refresh. */
+export interface ChunkProgress {
+  readonly round: number;
+  readonly index: number;
+  readonly phase: 'uploading' | 'submitting' | 'waiting' | 'token_limit_backoff' | 'collecting' | 'cancelling' | 'done';
+  readonly batchId?: string | undefined;
+  readonly batchStatus?: string | undefined;
+  readonly done: number;
+  readonly total: number;
+}
+
+/** The job's phase, also its `OpenAIBatchJobStatus` search attribute. */
+export type JobPhase = 'planning' | 'running' | 'finalizing' | 'completed' | 'failed' | 'cancelled';
+
+/** What the `progress` query returns. */
+export interface JobProgress {
+  readonly jobId: string;
+  readonly phase: JobPhase;
+  readonly round: number;
+  readonly totalRequests: number;
+  /** Rows with a final state in finished chunks, plus rows done in running batches. */
+  readonly rowsDone: number;
+  readonly percent: number;
+  readonly chunks: { readonly planned: number; readonly active: number; readonly done: number; readonly skipped: number };
+  readonly counts: Partial<Record<RowStatus, number>>;
+  readonly usage: TokenUsage;
+  readonly estimatedCostUsd: number;
+  readonly batchIds: readonly string[];
+  readonly active: readonly ChunkProgress[];
+}
+
+/** What `openAIBatchJob` returns: small whatever the job's size. */
+export interface JobSummary {
+  readonly jobId: string;
+  readonly status: 'completed' | 'cancelled' | 'deadline_exceeded';
+  readonly model: string;
+  readonly endpoint: string;
+  readonly rows: number;
+  readonly counts: Partial<Record<RowStatus, number>>;
+  readonly rounds: readonly { readonly round: number; readonly chunks: number; readonly counts: Partial<Record<RowStatus, number>> }[];
+  readonly usage: TokenUsage;
+  readonly costUsd: number;
+  readonly syncCostUsd: number;
+  readonly batchIds: readonly string[];
+  readonly skippedForBudget: number;
+  readonly rejected: number;
+  readonly resultsUri: string;
+  readonly failuresUri: string;
+  readonly reportUri: string;
+}
