@@ -1,0 +1,84 @@
+import { openLineWriter, type LineWriter } from '../jsonl/index.ts';
+import type { BlobStorage } from '../storage/index.ts';
+import type { ChunkLimits } from './chunk-limits.ts';
+import type { ChunkManifest } from './manifest.ts';
+
+/** What one request adds to a chunk, measured against every limit at once. */
+export interface RequestSize {
+  bytes: number;
+  tokens: number;
+  embeddingInputs: number;
+  maxOutputTokens: number;
+}
+
+interface OpenChunk {
+  index: number;
+  writer: LineWriter;
+  requests: number;
+  bytes: number;
+  tokens: number;
+  inputs: number;
+  maxOutput: number;
+}
+
+/**
+ * Packs requests into chunk files in input order, starting a new chunk when the next request would
+ * break any limit. Greedy and order-preserving, hence deterministic: the same lines and limits give
+ * the same chunk files byte for byte.
+ */
+export class ChunkBuilder {
+  readonly chunks: (ChunkManifest & { maxOutputTokens: number })[] = [];
+  #open: OpenChunk | undefined;
+  readonly #storage: BlobStorage;
+  readonly #limits: ChunkLimits;
+  readonly #uriFor: (index: number) => string;
+
+  constructor(storage: BlobStorage, limits: ChunkLimits, uriFor: (index: number) => string) {
+    this.#storage = storage;
+    this.#limits = limits;
+    this.#uriFor = uriFor;
+  }
+
+  fits(size: RequestSize): boolean {
+    const c = this.#open;
+    if (!c) return true;
+    const l = this.#limits;
+    return (
+      c.requests + 1 <= l.maxRequests &&
+      c.bytes + size.bytes <= l.maxBytes &&
+      c.inputs + size.embeddingInputs <= l.maxEmbeddingInputs &&
+      (l.maxTokensPerBatch === undefined || c.tokens + size.tokens <= l.maxTokensPerBatch)
+    );
+  }
+
+  async add(raw: Buffer, size: RequestSize): Promise<void> {
+    if (!this.fits(size)) await this.closeChunk();
+    if (!this.#open) {
+      const index = this.chunks.length;
+      this.#open = { index, writer: openLineWriter(this.#storage, this.#uriFor(index)), requests: 0, bytes: 0, tokens: 0, inputs: 0, maxOutput: 0 };
+    }
+    const c = this.#open;
+    c.requests++;
+    c.bytes += size.bytes;
+    c.tokens += size.tokens;
+    c.inputs += size.embeddingInputs;
+    c.maxOutput += size.maxOutputTokens;
+    await c.writer.writeLine(raw);
+  }
+
+  async closeChunk(): Promise<void> {
+    const c = this.#open;
+    if (!c) return;
+    this.#open = undefined;
+    const { uri, bytes } = await c.writer.close();
+    this.chunks.push({ index: c.index, uri, requests: c.requests, bytes, estimatedInputTokens: c.tokens, estimatedCostUsd: 0, maxOutputTokens: c.maxOutput });
+  }
+
+  /** Drops the open chunk and deletes the committed ones: used when the input turns out invalid. */
+  async discard(): Promise<void> {
+    await this.#open?.writer.abort();
+    this.#open = undefined;
+    for (const c of this.chunks) await this.#storage.delete(c.uri);
+    this.chunks.length = 0;
+  }
+}
