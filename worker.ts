@@ -1,5 +1,6 @@
 // A worker configured from the environment (see WORKER_ENV_VARS); shuts down on SIGINT/SIGTERM.
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { crashOnceAt } from './activities/crash-point.ts';
 import { OpenAIBatchPlugin } from './src/plugin.ts';
 import { loadWorkerConfig } from './src/worker-config.ts';
 
@@ -11,7 +12,8 @@ async function run(): Promise<void> {
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
-      plugins: [new OpenAIBatchPlugin()],
+      // OPENAI_API_KEY is read inside the plugin, on this worker only.
+      plugins: [new OpenAIBatchPlugin({ storageRoot: config.storageRoot, openaiBaseUrl: config.openaiBaseUrl, crashHook: crashOnceAt(config.testCrashAt) })],
     });
     console.log(`worker polling task queue "${config.taskQueue}" on ${config.connection.address ?? 'localhost:7233'}`);
     // Worker.run resolves after the SDK's default shutdown signals (SIGINT, SIGTERM) drain the worker.

@@ -98,7 +98,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           storage,
         ),
       );
-      return manifest as RoundPlan;
+      return manifest;
     } catch (err) {
       if (err instanceof InvalidInputError) {
         throw ApplicationFailure.create({ message: err.message, type: INVALID_INPUT_TYPE, nonRetryable: true, details: [err.report] });
@@ -115,7 +115,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 
     /** Merges the previous round's retry files and chunks them as round `round`. */
     async planRetryRound(input: PlanRetryInput): Promise<RoundPlan> {
-      const inputUri = storage.jobUri(input.jobId, `round-${input.round}`, 'input.jsonl');
+      const inputUri = storage.jobUri(input.jobId, `r${input.round}`, 'retry-input.jsonl');
       async function* merged(): AsyncGenerator<Uint8Array | string> {
         for (const uri of input.retryUris) {
           let last = 10;
@@ -132,7 +132,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
-      const dir = ['round-' + String(input.round), 'chunk-' + String(input.chunkIndex)];
+      const dir = [`r${input.round}`, `c${input.chunkIndex}`];
       const outputUri = input.outputFileId ? await download(openai(), storage, input.outputFileId, storage.jobUri(input.jobId, ...dir, `${input.batchId}-output.jsonl`)) : undefined;
       const errorUri = input.errorFileId ? await download(openai(), storage, input.errorFileId, storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`)) : undefined;
       const outcome = await withHeartbeats(() =>
@@ -202,8 +202,9 @@ async function download(client: OpenAI, storage: BlobStorage, fileId: string, ur
   try {
     await storage.writeAtomic(uri, heartbeatingBytes(body, 'bytesReceived'));
   } catch (err) {
+    if (Context.current().cancellationSignal.aborted) throw err;
     // A connection dropped mid-body surfaces here, not in files.content.
-    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: 'OpenAIBatch.Connection', cause: err instanceof Error ? err : undefined });
+    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: 'OpenAIBatch.Connection', ...(err instanceof Error ? { cause: err } : {}) });
   }
   return uri;
 }

@@ -84,7 +84,7 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
       }
       const file = await callOpenAI('files.create', () =>
         openai().files.create(
-          { file: toStreamingFile(counted() as AsyncIterable<BlobPart>, input.filename, { type: 'application/jsonl' }), purpose: 'batch' },
+          { file: toStreamingFile(counted() as Parameters<typeof toStreamingFile>[0], input.filename, { type: 'application/jsonl' }), purpose: 'batch' },
           { signal: Context.current().cancellationSignal },
         ),
       );

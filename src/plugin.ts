@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { SimplePlugin } from '@temporalio/plugin';
+import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
+import type { CrashHook } from '../activities/crash-point.ts';
 
 /** Options for {@link OpenAIBatchPlugin}. */
 export interface OpenAIBatchPluginOptions {
@@ -8,8 +10,12 @@ export interface OpenAIBatchPluginOptions {
   readonly openaiBaseUrl?: string | undefined;
   /** API key, read on the worker only. @default process.env.OPENAI_API_KEY */
   readonly openaiApiKey?: string | undefined;
+  /** A ready OpenAI client (Azure, proxies, tests); replaces the URL and key. @default undefined */
+  readonly openai?: OpenAI | undefined;
   /** `file://` URI or directory under which jobs keep their files. @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch */
   readonly storageRoot?: string | undefined;
+  /** Test-only: called at crash points to kill the worker. @default undefined */
+  readonly crashHook?: CrashHook | undefined;
 }
 
 // In the repository the plugin runs from `src/plugin.ts`; published, from `dist/src/plugin.js`.
@@ -30,7 +36,10 @@ export class OpenAIBatchPlugin extends SimplePlugin {
       name: 'temporal-openai-batch',
       activities: createBatchActivities({
         openaiBaseUrl: options.openaiBaseUrl ?? process.env['OPENAI_BASE_URL'],
+        openaiApiKey: apiKey,
         apiKeyConfigured: Boolean(apiKey),
+        openai: options.openai,
+        crashHook: options.crashHook,
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,

@@ -19,6 +19,7 @@ export const WORKER_ENV_VARS = [
   'OPENAI_BATCH_STORAGE_ROOT',
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
+  'OPENAI_BATCH_TEST_CRASH_AT',
 ] as const;
 
 /** A worker's configuration, resolved from the environment and Temporal's config file. */
@@ -26,6 +27,12 @@ export interface WorkerConfig {
   readonly connection: NativeConnectionOptions;
   readonly namespace: string;
   readonly taskQueue: string;
+  /** Storage root for job files. */
+  readonly storageRoot: string;
+  /** OpenAI base URL, or undefined for OpenAI's. The API key is read by the plugin, never copied here. */
+  readonly openaiBaseUrl?: string | undefined;
+  /** Test-only crash point (`during-upload`, `during-poll`, `after-create`); unset in production. */
+  readonly testCrashAt?: string | undefined;
 }
 
 /**
@@ -42,5 +49,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     connection: connectionOptions,
     namespace: namespace ?? 'default',
     taskQueue: env['OPENAI_BATCH_TASK_QUEUE'] || DEFAULT_TASK_QUEUE,
+    storageRoot: env['OPENAI_BATCH_STORAGE_ROOT'] || './.openai-batch',
+    openaiBaseUrl: env['OPENAI_BASE_URL'] || undefined,
+    testCrashAt: env['OPENAI_BATCH_TEST_CRASH_AT'] || undefined,
   };
 }

@@ -1,6 +1,31 @@
 // The sandbox-safe entry point (`temporal-openai-batch/workflows`): a user's own workflow bundle may
 // re-export these. Nothing here imports Node built-ins, `openai` or activity values.
 export { healthCheckWorkflow } from './health-check.ts';
+export { openAIBatchJob } from './job-workflow.ts';
+export { openAIBatchChunk } from './chunk-workflow.ts';
+export type { ChunkResume } from './chunk-workflow.ts';
+export { chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, progressQuery } from './messages.ts';
+export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from './job-options.ts';
+export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from './poll-schedule.ts';
+export type { PollObservation, PollScheduleOptions } from './poll-schedule.ts';
+export type { JobState } from './job-state.ts';
+export type {
+  ChunkEnd,
+  ChunkInput,
+  ChunkLimits,
+  ChunkProgress,
+  ChunkRef,
+  ChunkResult,
+  JobInput,
+  JobPhase,
+  JobProgress,
+  JobSummary,
+  ModelPrice,
+  RoundPlan,
+  RowStatus,
+  TokenUsage,
+  WaitOptions,
+} from './job-types.ts';
 export {
   BATCH_IDS,
   ENDPOINT,

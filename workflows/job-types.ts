@@ -15,7 +15,7 @@ export interface TokenUsage {
 /** Price per million tokens for one model (batch prices are derived by the cost module). */
 export interface ModelPrice {
   readonly input: number;
-  readonly cachedInput?: number;
+  readonly cachedInput: number;
   readonly output: number;
 }
 
@@ -24,7 +24,8 @@ export interface ChunkLimits {
   readonly maxRequests?: number;
   readonly maxBytes?: number;
   readonly maxEmbeddingInputs?: number;
-  readonly maxEnqueuedTokens?: number;
+  /** Estimated prompt tokens per batch (your tier's enqueued-token limit). */
+  readonly maxTokensPerBatch?: number;
 }
 
 /** Durations of the wait, all in milliseconds; workflow inputs so that tests run in seconds. */

@@ -30,9 +30,10 @@ export function toApplicationFailure(err: unknown, action = 'OpenAI call'): unkn
     return failure(`${action} could not connect: ${err.message}`, OPENAI_FAILURE_TYPES.connection, false, err);
   }
   if (!(err instanceof APIError)) return err;
-  const status = err.status ?? 0;
-  const message = `${action} failed with HTTP ${status}: ${err.message}`;
-  const retryAfterMs = retryAfterFromHeaders(err.headers);
+  const apiError = err as APIError<number | undefined, Headers | undefined>;
+  const status: number = apiError.status ?? 0;
+  const message = `${action} failed with HTTP ${status}: ${apiError.message}`;
+  const retryAfterMs = retryAfterFromHeaders(apiError.headers);
   if (status === 429) return failure(message, OPENAI_FAILURE_TYPES.rateLimit, false, err, retryAfterMs);
   if (status === 401 || status === 403) return failure(message, OPENAI_FAILURE_TYPES.auth, true, err);
   if (status === 404) return failure(message, OPENAI_FAILURE_TYPES.notFound, true, err);

@@ -1,0 +1,72 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { openStorage } from '../storage/index.ts';
+import { progressQuery } from '../../workflows/messages.ts';
+import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
+import type { JobProgress, JobSummary } from '../../workflows/job-types.ts';
+import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../workflows/search-attributes.ts';
+import { parseJobInput } from './job-input-schema.ts';
+
+/** A handle on a running or finished job. */
+export type JobHandle = WorkflowHandle<typeof openAIBatchJob>;
+
+/** Options of {@link startBatchJob}. */
+export interface StartJobOptions {
+  /** Task queue of a worker with the plugin. */
+  readonly taskQueue: string;
+  /** Workflow id. @default the input's `jobId`, else `openai-batch-<time>` */
+  readonly workflowId?: string;
+}
+
+/**
+ * Validates the input with zod (field-level messages, before anything reaches Temporal) and starts
+ * `openAIBatchJob`. Returns its handle.
+ */
+export async function startBatchJob(client: Client, input: unknown, options: StartJobOptions): Promise<JobHandle> {
+  const job = parseJobInput(input);
+  const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
+  return await client.workflow.start<typeof openAIBatchJob>('openAIBatchJob', {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [job],
+    typedSearchAttributes: [
+      { key: JOB_STATUS, value: 'planning' },
+      { key: ENDPOINT, value: job.endpoint },
+      ...(job.name ? [{ key: JOB_NAME, value: job.name }] : []),
+    ],
+    staticSummary: `OpenAI batch job${job.name ? ` "${job.name}"` : ''}: ${job.endpoint}`,
+  });
+}
+
+/** The job's progress (the `progress` query). */
+export async function getJobProgress(handle: WorkflowHandle): Promise<JobProgress> {
+  return await handle.query(progressQuery);
+}
+
+/** Waits for the job and returns its summary. */
+export async function awaitJobSummary(handle: WorkflowHandle): Promise<JobSummary> {
+  return (await handle.result()) as JobSummary;
+}
+
+/** One line of `results.jsonl`. The body's shape depends on the endpoint. */
+export interface ResultRow {
+  readonly custom_id: string;
+  readonly status: string;
+  readonly [field: string]: unknown;
+}
+
+/** Streams the job's `results.jsonl`, one parsed row at a time. */
+export async function* iterateResults(summary: Pick<JobSummary, 'resultsUri'>, storageRoot: string): AsyncGenerator<ResultRow> {
+  const storage = openStorage(storageRoot);
+  let rest = '';
+  for await (const part of await storage.openRead(summary.resultsUri)) {
+    rest += part.toString('utf8');
+    let newline = rest.indexOf('\n');
+    while (newline >= 0) {
+      const line = rest.slice(0, newline).trim();
+      rest = rest.slice(newline + 1);
+      if (line) yield JSON.parse(line) as ResultRow;
+      newline = rest.indexOf('\n');
+    }
+  }
+  if (rest.trim()) yield JSON.parse(rest) as ResultRow;
+}

@@ -1,0 +1,16 @@
+// The package root: worker and client code. Workflow code imports `temporal-openai-batch/workflows`.
+export { OpenAIBatchPlugin, workflowsPath } from './plugin.ts';
+export type { OpenAIBatchPluginOptions } from './plugin.ts';
+export { createBatchActivities } from '../activities/create-batch-activities.ts';
+export type { BatchActivities, BatchActivityDeps } from '../activities/create-batch-activities.ts';
+export { createOpenAIClient } from './openai/client.ts';
+export type { OpenAIClientConfig } from './openai/client.ts';
+export { OPENAI_FAILURE_TYPES, retryAfterFromHeaders, toApplicationFailure } from './openai/errors.ts';
+export { jobInputSchema, JobInputError, parseJobInput } from './client/job-input-schema.ts';
+export type { JobInputIssue } from './client/job-input-schema.ts';
+export { awaitJobSummary, getJobProgress, iterateResults, startBatchJob } from './client/job-client.ts';
+export type { JobHandle, ResultRow, StartJobOptions } from './client/job-client.ts';
+export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';
+export type { WorkerConfig } from './worker-config.ts';
+export { openAIBatchJob, openAIBatchChunk } from '../workflows/index.ts';
+export type { ChunkResult, JobInput, JobProgress, JobSummary, RowStatus, TokenUsage, WaitOptions } from '../workflows/index.ts';

@@ -1,0 +1,95 @@
+// The job workflow's state and the pure functions over it. Carried across continue-as-new.
+import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowStatus, TokenUsage } from './job-types.ts';
+
+/** Everything the job needs to resume after continue-as-new: references and counts only. */
+export interface JobState {
+  readonly jobId: string;
+  readonly startedAtMs: number;
+  readonly model: string;
+  readonly firstRoundRequests: number;
+  readonly rejected: { count: number; uri?: string | undefined };
+  phase: JobPhase;
+  round: number;
+  plan: RoundPlan;
+  /** Index in `plan.chunks` of the next chunk to launch. */
+  nextChunk: number;
+  /** Launched and not yet reported done, by chunk workflow id. */
+  active: Record<string, ChunkProgress>;
+  results: ChunkResult[];
+  committedCostUsd: number;
+  skippedForBudget: number;
+  deadlineHit: boolean;
+}
+
+export function resultKey(round: number, index: number): string {
+  return `r${round}/c${index}`;
+}
+
+export function sumCounts(results: readonly ChunkResult[]): Partial<Record<RowStatus, number>> {
+  const counts: Partial<Record<RowStatus, number>> = {};
+  for (const r of results) {
+    for (const [status, n] of Object.entries(r.counts) as [RowStatus, number][]) counts[status] = (counts[status] ?? 0) + n;
+  }
+  return counts;
+}
+
+export function sumUsage(results: readonly ChunkResult[]): TokenUsage {
+  const usage = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
+  for (const r of results) {
+    usage.input += r.usage.input;
+    usage.cachedInput += r.usage.cachedInput;
+    usage.output += r.usage.output;
+    usage.reasoning += r.usage.reasoning;
+  }
+  return usage;
+}
+
+export function allBatchIds(state: JobState): string[] {
+  const ids = state.results.flatMap((r) => r.batchIds);
+  for (const p of Object.values(state.active)) if (p.batchId && !ids.includes(p.batchId)) ids.push(p.batchId);
+  return ids;
+}
+
+/** The `progress` query's answer. */
+export function jobProgress(state: JobState): JobProgress {
+  const roundResults = state.results.filter((r) => r.round === state.round);
+  const chunkRows = new Map(state.plan.chunks.map((c) => [c.index, c.requests]));
+  const active = Object.values(state.active);
+  const rowsDone =
+    roundResults.reduce((n, r) => n + (chunkRows.get(r.index) ?? 0), 0) + active.reduce((n, p) => n + Math.min(p.done, p.total), 0);
+  const total = state.plan.totalRequests;
+  const finished = state.phase === 'completed' || state.phase === 'cancelled';
+  return {
+    jobId: state.jobId,
+    phase: state.phase,
+    round: state.round,
+    totalRequests: state.firstRoundRequests,
+    rowsDone,
+    percent: finished ? 100 : total > 0 ? Math.floor((100 * rowsDone) / total) : 0,
+    chunks: {
+      planned: state.plan.chunks.length,
+      active: active.length,
+      done: roundResults.filter((r) => r.end !== 'not_submitted').length,
+      skipped: roundResults.filter((r) => r.end === 'not_submitted').length,
+    },
+    counts: sumCounts(state.results.filter((r) => r.round === state.round)),
+    usage: sumUsage(state.results),
+    estimatedCostUsd: state.committedCostUsd,
+    batchIds: allBatchIds(state),
+    active,
+  };
+}
+
+/** A short Markdown summary for the UI's "current details". */
+export function progressMarkdown(p: JobProgress): string {
+  const counts = Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+  return [
+    `**OpenAI batch job** \`${p.jobId}\`: ${p.phase}, round ${p.round}, ${p.percent}%`,
+    '',
+    `- chunks: ${p.chunks.done} done, ${p.chunks.active} active, ${p.chunks.skipped} skipped of ${p.chunks.planned}`,
+    `- rows this round: ${counts}`,
+    `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`,
+    `- estimated cost committed: $${p.estimatedCostUsd.toFixed(4)}`,
+    ...p.active.map((a) => `- r${a.round}/c${a.index}: ${a.phase}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`),
+  ].join('\n');
+}

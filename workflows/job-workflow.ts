@@ -1,0 +1,228 @@
+import {
+  allHandlersFinished,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BatchActivities } from '../activities/create-batch-activities.ts';
+import { openAIBatchChunk } from './chunk-workflow.ts';
+import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from './job-options.ts';
+import { allBatchIds, jobProgress, type JobState, progressMarkdown, resultKey, sumCounts } from './job-state.ts';
+import type { ChunkEnd, ChunkRef, ChunkResult, JobInput, JobPhase, JobSummary } from './job-types.ts';
+import { chunkDoneSignal, chunkProgressSignal, progressQuery } from './messages.ts';
+import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from './search-attributes.ts';
+
+function activities(heartbeatTimeoutMs: number) {
+  return proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+  });
+}
+
+/**
+ * A durable OpenAI batch job: plan the input into chunks, run each chunk as a child workflow
+ * (a sliding window of `maxActiveBatches`), resubmit retryable rows in later rounds, finalize
+ * `results.jsonl`, `failures.jsonl` and `report.json`, and return a small summary. Cancelled, it
+ * cancels every active batch, finalizes what was done and ends cancelled.
+ */
+export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promise<JobSummary> {
+  const wait = resolveWait(input.wait);
+  const act = activities(wait.heartbeatTimeoutMs);
+  const jobId = input.jobId ?? workflowInfo().workflowId;
+  const deadline = deadlineMs(input);
+  const maxActive = input.maxActiveBatches ?? DEFAULT_MAX_ACTIVE_BATCHES;
+  const maxRounds = input.maxRounds ?? DEFAULT_MAX_ROUNDS;
+  let state: JobState | undefined = resumed;
+  let doneEvents = 0;
+
+  setHandler(progressQuery, () => {
+    if (!state) throw new Error('the job is still planning');
+    return jobProgress(state);
+  });
+  setHandler(chunkProgressSignal, (p) => {
+    const id = chunkWorkflowId(jobId, p.round, p.index);
+    if (state?.active[id]) state.active[id] = p;
+  });
+  setHandler(chunkDoneSignal, (r) => record(r));
+
+  function record(result: ChunkResult): void {
+    if (!state) return;
+    const id = chunkWorkflowId(jobId, result.round, result.index);
+    if (state.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
+    state.results.push(result);
+    delete state.active[id];
+    doneEvents += 1;
+  }
+
+  function publish(phase?: JobPhase): void {
+    if (!state) return;
+    if (phase) state.phase = phase;
+    const progress = jobProgress(state);
+    setCurrentDetails(progressMarkdown(progress));
+    upsertSearchAttributes([
+      { key: JOB_STATUS, value: state.phase },
+      { key: JOB_PROGRESS, value: progress.percent },
+      // Keyword lists are capped at 2 KiB per value: keep the newest ids.
+      { key: BATCH_IDS, value: allBatchIds(state).slice(-50) },
+    ]);
+  }
+
+  const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
+
+  async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled'): Promise<void> {
+    if (!state) return;
+    const outcome = await act.collectChunk({
+      jobId, round: state.round, chunkIndex: chunk.index, chunkUri: chunk.uri, endpoint: input.endpoint,
+      batchId: '', end: 'not_submitted', cancelledByDeadline: reason === 'deadline',
+    });
+    record({ round: state.round, index: chunk.index, end: 'not_submitted', batchIds: [], estimatedCostUsd: chunk.estimatedCostUsd, reason, ...outcome });
+  }
+
+  async function launch(chunk: ChunkRef): Promise<void> {
+    if (!state) return;
+    const round = state.round;
+    const workflowId = chunkWorkflowId(jobId, round, chunk.index);
+    state.active[workflowId] = { round, index: chunk.index, phase: 'uploading', done: 0, total: chunk.requests };
+    const handle = await startChild(openAIBatchChunk, {
+      workflowId,
+      args: [{
+        jobId, jobWorkflowId: workflowInfo().workflowId, round, chunk, endpoint: input.endpoint, model: state.model,
+        jobStartedAtMs: state.startedAtMs, deadlineMs: deadline, jsonSchema: input.jsonSchema,
+        retryInvalidOutput: input.retryInvalidOutput, wait,
+      }],
+      // Children outlive this run's continue-as-new and report by signal to the workflow id;
+      // the job cancels them itself (by id) when it is cancelled.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      cancellationType: ChildWorkflowCancellationType.ABANDON,
+      staticSummary: `round ${round}, chunk ${chunk.index}: ${chunk.requests} requests`,
+    });
+    void handle.result().then(
+      (result) => record(result),
+      (err: unknown) => {
+        // A child that ends without its signal (terminated by an operator) must not hang the job.
+        if (!isCancellation(err) && state?.active[workflowId]) {
+          record({ round, index: chunk.index, end: 'failed', batchIds: [], recordsUri: '', retryCount: 0, counts: {},
+            usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, estimatedCostUsd: chunk.estimatedCostUsd,
+            reason: err instanceof Error ? err.message : String(err) });
+        }
+      },
+    );
+  }
+
+  async function runRound(): Promise<void> {
+    if (!state) return;
+    const chunks = state.plan.chunks;
+    while (state.nextChunk < chunks.length || Object.keys(state.active).length > 0) {
+      while (Object.keys(state.active).length < maxActive && state.nextChunk < chunks.length) {
+        const chunk = chunks[state.nextChunk] as ChunkRef;
+        state.nextChunk += 1;
+        if (pastDeadline()) {
+          state.deadlineHit = true;
+          await skip(chunk, 'deadline');
+        } else if (input.maxCostUsd !== undefined && state.committedCostUsd + chunk.estimatedCostUsd > input.maxCostUsd) {
+          state.skippedForBudget += 1;
+          await skip(chunk, 'budget');
+        } else {
+          state.committedCostUsd += chunk.estimatedCostUsd;
+          await launch(chunk);
+        }
+      }
+      publish();
+      if (Object.keys(state.active).length === 0) continue;
+      const seen = doneEvents;
+      await condition(() => doneEvents !== seen);
+      if (workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof openAIBatchJob>(input, state);
+      }
+    }
+  }
+
+  async function finish(status: JobSummary['status']): Promise<JobSummary> {
+    if (!state) throw new Error('finish before plan');
+    const s = state;
+    publish('finalizing');
+    const rounds = [...new Set(s.results.map((r) => r.round))].sort((a, b) => a - b);
+    const final = await act.finalizeJob({
+      jobId, inputUri: input.inputUri, model: s.model, endpoint: input.endpoint, prices: input.prices, rejected: s.rejected,
+      rounds: rounds.map((round) => ({
+        round,
+        chunks: s.results
+          .filter((r) => r.round === round && r.recordsUri !== '')
+          .map((r) => ({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' })),
+      })),
+      extra: { status, skippedForBudget: s.skippedForBudget, maxCostUsd: input.maxCostUsd ?? null, name: input.name ?? null },
+    });
+    publish(status === 'cancelled' ? 'cancelled' : 'completed');
+    return {
+      jobId, status, model: s.model, endpoint: input.endpoint, rows: final.rows, counts: final.counts,
+      rounds: rounds.map((round) => {
+        const inRound = s.results.filter((r) => r.round === round);
+        return { round, chunks: inRound.length, counts: sumCounts(inRound) };
+      }),
+      usage: final.usage, costUsd: final.costUsd, syncCostUsd: final.syncCostUsd, batchIds: allBatchIds(s),
+      skippedForBudget: s.skippedForBudget, rejected: s.rejected.count,
+      resultsUri: final.resultsUri, failuresUri: final.failuresUri, reportUri: final.reportUri,
+    };
+  }
+
+  try {
+    if (!state) {
+      upsertSearchAttributes([
+        { key: JOB_STATUS, value: 'planning' },
+        { key: JOB_PROGRESS, value: 0 },
+        { key: ENDPOINT, value: input.endpoint },
+        ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
+      ]);
+      const plan = await act.planJob({ jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices });
+      state = {
+        jobId, startedAtMs: Date.now(), model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
+        phase: 'running', round: 1, plan, nextChunk: 0, active: {}, results: [], committedCostUsd: 0, skippedForBudget: 0, deadlineHit: false,
+      };
+      upsertSearchAttributes([{ key: MODEL, value: plan.model }]);
+    }
+    for (;;) {
+      await runRound();
+      const retryUris = state.results.filter((r) => r.round === state?.round && r.retryCount > 0 && r.retryUri).map((r) => r.retryUri as string);
+      const deadlineEnded = state.deadlineHit || state.results.some((r) => r.reason === 'deadline' || deadlineCut(r.end, pastDeadline()));
+      if (retryUris.length === 0 || state.round >= maxRounds || deadlineEnded) break;
+      const plan = await act.planRetryRound({ jobId, round: state.round + 1, endpoint: input.endpoint, retryUris, limits: input.limits, prices: input.prices });
+      if (plan.chunks.length === 0) break;
+      log.info('starting retry round', { round: state.round + 1, requests: plan.totalRequests });
+      Object.assign(state, { round: state.round + 1, plan, nextChunk: 0 });
+    }
+    const deadlineExceeded = state.deadlineHit || pastDeadline();
+    return await finish(deadlineExceeded ? 'deadline_exceeded' : 'completed');
+  } catch (err) {
+    if (!isCancellation(err) || !state) throw err;
+    const s = state;
+    await CancellationScope.nonCancellable(async () => {
+      publish('running');
+      for (const id of Object.keys(s.active)) await getExternalWorkflowHandle(id).cancel().catch(() => undefined);
+      await condition(() => Object.keys(s.active).length === 0);
+      while (s.nextChunk < s.plan.chunks.length) {
+        const chunk = s.plan.chunks[s.nextChunk] as ChunkRef;
+        s.nextChunk += 1;
+        await skip(chunk, 'cancelled');
+      }
+      await finish('cancelled');
+    });
+    throw err;
+  }
+}
+
+function deadlineCut(end: ChunkEnd, pastDeadline: boolean): boolean {
+  return pastDeadline && (end === 'cancelled' || end === 'not_submitted');
+}
