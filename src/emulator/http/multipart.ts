@@ -39,7 +39,7 @@ export async function parseMultipart(
   let file: MultipartResult['file'] = null;
   let out: WriteStream | null = null;
   let state: 'preamble' | 'headers' | 'body' | 'after' | 'done' = 'preamble';
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   let part: { name: string; filename: string | null; chunks: Buffer[]; bytes: number } | null = null;
 
   const emit = async (data: Buffer): Promise<void> => {
@@ -47,7 +47,7 @@ export async function parseMultipart(
     part.bytes += data.length;
     if (part.filename !== null && part.name === 'file') {
       if (part.bytes > maxFileBytes) {
-        throw new ApiError(413, `File is too large. Maximum size is ${maxFileBytes} bytes.`, { param: 'file' });
+        throw new ApiError(400, `File is too large. The maximum file size is ${maxFileBytes} bytes.`, { param: 'file' });
       }
       if (out && !out.write(data)) await once(out, 'drain');
     } else {

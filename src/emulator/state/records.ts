@@ -38,7 +38,7 @@ export interface BatchPlan {
   windowMs: number;
   /** `null` means instant. */
   rowsPerSecond: number | null;
-  rowErrors: Partial<Record<RowErrorCode, number>>;
+  rowErrors: { [code in RowErrorCode]?: number | undefined };
   seed: number;
 }
 

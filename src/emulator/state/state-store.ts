@@ -75,10 +75,11 @@ export class StateStore {
     await this.#writeJson(join(this.dir, 'files', `${record.id}.json`), record);
   }
 
-  async deleteFile(id: string): Promise<void> {
+  /** Deletes a file; `keepData` leaves its bytes for a batch that is still reading them. */
+  async deleteFile(id: string, options: { keepData?: boolean } = {}): Promise<void> {
     this.files.delete(id);
     await rm(join(this.dir, 'files', `${id}.json`), { force: true });
-    await rm(this.dataPath(id), { force: true });
+    if (!options.keepData) await rm(this.dataPath(id), { force: true });
   }
 
   async saveBatch(record: BatchRecord): Promise<void> {

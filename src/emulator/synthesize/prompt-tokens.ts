@@ -43,7 +43,7 @@ export function promptTokens(endpoint: string, body: Record<string, Json>): numb
     case '/v1/embeddings':
     case '/v1/completions':
     case '/v1/moderations':
-      return inputTexts(body[endpoint === '/v1/completions' ? 'prompt' : 'input']).reduce(
+      return inputTexts(body[endpoint === '/v1/completions' ? 'prompt' : 'input']).reduce<number>(
         (sum, item) => sum + (typeof item === 'string' ? count(item) : item),
         0,
       );

@@ -1,0 +1,45 @@
+import type { ServerResponse } from 'node:http';
+import { sendJson } from '../http/respond.ts';
+import type { FaultKind } from './choose-fault.ts';
+
+/** Answers a call with an injected HTTP fault, in the shapes OpenAI and its edge proxy use. */
+export function sendFault(res: ServerResponse, kind: Exclude<FaultKind, 'dropConnection' | 'dropAfterHandling'>, retryAfterSeconds: number): void {
+  switch (kind) {
+    case 'rateLimit':
+      sendJson(
+        res,
+        429,
+        {
+          error: {
+            message: 'Rate limit reached for requests. Please try again later.',
+            type: 'requests',
+            param: null,
+            code: 'rate_limit_exceeded',
+          },
+        },
+        {
+          'retry-after': String(Math.ceil(retryAfterSeconds)),
+          'retry-after-ms': String(Math.round(retryAfterSeconds * 1000)),
+          'x-ratelimit-remaining-requests': '0',
+        },
+      );
+      return;
+    case 'serverError':
+      sendJson(res, 500, {
+        error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null },
+      });
+      return;
+    case 'badGateway': {
+      // A 502 comes from the edge proxy, as an HTML page, not from the API.
+      const html = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n';
+      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
+      res.end(html);
+      return;
+    }
+    case 'serviceUnavailable':
+      sendJson(res, 503, {
+        error: { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', param: null, code: null },
+      });
+      return;
+  }
+}

@@ -1,0 +1,86 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch } from './config.ts';
+import { handleRequest } from './http/handle-request.ts';
+import { BatchEngine } from './lifecycle/batch-engine.ts';
+import { StateStore } from './state/state-store.ts';
+import { collectStats, type EmulatorStats } from './stats.ts';
+
+export interface EmulatorOptions {
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Interface to bind. @default '127.0.0.1' */
+  host?: string;
+  /** Directory that keeps files, batches and counters across restarts. */
+  stateDir: string;
+  /** Partial configuration merged over {@link DEFAULT_CONFIG}. @default {} */
+  config?: EmulatorConfigPatch;
+}
+
+export interface RunningEmulator {
+  /** The base URL to hand to `new OpenAI({ baseURL, apiKey })`, e.g. `http://127.0.0.1:1234/v1`. */
+  readonly baseURL: string;
+  readonly port: number;
+  /** Counters, as `GET /_emulator/stats` returns them; `metadataKeys` fills `batchesByMetadata`. */
+  stats(options?: { metadataKeys?: readonly string[] }): EmulatorStats;
+  /** The configuration in force. */
+  config(): EmulatorConfig;
+  /** Merges a partial configuration while running (as `POST /_emulator/config` does) and returns the result. */
+  setConfig(patch: EmulatorConfigPatch): EmulatorConfig;
+  /** Stops listening, waits for background work, and flushes counters. */
+  stop(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 250;
+
+/** Starts the OpenAI Files + Batches emulator on `host:port` with its state under `stateDir`. */
+export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  let config = mergeConfig(DEFAULT_CONFIG, options.config ?? {});
+  const store = await StateStore.open(options.stateDir);
+  const engine = new BatchEngine(store, () => config);
+  engine.resume();
+  const setConfig = (patch: unknown): EmulatorConfig => (config = mergeConfig(config, patch));
+  const deps = { store, engine, config: () => config, setConfig };
+
+  const server = createServer((req, res) => {
+    void handleRequest(deps, req, res);
+  });
+  // Large uploads on a slow link must not be cut off by Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  // Progress is computed from timestamps on each read; this timer only writes result files for
+  // batches nobody is polling, and flushes counters.
+  const sweeper = setInterval(() => {
+    engine.sweep();
+    store.flushCounters().catch((err: unknown) => console.error('[emulator] writing counters failed', err));
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  let stopping: Promise<void> | undefined;
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    baseURL: `http://${urlHost}:${port}/v1`,
+    port,
+    stats: (opts) => collectStats(store, engine, opts?.metadataKeys ?? []),
+    config: () => config,
+    setConfig,
+    stop: () =>
+      (stopping ??= (async () => {
+        clearInterval(sweeper);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await closed;
+        await engine.stop();
+        await store.flushCounters();
+      })()),
+  };
+}
