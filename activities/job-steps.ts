@@ -142,7 +142,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
             round: input.round,
             chunkIndex: input.chunkIndex,
             chunkUri: input.chunkUri,
-            batchId: input.batchId,
+            batchId: input.batchId || null,
             batchStatus: input.end,
             endpoint: input.endpoint,
             ...(outputUri ? { outputUri } : {}),
@@ -171,7 +171,8 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           {
             ...input,
             inputUri: resolveUri(storage, input.inputUri),
-          } as unknown as Parameters<typeof finalizeJob>[0],
+            rounds: input.rounds.map((r) => ({ round: r.round, chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })) })),
+          } as Parameters<typeof finalizeJob>[0],
           storage,
         ),
       );

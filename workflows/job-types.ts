@@ -74,6 +74,8 @@ export interface JobInput {
   readonly retryInvalidOutput?: boolean;
   /** Waiting durations. */
   readonly wait?: WaitOptions;
+  /** Continue-as-new once the job's history reaches this many events, besides when Temporal suggests it. @default undefined */
+  readonly continueAsNewAfterEvents?: number;
 }
 
 /** One chunk of a round, as planning wrote it. */

@@ -143,7 +143,9 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       if (Object.keys(state.active).length === 0) continue;
       const seen = doneEvents;
       await condition(() => doneEvents !== seen);
-      if (workflowInfo().continueAsNewSuggested) {
+      const info = workflowInfo();
+      if (info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents)) {
+        log.info('continuing as new', { historyLength: info.historyLength, active: Object.keys(state.active).length });
         await condition(allHandlersFinished);
         await continueAsNew<typeof openAIBatchJob>(input, state);
       }

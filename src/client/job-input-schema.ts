@@ -27,6 +27,7 @@ export const jobInputSchema = z.strictObject({
   deadline: z.union([z.number().int().positive(), z.iso.datetime({ offset: true })]).optional(),
   jsonSchema: z.record(z.string(), z.unknown()).optional(),
   retryInvalidOutput: z.boolean().optional(),
+  continueAsNewAfterEvents: positiveInt.min(50).optional(),
   wait: z
     .strictObject({
       minPollMs: ms.min(10).optional(),
