@@ -105,10 +105,10 @@ export class FileStorage implements BlobStorage {
     return resolveInside(uri, this.#root, await this.#realRoot);
   }
 
-  #wrap(err: unknown, uri: string): unknown {
+  #wrap(err: unknown, uri: string): Error {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       return new StorageError(`"${uri}" does not exist (${uriToPath(uri, this.#root)})`, uri, { cause: err });
     }
-    return err;
+    return err as Error;
   }
 }

@@ -1,0 +1,154 @@
+import { addUsage, costOf, emptyUsage, type PriceTable, type TokenUsage } from '../cost/index.ts';
+import { openLineWriter, readJsonlBatches } from '../jsonl/index.ts';
+import { CustomIdIndex, OrdinalColumn } from '../plan/custom-id-index.ts';
+import type { BatchEndpoint } from '../requests/index.ts';
+import type { BlobStorage } from '../storage/index.ts';
+import { customIdOf, type RowRecord } from './row-record.ts';
+import { emptyCounts, type RowStatus } from './row-status.ts';
+
+export interface FinalizeJobInput {
+  jobId: string;
+  inputUri?: string;
+  model: string;
+  endpoint: BatchEndpoint;
+  rounds: { round: number; chunks: { index: number; recordsUri: string; batchId: string | null }[] }[];
+  prices?: PriceTable;
+  rejected?: { count: number; uri?: string };
+  /** Copied into report.json as it is (status, timings, batch ids). */
+  extra?: Record<string, unknown>;
+}
+
+export interface JobReport {
+  resultsUri: string;
+  failuresUri: string;
+  reportUri: string;
+  counts: Record<RowStatus, number>;
+  rows: number;
+  /** Every billed token across all rounds (superseded attempts included: they were paid for). */
+  usage: TokenUsage;
+  costUsd: number;
+  syncCostUsd: number;
+  anomalies: { duplicates: number };
+}
+
+type ChunkRef = { round: number; batchId: string | null };
+
+/**
+ * Merges every round's records into one result per custom_id: the latest round's record wins.
+ * Memory: one pass over the retry rounds' ids (they are few) records which round is each id's
+ * last; then one streaming pass over all records writes results. Two hash indexes (~24 bytes per
+ * id) replace any map of bodies.
+ */
+export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage): Promise<JobReport> {
+  const rounds = [...input.rounds].sort((a, b) => a.round - b.round);
+  const refs: ChunkRef[] = [];
+  const refOf = new Map<string, number>();
+  rounds.forEach((r, pos) => r.chunks.forEach((c) => refOf.set(`${pos}/${c.index}`, refs.push({ round: r.round, batchId: c.batchId }))));
+
+  // Ids seen in any round after the first, with the position of their last round (1-based).
+  const retried = new CustomIdIndex();
+  const lastRound = new OrdinalColumn();
+  for (let pos = 1; pos < rounds.length; pos++) {
+    for (const chunk of (rounds[pos] as (typeof rounds)[number]).chunks) {
+      for await (const batch of readJsonlBatches(await storage.openRead(chunk.recordsUri))) {
+        for (const item of batch) {
+          if (item.kind !== 'line') continue;
+          const id = customIdOf(item.text);
+          if (id === undefined) continue;
+          const ord = retried.add(id);
+          lastRound.set(ord < 0 ? -ord - 1 : ord, pos + 1);
+        }
+      }
+    }
+  }
+  // Chunk ref (1-based) per round position for retried ids, so a result can list every batch id.
+  const history = rounds.map(() => new OrdinalColumn());
+  const emitted = new CustomIdIndex();
+  const counts = emptyCounts();
+  const usage = emptyUsage();
+  let duplicates = 0;
+
+  const results = openLineWriter(storage, storage.jobUri(input.jobId, 'results.jsonl'));
+  const failures = openLineWriter(storage, storage.jobUri(input.jobId, 'failures.jsonl'));
+  try {
+    for (let pos = 0; pos < rounds.length; pos++) {
+      const round = rounds[pos] as (typeof rounds)[number];
+      for (const chunk of round.chunks) {
+        const ref = refOf.get(`${pos}/${chunk.index}`) as number;
+        for await (const batch of readJsonlBatches(await storage.openRead(chunk.recordsUri))) {
+          for (const item of batch) {
+            if (item.kind !== 'line') continue;
+            const rec = JSON.parse(item.text) as RowRecord;
+            if (rec.usage) addUsage(usage, rec.usage);
+            const ord = retried.get(rec.custom_id);
+            if (ord >= 0) {
+              history[pos]?.set(ord, ref);
+              if (lastRound.get(ord) !== pos + 1) continue;
+            }
+            if (emitted.add(rec.custom_id) < 0) {
+              duplicates++;
+              continue;
+            }
+            const batchIds: (string | null)[] = [];
+            if (ord >= 0) {
+              for (const col of history) {
+                const r = col.get(ord);
+                if (r > 0) batchIds.push((refs[r - 1] as ChunkRef).batchId);
+              }
+            } else batchIds.push(chunk.batchId);
+            counts[rec.status]++;
+            const result = {
+              custom_id: rec.custom_id,
+              status: rec.status,
+              attempts: batchIds.length,
+              batch_ids: batchIds,
+              round: round.round,
+              error: rec.error,
+              usage: rec.usage,
+              response: rec.response,
+            };
+            await results.writeLine(JSON.stringify(result));
+            if (rec.status !== 'succeeded') {
+              await failures.writeLine(JSON.stringify({ custom_id: rec.custom_id, status: rec.status, attempts: result.attempts, batch_ids: batchIds, error: rec.error }));
+            }
+          }
+        }
+      }
+    }
+    const { uri: resultsUri, lines: rows } = await results.close();
+    const { uri: failuresUri } = await failures.close();
+    const options = input.prices ? { prices: input.prices } : {};
+    const costUsd = costOf(usage, input.model, options);
+    const syncCostUsd = costOf(usage, input.model, { ...options, batch: false });
+    const report = {
+      jobId: input.jobId,
+      model: input.model,
+      endpoint: input.endpoint,
+      ...(input.inputUri ? { inputUri: input.inputUri } : {}),
+      rows,
+      counts,
+      rounds: rounds.map((r) => ({ round: r.round, chunks: r.chunks.length, batchIds: r.chunks.map((c) => c.batchId) })),
+      usage,
+      costUsd,
+      syncCostUsd,
+      savedUsd: Math.round((syncCostUsd - costUsd) * 1e9) / 1e9,
+      rejected: input.rejected ?? { count: 0 },
+      anomalies: { duplicates },
+      files: { results: resultsUri, failures: failuresUri },
+      ...input.extra,
+    };
+    const { uri: reportUri } = await storage.writeAtomic(storage.jobUri(input.jobId, 'report.json'), oneChunk(JSON.stringify(report, null, 2) + '\n'));
+    return { resultsUri, failuresUri, reportUri, counts, rows, usage, costUsd, syncCostUsd, anomalies: { duplicates } };
+  } catch (err) {
+    await results.abort();
+    await failures.abort();
+    throw err;
+  }
+}
+
+function oneChunk(text: string): AsyncIterable<string> {
+  return (async function* () {
+    await Promise.resolve();
+    yield text;
+  })();
+}

@@ -1,0 +1,164 @@
+import { addUsage, emptyUsage, type TokenUsage } from '../cost/index.ts';
+import { openLineWriter, readJsonlBatches, type LineWriter } from '../jsonl/index.ts';
+import type { BatchEndpoint } from '../requests/index.ts';
+import type { BlobStorage } from '../storage/index.ts';
+import { classifyOutputLine } from './classify-output-line.ts';
+import { isRetryable } from './retryable.ts';
+import { customIdOf, recordLine, type RowRecord } from './row-record.ts';
+import { emptyCounts, ROW_STATUSES, type RowStatus } from './row-status.ts';
+import { unmatchedRowFate } from './unmatched-row-fate.ts';
+
+export interface BatchErrorEntry {
+  code?: string;
+  message?: string;
+  line?: number | null;
+  param?: string | null;
+}
+
+export interface ReconcileChunkInput {
+  jobId: string;
+  round: number;
+  chunkIndex: number;
+  /** The chunk's request lines, as planned. */
+  chunkUri: string;
+  batchId: string | null;
+  batchStatus: 'completed' | 'expired' | 'cancelled' | 'failed' | 'not_submitted';
+  /** OpenAI's output file, already copied into storage. */
+  outputUri?: string;
+  /** OpenAI's error file, already copied into storage. */
+  errorUri?: string;
+  /** The batch's `errors.data` when it failed validation; `line` is 1-based in the chunk file. */
+  batchErrors?: BatchErrorEntry[];
+  /** The JSON schema succeeded content must match (raw, or `{ name, schema, strict }`). */
+  jsonSchema?: object;
+  /** @default false */
+  retryInvalidOutput?: boolean;
+  /** @default false */
+  cancelledByDeadline?: boolean;
+  endpoint: BatchEndpoint;
+}
+
+export interface ChunkOutcome {
+  recordsUri: string;
+  retryUri?: string;
+  retryCount: number;
+  counts: Record<RowStatus, number>;
+  /** Output or error rows seen twice, and rows for custom_ids not in the chunk: counted, never merged. */
+  anomalies: { duplicates: number; unknown: number };
+  /** Every billed token of the chunk's rows, including failed and invalid ones. */
+  usage: TokenUsage;
+}
+
+const UNSEEN = 255;
+
+/**
+ * Produces exactly one record per custom_id of the chunk from OpenAI's output and error files.
+ * Memory: a Map of the chunk's ids (at most one batch, 50,000) and one byte per row; bodies are
+ * written as they stream past.
+ */
+export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobStorage): Promise<ChunkOutcome> {
+  const dir = [`r${input.round}`, `c${input.chunkIndex}`];
+  const ids = new Map<string, number>();
+  const order: string[] = [];
+  for await (const batch of readJsonlBatches(await storage.openRead(input.chunkUri))) {
+    for (const item of batch) {
+      if (item.kind !== 'line') continue;
+      const id = customIdOf(item.text);
+      if (id === undefined || ids.has(id)) continue;
+      ids.set(id, order.length);
+      order.push(id);
+    }
+  }
+  const rowStatus = new Uint8Array(order.length).fill(UNSEEN);
+  const counts = emptyCounts();
+  const anomalies = { duplicates: 0, unknown: 0 };
+  const usage = emptyUsage();
+  const schema = unwrapSchema(input.jsonSchema);
+  const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, 'records.jsonl'));
+  const base = { round: input.round, chunk: input.chunkIndex, batch_id: input.batchId };
+
+  const emit = async (row: number, rec: Omit<RowRecord, 'retryable' | 'round' | 'chunk' | 'batch_id'>): Promise<void> => {
+    const retryable = isRetryable({
+      status: rec.status,
+      code: rec.error?.code,
+      httpStatus: rec.error?.http_status,
+      cancelledByDeadline: input.cancelledByDeadline,
+      retryInvalidOutput: input.retryInvalidOutput,
+    });
+    rowStatus[row] = ROW_STATUSES.indexOf(rec.status) | (retryable ? 0x80 : 0);
+    counts[rec.status]++;
+    if (rec.usage) addUsage(usage, rec.usage);
+    await records.writeLine(recordLine({ ...rec, ...base, retryable }));
+  };
+
+  try {
+    for (const uri of [input.outputUri, input.errorUri]) {
+      if (!uri) continue;
+      for await (const batch of readJsonlBatches(await storage.openRead(uri))) {
+        for (const item of batch) {
+          if (item.kind !== 'line') continue;
+          let line: Parameters<typeof classifyOutputLine>[0];
+          try {
+            line = JSON.parse(item.text) as typeof line;
+          } catch {
+            anomalies.unknown++;
+            continue;
+          }
+          const id = typeof line.custom_id === 'string' ? line.custom_id : undefined;
+          const row = id === undefined ? undefined : ids.get(id);
+          if (row === undefined) anomalies.unknown++;
+          else if (rowStatus[row] !== UNSEEN) anomalies.duplicates++;
+          else await emit(row, { custom_id: id as string, ...classifyOutputLine(line, input.endpoint, schema) });
+        }
+      }
+    }
+    const fate = unmatchedRowFate(input.batchStatus, input.batchErrors ?? []);
+    for (let row = 0; row < order.length; row++) {
+      if (rowStatus[row] !== UNSEEN) continue;
+      const { status, error } = fate(row + 1);
+      await emit(row, { custom_id: order[row] as string, status, request_id: null, error: error, usage: null, response: null });
+    }
+    const { uri: recordsUri } = await records.close();
+    const retry = await writeRetryLines(storage, input, dir, rowStatus);
+    return { recordsUri, ...(retry.uri ? { retryUri: retry.uri } : {}), retryCount: retry.count, counts, anomalies, usage };
+  } catch (err) {
+    await records.abort();
+    throw err;
+  }
+}
+
+function unwrapSchema(s: object | undefined): object | undefined {
+  if (!s) return undefined;
+  const wrapped = s as { schema?: unknown; strict?: unknown; json_schema?: { schema?: unknown } };
+  if (wrapped.json_schema?.schema && typeof wrapped.json_schema.schema === 'object') return wrapped.json_schema.schema;
+  if (wrapped.schema && typeof wrapped.schema === 'object' && 'strict' in wrapped) return wrapped.schema;
+  return s;
+}
+
+/** Copies the exact request lines of retryable rows from the chunk file; never rebuilds them. */
+async function writeRetryLines(storage: BlobStorage, input: ReconcileChunkInput, dir: string[], rowStatus: Uint8Array): Promise<{ uri?: string; count: number }> {
+  const uri = storage.jobUri(input.jobId, ...dir, 'retry.jsonl');
+  if (!rowStatus.some((s) => (s & 0x80) !== 0)) {
+    await storage.delete(uri);
+    return { count: 0 };
+  }
+  const writer: LineWriter = openLineWriter(storage, uri);
+  const seen = new Set<string>();
+  let row = 0;
+  try {
+    for await (const batch of readJsonlBatches(await storage.openRead(input.chunkUri))) {
+      for (const item of batch) {
+        if (item.kind !== 'line') continue;
+        const id = customIdOf(item.text);
+        if (id === undefined || seen.has(id)) continue;
+        seen.add(id);
+        if (((rowStatus[row++] as number) & 0x80) !== 0) await writer.writeLine(item.raw);
+      }
+    }
+    const done = await writer.close();
+    return { uri: done.uri, count: done.lines };
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+}

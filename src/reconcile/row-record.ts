@@ -1,0 +1,59 @@
+import type { TokenUsage } from '../cost/index.ts';
+import type { RowStatus } from './row-status.ts';
+
+/** Why a row did not succeed; `http_status` is set when OpenAI answered with an HTTP error. */
+export interface RowError {
+  code: string;
+  message: string;
+  http_status?: number;
+  param?: string | null;
+  line?: number | null;
+}
+
+/**
+ * One line of `records.jsonl`. `custom_id` comes first on purpose: the final merge reads it from
+ * the start of the line without parsing the whole record.
+ */
+export interface RowRecord {
+  custom_id: string;
+  status: RowStatus;
+  round: number;
+  chunk: number;
+  batch_id: string | null;
+  retryable: boolean;
+  request_id: string | null;
+  error: RowError | null;
+  usage: TokenUsage | null;
+  /** The endpoint's response body when one came back (also for invalid_output, to inspect). */
+  response: unknown;
+}
+
+/** Serializes a record with `custom_id` first. */
+export function recordLine(r: RowRecord): string {
+  return JSON.stringify({
+    custom_id: r.custom_id,
+    status: r.status,
+    round: r.round,
+    chunk: r.chunk,
+    batch_id: r.batch_id,
+    retryable: r.retryable,
+    request_id: r.request_id,
+    error: r.error,
+    usage: r.usage,
+    response: r.response,
+  });
+}
+
+const LEADING_ID = /^\{\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")/;
+
+/** Reads a line's custom_id cheaply when it is the first key, else by parsing the line. */
+export function customIdOf(line: string): string | undefined {
+  const m = LEADING_ID.exec(line);
+  if (m) return JSON.parse(m[1] as string) as string;
+  try {
+    const v = (JSON.parse(line) as Record<string, unknown> | null)?.['custom_id'];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

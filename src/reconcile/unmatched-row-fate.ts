@@ -1,0 +1,40 @@
+import type { RowError } from './row-record.ts';
+import type { RowStatus } from './row-status.ts';
+import type { BatchErrorEntry } from './reconcile-chunk.ts';
+
+type Fate = (chunkLine: number) => { status: RowStatus; error: RowError | null };
+
+/**
+ * What happened to a row that is in neither the output nor the error file, given how the batch
+ * ended: an expired or cancelled batch never ran it; a failed batch refused the whole file (its
+ * per-line errors name lines); a completed batch lost it (`missing`, retryable).
+ */
+export function unmatchedRowFate(batchStatus: string, batchErrors: readonly BatchErrorEntry[]): Fate {
+  switch (batchStatus) {
+    case 'expired':
+      return () => ({ status: 'expired', error: { code: 'batch_expired', message: 'the batch expired before this request ran' } });
+    case 'cancelled':
+      return () => ({ status: 'cancelled', error: { code: 'batch_cancelled', message: 'the batch was cancelled before this request ran' } });
+    case 'not_submitted':
+      return () => ({ status: 'failed', error: { code: 'not_submitted', message: 'the chunk was not submitted (for example, the job\'s cost budget was reached)' } });
+    case 'failed': {
+      const byLine = new Map<number, BatchErrorEntry>();
+      for (const e of batchErrors) if (typeof e.line === 'number' && !byLine.has(e.line)) byLine.set(e.line, e);
+      const general = batchErrors.find((e) => e.line === null || e.line === undefined) ?? batchErrors[0];
+      return (line) => {
+        const e = byLine.get(line) ?? general;
+        return {
+          status: 'failed',
+          error: {
+            code: e?.code ?? 'batch_failed',
+            message: e?.message ?? 'the batch failed validation',
+            ...(e?.param !== undefined ? { param: e.param } : {}),
+            ...(e?.line !== undefined ? { line: e.line } : {}),
+          },
+        };
+      };
+    }
+    default:
+      return () => ({ status: 'missing', error: { code: 'missing', message: 'the request is in neither the output nor the error file of a completed batch' } });
+  }
+}
