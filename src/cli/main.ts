@@ -8,6 +8,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'start a local Temporal dev server (with UI) and a worker',
     load: async () => (await import('./commands/dev.ts')).devCommand,
   },
+  emulator: {
+    summary: 'serve a local OpenAI Files + Batches API emulator',
+    load: async () => (await import('./commands/emulator.ts')).emulatorCommand,
+  },
 };
 
 function mainUsage(): string {
