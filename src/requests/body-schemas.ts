@@ -38,12 +38,16 @@ const embeddingsBody = z.looseObject({
   input: z.union(
     [
       z.string().min(1, 'must not be empty'),
-      z.array(z.string().min(1, 'must not contain empty strings')).min(1, 'must not be empty').max(MAX_INPUTS_PER_EMBEDDING_REQUEST, `must hold at most ${MAX_INPUTS_PER_EMBEDDING_REQUEST} inputs per request`),
+      z.array(z.string().min(1, 'must not contain empty strings')).min(1, 'must not be empty'),
       tokenIds.min(1),
-      z.array(tokenIds.min(1)).min(1).max(MAX_INPUTS_PER_EMBEDDING_REQUEST),
+      z.array(tokenIds.min(1)).min(1),
     ],
     { error: 'must be a string, an array of strings, or token arrays' },
   ),
+}).refine((b) => !Array.isArray(b.input) || typeof b.input[0] === 'number' || b.input.length <= MAX_INPUTS_PER_EMBEDDING_REQUEST, {
+  // Checked outside the union so the message says what is wrong rather than "matches no shape".
+  message: `must hold at most ${MAX_INPUTS_PER_EMBEDDING_REQUEST} inputs per request`,
+  path: ['input'],
 });
 
 const completionsBody = z.looseObject({

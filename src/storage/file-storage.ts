@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -57,6 +57,7 @@ export class FileStorage implements BlobStorage {
     } catch (err) {
       out.destroy();
       await rm(tmp, { force: true });
+      await this.#pruneEmptyParents(p);
       throw err;
     }
   }
@@ -97,7 +98,21 @@ export class FileStorage implements BlobStorage {
   }
 
   async delete(uri: string): Promise<void> {
-    await rm(await this.#resolve(uri), { force: true });
+    const p = await this.#resolve(uri);
+    await rm(p, { force: true });
+    await this.#pruneEmptyParents(p);
+  }
+
+  // Directories are an artifact of this backend (object stores have none): once a delete empties
+  // one, remove it, so that "nothing was written" holds for the directory tree too.
+  async #pruneEmptyParents(p: string): Promise<void> {
+    for (let dir = path.dirname(p); dir.startsWith(this.#root + path.sep); dir = path.dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return;
+      }
+    }
   }
 
   async #resolve(uri: string): Promise<string> {
