@@ -46,7 +46,6 @@ export function responseObject(body: Record<string, unknown>, ctx: SynthesisCont
       previous_response_id: null,
       reasoning: { effort: null, summary: null },
       service_tier: 'default',
-      store: true,
       temperature: typeof body.temperature === 'number' ? body.temperature : 1,
       text: { format: format ?? { type: 'text' }, verbosity: 'medium' },
       tool_choice: 'auto',
@@ -56,7 +55,7 @@ export function responseObject(body: Record<string, unknown>, ctx: SynthesisCont
       truncation: 'disabled',
       usage: {
         input_tokens: input,
-        input_tokens_details: { cached_tokens: 0 },
+        input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
         output_tokens: output,
         output_tokens_details: { reasoning_tokens: reasoning },
         total_tokens: input + output,
