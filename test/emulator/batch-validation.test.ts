@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Batch } from 'openai/resources/batches';
+import type { Batch, BatchCreateParams } from 'openai/resources/batches';
 import { FAST, chatLine, openEmulator, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
 import { validateSchema } from './support/openapi-validator.ts';
 
@@ -10,7 +10,7 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-async function runBatch(lines: readonly unknown[], endpoint: Batch['endpoint'] = '/v1/chat/completions'): Promise<Batch> {
+async function runBatch(lines: readonly unknown[], endpoint: BatchCreateParams['endpoint'] = '/v1/chat/completions'): Promise<Batch> {
   const file = await uploadBatchFile(fx.client, await fx.writeJsonl(`v-${Math.random()}.jsonl`, lines));
   const created = await fx.client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
   const done = await waitForStatus(fx.client, created.id, ['failed', 'completed']);

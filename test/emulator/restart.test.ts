@@ -17,7 +17,7 @@ afterAll(async () => {
 /** Starts `openai-batch emulator` as a real process and resolves with its base URL from the ready line. */
 async function startCli(args: string[]): Promise<{ child: ChildProcess; baseURL: string }> {
   const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const match = /^listening on (http:\/\/127\.0\.0\.1:\d+\/v1)$/.exec(line);
     if (match) return { child, baseURL: match[1]! };

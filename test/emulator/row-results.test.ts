@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Batch } from 'openai/resources/batches';
+import type { Batch, BatchCreateParams } from 'openai/resources/batches';
 import { FAST, chatLine, openEmulator, readJsonl, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
 import { validateSchema, SPEC_2025_06 } from './support/openapi-validator.ts';
 
@@ -15,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-async function run(lines: readonly unknown[], endpoint: Batch['endpoint']): Promise<{ batch: Batch; output: Line[]; errors: Line[] }> {
+async function run(lines: readonly unknown[], endpoint: BatchCreateParams['endpoint']): Promise<{ batch: Batch; output: Line[]; errors: Line[] }> {
   const file = await uploadBatchFile(fx.client, await fx.writeJsonl(`r-${Math.random()}.jsonl`, lines));
   const created = await fx.client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
   const batch = await waitForStatus(fx.client, created.id, ['completed', 'failed']);

@@ -125,9 +125,23 @@ export async function parseMultipart(
             pending = pending.subarray(safe);
             break;
           }
+          // A real delimiter is followed by CRLF or "--"; anything else is content that merely
+          // looks like one.
+          const after = at + delimiter.length;
+          if (pending.length < after + 2) {
+            await emit(pending.subarray(0, at));
+            pending = pending.subarray(at);
+            break;
+          }
+          const next = pending.subarray(after, after + 2).toString('latin1');
+          if (next !== '\r\n' && next !== '--') {
+            await emit(pending.subarray(0, at + 1));
+            pending = pending.subarray(at + 1);
+            continue;
+          }
           await emit(pending.subarray(0, at));
           await endPart();
-          pending = pending.subarray(at + delimiter.length);
+          pending = pending.subarray(after);
           state = 'after';
         } else {
           pending = Buffer.alloc(0);

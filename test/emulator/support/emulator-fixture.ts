@@ -81,7 +81,7 @@ export async function waitForStatus(client: OpenAI, id: string, statuses: readon
 export async function readJsonl<T = Record<string, unknown>>(client: OpenAI, fileId: string): Promise<T[]> {
   const response = await client.files.content(fileId);
   if (!response.body) throw new Error('files.content returned no body');
-  const lines = createInterface({ input: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
+  const lines = createInterface({ input: Readable.fromWeb(response.body), crlfDelay: Infinity });
   const out: T[] = [];
   for await (const line of lines) if (line.trim() !== '') out.push(JSON.parse(line) as T);
   return out;

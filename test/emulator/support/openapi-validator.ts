@@ -62,7 +62,7 @@ class Validator {
   resolve(schema: Schema): Schema {
     let current = schema;
     for (let i = 0; typeof current.$ref === 'string' && i < 20; i++) {
-      const ref = current.$ref as string;
+      const ref = current.$ref;
       let node: unknown = this.#spec;
       for (const part of ref.replace(/^#\//, '').split('/')) node = (node as Schema)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
       if (!node) throw new Error(`unresolvable $ref ${ref}`);
