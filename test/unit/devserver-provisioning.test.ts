@@ -86,7 +86,7 @@ describe('the orphan guard', () => {
     const parent = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
     const server = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => server.once('exit', (_code, signal) => resolve(signal)));
-    guardAgainstOrphan(server.pid!, parent.pid!);
+    guardAgainstOrphan(server.pid!, parent.pid);
     parent.kill('SIGKILL');
     expect(await exited).toBe('SIGTERM');
   }, 30_000);
