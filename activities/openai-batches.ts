@@ -43,6 +43,8 @@ export interface BatchSnapshot {
   readonly errors?: readonly BatchErrorRef[] | undefined;
   /** Set when the job's deadline passed while the batch was still running. */
   readonly deadlineReached?: boolean;
+  /** When a running batch is returned for a progress refresh: when its next poll is due (epoch ms). */
+  readonly nextPollAtMs?: number;
   /** Whether this batch was found (adopted) rather than created by this call. */
   readonly adopted?: boolean;
 }
@@ -62,6 +64,8 @@ export interface WaitForBatchInput {
   /** Return (not terminal) once this long has passed since the activity was scheduled. */
   readonly refreshMs: number;
   readonly deadlineMs?: number | undefined;
+  /** Epoch ms before which the batch is not polled again (carried over a progress refresh). */
+  readonly nextPollAtMs?: number | undefined;
 }
 
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
@@ -121,33 +125,31 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
     /**
      * One poll of a batch. Terminal: returns it. Still running: throws a benign retryable failure
      * ("in_progress 1200/5000") whose `nextRetryDelay` comes from the polling schedule, so each poll
-     * is one retry attempt with no history event. Returns a running snapshot once `refreshMs` has
-     * passed since the activity was scheduled, so that the workflow can refresh its progress.
+     * is one retry attempt with no history event. Returns a running snapshot at the first poll after
+     * `refreshMs` since the activity was scheduled, so that the workflow can refresh its progress;
+     * the next activity's first attempt then waits for the poll that was due (`nextPollAtMs`).
      */
     async waitForBatch(input: WaitForBatchInput): Promise<BatchSnapshot> {
       Context.current().heartbeat();
+      const dueIn = (input.nextPollAtMs ?? 0) - Date.now();
+      if (activityInfo().attempt === 1 && dueIn > 50) {
+        // First attempt after a progress refresh: the last poll was moments ago; keep the schedule.
+        throw stillRunning(`waiting ${Math.round(dueIn / 1000)} s for the next poll`, dueIn);
+      }
       const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId));
       const snapshot = toSnapshot(batch);
       crash('during-poll');
       if (snapshot.terminal) return snapshot;
       const now = Date.now();
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
-      const sinceScheduled = now - activityInfo().scheduledTimestampMs;
-      if (sinceScheduled >= input.refreshMs) return snapshot;
       let delay = nextPollDelayMs(
         { elapsedMs: now - snapshot.createdAtMs, status: snapshot.status, done: snapshot.completed + snapshot.failed, total: snapshot.total },
         input.schedule,
       );
-      delay = Math.min(delay, input.refreshMs - sinceScheduled);
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
-      throw ApplicationFailure.create({
-        message: `${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`,
-        type: BATCH_RUNNING_TYPE,
-        nonRetryable: false,
-        nextRetryDelay: Math.max(10, Math.round(delay)),
-        category: ApplicationFailureCategory.BENIGN,
-        details: [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }],
-      });
+      // Past the refresh interval, hand the snapshot to the workflow (one wake, no extra poll).
+      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs) return { ...snapshot, nextPollAtMs: now + delay };
+      throw stillRunning(`${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`, delay, snapshot);
     },
 
     /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
@@ -157,6 +159,18 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
       return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
     },
   };
+}
+
+/** The benign "not yet" failure of the infrequent-polling pattern: one retry is one poll. */
+function stillRunning(message: string, delayMs: number, snapshot?: BatchSnapshot): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type: BATCH_RUNNING_TYPE,
+    nonRetryable: false,
+    nextRetryDelay: Math.max(10, Math.round(delayMs)),
+    category: ApplicationFailureCategory.BENIGN,
+    details: snapshot ? [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }] : [],
+  });
 }
 
 async function findBatchByKey(client: OpenAI, key: string, notBeforeMs: number): Promise<OpenAI.Batches.Batch | undefined> {

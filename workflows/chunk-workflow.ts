@@ -6,6 +6,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   TimeoutFailure,
@@ -65,6 +66,10 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
 
   async function report(next: Partial<ChunkProgress>, notifyJob: boolean): Promise<void> {
     progress = { ...progress, ...next };
+    setCurrentDetails(
+      `**Chunk** ${chunk.index} of round ${round} (job \`${input.jobId}\`): ${progress.phase}` +
+        (progress.batchId ? `, batch \`${progress.batchId}\` ${progress.batchStatus ?? ''} ${progress.done}/${progress.total}` : ''),
+    );
     if (notifyJob) await job.signal(chunkProgressSignal, progress).catch(() => undefined);
   }
 
@@ -90,6 +95,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
 
   /** Polls until terminal or deadline, waking every refresh interval to report progress. */
   async function waitFor(id: string, cancelling = false): Promise<BatchSnapshot> {
+    let nextPollAtMs: number | undefined;
     for (;;) {
       let snapshot: BatchSnapshot;
       try {
@@ -103,6 +109,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
           },
           refreshMs: input.wait.progressRefreshMs,
           deadlineMs: cancelling ? undefined : input.deadlineMs,
+          nextPollAtMs,
         });
       } catch (err) {
         // The schedule-to-close bound passed (a worker was down): start a fresh wait.
@@ -110,6 +117,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
         throw err;
       }
       if (snapshot.terminal || snapshot.deadlineReached) return snapshot;
+      nextPollAtMs = snapshot.nextPollAtMs;
       await report({ phase: 'waiting', batchStatus: snapshot.status, done: snapshot.completed + snapshot.failed }, true);
       if (!cancelling && workflowInfo().continueAsNewSuggested && resumeState) {
         await continueAsNew<typeof openAIBatchChunk>(input, resumeState);

@@ -3,9 +3,9 @@ import type { JobInput, WaitOptions } from './job-types.ts';
 
 export const DEFAULT_WAIT: Required<WaitOptions> = {
   minPollMs: 60_000,
-  maxPollMs: 1_800_000,
+  maxPollMs: 3_600_000,
   validatingPollMs: 2_000,
-  progressRefreshMs: 1_800_000,
+  progressRefreshMs: 7_200_000,
   tokenLimitBackoffMs: 600_000,
   heartbeatTimeoutMs: 60_000,
 };

@@ -32,11 +32,15 @@ export interface ChunkLimits {
 export interface WaitOptions {
   /** Shortest delay between polls. @default 60_000 */
   readonly minPollMs?: number;
-  /** Longest delay between polls. @default 1_800_000 */
+  /** Longest delay between polls. @default 3_600_000 */
   readonly maxPollMs?: number;
   /** First delay while a batch validates. @default 2_000 */
   readonly validatingPollMs?: number;
-  /** How often the chunk workflow wakes to refresh its progress for operators. @default 1_800_000 */
+  /**
+   * How often the chunk workflow wakes to report its progress to the job (each wake costs two
+   * Temporal actions: a new wait activity and a signal). Between wakes the UI's pending activity
+   * shows every poll ("in_progress 1200/5000"). @default 7_200_000 (2 hours)
+   */
   readonly progressRefreshMs?: number;
   /** Wait after `token_limit_exceeded` before resubmitting the chunk. @default 600_000 */
   readonly tokenLimitBackoffMs?: number;

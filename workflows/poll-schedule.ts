@@ -16,7 +16,7 @@ export interface PollObservation {
 export interface PollScheduleOptions {
   /** Shortest delay between polls. @default 60_000 */
   readonly minDelayMs: number;
-  /** Longest delay between polls. @default 1_800_000 (30 minutes) */
+  /** Longest delay between polls. @default 3_600_000 (60 minutes; the 5% bound reaches it after 20 hours) */
   readonly maxDelayMs: number;
   /** Delay is at most this fraction of the elapsed time, so completion is noticed within it. @default 0.05 */
   readonly fractionOfElapsed: number;
@@ -26,7 +26,7 @@ export interface PollScheduleOptions {
 
 export const DEFAULT_POLL_SCHEDULE: PollScheduleOptions = {
   minDelayMs: 60_000,
-  maxDelayMs: 1_800_000,
+  maxDelayMs: 3_600_000,
   fractionOfElapsed: 0.05,
   validatingDelayMs: 2_000,
 };
@@ -74,4 +74,35 @@ export function countPolls(durationMs: number, options: PollScheduleOptions = DE
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(Math.max(value, min), Math.max(min, max));
+}
+
+/** What one batch's wait costs in Temporal actions and history events. */
+export interface WaitCost {
+  readonly polls: number;
+  readonly wakes: number;
+  readonly actions: number;
+  readonly events: number;
+}
+
+/**
+ * The cost of waiting `durationMs` for one batch: every poll is one activity attempt (an action,
+ * no event); every progress wake adds a new activity's first attempt and a signal to the job (two
+ * actions) and `eventsPerWake` events. `fixed` covers the chunk's other steps (start, upload,
+ * create, collect, final signal). Measured figures are in test/integration/job-history.test.ts.
+ */
+export function estimateWaitCost(
+  durationMs: number,
+  refreshMs: number,
+  measured: { eventsPerWake: number; fixedEvents: number; fixedActions: number },
+  options: PollScheduleOptions = DEFAULT_POLL_SCHEDULE,
+  validatingMs = 120_000,
+): WaitCost {
+  const polls = countPolls(durationMs, options, validatingMs);
+  const wakes = Math.floor(durationMs / refreshMs);
+  return {
+    polls,
+    wakes,
+    actions: polls + 2 * wakes + measured.fixedActions,
+    events: measured.fixedEvents + wakes * measured.eventsPerWake,
+  };
 }

@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { openStorage } from '../storage/index.ts';
 import { progressQuery } from '../../workflows/messages.ts';
 import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
@@ -7,7 +7,7 @@ import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../workflows/search-attribute
 import { parseJobInput } from './job-input-schema.ts';
 
 /** A handle on a running or finished job. */
-export type JobHandle = WorkflowHandle<typeof openAIBatchJob>;
+export type JobHandle = WorkflowHandleWithFirstExecutionRunId<typeof openAIBatchJob>;
 
 /** Options of {@link startBatchJob}. */
 export interface StartJobOptions {

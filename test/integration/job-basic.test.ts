@@ -1,7 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 describe('a job on the real dev server with the emulator', () => {
@@ -22,7 +21,7 @@ describe('a job on the real dev server with the emulator', () => {
         { jobId: `big-${Date.now()}`, inputUri: inputPath, endpoint: '/v1/chat/completions', limits: { maxRequests: 50_000 }, maxActiveBatches: 3, wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result()) as JobSummary;
+      return (await handle.result());
     });
     expect(summary.status).toBe('completed');
     expect(summary.rounds).toHaveLength(1);

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJobProgress, startBatchJob } from '../../src/client/job-client.ts';
 import { planJob } from '../../src/plan/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 interface ResultLine {
@@ -61,7 +60,7 @@ describe('cancellation, deadline and budget', () => {
         { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, deadline: Date.now() + 6_000, wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result()) as JobSummary;
+      return (await handle.result());
     });
     expect(summary.status).toBe('deadline_exceeded');
     const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
@@ -87,7 +86,7 @@ describe('cancellation, deadline and budget', () => {
         { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, maxCostUsd: perChunk * 1.5, maxRounds: 1, wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result()) as JobSummary;
+      return (await handle.result());
     });
     expect(summary.skippedForBudget).toBe(2);
     expect(summary.batchIds).toHaveLength(1);

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import type { CrashPoint } from '../../activities/crash-point.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { spawnWorker } from '../support/worker-process.ts';
 
@@ -35,7 +34,7 @@ describe('a worker process killed with SIGKILL', () => {
           expect(env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata[jobId]).toBeGreaterThanOrEqual(1);
         }
         const worker = await env.createWorker();
-        const summary = await worker.runUntil(async () => (await handle.result()) as JobSummary);
+        const summary = await worker.runUntil(async () => (await handle.result()));
         expect(summary.status).toBe('completed');
       } finally {
         await doomed.stop();

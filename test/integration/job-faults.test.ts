@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 describe('API faults', () => {
@@ -24,7 +23,7 @@ describe('API faults', () => {
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 75 }, maxActiveBatches: 10, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-      return (await handle.result()) as JobSummary;
+      return (await handle.result());
     });
     expect(summary.status).toBe('completed');
     const stats = env.emulator.stats({ metadataKeys: ['job_id', 'round', 'chunk'] });

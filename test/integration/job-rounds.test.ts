@@ -15,7 +15,7 @@ async function runJob(env: JobEnv, input: Record<string, unknown>, during?: () =
   return await worker.runUntil(async () => {
     const handle = await startBatchJob(env.conn.client, { endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...input }, { taskQueue: env.taskQueue });
     const watcher = during?.();
-    const summary = (await handle.result()) as JobSummary;
+    const summary = (await handle.result());
     await watcher;
     return summary;
   });

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { planJob } from '../../src/plan/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 describe('enqueued-token limits and continue-as-new', () => {
@@ -28,7 +27,7 @@ describe('enqueued-token limits and continue-as-new', () => {
         { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, maxActiveBatches: 2, wait: { ...FAST_WAIT, tokenLimitBackoffMs: 1_000 } },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result()) as JobSummary;
+      return (await handle.result());
     });
     env.emulator.setConfig({ enqueuedTokenLimit: { 'gpt-4o-mini': null } });
     expect(summary.status).toBe('completed');
@@ -58,7 +57,7 @@ describe('enqueued-token limits and continue-as-new', () => {
         { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50, wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
-      return { summary: (await handle.result()) as JobSummary, firstRunId: handle.firstExecutionRunId };
+      return { summary: (await handle.result()), firstRunId: handle.firstExecutionRunId };
     });
     expect(summary.status).toBe('completed');
     const latest = await env.conn.client.workflow.getHandle(jobId).describe();

@@ -3,7 +3,7 @@
 // Re-record after an intended, versioned change to the workflows (and keep the old files if
 // running jobs may still carry their histories).
 import { writeFile } from 'node:fs/promises';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
