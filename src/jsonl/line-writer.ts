@@ -5,6 +5,13 @@ export interface LineWriter {
   readonly uri: string;
   /** Appends one line; a `\n` is added. Await it: it waits when the disk is behind. */
   writeLine(line: string | Buffer): Promise<void>;
+  /**
+   * Appends one line (a `\n` is added) without waiting, for loops that write many lines per read:
+   * returns false when the disk is behind, and the caller must `await flush()` before appending more.
+   */
+  appendLine(line: string | Buffer): boolean;
+  /** Waits until the disk has caught up enough for more lines (see `appendLine`). */
+  flush(): Promise<void>;
   /** Appends bytes as they are (they must end with `\n` where a line ends). */
   writeRaw(bytes: string | Buffer): Promise<void>;
   readonly lines: number;
@@ -14,23 +21,27 @@ export interface LineWriter {
   abort(): Promise<void>;
 }
 
-const FLUSH_BYTES = 1 << 20;
-const NL = Buffer.from('\n');
+const BLOCK_BYTES = 1 << 20;
+// Blocks handed to storage but not yet written; more than this and the producer waits.
+const MAX_QUEUED = 2;
+const LF = 0x0a;
 
 class Aborted extends Error {}
 
 /**
- * Opens a push-style writer over `storage.writeAtomic`, which pulls from an async iterable: a queue
- * of at most two 1 MiB blocks sits between them, so memory stays bounded while the disk catches up.
+ * Opens a push-style writer over `storage.writeAtomic`, which pulls from an async iterable. Lines
+ * are copied straight into 1 MiB blocks (one copy, no per-line buffers); at most two full blocks
+ * wait for the disk, so memory stays bounded while it catches up.
  */
 export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
   const queue: Buffer[] = [];
   let ended = false;
+  let settled = false;
   let failure: Error | undefined;
   let wakeConsumer: (() => void) | undefined;
   let wakeProducer: (() => void) | undefined;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  let block = Buffer.allocUnsafe(BLOCK_BYTES);
+  let used = 0;
   let lines = 0;
 
   async function* drain(): AsyncGenerator<Buffer> {
@@ -49,25 +60,68 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
   }
   const done = storage.writeAtomic(uri, drain());
   // The failure surfaces through close() or abort(); never let it go unhandled in between.
-  done.catch(() => undefined);
+  done.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  const doneSettled = done.then(() => undefined, () => undefined);
 
-  async function flush(): Promise<void> {
-    if (pendingBytes === 0) return;
-    queue.push(pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes));
-    pending = [];
-    pendingBytes = 0;
+  function commitBlock(): void {
+    if (used === 0) return;
+    queue.push(block.subarray(0, used));
+    block = Buffer.allocUnsafe(BLOCK_BYTES);
+    used = 0;
     wakeConsumer?.();
-    while (queue.length > 2 && !failure) {
-      await Promise.race([new Promise<void>((resolve) => (wakeProducer = resolve)), done.then(() => undefined, () => undefined)]);
-      wakeProducer = undefined;
-    }
   }
 
-  async function writeRaw(bytes: string | Buffer): Promise<void> {
-    const buf = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes >= FLUSH_BYTES) await flush();
+  function appendBytes(buf: Buffer): void {
+    if (used + buf.length > BLOCK_BYTES) {
+      commitBlock();
+      if (buf.length > BLOCK_BYTES) {
+        queue.push(Buffer.from(buf));
+        wakeConsumer?.();
+        return;
+      }
+    }
+    // Copy: callers pass views into read buffers that may be reused.
+    buf.copy(block, used);
+    used += buf.length;
+  }
+
+  function appendString(s: string): void {
+    // s.length * 3 bounds its UTF-8 size; measure exactly only when that bound does not fit.
+    if (used + s.length * 3 > BLOCK_BYTES) {
+      const bytes = Buffer.byteLength(s);
+      if (used + bytes > BLOCK_BYTES) {
+        commitBlock();
+        if (bytes > BLOCK_BYTES) {
+          queue.push(Buffer.from(s));
+          wakeConsumer?.();
+          return;
+        }
+      }
+    }
+    used += block.write(s, used, 'utf8');
+  }
+
+  function append(bytes: string | Buffer): void {
+    if (typeof bytes === 'string') appendString(bytes);
+    else appendBytes(bytes);
+  }
+
+  function appendLine(line: string | Buffer): boolean {
+    lines++;
+    append(line);
+    if (used === BLOCK_BYTES) commitBlock();
+    block[used++] = LF;
+    return queue.length <= MAX_QUEUED || failure !== undefined || settled;
+  }
+
+  async function flush(): Promise<void> {
+    while (queue.length > MAX_QUEUED && !failure && !settled) {
+      await Promise.race([new Promise<void>((resolve) => (wakeProducer = resolve)), doneSettled]);
+      wakeProducer = undefined;
+    }
   }
 
   return {
@@ -75,17 +129,17 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
     get lines() {
       return lines;
     },
-    writeRaw,
+    appendLine,
+    flush,
+    async writeRaw(bytes) {
+      append(bytes);
+      if (queue.length > MAX_QUEUED) await flush();
+    },
     async writeLine(line) {
-      lines++;
-      if (typeof line === 'string') return writeRaw(line + '\n');
-      // Copy: callers pass views into read buffers that may be reused.
-      pending.push(Buffer.from(line), NL);
-      pendingBytes += line.length + 1;
-      if (pendingBytes >= FLUSH_BYTES) await flush();
+      if (!appendLine(line)) await flush();
     },
     async close() {
-      await flush();
+      commitBlock();
       ended = true;
       wakeConsumer?.();
       const result = await done;

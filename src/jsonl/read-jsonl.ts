@@ -1,12 +1,16 @@
 import { isUtf8 } from 'node:buffer';
 
-/** One non-blank line: its 1-based number, the byte offset where it starts, and its text (no EOL). */
-export interface JsonlLine {
+/** One non-blank line as bytes: its 1-based number, the byte offset where it starts, its bytes. */
+export interface JsonlRawLine {
   readonly kind: 'line';
   readonly lineNumber: number;
   readonly offset: number;
   /** The line's bytes without `\n`, `\r\n` or BOM; a view into the read buffer, copy it to keep it. */
   readonly raw: Buffer;
+}
+
+/** One non-blank line: its 1-based number, the byte offset where it starts, and its text (no EOL). */
+export interface JsonlLine extends JsonlRawLine {
   readonly text: string;
 }
 
@@ -23,6 +27,7 @@ export interface JsonlIssue {
 }
 
 export type JsonlItem = JsonlLine | JsonlIssue;
+export type JsonlRawItem = JsonlRawLine | JsonlIssue;
 
 export interface ReadJsonlOptions {
   /** Lines longer than this are reported, never buffered whole. @default 210 * 1024 * 1024 */
@@ -50,10 +55,20 @@ function toBuffer(piece: Uint8Array | string): Buffer {
  * that a million-line file costs a few thousand awaits rather than a million. LF and CRLF both end
  * a line; blank lines are skipped but still counted, so line numbers match an editor's.
  */
-export async function* readJsonlBatches(
-  source: AsyncIterable<Uint8Array | string>,
-  options: ReadJsonlOptions = {},
-): AsyncGenerator<JsonlItem[]> {
+export function readJsonlBatches(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlItem[]> {
+  return splitLines(source, options, true) as AsyncGenerator<JsonlItem[]>;
+}
+
+/**
+ * The same as {@link readJsonlBatches} without decoding lines to strings, for callers that only
+ * look at bytes (copying request lines, finding a leading `custom_id`): decoding costs about as
+ * much as reading.
+ */
+export function readJsonlRawBatches(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlRawItem[]> {
+  return splitLines(source, options, false);
+}
+
+async function* splitLines(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions, decode: boolean): AsyncGenerator<JsonlRawItem[]> {
   const maxLineBytes = options.maxLineBytes ?? 210 * 1024 * 1024;
   let lineNumber = 0;
   let offset = 0;
@@ -61,9 +76,9 @@ export async function* readJsonlBatches(
   let carryLen = 0;
   let overLong = false;
   let first = true;
-  let out: JsonlItem[] = [];
+  let out: JsonlRawItem[] = [];
 
-  const finishLine = (raw: Buffer | null, length: number): void => {
+  const finishLine = (raw: Buffer | null, length: number, knownUtf8: boolean): void => {
     lineNumber++;
     const start = offset;
     offset += length;
@@ -74,11 +89,14 @@ export async function* readJsonlBatches(
     const end = raw.length > 0 && raw[raw.length - 1] === CR ? raw.length - 1 : raw.length;
     const line = end === raw.length ? raw : raw.subarray(0, end);
     if (line.length === 0 || (line[0] !== 0x7b && isBlank(line))) return;
-    if (!isUtf8(line)) {
+    if (!knownUtf8 && !isUtf8(line)) {
       out.push({ kind: 'invalid_utf8', lineNumber, offset: start, bytes: line.length });
       return;
     }
-    out.push({ kind: 'line', lineNumber, offset: start, raw: line, text: line.toString('utf8') });
+    const item: JsonlRawLine | JsonlLine = decode
+      ? { kind: 'line', lineNumber, offset: start, raw: line, text: line.toString('utf8') }
+      : { kind: 'line', lineNumber, offset: start, raw: line };
+    out.push(item);
   };
 
   for await (const piece of source) {
@@ -92,11 +110,17 @@ export async function* readJsonlBatches(
       }
     }
     let pos = 0;
-    for (let nl = buf.indexOf(LF, pos); nl !== -1; nl = buf.indexOf(LF, pos)) {
+    // One UTF-8 check over the whole lines of this read (they are nearly always valid), instead of
+    // one per line; a line that starts in an earlier read is checked on its own.
+    const firstNl = buf.indexOf(LF);
+    const lastNl = buf.lastIndexOf(LF);
+    const bulkFrom = carryLen === 0 ? 0 : firstNl + 1;
+    const bulkUtf8 = lastNl > bulkFrom && isUtf8(buf.subarray(bulkFrom, lastNl));
+    for (let nl = firstNl; nl !== -1; nl = buf.indexOf(LF, pos)) {
       const length = carryLen + (nl - pos);
       let raw: Buffer | null = null;
       if (!overLong) raw = carryLen === 0 ? buf.subarray(pos, nl) : Buffer.concat([...carry, buf.subarray(pos, nl)]);
-      finishLine(raw, length);
+      finishLine(raw, length, bulkUtf8 && carryLen === 0);
       offset += 1;
       carry = [];
       carryLen = 0;
@@ -117,7 +141,7 @@ export async function* readJsonlBatches(
       out = [];
     }
   }
-  if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen);
+  if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen, false);
   if (out.length > 0) yield out;
 }
 

@@ -53,6 +53,14 @@ export class ChunkBuilder {
 
   async add(raw: Buffer, size: RequestSize): Promise<void> {
     if (!this.fits(size)) await this.closeChunk();
+    if (!this.append(raw, size)) await this.flush();
+  }
+
+  /**
+   * Adds a request to the open chunk (opening one if none is) without waiting. The caller must have
+   * checked `fits` and closed a full chunk. Returns false when the caller must `await flush()`.
+   */
+  append(raw: Buffer, size: RequestSize): boolean {
     if (!this.#open) {
       const index = this.chunks.length;
       this.#open = { index, writer: openLineWriter(this.#storage, this.#uriFor(index)), requests: 0, bytes: 0, tokens: 0, inputs: 0, maxOutput: 0 };
@@ -63,7 +71,12 @@ export class ChunkBuilder {
     c.tokens += size.tokens;
     c.inputs += size.embeddingInputs;
     c.maxOutput += size.maxOutputTokens;
-    await c.writer.writeLine(raw);
+    return c.writer.appendLine(raw);
+  }
+
+  /** Waits until the open chunk's writer has room again. */
+  async flush(): Promise<void> {
+    await this.#open?.writer.flush();
   }
 
   async closeChunk(): Promise<void> {

@@ -54,6 +54,7 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
   let estimator: TokenEstimator | undefined;
   let rejected: LineWriter | undefined;
   let writing = true;
+  const validateOptions = input.maxCustomIdLength !== undefined ? { maxCustomIdLength: input.maxCustomIdLength } : {};
 
   const reject = async (line: number, offset: number, issues: RequestIssue[], text?: string): Promise<void> => {
     collector.add(line, issues);
@@ -69,6 +70,8 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
 
   try {
     const source = await storage.openRead(input.inputUri);
+    // Each batch (one read) is handled synchronously; the loop awaits only when a chunk fills, the
+    // disk is behind, or a line is rejected, so a million lines do not cost a million awaits.
     for await (const batch of readJsonlBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
       for (const item of batch) {
         if (item.kind === 'bom') {
@@ -83,37 +86,40 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
           await reject(item.lineNumber, item.offset, [issue]);
           continue;
         }
-        const result = validateRequestLine(item.text, endpoint, input.maxCustomIdLength !== undefined ? { maxCustomIdLength: input.maxCustomIdLength } : {});
+        const result = validateRequestLine(item.text, endpoint, validateOptions);
         if (!result.ok) {
           await reject(item.lineNumber, item.offset, result.issues, item.text);
           continue;
         }
         const { customId, body } = result.request;
-        const issues: RequestIssue[] = [];
+        let issues: RequestIssue[] | undefined;
         if (model === undefined) {
           model = result.request.model;
           estimator = await TokenEstimator.create(model, endpoint, counting);
         } else if (result.request.model !== model) {
-          issues.push({ reason: 'model_mismatch', field: 'body.model', message: `body.model is "${result.request.model}" but the job's first request uses "${model}"` });
+          (issues ??= []).push({ reason: 'model_mismatch', field: 'body.model', message: `body.model is "${result.request.model}" but the job's first request uses "${model}"` });
         }
         const ord = ids.add(customId);
         if (ord < 0) {
-          issues.push({ reason: 'duplicate_custom_id', field: 'custom_id', message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}` });
+          (issues ??= []).push({ reason: 'duplicate_custom_id', field: 'custom_id', message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}` });
         } else firstLine.set(ord, item.lineNumber);
         const inputs = endpoint === '/v1/embeddings' ? embeddingInputCount(body) : 0;
         if (inputs > limits.maxEmbeddingInputs) {
-          issues.push({ reason: 'too_many_inputs', field: 'body.input', message: `body.input has ${inputs} inputs; one batch allows ${limits.maxEmbeddingInputs}` });
+          (issues ??= []).push({ reason: 'too_many_inputs', field: 'body.input', message: `body.input has ${inputs} inputs; one batch allows ${limits.maxEmbeddingInputs}` });
         }
         const tokens = (estimator as TokenEstimator).estimate(body);
         if (limits.maxTokensPerBatch !== undefined && tokens > limits.maxTokensPerBatch) {
-          issues.push({ reason: 'too_many_tokens', message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}` });
+          (issues ??= []).push({ reason: 'too_many_tokens', message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}` });
         }
-        if (issues.length > 0) {
+        if (issues) {
           await reject(item.lineNumber, item.offset, issues, item.text);
           continue;
         }
         collector.report.validLines++;
-        if (writing) await chunks.add(item.raw, { bytes: item.raw.length + 1, tokens, embeddingInputs: inputs, maxOutputTokens: maxOutputTokens(body) });
+        if (!writing) continue;
+        const size = { bytes: item.raw.length + 1, tokens, embeddingInputs: inputs, maxOutputTokens: maxOutputTokens(body) };
+        if (!chunks.fits(size)) await chunks.closeChunk();
+        if (!chunks.append(item.raw, size)) await chunks.flush();
       }
     }
     if (onInvalid === 'fail' && (collector.report.invalidLines > 0 || collector.report.validLines === 0)) {

@@ -1,9 +1,10 @@
 import { addUsage, costOf, emptyUsage, type PriceTable, type TokenUsage } from '../cost/index.ts';
-import { openLineWriter, readJsonlBatches } from '../jsonl/index.ts';
+import { openLineWriter, readJsonlBatches, readJsonlRawBatches } from '../jsonl/index.ts';
 import { CustomIdIndex, OrdinalColumn } from '../plan/custom-id-index.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
-import { customIdOf, type RowRecord } from './row-record.ts';
+import { customIdOfRaw } from './row-record.ts';
+import { splitRecordLine } from './split-record-line.ts';
 import { emptyCounts, type RowStatus } from './row-status.ts';
 
 export interface FinalizeJobInput {
@@ -50,10 +51,10 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
   const lastRound = new OrdinalColumn();
   for (let pos = 1; pos < rounds.length; pos++) {
     for (const chunk of (rounds[pos] as (typeof rounds)[number]).chunks) {
-      for await (const batch of readJsonlBatches(await storage.openRead(chunk.recordsUri))) {
+      for await (const batch of readJsonlRawBatches(await storage.openRead(chunk.recordsUri))) {
         for (const item of batch) {
           if (item.kind !== 'line') continue;
-          const id = customIdOf(item.text);
+          const id = customIdOfRaw(item.raw);
           if (id === undefined) continue;
           const ord = retried.add(id);
           lastRound.set(ord < 0 ? -ord - 1 : ord, pos + 1);
@@ -78,7 +79,8 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
         for await (const batch of readJsonlBatches(await storage.openRead(chunk.recordsUri))) {
           for (const item of batch) {
             if (item.kind !== 'line') continue;
-            const rec = JSON.parse(item.text) as RowRecord;
+            // The response body is copied as text, not parsed and re-serialized (see splitRecordLine).
+            const { head: rec, responseJson } = splitRecordLine(item.text);
             if (rec.usage) addUsage(usage, rec.usage);
             const ord = retried.get(rec.custom_id);
             if (ord >= 0) {
@@ -105,11 +107,16 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
               round: round.round,
               error: rec.error,
               usage: rec.usage,
-              response: rec.response,
             };
-            await results.writeLine(JSON.stringify(result));
+            // Byte for byte what JSON.stringify({ ...result, response }) gives.
+            const resultLine = responseJson === undefined ? JSON.stringify(result) : `${JSON.stringify(result).slice(0, -1)},"response":${responseJson}}`;
+            let room = results.appendLine(resultLine);
             if (rec.status !== 'succeeded') {
-              await failures.writeLine(JSON.stringify({ custom_id: rec.custom_id, status: rec.status, attempts: result.attempts, batch_ids: batchIds, error: rec.error }));
+              room = failures.appendLine(JSON.stringify({ custom_id: rec.custom_id, status: rec.status, attempts: result.attempts, batch_ids: batchIds, error: rec.error })) && room;
+            }
+            if (!room) {
+              await results.flush();
+              await failures.flush();
             }
           }
         }

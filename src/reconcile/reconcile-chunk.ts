@@ -1,10 +1,10 @@
 import { addUsage, emptyUsage, type TokenUsage } from '../cost/index.ts';
-import { openLineWriter, readJsonlBatches, type LineWriter } from '../jsonl/index.ts';
+import { openLineWriter, readJsonlBatches, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { classifyOutputLine } from './classify-output-line.ts';
 import { isRetryable } from './retryable.ts';
-import { customIdOf, recordLine, type RowRecord } from './row-record.ts';
+import { customIdOfRaw, recordLine, type RowRecord } from './row-record.ts';
 import { emptyCounts, ROW_STATUSES, type RowStatus } from './row-status.ts';
 import { unmatchedRowFate } from './unmatched-row-fate.ts';
 
@@ -53,20 +53,30 @@ const UNSEEN = 255;
 
 /**
  * Produces exactly one record per custom_id of the chunk from OpenAI's output and error files.
- * Memory: a Map of the chunk's ids (at most one batch, 50,000) and one byte per row; bodies are
- * written as they stream past.
+ * Memory: a Map of the chunk's ids (at most one batch, 50,000) and a few bytes per row; bodies are
+ * written as they stream past. The chunk file is read as bytes (ids are cut from the start of each
+ * line), and read a second time only when some rows must be retried.
  */
 export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobStorage): Promise<ChunkOutcome> {
   const dir = [`r${input.round}`, `c${input.chunkIndex}`];
   const ids = new Map<string, number>();
   const order: string[] = [];
-  for await (const batch of readJsonlBatches(await storage.openRead(input.chunkUri))) {
+  // The line number of each row's first line, so the retry pass needs no ids.
+  let rowLine = new Uint32Array(1024);
+  for await (const batch of readJsonlRawBatches(await storage.openRead(input.chunkUri))) {
     for (const item of batch) {
       if (item.kind !== 'line') continue;
-      const id = customIdOf(item.text);
+      const id = customIdOfRaw(item.raw);
       if (id === undefined || ids.has(id)) continue;
-      ids.set(id, order.length);
+      const row = order.length;
+      ids.set(id, row);
       order.push(id);
+      if (row === rowLine.length) {
+        const grown = new Uint32Array(row * 2);
+        grown.set(rowLine);
+        rowLine = grown;
+      }
+      rowLine[row] = item.lineNumber;
     }
   }
   const rowStatus = new Uint8Array(order.length).fill(UNSEEN);
@@ -77,7 +87,8 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
   const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, 'records.jsonl'));
   const base = { round: input.round, chunk: input.chunkIndex, batch_id: input.batchId };
 
-  const emit = async (row: number, rec: Omit<RowRecord, 'retryable' | 'round' | 'chunk' | 'batch_id'>): Promise<void> => {
+  /** Records one row's outcome; false when the caller must `await records.flush()`. */
+  const emit = (row: number, rec: Omit<RowRecord, 'retryable' | 'round' | 'chunk' | 'batch_id'>): boolean => {
     const retryable = isRetryable({
       status: rec.status,
       code: rec.error?.code,
@@ -88,7 +99,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
     rowStatus[row] = ROW_STATUSES.indexOf(rec.status) | (retryable ? 0x80 : 0);
     counts[rec.status]++;
     if (rec.usage) addUsage(usage, rec.usage);
-    await records.writeLine(recordLine({ ...rec, ...base, retryable }));
+    return records.appendLine(recordLine({ ...rec, ...base, retryable }));
   };
 
   try {
@@ -108,7 +119,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
           const row = id === undefined ? undefined : ids.get(id);
           if (row === undefined) anomalies.unknown++;
           else if (rowStatus[row] !== UNSEEN) anomalies.duplicates++;
-          else await emit(row, { custom_id: id as string, ...classifyOutputLine(line, input.endpoint, schema) });
+          else if (!emit(row, { custom_id: id as string, ...classifyOutputLine(line, input.endpoint, schema) })) await records.flush();
         }
       }
     }
@@ -116,10 +127,10 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
     for (let row = 0; row < order.length; row++) {
       if (rowStatus[row] !== UNSEEN) continue;
       const { status, error } = fate(row + 1);
-      await emit(row, { custom_id: order[row] as string, status, request_id: null, error: error, usage: null, response: null });
+      if (!emit(row, { custom_id: order[row] as string, status, request_id: null, error: error, usage: null, response: null })) await records.flush();
     }
     const { uri: recordsUri } = await records.close();
-    const retry = await writeRetryLines(storage, input, dir, rowStatus);
+    const retry = await writeRetryLines(storage, input, dir, rowStatus, rowLine);
     return { recordsUri, ...(retry.uri ? { retryUri: retry.uri } : {}), retryCount: retry.count, counts, anomalies, usage };
   } catch (err) {
     await records.abort();
@@ -136,23 +147,20 @@ function unwrapSchema(s: object | undefined): object | undefined {
 }
 
 /** Copies the exact request lines of retryable rows from the chunk file; never rebuilds them. */
-async function writeRetryLines(storage: BlobStorage, input: ReconcileChunkInput, dir: string[], rowStatus: Uint8Array): Promise<{ uri?: string; count: number }> {
+async function writeRetryLines(storage: BlobStorage, input: ReconcileChunkInput, dir: string[], rowStatus: Uint8Array, rowLine: Uint32Array): Promise<{ uri?: string; count: number }> {
   const uri = storage.jobUri(input.jobId, ...dir, 'retry.jsonl');
   if (!rowStatus.some((s) => (s & 0x80) !== 0)) {
     await storage.delete(uri);
     return { count: 0 };
   }
   const writer: LineWriter = openLineWriter(storage, uri);
-  const seen = new Set<string>();
   let row = 0;
   try {
-    for await (const batch of readJsonlBatches(await storage.openRead(input.chunkUri))) {
+    for await (const batch of readJsonlRawBatches(await storage.openRead(input.chunkUri))) {
       for (const item of batch) {
-        if (item.kind !== 'line') continue;
-        const id = customIdOf(item.text);
-        if (id === undefined || seen.has(id)) continue;
-        seen.add(id);
-        if (((rowStatus[row++] as number) & 0x80) !== 0) await writer.writeLine(item.raw);
+        // Lines that are not a row's first line (repeated ids, lines without one) are not rows.
+        if (item.kind !== 'line' || row >= rowStatus.length || item.lineNumber !== rowLine[row]) continue;
+        if (((rowStatus[row++] as number) & 0x80) !== 0 && !writer.appendLine(item.raw)) await writer.flush();
       }
     }
     const done = await writer.close();

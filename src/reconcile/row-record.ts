@@ -57,3 +57,22 @@ export function customIdOf(line: string): string | undefined {
     return undefined;
   }
 }
+
+const ID_PREFIX = Buffer.from('{"custom_id":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * {@link customIdOf} on a line's bytes: when the line starts exactly with `{"custom_id":"` and the
+ * id has no escapes, only the id is decoded; anything else takes the general path.
+ */
+export function customIdOfRaw(raw: Buffer): string | undefined {
+  if (raw.length > ID_PREFIX.length && raw.compare(ID_PREFIX, 0, ID_PREFIX.length, 0, ID_PREFIX.length) === 0) {
+    for (let i = ID_PREFIX.length; i < raw.length; i++) {
+      const c = raw[i];
+      if (c === QUOTE) return raw.toString('utf8', ID_PREFIX.length, i);
+      if (c === BACKSLASH) break;
+    }
+  }
+  return customIdOf(raw.toString('utf8'));
+}

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { BODY_SCHEMAS, DEFAULT_MODERATION_MODEL } from './body-schemas.ts';
 import type { BatchEndpoint } from './endpoints.ts';
+import { fastCheckRequest } from './fast-check.ts';
 import type { RequestIssue } from './invalid-reasons.ts';
 import { DEFAULT_MAX_CUSTOM_ID_LENGTH, lineEnvelopeSchema } from './line-schema.ts';
 
@@ -50,10 +51,19 @@ export function validateRequestLine(text: string, endpoint: BatchEndpoint, optio
   } catch (err) {
     return { ok: false, issues: [{ reason: 'invalid_json', message: `not valid JSON (${(err as Error).message})` }] };
   }
+  const maxLen = options.maxCustomIdLength ?? DEFAULT_MAX_CUSTOM_ID_LENGTH;
+  const request = fastCheckRequest(value, endpoint, maxLen);
+  return request ? { ok: true, request } : validateWithSchemas(value, endpoint, maxLen);
+}
+
+/**
+ * The zod path for a parsed line: the judge of every line the fast checks cannot vouch for, and
+ * the source of every message. Exported for the tests that compare both paths.
+ */
+export function validateWithSchemas(value: unknown, endpoint: BatchEndpoint, maxLen: number): RequestLineResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, issues: [{ reason: 'not_an_object', message: `the line is ${Array.isArray(value) ? 'an array' : typeof value}, not a JSON object` }] };
   }
-  const maxLen = options.maxCustomIdLength ?? DEFAULT_MAX_CUSTOM_ID_LENGTH;
   let envelope = envelopes.get(maxLen);
   if (!envelope) envelopes.set(maxLen, (envelope = lineEnvelopeSchema(maxLen)));
   const parsed = envelope.safeParse(value);
