@@ -4,6 +4,10 @@ import { UserError } from './user-error.ts';
 // Commands load lazily so that `--help` stays fast and a command's heavy imports (the Temporal
 // native bridge, the emulator) load only when that command runs.
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: 'run a batch job to the end (embedded Temporal and emulator by default)',
+    load: async () => (await import('./commands/run.ts')).runCommand,
+  },
   dev: {
     summary: 'start a local Temporal dev server (with UI) and a worker',
     load: async () => (await import('./commands/dev.ts')).devCommand,

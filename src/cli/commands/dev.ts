@@ -5,6 +5,7 @@ import { OpenAIBatchPlugin } from '../../plugin.ts';
 import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
 import { healthCheckWorkflow } from '../../../workflows/health-check.ts';
 import type { Command } from '../command.ts';
+import { installQuietRuntime } from '../worker-runtime.ts';
 import { parseFlags, parsePort } from '../parse-flags.ts';
 
 const usage = `Usage: openai-batch dev [options]
@@ -32,6 +33,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const port = parsePort('port', values.port);
   const uiPort = parsePort('ui-port', values['ui-port']);
   const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
+  installQuietRuntime();
   const server = await startDevServer({
     ...(port !== undefined ? { port } : {}),
     ...(uiPort !== undefined ? { uiPort } : {}),

@@ -1,0 +1,176 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { startBatchJob } from '../../client/job-client.ts';
+import { OpenAIBatchPlugin } from '../../plugin.ts';
+import { openStorage } from '../../storage/index.ts';
+import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
+import type { JobSummary } from '../../../workflows/job-types.ts';
+import { progressQuery } from '../../../workflows/messages.ts';
+import type { Command } from '../command.ts';
+import { installQuietRuntime } from '../worker-runtime.ts';
+import { startParts } from '../embedded-parts.ts';
+import { compact, usd } from '../format.ts';
+import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
+import { parseFlags } from '../parse-flags.ts';
+import { ProgressDisplay } from '../progress-display.ts';
+import { UserError } from '../user-error.ts';
+
+const usage = `Usage: openai-batch run <input.jsonl> [options]
+
+Runs a batch job to the end and prints its report. With no TEMPORAL_ADDRESS it starts a Temporal dev
+server (with Web UI); with no OPENAI_API_KEY and no OPENAI_BASE_URL it starts the local emulator, so
+nothing is spent. A worker runs in this process. Ctrl-C asks whether to cancel the job (its OpenAI
+batches are cancelled and the rows done so far kept) or to leave it running.
+
+Exit code: 0 when every row reached a final state (succeeded, or failed for a reason that retrying
+does not fix); 1 when rows were left expired, cancelled or missing; 2 on a usage error.
+
+Options:
+  --storage-root <dir>   where job files go (default: $OPENAI_BATCH_STORAGE_ROOT or ./.openai-batch)
+  --task-queue <q>       task queue of the in-process worker (default: ${DEFAULT_TASK_QUEUE})
+  -h, --help             show this help
+
+${JOB_FLAGS_USAGE}`;
+
+const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output']);
+
+async function copyInput(inputPath: string, storageRoot: string, jobId: string): Promise<string> {
+  // The job reads a snapshot inside its own folder: editing or deleting the original while the job
+  // runs changes nothing, and a retried planning step reads the same bytes.
+  const storage = openStorage(storageRoot);
+  const uri = storage.jobUri(jobId, 'input.jsonl');
+  await storage.writeAtomic(uri, createReadStream(inputPath));
+  return uri;
+}
+
+/** The innermost failure's message: the activity's own words, not "Activity task failed". */
+function rootCauseMessage(err: Error): string {
+  let current: Error = err;
+  while (current.cause instanceof Error) current = current.cause;
+  return current.message;
+}
+
+async function askCancel(): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question('\nCancel the job (its OpenAI batches are cancelled, done rows kept)? [c]ancel / [l]eave running: ');
+    return answer.trim().toLowerCase().startsWith('c');
+  } finally {
+    rl.close();
+  }
+}
+
+function printSummary(summary: JobSummary): void {
+  const path = (uri: string): string => (uri.startsWith('file://') ? fileURLToPath(uri) : uri);
+  const counts = Object.entries(summary.counts).filter(([, n]) => (n ?? 0) > 0).map(([s, n]) => `${s} ${compact(n ?? 0)}`).join(', ');
+  console.log(`\njob ${summary.jobId} ${summary.status}: ${compact(summary.rows)} rows (${counts || 'none'})`);
+  console.log(`rounds: ${summary.rounds.map((r) => `r${r.round} ${r.chunks} chunk(s)`).join(', ')}; batches: ${summary.batchIds.join(', ') || 'none'}`);
+  console.log(`tokens: input ${compact(summary.usage.input)} (cached ${compact(summary.usage.cachedInput)}), output ${compact(summary.usage.output)}, reasoning ${compact(summary.usage.reasoning)}`);
+  console.log(`cost: ${usd(summary.costUsd)} at batch prices; the same work synchronously: ${usd(summary.syncCostUsd)}`);
+  if (summary.rejected) console.log(`rejected input lines: ${summary.rejected}`);
+  if (summary.skippedForBudget) console.log(`chunks not submitted (budget): ${summary.skippedForBudget}`);
+  console.log(`results:  ${path(summary.resultsUri)}\nfailures: ${path(summary.failuresUri)}\nreport:   ${path(summary.reportUri)}`);
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseFlags('run', argv, {
+    ...JOB_FLAGS,
+    'storage-root': { type: 'string' },
+    'task-queue': { type: 'string' },
+  });
+  const inputPath = positionals[0];
+  if (!inputPath || positionals.length > 1) throw new UserError('run needs exactly one input file', 'openai-batch run <input.jsonl> [options]');
+  const info = await stat(inputPath).catch(() => undefined);
+  if (!info?.isFile()) throw new UserError(`input file not found: ${inputPath}`, 'pass the path of a JSONL file of batch requests');
+
+  const rootOption = values['storage-root'] || process.env['OPENAI_BATCH_STORAGE_ROOT'] || './.openai-batch';
+  const storageRoot = rootOption.includes('://') ? rootOption : pathToFileURL(resolve(rootOption)).href;
+  const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
+  const jobId = values['job-id'] ?? `job-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+  const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
+  const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
+
+  installQuietRuntime('ERROR');
+  const parts = await startParts(workDir);
+  // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
+  const wait = parts.embeddedEmulator && !input.wait ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 } : input.wait;
+  for (const line of parts.description) console.log(line);
+  try {
+    const nativeConnection = await NativeConnection.connect({ address: parts.temporalAddress ?? 'localhost:7233' });
+    const connection = await Connection.connect({ address: parts.temporalAddress ?? 'localhost:7233' });
+    const client = new Client({ connection, namespace: process.env['TEMPORAL_NAMESPACE'] || 'default' });
+    try {
+      const worker = await Worker.create({
+        connection: nativeConnection,
+        namespace: process.env['TEMPORAL_NAMESPACE'] || 'default',
+        taskQueue,
+        plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey })],
+      });
+      const inputUri = await copyInput(inputPath, storageRoot, jobId);
+      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) }, { taskQueue, workflowId: jobId });
+      console.log(`job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`);
+
+      const display = new ProgressDisplay();
+      const started = Date.now();
+      let interrupted = false;
+      let leave = false;
+      const onSigint = (): void => {
+        if (interrupted) return;
+        interrupted = true;
+        display.release();
+        void askCancel().then(async (cancel) => {
+          if (cancel) {
+            console.log('cancelling: the OpenAI batches are being cancelled and the done rows collected...');
+            await handle.cancel();
+          } else {
+            leave = true;
+          }
+          interrupted = false;
+        });
+      };
+      process.on('SIGINT', onSigint);
+      const summary = await worker.runUntil(async () => {
+        const result = handle.result().then(
+          (s) => ({ summary: s, error: undefined }),
+          (error: unknown) => ({ summary: undefined, error }),
+        );
+        for (;;) {
+          const winner = await Promise.race([result, new Promise<'tick'>((r) => setTimeout(() => r('tick'), 1_000))]);
+          if (winner !== 'tick') return winner;
+          if (leave) return { summary: undefined, error: undefined };
+          const progress = await handle.query(progressQuery).catch(() => undefined);
+          if (progress && !interrupted) display.update(progress, Date.now() - started);
+        }
+      });
+      process.off('SIGINT', onSigint);
+      if (leave) {
+        console.log(`left job ${jobId} running.` + (parts.temporalUiUrl
+          ? ` It is saved in ${workDir}/dev-server.sqlite; \`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
+          : ' A worker on its task queue finishes it; `openai-batch status ' + jobId + '` shows it.'));
+        return 1;
+      }
+      if (summary.error) {
+        if (summary.error instanceof WorkflowFailedError) throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
+        throw summary.error instanceof Error ? summary.error : new Error(String(summary.error));
+      }
+      const result = summary.summary!;
+      printSummary(result);
+      const unfinished = Object.entries(result.counts).filter(([s, n]) => !FINAL_STATUSES.has(s) && (n ?? 0) > 0);
+      return unfinished.length === 0 && result.status === 'completed' ? 0 : 1;
+    } finally {
+      await connection.close();
+      await nativeConnection.close();
+    }
+  } finally {
+    await parts.stop();
+  }
+}
+
+/** `openai-batch run`: the main job on the embedded defaults. */
+export const runCommand: Command = { name: 'run', summary: 'run a batch job to the end (embedded Temporal and emulator by default)', usage, run };

@@ -1,0 +1,63 @@
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { startDevServer } from '../devserver/start-dev-server.ts';
+import { startEmulator } from '../emulator/index.ts';
+
+/** The Temporal server and OpenAI endpoint a local command uses, real or embedded. */
+export interface Parts {
+  readonly temporalAddress: string | undefined;
+  readonly temporalUiUrl: string | undefined;
+  readonly openaiBaseUrl: string | undefined;
+  readonly openaiApiKey: string | undefined;
+  /** True when the OpenAI side is the local emulator. */
+  readonly embeddedEmulator: boolean;
+  /** One line per part: which is real and which embedded. */
+  readonly description: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Uses the Temporal server of TEMPORAL_ADDRESS and the OpenAI of OPENAI_API_KEY/OPENAI_BASE_URL when
+ * they are set; otherwise starts a dev server (with UI, state kept in `workDir`) and the emulator.
+ */
+export async function startParts(workDir: string, options: { emulatorRowsPerSecond?: number | 'instant' } = {}): Promise<Parts> {
+  const stops: (() => Promise<void>)[] = [];
+  const description: string[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s();
+  };
+  try {
+    await mkdir(workDir, { recursive: true });
+    let temporalAddress = process.env['TEMPORAL_ADDRESS'] || undefined;
+    let temporalUiUrl: string | undefined;
+    if (temporalAddress) {
+      description.push(`Temporal: ${temporalAddress} (real, from TEMPORAL_ADDRESS)`);
+    } else {
+      const server = await startDevServer({ ui: true, dbFilename: resolve(workDir, 'dev-server.sqlite') });
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+      description.push(`Temporal: embedded dev server at ${server.address}, Web UI ${server.uiUrl ?? 'off'} (TEMPORAL_ADDRESS not set)`);
+    }
+    let openaiBaseUrl = process.env['OPENAI_BASE_URL'] || undefined;
+    let openaiApiKey = process.env['OPENAI_API_KEY'] || undefined;
+    const embeddedEmulator = !openaiApiKey && !openaiBaseUrl;
+    if (openaiApiKey || openaiBaseUrl) {
+      description.push(`OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL'})`);
+    } else {
+      const emulator = await startEmulator({
+        port: 0,
+        stateDir: join(workDir, 'emulator'),
+        config: { rowsPerSecond: options.emulatorRowsPerSecond ?? 2_000, validatingSeconds: 1, finalizingSeconds: 1 },
+      });
+      stops.push(() => emulator.stop());
+      openaiBaseUrl = emulator.baseURL;
+      openaiApiKey = 'emulator-key-not-a-secret';
+      description.push(`OpenAI: embedded emulator at ${emulator.baseURL} (no OPENAI_API_KEY or OPENAI_BASE_URL set; no money spent)`);
+    }
+    return { temporalAddress, temporalUiUrl, openaiBaseUrl, openaiApiKey, embeddedEmulator, description, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,153 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { JobInputError, parseJobInput } from '../client/job-input-schema.ts';
+import type { JobInput } from '../../workflows/job-types.ts';
+import { UserError } from './user-error.ts';
+
+/** The flags that map one to one to the job input, shared by `run`, `submit` and `schedule create`. */
+export const JOB_FLAGS = {
+  endpoint: { type: 'string' },
+  name: { type: 'string' },
+  'job-id': { type: 'string' },
+  'on-invalid': { type: 'string' },
+  'max-active-batches': { type: 'string' },
+  'max-rounds': { type: 'string' },
+  'max-requests-per-batch': { type: 'string' },
+  'max-bytes-per-batch': { type: 'string' },
+  'max-tokens-per-batch': { type: 'string' },
+  'max-cost-usd': { type: 'string' },
+  deadline: { type: 'string' },
+  'json-schema': { type: 'string' },
+  'retry-invalid-output': { type: 'boolean' },
+  'poll-min-seconds': { type: 'string' },
+  'poll-max-seconds': { type: 'string' },
+} as const;
+
+/** Help text for {@link JOB_FLAGS}. */
+export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job input):
+  --endpoint <url>               /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/completions
+                                 or /v1/moderations (default: the url of the input's first line)
+  --name <text>                  a name shown in the UI and the OpenAIBatchJobName search attribute
+  --job-id <id>                  the job's id and workflow id (default: generated)
+  --on-invalid fail|skip         fail the job on invalid lines before any upload, or skip them into
+                                 rejected.jsonl (default: fail)
+  --max-active-batches <n>       batches in flight at once (default: 10)
+  --max-rounds <n>               rounds including the first; retryable rows go to the next (default: 3)
+  --max-requests-per-batch <n>   chunk limit (default: 50000; Azure allows 100000)
+  --max-bytes-per-batch <n>      chunk limit in bytes (default: OpenAI's 200 MB)
+  --max-tokens-per-batch <n>     estimated prompt tokens per batch: your tier's enqueued-token limit
+  --max-cost-usd <x>             do not submit chunks that would exceed this budget
+  --deadline <iso-date>          cancel what still runs at this time and finalize
+  --json-schema <file>           JSON schema every response must satisfy, else invalid_output
+                                 (default: taken from the requests' response_format when strict)
+  --retry-invalid-output         resubmit invalid_output rows in the next round
+  --poll-min-seconds <s>         shortest delay between polls of a batch (default: 60)
+  --poll-max-seconds <s>         longest delay between polls of a batch (default: 3600)
+`;
+
+type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+
+function number(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || value.trim() === '') throw new UserError(`--${flag} must be a number, got "${value}"`);
+  return n;
+}
+
+/** The first request line of a JSONL file, parsed; undefined when it is not JSON. */
+export async function firstRequest(path: string): Promise<Record<string, unknown> | undefined> {
+  const lines = createInterface({ input: createReadStream(path, { end: 4 * 1024 * 1024 }), crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (!line.trim()) continue;
+      try {
+        const parsed = JSON.parse(line.replace(/^\uFEFF/, '')) as unknown;
+        return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  } finally {
+    lines.close();
+  }
+}
+
+/** The strict JSON schema a request asks for (chat `response_format` or responses `text.format`). */
+export function requestedJsonSchema(request: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const field = (value: unknown, key: string): unknown =>
+    value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  const body = field(request, 'body');
+  const chat = field(field(body, 'response_format'), 'json_schema');
+  const responses = field(body, 'text') ? field(field(body, 'text'), 'format') : undefined;
+  const format = chat ?? (field(responses, 'type') === 'json_schema' ? responses : undefined);
+  const schema = field(format, 'schema');
+  return field(format, 'strict') === true && schema && typeof schema === 'object' ? (schema as Record<string, unknown>) : undefined;
+}
+
+/** Turns the flags into a validated job input (field errors become one-line user errors). */
+export async function jobInputFromFlags(values: JobFlagValues, inputUri: string, inputPath: string | undefined): Promise<JobInput> {
+  const first = inputPath ? await firstRequest(inputPath) : undefined;
+  const endpoint = values.endpoint ?? (typeof first?.['url'] === 'string' ? first['url'] : undefined);
+  if (!endpoint) throw new UserError('cannot tell the endpoint from the input\'s first line', 'pass --endpoint /v1/chat/completions (or the endpoint your lines use)');
+  let jsonSchema = requestedJsonSchema(first);
+  if (values['json-schema']) {
+    try {
+      jsonSchema = JSON.parse(await readFile(values['json-schema'], 'utf8')) as Record<string, unknown>;
+    } catch (err) {
+      throw new UserError(`--json-schema ${values['json-schema']}: ${err instanceof Error ? err.message : String(err)}`, 'pass a file that holds one JSON schema object');
+    }
+  }
+  const limits = {
+    maxRequests: number('max-requests-per-batch', values['max-requests-per-batch']),
+    maxBytes: number('max-bytes-per-batch', values['max-bytes-per-batch']),
+    maxTokensPerBatch: number('max-tokens-per-batch', values['max-tokens-per-batch']),
+  };
+  const pollMin = number('poll-min-seconds', values['poll-min-seconds']);
+  const pollMax = number('poll-max-seconds', values['poll-max-seconds']);
+  const raw = {
+    inputUri,
+    endpoint,
+    jobId: values['job-id'],
+    name: values.name,
+    onInvalid: values['on-invalid'],
+    maxActiveBatches: number('max-active-batches', values['max-active-batches']),
+    maxRounds: number('max-rounds', values['max-rounds']),
+    limits: Object.values(limits).some((v) => v !== undefined) ? limits : undefined,
+    maxCostUsd: number('max-cost-usd', values['max-cost-usd']),
+    deadline: values.deadline,
+    jsonSchema,
+    retryInvalidOutput: values['retry-invalid-output'],
+    wait:
+      pollMin !== undefined || pollMax !== undefined
+        ? { minPollMs: pollMin !== undefined ? Math.round(pollMin * 1000) : undefined, maxPollMs: pollMax !== undefined ? Math.round(pollMax * 1000) : undefined }
+        : undefined,
+  };
+  try {
+    return parseJobInput(JSON.parse(JSON.stringify(raw)) as unknown);
+  } catch (err) {
+    if (err instanceof JobInputError) {
+      const flagOf = (path: string): string => FIELD_TO_FLAG[path] ?? path;
+      throw new UserError(err.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join('; '), 'run with --help for the accepted values');
+    }
+    throw err;
+  }
+}
+
+const FIELD_TO_FLAG: Record<string, string> = {
+  endpoint: '--endpoint',
+  jobId: '--job-id',
+  name: '--name',
+  onInvalid: '--on-invalid',
+  maxActiveBatches: '--max-active-batches',
+  maxRounds: '--max-rounds',
+  'limits.maxRequests': '--max-requests-per-batch',
+  'limits.maxBytes': '--max-bytes-per-batch',
+  'limits.maxTokensPerBatch': '--max-tokens-per-batch',
+  maxCostUsd: '--max-cost-usd',
+  deadline: '--deadline',
+  jsonSchema: '--json-schema',
+  'wait.minPollMs': '--poll-min-seconds',
+  'wait.maxPollMs': '--poll-max-seconds',
+};

@@ -1,0 +1,63 @@
+import type { JobProgress } from '../../workflows/job-types.ts';
+import { compact, duration, usd } from './format.ts';
+
+/** The lines that describe a job's progress; the same in a terminal and in a log. */
+export function progressLines(p: JobProgress, elapsedMs: number): string[] {
+  const rate = elapsedMs > 0 ? p.rowsDone / elapsedMs : 0;
+  const eta = rate > 0 && p.rowsDone < p.totalRequests ? duration((p.totalRequests - p.rowsDone) / rate) : '-';
+  const counts = Object.entries(p.counts)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([status, n]) => `${status} ${compact(n ?? 0)}`)
+    .join(', ');
+  const lines = [
+    `${p.phase.padEnd(10)} round ${p.round}  chunks ${p.chunks.done}/${p.chunks.planned} done, ${p.chunks.active} active` +
+      `${p.chunks.skipped ? `, ${p.chunks.skipped} skipped` : ''}  rows ${compact(p.rowsDone)}/${compact(p.totalRequests)} (${p.percent}%)`,
+    `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  est. cost ${usd(p.estimatedCostUsd)}  elapsed ${duration(elapsedMs)}  ETA ${eta}` +
+      (counts ? `  [${counts}]` : ''),
+  ];
+  for (const c of p.active.slice(0, 5)) {
+    lines.push(`  r${c.round}/c${c.index} ${c.batchId ?? '(no batch yet)'} ${c.batchStatus ?? c.phase} ${compact(c.done)}/${compact(c.total)}`);
+  }
+  if (p.active.length > 5) lines.push(`  ... and ${p.active.length - 5} more active chunks`);
+  return lines;
+}
+
+/**
+ * Shows progress: redrawn in place on a terminal, or as plain lines (only when something changed,
+ * at most every `plainEveryMs`) when stdout is a file or a pipe.
+ */
+export class ProgressDisplay {
+  private drawn = 0;
+  private lastPlain = '';
+  private lastPlainAt = 0;
+  private readonly out: NodeJS.WriteStream;
+  private readonly plainEveryMs: number;
+
+  constructor(out: NodeJS.WriteStream = process.stdout, plainEveryMs = 5_000) {
+    this.out = out;
+    this.plainEveryMs = plainEveryMs;
+  }
+
+  update(p: JobProgress, elapsedMs: number): void {
+    const lines = progressLines(p, elapsedMs);
+    if (this.out.isTTY) {
+      if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A`);
+      for (const line of lines) this.out.write(`\x1b[2K${line.slice(0, (this.out.columns || 120) - 1)}\n`);
+      for (let i = lines.length; i < this.drawn; i++) this.out.write('\x1b[2K\n');
+      this.drawn = Math.max(lines.length, this.drawn);
+      return;
+    }
+    const key = lines[0] ?? '';
+    const now = Date.now();
+    if (key !== this.lastPlain && now - this.lastPlainAt >= this.plainEveryMs) {
+      this.out.write(`${lines.slice(0, 2).join('  |  ')}\n`);
+      this.lastPlain = key;
+      this.lastPlainAt = now;
+    }
+  }
+
+  /** Forgets the drawn block, so that following output starts below it. */
+  release(): void {
+    this.drawn = 0;
+  }
+}

@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
+import { devServer } from '../support/temporal.ts';
+
+const bin = fileURLToPath(new URL('../../bin/openai-batch.js', import.meta.url));
+
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', OPENAI_BATCH_STORAGE_ROOT: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('openai-batch run', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-run-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the review example on the emulator to one result per request and exits 0', async () => {
+    const input = join(dir, 'reviews.jsonl');
+    await writeReviewRequests(input, 300);
+    const { code, stdout, stderr } = await cli(['run', input, '--job-id', 'cli-reviews', '--name', 'reviews', '--task-queue', `cli-ok-${process.pid}`], dir, {
+      TEMPORAL_ADDRESS: devServer().address,
+    });
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Temporal: ${devServer().address} (real, from TEMPORAL_ADDRESS)`);
+    expect(stdout).toContain('OpenAI: embedded emulator');
+    expect(stdout).toMatch(/job cli-reviews completed: 300 rows \(succeeded 300\)/);
+    const resultsPath = /results: +(\S+)/.exec(stdout)?.[1];
+    expect(resultsPath).toBe(join(dir, '.openai-batch', 'cli-reviews', 'results.jsonl'));
+    const rows = (await readFile(resultsPath!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; status: string });
+    expect(new Set(rows.map((r) => r.custom_id)).size).toBe(300);
+    expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
+  });
+
+  it('refuses invalid input with one clear line naming the line, and no stack trace', async () => {
+    const input = join(dir, 'bad.jsonl');
+    await writeReviewRequests(input, 5);
+    const lines = (await readFile(input, 'utf8')).trim().split('\n');
+    lines[2] = '{"custom_id": "x", "method": "POST"';
+    await writeFile(input, lines.join('\n') + '\n');
+    const { code, stderr } = await cli(['run', input, '--job-id', 'cli-bad', '--task-queue', `cli-bad-${process.pid}`], dir, { TEMPORAL_ADDRESS: devServer().address });
+    expect(code).toBe(2);
+    expect(stderr).toContain('job cli-bad failed');
+    expect(stderr).toMatch(/line 3/);
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('explains a wrong flag value by its flag name', async () => {
+    const input = join(dir, 'ok.jsonl');
+    await writeReviewRequests(input, 2);
+    const { code, stderr } = await cli(['run', input, '--max-rounds', 'zero'], dir, { TEMPORAL_ADDRESS: devServer().address });
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')[0]).toBe('openai-batch run: --max-rounds must be a number, got "zero"');
+  });
+
+  it('names a missing input file', async () => {
+    const { code, stderr } = await cli(['run', join(dir, 'nope.jsonl')], dir);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`input file not found: ${join(dir, 'nope.jsonl')}`);
+  });
+});
