@@ -136,7 +136,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   let fileId = resume?.fileId;
   let attempt = resume?.attempt ?? 1;
   let resumeState: ChunkResume | undefined;
-  const key = (): string => `${input.jobId}:r${round}:c${chunk.index}:a${attempt}`;
+  const key = (): string => `${input.jobId}:${input.jobRunId ?? '-'}:r${round}:c${chunk.index}:a${attempt}`;
   const pastDeadline = (): boolean => input.deadlineMs !== undefined && Date.now() >= input.deadlineMs;
 
   async function run(): Promise<ChunkResult> {
@@ -169,7 +169,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
         log.info('token_limit_exceeded; resubmitting later', { batchId, attempt });
         await report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
         const wait = input.deadlineMs === undefined ? input.wait.tokenLimitBackoffMs : Math.min(input.wait.tokenLimitBackoffMs, Math.max(0, input.deadlineMs - Date.now()));
-        await sleep(wait);
+        await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
         attempt += 1;
         batchId = undefined;
         continue;

@@ -5,6 +5,8 @@ import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowS
 export interface JobState {
   readonly jobId: string;
   readonly startedAtMs: number;
+  /** `workflowInfo().firstExecutionRunId` of the job's first run. */
+  readonly runId?: string | undefined;
   readonly model: string;
   readonly firstRoundRequests: number;
   readonly rejected: { count: number; uri?: string | undefined };

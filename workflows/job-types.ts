@@ -116,6 +116,8 @@ export interface ChunkInput {
   readonly model: string;
   /** Epoch ms the job started: batches older than this are never adopted. */
   readonly jobStartedAtMs: number;
+  /** The job's first run id: part of every idempotency key, so a job id reused later never adopts an old batch. */
+  readonly jobRunId?: string | undefined;
   readonly deadlineMs?: number | undefined;
   readonly jsonSchema?: Record<string, unknown> | undefined;
   readonly retryInvalidOutput?: boolean | undefined;

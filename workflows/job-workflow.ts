@@ -53,7 +53,9 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   });
   setHandler(chunkProgressSignal, (p) => {
     const id = chunkWorkflowId(jobId, p.round, p.index);
-    if (state?.active[id]) state.active[id] = p;
+    if (!state?.active[id]) return;
+    state.active[id] = p;
+    setCurrentDetails(progressMarkdown(jobProgress(state)));
   });
   setHandler(chunkDoneSignal, (r) => record(r));
 
@@ -99,7 +101,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       workflowId,
       args: [{
         jobId, jobWorkflowId: workflowInfo().workflowId, round, chunk, endpoint: input.endpoint, model: state.model,
-        jobStartedAtMs: state.startedAtMs, deadlineMs: deadline, jsonSchema: input.jsonSchema,
+        jobStartedAtMs: state.startedAtMs, jobRunId: state.runId, deadlineMs: deadline, jsonSchema: input.jsonSchema,
         retryInvalidOutput: input.retryInvalidOutput, wait,
       }],
       // Children outlive this run's continue-as-new and report by signal to the workflow id;
@@ -190,7 +192,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       ]);
       const plan = await act.planJob({ jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices });
       state = {
-        jobId, startedAtMs: Date.now(), model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
+        jobId, startedAtMs: Date.now(), runId: workflowInfo().firstExecutionRunId, model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
         phase: 'running', round: 1, plan, nextChunk: 0, active: {}, results: [], committedCostUsd: 0, skippedForBudget: 0, deadlineHit: false,
       };
       upsertSearchAttributes([{ key: MODEL, value: plan.model }]);

@@ -1,7 +1,17 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
+import { awaitJobSummary, iterateResults, startBatchJob } from '../../src/client/job-client.ts';
+import { BATCH_IDS, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../workflows/search-attributes.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+
+/** Every string and byte array (payload data decoded as UTF-8) of a history, joined. */
+function historyText(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(historyText).join('\n');
+  if (value && typeof value === 'object') return Object.values(value).map(historyText).join('\n');
+  return '';
+}
 
 describe('a job on the real dev server with the emulator', () => {
   let env: JobEnv;
@@ -14,14 +24,15 @@ describe('a job on the real dev server with the emulator', () => {
 
   it('a 120,000-request job splits into 3 chunks and every custom_id appears exactly once in results.jsonl', async () => {
     const inputPath = await writeChatInput(env, 120_000);
+    const jobId = `big-${Date.now()}`;
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId: `big-${Date.now()}`, inputUri: inputPath, endpoint: '/v1/chat/completions', limits: { maxRequests: 50_000 }, maxActiveBatches: 3, wait: FAST_WAIT },
+        { jobId, inputUri: inputPath, endpoint: '/v1/chat/completions', limits: { maxRequests: 50_000 }, maxActiveBatches: 3, wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result());
+      return await awaitJobSummary(handle);
     });
     expect(summary.status).toBe('completed');
     expect(summary.rounds).toHaveLength(1);
@@ -51,6 +62,25 @@ describe('a job on the real dev server with the emulator', () => {
     const stats = env.emulator.stats();
     expect(stats.batchesCreated).toBe(3);
     expect(stats.filesUploaded).toBe(3);
+
+    // iterateResults streams the same rows.
+    let streamed = 0;
+    for await (const row of iterateResults(summary, env.storageRoot)) if (row.status === 'succeeded') streamed += 1;
+    expect(streamed).toBe(120_000);
+
+    // Operators can find the job by its search attributes.
+    const description = await env.conn.client.workflow.getHandle(jobId).describe();
+    expect(description.typedSearchAttributes.get(JOB_STATUS)).toBe('completed');
+    expect(description.typedSearchAttributes.get(JOB_PROGRESS)).toBe(100);
+    expect(description.typedSearchAttributes.get(MODEL)).toBe('gpt-4o-mini');
+    expect([...(description.typedSearchAttributes.get(BATCH_IDS) ?? [])].sort()).toEqual([...summary.batchIds].sort());
+
+    // The API key stays on the worker: it is in no history of the job or its chunks.
+    for (const id of [jobId, `${jobId}/r1/c0`, `${jobId}/r1/c1`, `${jobId}/r1/c2`]) {
+      const history = await env.conn.client.workflow.getHandle(id).fetchHistory();
+      expect(historyText(history)).toContain(jobId);
+      expect(historyText(history)).not.toContain('sk-test-not-a-secret');
+    }
   });
 
   it('invalid input with onInvalid "fail" fails the job before any upload, naming the lines', async () => {
