@@ -14,8 +14,8 @@ export type RecordHead = Omit<RowRecord, 'response'>;
  *
  * The first `,"response":` of such a line is the top-level key: inside a JSON string a `"` is
  * always escaped, and a nested match would leave the head's braces unbalanced, so it would not
- * parse. A line that is not laid out by recordLine is parsed whole (`responseJson` undefined then,
- * and `head.response` present).
+ * parse. The response must also end right before the final `}` (no key after it). A line laid out
+ * otherwise is parsed whole.
  */
 export function splitRecordLine(text: string): { head: RecordHead; responseJson: string | undefined } {
   const at = text.indexOf(RESPONSE_KEY);
@@ -26,7 +26,8 @@ export function splitRecordLine(text: string): { head: RecordHead; responseJson:
     } catch {
       head = undefined;
     }
-    if (isRecordHead(head)) return { head, responseJson: text.slice(at + RESPONSE_KEY.length, -1) };
+    const from = at + RESPONSE_KEY.length;
+    if (isRecordHead(head) && valueEndsAt(text, from, text.length - 1)) return { head, responseJson: text.slice(from, -1) };
   }
   const full = JSON.parse(text) as RowRecord;
   const { response, ...head } = full;
@@ -39,4 +40,47 @@ function isRecordHead(v: unknown): v is RecordHead {
   let i = 0;
   for (const key in v) if (key !== HEAD_KEYS[i++]) return false;
   return i === HEAD_KEYS.length;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** The index after the string whose opening quote is at `open`. */
+function stringEnd(text: string, open: number): number {
+  for (let q = text.indexOf('"', open + 1); q !== -1; q = text.indexOf('"', q + 1)) {
+    let slashes = 0;
+    while (text.charCodeAt(q - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+  }
+  return -1;
+}
+
+/**
+ * Whether the JSON value that starts at `from` ends exactly at `end`: brackets are counted outside
+ * strings, and strings are skipped with indexOf, so it costs far less than parsing the value.
+ */
+function valueEndsAt(text: string, from: number, end: number): boolean {
+  const first = text.charCodeAt(from);
+  if (first === QUOTE) return stringEnd(text, from) === end;
+  if (first !== 0x7b && first !== 0x5b) {
+    // A number, true, false or null: no comma, quote or bracket inside.
+    for (let i = from; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x2c || c === QUOTE || c === 0x7b || c === 0x7d || c === 0x5b || c === 0x5d) return false;
+    }
+    return end > from;
+  }
+  let depth = 0;
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const after = stringEnd(text, i);
+      if (after === -1) return false;
+      i = after - 1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      if (--depth === 0) return i + 1 === end;
+    }
+  }
+  return false;
 }
