@@ -157,7 +157,7 @@ async function run(argv: readonly string[]): Promise<number> {
       }
       if (summary.error) {
         if (summary.error instanceof WorkflowFailedError) throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
-        throw summary.error instanceof Error ? summary.error : new Error(String(summary.error));
+        throw summary.error instanceof Error ? summary.error : new Error(JSON.stringify(summary.error));
       }
       const result = summary.summary!;
       printSummary(result);
