@@ -82,6 +82,15 @@ export function jobProgress(state: JobState): JobProgress {
   };
 }
 
+/** The `progress` query's answer before planning has finished. */
+export function planningProgress(jobId: string): JobProgress {
+  return {
+    jobId, phase: 'planning', round: 0, totalRequests: 0, rowsDone: 0, percent: 0,
+    chunks: { planned: 0, active: 0, done: 0, skipped: 0 }, counts: {},
+    usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, estimatedCostUsd: 0, batchIds: [], active: [],
+  };
+}
+
 /** A short Markdown summary for the UI's "current details". */
 export function progressMarkdown(p: JobProgress): string {
   const counts = Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';

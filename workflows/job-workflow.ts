@@ -18,7 +18,7 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
 import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from './job-options.ts';
-import { allBatchIds, jobProgress, type JobState, progressMarkdown, resultKey, sumCounts } from './job-state.ts';
+import { allBatchIds, jobProgress, type JobState, planningProgress, progressMarkdown, resultKey, sumCounts } from './job-state.ts';
 import type { ChunkEnd, ChunkRef, ChunkResult, JobInput, JobPhase, JobSummary } from './job-types.ts';
 import { chunkDoneSignal, chunkProgressSignal, progressQuery } from './messages.ts';
 import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from './search-attributes.ts';
@@ -47,10 +47,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   let state: JobState | undefined = resumed;
   let doneEvents = 0;
 
-  setHandler(progressQuery, () => {
-    if (!state) throw new Error('the job is still planning');
-    return jobProgress(state);
-  });
+  setHandler(progressQuery, () => (state ? jobProgress(state) : planningProgress(jobId)));
   setHandler(chunkProgressSignal, (p) => {
     const id = chunkWorkflowId(jobId, p.round, p.index);
     if (!state?.active[id]) return;
@@ -184,6 +181,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
 
   try {
     if (!state) {
+      setCurrentDetails(`**OpenAI batch job** \`${jobId}\`: planning ${input.inputUri}`);
       upsertSearchAttributes([
         { key: JOB_STATUS, value: 'planning' },
         { key: JOB_PROGRESS, value: 0 },

@@ -28,8 +28,10 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
     const jobId = `replay-${name}-${Date.now()}`;
     const inputUri = await writeChatInput(env, 200, { file: `${name}.jsonl` });
     const worker = await env.createWorker();
+    let firstRunId = '';
     await worker.runUntil(async () => {
       const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: FAST_WAIT, ...input }, { taskQueue: env.taskQueue });
+      firstRunId = handle.firstExecutionRunId;
       if (cancelAfterMs !== undefined) {
         await new Promise((r) => setTimeout(r, cancelAfterMs));
         await handle.cancel();
@@ -37,6 +39,11 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
       await handle.result().catch(() => undefined);
     });
     await save(`${name}-job`, jobId);
+    if (input['continueAsNewAfterEvents']) {
+      // The first run, which ended in continue-as-new while chunks ran.
+      const history = await env.conn.client.workflow.getHandle(jobId, firstRunId).fetchHistory();
+      await writeFile(new URL(`histories/${name}-job-first-run.json`, import.meta.url), historyToJSON(history));
+    }
     for (let c = 0; c < chunks; c++) await save(`${name}-r1-c${c}`, `${jobId}/r1/c${c}`);
   }
 
@@ -49,5 +56,7 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
     await runScenario('cancelled', {}, 2, 4_000);
     env.emulator.setConfig({ rowsPerSecond: 100, enqueuedTokenLimit: { 'gpt-4o-mini': 3_000 } });
     await runScenario('token-limit', { maxActiveBatches: 2 }, 2);
+    env.emulator.setConfig({ rowsPerSecond: 'instant', enqueuedTokenLimit: { 'gpt-4o-mini': null } });
+    await runScenario('continued', { limits: { maxRequests: 50 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50 }, 4);
   });
 });
