@@ -8,6 +8,38 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a batch job to the end (embedded Temporal and emulator by default)',
     load: async () => (await import('./commands/run.ts')).runCommand,
   },
+  submit: {
+    summary: 'start a job on an existing Temporal server; prints its id',
+    load: async () => (await import('./commands/submit.ts')).submitCommand,
+  },
+  status: {
+    summary: "print a job's progress or summary",
+    load: async () => (await import('./commands/status.ts')).jobStatusCommand,
+  },
+  watch: {
+    summary: "follow a job's progress until it ends",
+    load: async () => (await import('./commands/status.ts')).jobWatchCommand,
+  },
+  cancel: {
+    summary: 'cancel a job and its OpenAI batches, keeping done rows',
+    load: async () => (await import('./commands/cancel.ts')).cancelCommand,
+  },
+  results: {
+    summary: "print or export a job's reconciled results",
+    load: async () => (await import('./commands/results.ts')).resultsCommand,
+  },
+  list: {
+    summary: 'list jobs (visibility query on the search attributes)',
+    load: async () => (await import('./commands/list.ts')).listCommand,
+  },
+  schedule: {
+    summary: 'create and manage Temporal Schedules of jobs (nightly runs)',
+    load: async () => (await import('./commands/schedule.ts')).scheduleCommand,
+  },
+  worker: {
+    summary: 'run a worker configured from the environment',
+    load: async () => (await import('./commands/worker.ts')).workerCommand,
+  },
   dev: {
     summary: 'start a local Temporal dev server (with UI) and a worker',
     load: async () => (await import('./commands/dev.ts')).devCommand,

@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
+import { runCli } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 
-const bin = fileURLToPath(new URL('../../bin/openai-batch.js', import.meta.url));
-
-function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', OPENAI_BATCH_STORAGE_ROOT: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): ReturnType<typeof runCli> {
+  return runCli(args, { cwd, env });
 }
 
 describe('openai-batch run', () => {

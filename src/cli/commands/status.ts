@@ -1,0 +1,69 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { JobProgress, JobSummary } from '../../../workflows/job-types.ts';
+import { progressQuery } from '../../../workflows/messages.ts';
+import type { Command } from '../command.ts';
+import { connectFromEnvironment } from '../connect.ts';
+import { parseFlags } from '../parse-flags.ts';
+import { ProgressDisplay, progressLines } from '../progress-display.ts';
+import { UserError } from '../user-error.ts';
+
+async function describeJob(client: Client, jobId: string): Promise<{ status: string; startedAt: Date; progress?: JobProgress; summary?: JobSummary }> {
+  const handle = client.workflow.getHandle(jobId);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new UserError(`no job with id "${jobId}"`, 'run `openai-batch list` for the jobs');
+    throw err;
+  }
+  const status = description.status.name;
+  const progress = await handle.query(progressQuery).catch(() => undefined);
+  const summary = status === 'COMPLETED' ? ((await handle.result()) as JobSummary) : undefined;
+  return { status, startedAt: description.startTime, ...(progress ? { progress } : {}), ...(summary ? { summary } : {}) };
+}
+
+function statusCommand(name: 'status' | 'watch'): Command {
+  const usage = name === 'status'
+    ? `Usage: openai-batch status <job-id> [--json]\n\nPrints a job's progress (the \`progress\` query) or, once it ended, its summary.\n`
+    : `Usage: openai-batch watch <job-id>\n\nShows a job's progress until it ends.\n`;
+  return {
+    name,
+    summary: name === 'status' ? "print a job's progress or summary" : "follow a job's progress until it ends",
+    usage,
+    async run(argv) {
+      const { values, positionals } = parseFlags(name, argv, { json: { type: 'boolean' } });
+      const jobId = positionals[0];
+      if (!jobId) throw new UserError(`${name} needs a job id`, `openai-batch ${name} <job-id>`);
+      const conn = await connectFromEnvironment();
+      try {
+        const display = new ProgressDisplay(process.stdout, 0);
+        for (;;) {
+          const job = await describeJob(conn.client, jobId);
+          if (name === 'status' && values.json) {
+            console.log(JSON.stringify(job, null, 2));
+            return 0;
+          }
+          if (job.progress) {
+            if (name === 'watch') display.update(job.progress, Date.now() - job.startedAt.getTime());
+            else console.log([`job ${jobId}: ${job.status}`, ...progressLines(job.progress, Date.now() - job.startedAt.getTime())].join('\n'));
+          } else if (name === 'status') {
+            console.log(`job ${jobId}: ${job.status}`);
+          }
+          if (name === 'status' || job.status !== 'RUNNING') {
+            if (job.summary) console.log(`results: ${job.summary.resultsUri}\nreport:  ${job.summary.reportUri}`);
+            if (name === 'watch') console.log(`job ${jobId}: ${job.status}`);
+            return job.status === 'COMPLETED' || job.status === 'RUNNING' ? 0 : 1;
+          }
+          await new Promise((r) => setTimeout(r, 2_000));
+        }
+      } finally {
+        await conn.close();
+      }
+    },
+  };
+}
+
+/** `openai-batch status <id>`. */
+export const jobStatusCommand: Command = statusCommand('status');
+/** `openai-batch watch <id>`. */
+export const jobWatchCommand: Command = statusCommand('watch');

@@ -1,0 +1,112 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
+import { listQuery } from '../../src/cli/commands/list.ts';
+import { runCli } from '../support/run-cli.ts';
+import { startJobEnv, type JobEnv } from '../support/job-env.ts';
+import { devServer } from '../support/temporal.ts';
+
+describe('the operator commands against a real dev server, worker and emulator', () => {
+  let env: JobEnv;
+  let worker: Worker;
+  let running: Promise<void>;
+  let cliEnv: Record<string, string>;
+  let input: string;
+
+  beforeAll(async () => {
+    env = await startJobEnv('cli-ops', { rowsPerSecond: 'instant' });
+    worker = await env.createWorker();
+    running = worker.run();
+    cliEnv = { TEMPORAL_ADDRESS: devServer().address, OPENAI_BATCH_TASK_QUEUE: env.taskQueue, OPENAI_BATCH_STORAGE_ROOT: env.storageRoot };
+    await mkdir(join(env.dir, 'work'), { recursive: true });
+    input = join(env.dir, 'work', 'reviews.jsonl');
+    await writeReviewRequests(input, 40);
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.close();
+  });
+
+  const cli = (...args: string[]): ReturnType<typeof runCli> => runCli(args, { cwd: env.dir, env: cliEnv });
+
+  it('submit, watch, status, results and list a job end to end', async () => {
+    const jobId = `ops-${Date.now()}`;
+    const submitted = await cli('submit', input, '--job-id', jobId, '--name', 'nightly-reviews', '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
+    expect(submitted.stderr).toBe('');
+    expect(submitted.stdout.trim()).toBe(jobId);
+
+    const watched = await cli('watch', jobId);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toContain(`job ${jobId}: COMPLETED`);
+
+    const status = await cli('status', jobId, '--json');
+    const described = JSON.parse(status.stdout) as { status: string; summary: { rows: number; counts: Record<string, number>; batchIds: string[] } };
+    expect(described.status).toBe('COMPLETED');
+    expect(described.summary.rows).toBe(40);
+    expect(described.summary.counts['succeeded']).toBe(40);
+
+    const results = await cli('results', jobId, '--status', 'succeeded');
+    const rows = results.stdout.trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string });
+    expect(new Set(rows.map((r) => r.custom_id)).size).toBe(40);
+    const none = await cli('results', jobId, '--status', 'failed');
+    expect(none.stdout).toBe('');
+
+    // Visibility is eventually consistent: give the search attributes a moment to be indexed.
+    const batchId = described.summary.batchIds[0]!;
+    let byBatch = '';
+    for (let i = 0; i < 20 && !byBatch.includes(jobId); i++) {
+      byBatch = (await cli('list', '--batch-id', batchId)).stdout;
+      if (!byBatch.includes(jobId)) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(byBatch).toContain(jobId);
+    expect((await cli('list', '--name', 'nightly-reviews')).stdout).toContain(jobId);
+    expect((await cli('list', '--batch-id', 'batch_does_not_exist')).stdout).toContain('no jobs match');
+  });
+
+  it('cancel reaches the OpenAI batch and the job ends cancelled with its report', async () => {
+    env.emulator.setConfig({ rowsPerSecond: 2 });
+    const jobId = `ops-cancel-${Date.now()}`;
+    await cli('submit', input, '--job-id', jobId, '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
+    // Wait until the batch exists and runs.
+    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    const cancelled = await cli('cancel', jobId, '--wait');
+    env.emulator.setConfig({ rowsPerSecond: 'instant' });
+    expect(cancelled.code).toBe(0);
+    expect(cancelled.stdout).toContain(`job ${jobId}: CANCELLED`);
+    expect(env.emulator.stats().batchesByStatus['cancelled']).toBeGreaterThanOrEqual(1);
+    const report = await cli('results', jobId, '--report');
+    expect(JSON.parse(report.stdout)).toHaveProperty('counts');
+  });
+
+  it('schedule create, list, describe, pause, unpause and delete', async () => {
+    const id = `nightly-${Date.now()}`;
+    const created = await cli('schedule', 'create', id, '--input', input, '--cron', '0 2 * * *', '--overlap', 'buffer_one', '--catchup-window', '2h', '--paused', '--name', 'nightly');
+    expect(created.stderr).toBe('');
+    expect((await cli('schedule', 'list')).stdout).toContain(id);
+    const described = JSON.parse((await cli('schedule', 'describe', id)).stdout) as { paused: boolean; overlap: string; catchupWindowMs: number };
+    expect(described).toMatchObject({ paused: true, overlap: 'BUFFER_ONE', catchupWindowMs: 7_200_000 });
+    await cli('schedule', 'unpause', id, '--note', 'go');
+    expect((JSON.parse((await cli('schedule', 'describe', id)).stdout) as { paused: boolean }).paused).toBe(false);
+    await cli('schedule', 'pause', id);
+    expect((JSON.parse((await cli('schedule', 'describe', id)).stdout) as { paused: boolean }).paused).toBe(true);
+    expect((await cli('schedule', 'delete', id)).stdout).toContain('deleted');
+    const gone = await cli('schedule', 'describe', id);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain(`no schedule with id "${id}"`);
+  });
+
+  it('rejects bad schedule options with one line naming the option', async () => {
+    const both = await cli('schedule', 'create', 'x', '--input', input, '--cron', '0 2 * * *', '--every', '24h');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give exactly one of --cron or --every');
+    const overlap = await cli('schedule', 'create', 'x', '--input', input, '--every', '24h', '--overlap', 'sometimes');
+    expect(overlap.stderr).toContain('--overlap must be one of skip, buffer_one, buffer_all, cancel_other, allow_all');
+  });
+
+  it('builds visibility queries that quote user values', () => {
+    expect(listQuery({ status: 'running', batchId: "b'1" })).toBe("WorkflowType = 'openAIBatchJob' AND OpenAIBatchJobStatus = 'running' AND OpenAIBatchIds = 'b\\'1'");
+  });
+});
