@@ -90,4 +90,29 @@ describe('retry rounds, terminal failures and expiry', () => {
     // The rows done before expiry are kept from round 1, never resubmitted.
     expect(rows.filter((r) => r.round === 1)).toHaveLength(first.succeeded ?? -1);
   });
+
+  it('a failed batch: its rows are reported with the batch errors and the other chunks complete', async () => {
+    // The emulator accepts at most 250 requests per batch: the 300-request chunk fails validation.
+    env.emulator.setConfig({ rowsPerSecond: 'instant', completionWindowSeconds: 86_400, limits: { maxRequests: 250 } });
+    const inputUri = await writeChatInput(env, 500, { file: 'failed-batch.jsonl' });
+    try {
+      const summary = await runJob(env, { jobId: `failed-batch-${Date.now()}`, inputUri, limits: { maxRequests: 300 }, maxRounds: 2 });
+      expect(summary.status).toBe('completed');
+      const rows = await readJsonlFile<ResultLine & { batch_ids: string[] }>(env.storageRoot, summary.resultsUri);
+      expect(tally(rows).ids.size).toBe(500);
+      expect(tally(rows).statuses).toEqual({ failed: 300, succeeded: 200 });
+      const failed = rows.filter((r) => r.status === 'failed');
+      const failedBatch = failed[0]?.batch_ids[0];
+      for (const row of failed) {
+        expect(row.error?.code).toBe('too_many_tasks');
+        expect(row.batch_ids).toEqual([failedBatch]);
+      }
+      // Not retryable: one round; the rows are kept with the batch's error.
+      expect(summary.rounds).toHaveLength(1);
+      const failures = await readJsonlFile<ResultLine>(env.storageRoot, summary.failuresUri);
+      expect(failures).toHaveLength(300);
+    } finally {
+      env.emulator.setConfig({ limits: { maxRequests: 50_000 } });
+    }
+  });
 });
