@@ -136,6 +136,8 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   let fileId = resume?.fileId;
   let attempt = resume?.attempt ?? 1;
   let resumeState: ChunkResume | undefined;
+  // True while a create may have reached OpenAI without its answer reaching this workflow.
+  let creating = false;
   const key = (): string => `${input.jobId}:${input.jobRunId ?? '-'}:r${round}:c${chunk.index}:a${attempt}`;
   const pastDeadline = (): boolean => input.deadlineMs !== undefined && Date.now() >= input.deadlineMs;
 
@@ -147,6 +149,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       if (!batchId) {
         if (pastDeadline()) return await collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
         await report({ phase: 'submitting' }, false);
+        creating = true;
         const created = await quick.createBatch({
           jobId: input.jobId,
           round,
@@ -157,6 +160,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
           notBeforeMs: input.jobStartedAtMs,
         });
         if (!created) throw new Error('createBatch returned no batch');
+        creating = false;
         batchId = created.batchId;
         batchIds.push(batchId);
       }
@@ -193,7 +197,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
     }
     await CancellationScope.nonCancellable(async () => {
       let id = batchId;
-      if (!id && fileId) {
+      if (!id && fileId && creating) {
         // A create may have reached OpenAI before the cancellation: find it by its key.
         const found = await quick.createBatch({
           jobId: input.jobId, round, chunk: chunk.index, inputFileId: fileId, endpoint: input.endpoint,
