@@ -1,5 +1,6 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJobProgress, startBatchJob } from '../../src/client/job-client.ts';
 import { planJob } from '../../src/plan/index.ts';
@@ -47,6 +48,13 @@ describe('cancellation, deadline and budget', () => {
     expect(rows).toHaveLength(900);
     expect(statuses['succeeded'] ?? 0).toBeGreaterThan(0);
     expect(statuses['cancelled'] ?? 0).toBeGreaterThan(0);
+    // Every row OpenAI completed before the cancellation (and billed) is in the results.
+    const openai = new OpenAI({ baseURL: env.emulator.baseURL, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
+    let completed = 0;
+    for await (const batch of openai.batches.list({ limit: 100 })) {
+      if (batch.metadata?.['job_id'] === jobId) completed += batch.request_counts?.completed ?? 0;
+    }
+    expect(statuses['succeeded']).toBe(completed);
     expect(await storage.exists(storage.jobUri(jobId, 'report.json'))).toBe(true);
   });
 
