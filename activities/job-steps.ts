@@ -197,6 +197,8 @@ function resolveUri(storage: BlobStorage, uriOrPath: string): string {
 }
 
 async function download(client: OpenAI, storage: BlobStorage, fileId: string, uri: string): Promise<string> {
+  // Written atomically and named by batch: a retry after a crash reuses what was fully downloaded.
+  if (await storage.exists(uri)) return uri;
   const response = await callOpenAI('files.content', () => client.files.content(fileId, { signal: Context.current().cancellationSignal }));
   if (!response.body) throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, 'OpenAIBatch.Connection');
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
