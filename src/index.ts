@@ -12,5 +12,17 @@ export { awaitJobSummary, getJobProgress, iterateResults, startBatchJob } from '
 export type { JobHandle, ResultRow, StartJobOptions } from './client/job-client.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';
 export type { WorkerConfig } from './worker-config.ts';
-export { openAIBatchJob, openAIBatchChunk } from '../workflows/index.ts';
-export type { ChunkResult, JobInput, JobProgress, JobSummary, RowStatus, TokenUsage, WaitOptions } from '../workflows/index.ts';
+export { openAIBatchJob, openAIBatchChunk, progressQuery, SEARCH_ATTRIBUTE_KEYS } from '../workflows/index.ts';
+export type {
+  ChunkLimits,
+  ChunkProgress,
+  ChunkResult,
+  JobInput,
+  JobPhase,
+  JobProgress,
+  JobSummary,
+  ModelPrice,
+  RowStatus,
+  TokenUsage,
+  WaitOptions,
+} from '../workflows/index.ts';
