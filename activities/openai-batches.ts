@@ -131,7 +131,8 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
      */
     async waitForBatch(input: WaitForBatchInput): Promise<BatchSnapshot> {
       Context.current().heartbeat();
-      const dueIn = (input.nextPollAtMs ?? 0) - Date.now();
+      const untilDeadline = input.deadlineMs === undefined ? Infinity : input.deadlineMs - Date.now();
+      const dueIn = Math.min((input.nextPollAtMs ?? 0) - Date.now(), untilDeadline);
       if (activityInfo().attempt === 1 && dueIn > 50) {
         // First attempt after a progress refresh: the last poll was moments ago; keep the schedule.
         throw stillRunning(`waiting ${Math.round(dueIn / 1000)} s for the next poll`, dueIn);
