@@ -1,6 +1,7 @@
 import {
   ActivityFailure,
   CancellationScope,
+  ContinueAsNew,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
@@ -119,7 +120,10 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       if (snapshot.terminal || snapshot.deadlineReached) return snapshot;
       nextPollAtMs = snapshot.nextPollAtMs;
       await report({ phase: 'waiting', batchStatus: snapshot.status, done: snapshot.completed + snapshot.failed }, true);
-      if (!cancelling && workflowInfo().continueAsNewSuggested && resumeState) {
+      const info = workflowInfo();
+      const longHistory = input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents;
+      if (!cancelling && (info.continueAsNewSuggested || longHistory) && resumeState) {
+        log.info('chunk continuing as new', { historyLength: info.historyLength, batchId: id });
         await continueAsNew<typeof openAIBatchChunk>(input, resumeState);
       }
     }
@@ -186,6 +190,8 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   try {
     result = await run();
   } catch (err) {
+    // Continue-as-new is thrown as an error; it is not a failure of the chunk.
+    if (err instanceof ContinueAsNew) throw err;
     if (!isCancellation(err)) {
       const reason = err instanceof Error ? err.message : String(err);
       // Report what is known so the job can finish, then fail visibly.

@@ -78,7 +78,7 @@ export interface JobInput {
   readonly retryInvalidOutput?: boolean;
   /** Waiting durations. */
   readonly wait?: WaitOptions;
-  /** Continue-as-new once the job's history reaches this many events, besides when Temporal suggests it. @default undefined */
+  /** Continue-as-new (the job and its chunk workflows) once a history reaches this many events, besides when Temporal suggests it. @default undefined */
   readonly continueAsNewAfterEvents?: number;
 }
 
@@ -118,6 +118,8 @@ export interface ChunkInput {
   readonly jobStartedAtMs: number;
   /** The job's first run id: part of every idempotency key, so a job id reused later never adopts an old batch. */
   readonly jobRunId?: string | undefined;
+  /** Continue-as-new at this history length, besides when Temporal suggests it (the job's option). */
+  readonly continueAsNewAfterEvents?: number | undefined;
   readonly deadlineMs?: number | undefined;
   readonly jsonSchema?: Record<string, unknown> | undefined;
   readonly retryInvalidOutput?: boolean | undefined;

@@ -99,7 +99,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       args: [{
         jobId, jobWorkflowId: workflowInfo().workflowId, round, chunk, endpoint: input.endpoint, model: state.model,
         jobStartedAtMs: state.startedAtMs, jobRunId: state.runId, deadlineMs: deadline, jsonSchema: input.jsonSchema,
-        retryInvalidOutput: input.retryInvalidOutput, wait,
+        retryInvalidOutput: input.retryInvalidOutput, wait, continueAsNewAfterEvents: input.continueAsNewAfterEvents,
       }],
       // Children outlive this run's continue-as-new and report by signal to the workflow id;
       // the job cancels them itself (by id) when it is cancelled.

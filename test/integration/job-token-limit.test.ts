@@ -73,4 +73,29 @@ describe('enqueued-token limits and continue-as-new', () => {
     const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri);
     expect(tally(rows).statuses).toEqual({ succeeded: 600 });
   });
+
+  it('a chunk workflow continues-as-new while its batch runs and still reports its rows once', async () => {
+    env.emulator.setConfig({ rowsPerSecond: 25 });
+    const jobId = `chunk-can-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 200, { file: 'chunk-can.jsonl' });
+    const worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 500 } },
+        { taskQueue: env.taskQueue },
+      );
+      return await handle.result();
+    });
+    expect(summary.status).toBe('completed');
+    for (let c = 0; c < 2; c++) {
+      const history = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`).fetchHistory();
+      // The latest run was started by continue-as-new from an earlier run of the same chunk.
+      expect(history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId).toBeTruthy();
+    }
+    expect(env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata[jobId]).toBe(2);
+    const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri);
+    expect(rows).toHaveLength(200);
+    expect(tally(rows).statuses).toEqual({ succeeded: 200 });
+  });
 });
