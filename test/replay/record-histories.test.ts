@@ -44,7 +44,16 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
       const history = await env.conn.client.workflow.getHandle(jobId, firstRunId).fetchHistory();
       await writeFile(new URL(`histories/${name}-job-first-run.json`, import.meta.url), historyToJSON(history));
     }
-    for (let c = 0; c < chunks; c++) await save(`${name}-r1-c${c}`, `${jobId}/r1/c${c}`);
+    for (let c = 0; c < chunks; c++) {
+      await save(`${name}-r1-c${c}`, `${jobId}/r1/c${c}`);
+      // A chunk that continued-as-new: keep its earlier run too.
+      const latest = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`).fetchHistory();
+      const previousRunId = latest.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      if (previousRunId) {
+        const previous = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`, previousRunId).fetchHistory();
+        await writeFile(new URL(`histories/${name}-r1-c${c}-previous-run.json`, import.meta.url), historyToJSON(previous));
+      }
+    }
   }
 
   it('records a completed job, a retry round, a cancelled job and a token-limit resubmission', async () => {
@@ -58,5 +67,7 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
     await runScenario('token-limit', { maxActiveBatches: 2 }, 2);
     env.emulator.setConfig({ rowsPerSecond: 'instant', enqueuedTokenLimit: { 'gpt-4o-mini': null } });
     await runScenario('continued', { limits: { maxRequests: 50 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50 }, 4);
+    env.emulator.setConfig({ rowsPerSecond: 25 });
+    await runScenario('chunk-continued', { continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 500 } }, 2);
   });
 });
