@@ -8,7 +8,7 @@ describe('API faults', () => {
     // About 20% of calls on every route fail: 429 with retry-after, 500, 503, a dropped connection,
     // or a call carried out whose response is lost (a create the client never hears about).
     env = await startJobEnv('faults', {
-      faults: { '*': { rateLimit: 0.05, retryAfterSeconds: 0.3, serverError: 0.05, serviceUnavailable: 0.02, dropConnection: 0.05, dropAfterHandling: 0.03 } },
+      faults: { '*': { rateLimit: 0.05, retryAfterSeconds: 0.3, serverError: 0.04, serviceUnavailable: 0.01, dropConnection: 0.05, dropAfterHandling: 0.05 } },
       rowsPerSecond: 500,
       seed: 7,
     });
