@@ -101,6 +101,6 @@ export function progressMarkdown(p: JobProgress): string {
     `- rows this round: ${counts}`,
     `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`,
     `- estimated cost committed: $${p.estimatedCostUsd.toFixed(4)}`,
-    ...p.active.map((a) => `- r${a.round}/c${a.index}: ${a.phase}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`),
+    ...p.active.map((a) => `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`),
   ].join('\n');
 }

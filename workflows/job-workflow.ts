@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
@@ -51,8 +52,12 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   setHandler(chunkProgressSignal, (p) => {
     const id = chunkWorkflowId(jobId, p.round, p.index);
     if (!state?.active[id]) return;
+    const knownBatchId = state.active[id].batchId;
     state.active[id] = p;
     setCurrentDetails(progressMarkdown(jobProgress(state)));
+    // Operators look a running job up by its batch id: publish a new batch id as soon as a chunk
+    // reports it, not only when the chunk ends. Patched, so that recorded histories still replay.
+    if (p.batchId && p.batchId !== knownBatchId && patched('publish-batch-ids-on-progress')) publish();
   });
   setHandler(chunkDoneSignal, (r) => record(r));
 
