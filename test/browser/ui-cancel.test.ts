@@ -60,8 +60,20 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
     await page.waitForURL(/\/history$/);
 
     // 2. Its current details (the workflow's live Markdown summary).
-    await page.getByRole('tab', { name: 'User Metadata' }).or(page.getByText('User Metadata', { exact: true })).first().click();
-    await expect.poll(async () => await page.locator('body').innerText(), { timeout: 30_000 }).toContain('OpenAI batch job');
+    // The UI reads current details through a query that a busy worker may answer late, and it does
+    // not ask again by itself: reload until the details are there, as an operator would.
+    const userMetadata = page.getByRole('tab', { name: 'User Metadata' }).or(page.getByText('User Metadata', { exact: true })).first();
+    await expect
+      .poll(
+        async () => {
+          await userMetadata.click();
+          const shown = await page.getByText('OpenAI batch job').first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
+          if (!shown) await page.reload();
+          return shown;
+        },
+        { timeout: 90_000, intervals: [0] },
+      )
+      .toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, '2-job-current-details.png'), fullPage: true });
 
     // 3. Request cancellation and confirm it.

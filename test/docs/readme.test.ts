@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
@@ -11,6 +10,7 @@ import type { JobSummary } from '../../workflows/job-types.ts';
 import { progressQuery } from '../../workflows/messages.ts';
 import { JOB_NAME } from '../../workflows/search-attributes.ts';
 import { startJobEnv, type JobEnv } from '../support/job-env.ts';
+import { runProcess } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -99,15 +99,8 @@ describe('the README examples run against a real dev server, worker and emulator
     await writeFile(script, `set -eu
 for i in $(seq 1 20); do ${lines.split('\n')[1]} | grep -q "$JOB_ID" && break; sleep 0.5; done
 ${lines}`);
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      // The temporal CLI reads TEMPORAL_ADDRESS, as the README says.
-      const child = spawn('/bin/sh', [script], { env: { ...process.env, TEMPORAL_ADDRESS: devServer().address, JOB_ID: job.workflowId, BATCH_ID: batchId! } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    // The temporal CLI reads TEMPORAL_ADDRESS, as the README says.
+    const out = await runProcess('/bin/sh', [script], { env: { ...process.env, TEMPORAL_ADDRESS: devServer().address, JOB_ID: job.workflowId, BATCH_ID: batchId! } });
     env.emulator.setConfig({ rowsPerSecond: 'instant' });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
