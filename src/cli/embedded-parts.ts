@@ -33,7 +33,14 @@ export async function startParts(workDir: string, options: { emulatorRowsPerSeco
     if (temporalAddress) {
       description.push(`Temporal: ${temporalAddress} (real, from TEMPORAL_ADDRESS)`);
     } else {
-      const server = await startDevServer({ ui: true, dbFilename: resolve(workDir, 'dev-server.sqlite') });
+      // The first start on a new machine may build the Temporal CLI with Go (minutes): say so.
+      const server = await startDevServer({
+        ui: true,
+        dbFilename: resolve(workDir, 'dev-server.sqlite'),
+        onProgress: (line) => {
+          if (line.includes('building')) console.log(line);
+        },
+      });
       stops.push(() => server.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;

@@ -63,17 +63,20 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
     // The UI reads current details through a query that a busy worker may answer late, and it does
     // not ask again by itself: reload until the details are there, as an operator would.
     const userMetadata = page.getByRole('tab', { name: 'User Metadata' }).or(page.getByText('User Metadata', { exact: true })).first();
-    await expect
-      .poll(
-        async () => {
-          await userMetadata.click();
-          const shown = await page.getByText('OpenAI batch job').first().waitFor({ timeout: 5_000 }).then(() => true, () => false);
-          if (!shown) await page.reload();
-          return shown;
-        },
-        { timeout: 90_000, intervals: [0] },
-      )
-      .toBe(true);
+    // The UI renders the Markdown inside an iframe: read the text of every frame.
+    const allText = async (): Promise<string> =>
+      (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    let details = '';
+    for (let attempt = 0; attempt < 15 && !details.includes('estimated cost committed'); attempt++) {
+      await userMetadata.click();
+      for (let i = 0; i < 10 && !details.includes('estimated cost committed'); i++) {
+        await page.waitForTimeout(500);
+        details = await allText();
+      }
+      if (!details.includes('estimated cost committed')) await page.reload();
+    }
+    expect(details).toContain(`OpenAI batch job ${jobId}: running`);
+    expect(details).toMatch(/r1\/c0: \w+ batch_\w+/);
     await page.screenshot({ path: join(SCREENSHOTS, '2-job-current-details.png'), fullPage: true });
 
     // 3. Request cancellation and confirm it.
