@@ -1,5 +1,7 @@
+import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { openStorage } from '../storage/index.ts';
 
 /**
  * The storage root the CLI shares with its workers: `--storage-root`, else OPENAI_BATCH_STORAGE_ROOT,
@@ -8,4 +10,16 @@ import { pathToFileURL } from 'node:url';
 export function storageRootFrom(flag: string | undefined): string {
   const root = flag || process.env['OPENAI_BATCH_STORAGE_ROOT'] || './.openai-batch';
   return root.includes('://') ? root : pathToFileURL(resolve(root)).href;
+}
+
+/**
+ * Copies a local input file into the job's folder and returns its URI. The job reads this snapshot:
+ * editing or deleting the original while the job runs changes nothing, and a retried planning step
+ * reads the same bytes.
+ */
+export async function snapshotInput(inputPath: string, storageRoot: string, jobId: string): Promise<string> {
+  const storage = openStorage(storageRoot);
+  const uri = storage.jobUri(jobId, 'input.jsonl');
+  await storage.writeAtomic(uri, createReadStream(inputPath));
+  return uri;
 }

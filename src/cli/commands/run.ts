@@ -1,13 +1,11 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startBatchJob } from '../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../plugin.ts';
-import { openStorage } from '../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
 import type { JobSummary } from '../../../workflows/job-types.ts';
 import { progressQuery } from '../../../workflows/messages.ts';
@@ -18,6 +16,7 @@ import { compact, usd } from '../format.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay } from '../progress-display.ts';
+import { snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch run <input.jsonl> [options]
@@ -38,15 +37,6 @@ Options:
 ${JOB_FLAGS_USAGE}`;
 
 const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output']);
-
-async function copyInput(inputPath: string, storageRoot: string, jobId: string): Promise<string> {
-  // The job reads a snapshot inside its own folder: editing or deleting the original while the job
-  // runs changes nothing, and a retried planning step reads the same bytes.
-  const storage = openStorage(storageRoot);
-  const uri = storage.jobUri(jobId, 'input.jsonl');
-  await storage.writeAtomic(uri, createReadStream(inputPath));
-  return uri;
-}
 
 /** The innermost failure's message: the activity's own words, not "Activity task failed". */
 function rootCauseMessage(err: Error): string {
@@ -89,8 +79,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const info = await stat(inputPath).catch(() => undefined);
   if (!info?.isFile()) throw new UserError(`input file not found: ${inputPath}`, 'pass the path of a JSONL file of batch requests');
 
-  const rootOption = values['storage-root'] || process.env['OPENAI_BATCH_STORAGE_ROOT'] || './.openai-batch';
-  const storageRoot = rootOption.includes('://') ? rootOption : pathToFileURL(resolve(rootOption)).href;
+  const storageRoot = storageRootFrom(values['storage-root']);
   const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
   const jobId = values['job-id'] ?? `job-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
@@ -112,7 +101,7 @@ async function run(argv: readonly string[]): Promise<number> {
         taskQueue,
         plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey })],
       });
-      const inputUri = await copyInput(inputPath, storageRoot, jobId);
+      const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
       const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) }, { taskQueue, workflowId: jobId });
       console.log(`job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`);
 

@@ -1,12 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { startBatchJob } from '../../client/job-client.ts';
-import { openStorage } from '../../storage/index.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
-import { storageRootFrom } from '../storage-root.ts';
+import { snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch submit <input.jsonl | storage-uri> [options]
@@ -33,9 +31,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', isLocalFile ? source : undefined);
   let inputUri = source;
   if (isLocalFile) {
-    const storage = openStorage(storageRoot);
-    inputUri = storage.jobUri(jobId, 'input.jsonl');
-    await storage.writeAtomic(inputUri, createReadStream(source));
+    inputUri = await snapshotInput(source, storageRoot, jobId);
   }
   const conn = await connectFromEnvironment();
   try {
