@@ -55,7 +55,13 @@ export class FileStorage implements BlobStorage {
       await rename(tmp, p);
       return { uri: pathToUri(p), bytes };
     } catch (err) {
-      out.destroy();
+      // Wait for the stream to close: its open() may still be pending, and a file it creates
+      // after rm() would survive as a stray temporary copy (seen on a loaded CI machine).
+      if (!out.closed) {
+        const closed = once(out, 'close');
+        out.destroy();
+        await closed;
+      }
       await rm(tmp, { force: true });
       await this.#pruneEmptyParents(p);
       throw err;
