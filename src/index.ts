@@ -8,20 +8,23 @@ export type { OpenAIClientConfig } from './openai/client.ts';
 export { OPENAI_FAILURE_TYPES, retryAfterFromHeaders, toApplicationFailure } from './openai/errors.ts';
 export { jobInputSchema, JobInputError, parseJobInput } from './client/job-input-schema.ts';
 export type { JobInputIssue } from './client/job-input-schema.ts';
-export { awaitJobSummary, getJobProgress, iterateResults, startBatchJob } from './client/job-client.ts';
+export { awaitJobSummary, extendJobDeadline, getJobProgress, iterateResults, retryFailedRowsNow, startBatchJob } from './client/job-client.ts';
 export type { JobHandle, ResultRow, StartJobOptions } from './client/job-client.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';
 export type { WorkerConfig } from './worker-config.ts';
-export { openAIBatchJob, openAIBatchChunk, progressQuery, SEARCH_ATTRIBUTE_KEYS } from '../workflows/index.ts';
+export { extendDeadlineUpdate, openAIBatchJob, openAIBatchChunk, progressQuery, retryFailedRowsUpdate, SEARCH_ATTRIBUTE_KEYS } from '../workflows/index.ts';
 export type {
   ChunkLimits,
   ChunkProgress,
   ChunkResult,
+  ExtendDeadlineRequest,
+  ExtendDeadlineResult,
   JobInput,
   JobPhase,
   JobProgress,
   JobSummary,
   ModelPrice,
+  RetryNowResult,
   RowStatus,
   TokenUsage,
   WaitOptions,

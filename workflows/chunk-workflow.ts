@@ -16,7 +16,7 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import type { BatchSnapshot } from '../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from './job-types.ts';
-import { chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from './messages.ts';
+import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from './messages.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
 export interface ChunkResume {
@@ -64,6 +64,16 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   let progress: ChunkProgress = { round, index: chunk.index, phase: resume ? 'waiting' : 'uploading', batchId, done: 0, total: chunk.requests };
   setHandler(chunkProgressQuery, () => progress);
   const job = getExternalWorkflowHandle(input.jobWorkflowId);
+  // The job's extendDeadline update moves this later. A wait already running keeps the old
+  // deadline; when it ends on that one, the chunk waits again instead of cancelling.
+  let deadline = input.deadlineMs;
+  let deadlineMoved = false;
+  setHandler(chunkDeadlineSignal, ({ deadlineMs }) => {
+    if (deadline !== undefined && deadlineMs > deadline) {
+      deadline = deadlineMs;
+      deadlineMoved = true;
+    }
+  });
 
   async function report(next: Partial<ChunkProgress>, notifyJob: boolean): Promise<void> {
     progress = { ...progress, ...next };
@@ -76,7 +86,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
 
   async function collect(end: ChunkEnd, snapshot?: BatchSnapshot, extra: { cancelledByDeadline?: boolean; reason?: string } = {}): Promise<ChunkResult> {
     await report({ phase: 'collecting' }, false);
-    const outcome = await io.collectChunk({
+    const outcome = await io.collectChunk.executeWithOptions({ summary: `collect ${end} batch ${snapshot?.batchId || '(none)'}: round ${round}, chunk ${chunk.index}` }, [{
       jobId: input.jobId,
       round,
       chunkIndex: chunk.index,
@@ -90,7 +100,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       jsonSchema: input.jsonSchema,
       retryInvalidOutput: input.retryInvalidOutput,
       cancelledByDeadline: extra.cancelledByDeadline,
-    });
+    }]);
     return { round, index: chunk.index, end, batchIds: [...batchIds], estimatedCostUsd: chunk.estimatedCostUsd, reason: extra.reason, ...outcome };
   }
 
@@ -109,7 +119,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
             validatingDelayMs: input.wait.validatingPollMs,
           },
           refreshMs: input.wait.progressRefreshMs,
-          deadlineMs: cancelling ? undefined : input.deadlineMs,
+          deadlineMs: cancelling ? undefined : deadline,
           nextPollAtMs,
         });
       } catch (err) {
@@ -124,14 +134,14 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       const longHistory = input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents;
       if (!cancelling && (info.continueAsNewSuggested || longHistory) && resumeState) {
         log.info('chunk continuing as new', { historyLength: info.historyLength, batchId: id });
-        await continueAsNew<typeof openAIBatchChunk>(input, resumeState);
+        await continueAsNew<typeof openAIBatchChunk>(deadline === input.deadlineMs ? input : { ...input, deadlineMs: deadline }, resumeState);
       }
     }
   }
 
   async function cancelAndCollect(id: string, cancelledByDeadline: boolean): Promise<ChunkResult> {
     await report({ phase: 'cancelling' }, false);
-    await quick.cancelBatch({ batchId: id });
+    await quick.cancelBatch.executeWithOptions({ summary: `cancel batch ${id}` }, [{ batchId: id }]);
     const snapshot = await waitFor(id, true);
     const end: ChunkEnd = snapshot.status === 'completed' || snapshot.status === 'expired' || snapshot.status === 'failed' ? snapshot.status : 'cancelled';
     return await collect(end, snapshot, { cancelledByDeadline });
@@ -143,18 +153,19 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   // True while a create may have reached OpenAI without its answer reaching this workflow.
   let creating = false;
   const key = (): string => `${input.jobId}:${input.jobRunId ?? '-'}:r${round}:c${chunk.index}:a${attempt}`;
-  const pastDeadline = (): boolean => input.deadlineMs !== undefined && Date.now() >= input.deadlineMs;
+  const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
 
   async function run(): Promise<ChunkResult> {
     if (!fileId) {
-      fileId = (await io.uploadChunk({ chunkUri: chunk.uri, filename: `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl` })).fileId;
+      const filename = `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl`;
+      fileId = (await io.uploadChunk.executeWithOptions({ summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` }, [{ chunkUri: chunk.uri, filename }])).fileId;
     }
     for (;;) {
       if (!batchId) {
         if (pastDeadline()) return await collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
         await report({ phase: 'submitting' }, false);
         creating = true;
-        const created = await quick.createBatch({
+        const created = await quick.createBatch.executeWithOptions({ summary: `create the batch of ${fileId} exactly once (key ${key()})` }, [{
           jobId: input.jobId,
           round,
           chunk: chunk.index,
@@ -162,7 +173,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
           endpoint: input.endpoint,
           idempotencyKey: key(),
           notBeforeMs: input.jobStartedAtMs,
-        });
+        }]);
         if (!created) throw new Error('createBatch returned no batch');
         creating = false;
         batchId = created.batchId;
@@ -171,12 +182,13 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       resumeState = { fileId, attempt, batchIds: [...batchIds], batchId };
       await report({ phase: 'waiting', batchId }, true);
       const snapshot = await waitFor(batchId);
+      if (snapshot.deadlineReached && deadlineMoved && !pastDeadline()) continue;
       if (snapshot.deadlineReached) return await cancelAndCollect(batchId, true);
       if (snapshot.status === 'failed' && snapshot.errors?.some((e) => e.code === 'token_limit_exceeded')) {
         // The organization's enqueued-token queue is full: wait, then submit the same file again.
         log.info('token_limit_exceeded; resubmitting later', { batchId, attempt });
         await report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
-        const wait = input.deadlineMs === undefined ? input.wait.tokenLimitBackoffMs : Math.min(input.wait.tokenLimitBackoffMs, Math.max(0, input.deadlineMs - Date.now()));
+        const wait = deadline === undefined ? input.wait.tokenLimitBackoffMs : Math.min(input.wait.tokenLimitBackoffMs, Math.max(0, deadline - Date.now()));
         await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
         attempt += 1;
         batchId = undefined;

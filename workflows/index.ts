@@ -4,7 +4,7 @@ export { healthCheckWorkflow } from './health-check.ts';
 export { openAIBatchJob } from './job-workflow.ts';
 export { openAIBatchChunk } from './chunk-workflow.ts';
 export type { ChunkResume } from './chunk-workflow.ts';
-export { chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, progressQuery } from './messages.ts';
+export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
 export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from './job-options.ts';
 export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from './poll-schedule.ts';
 export type { PollObservation, PollScheduleOptions } from './poll-schedule.ts';
@@ -16,11 +16,14 @@ export type {
   ChunkProgress,
   ChunkRef,
   ChunkResult,
+  ExtendDeadlineRequest,
+  ExtendDeadlineResult,
   JobInput,
   JobPhase,
   JobProgress,
   JobSummary,
   ModelPrice,
+  RetryNowResult,
   RoundPlan,
   RowStatus,
   TokenUsage,

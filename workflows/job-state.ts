@@ -21,10 +21,32 @@ export interface JobState {
   committedCostUsd: number;
   skippedForBudget: number;
   deadlineHit: boolean;
+  /** When the current round started, epoch ms (absent in states saved before it was added). */
+  roundStartedAtMs?: number;
+  /**
+   * Results (by {@link resultKey}) whose retryable rows went into a later round. Rounds may overlap
+   * since the `retryFailedRows` update, so "the current round's results" no longer says which rows
+   * are still to retry. Absent in states saved before it was added: see {@link retriedKeys}.
+   */
+  retried?: string[];
 }
 
 export function resultKey(round: number, index: number): string {
   return `r${round}/c${index}`;
+}
+
+/**
+ * The keys of the results already retried. A state saved before rounds could overlap has no list:
+ * there, every result of an earlier round was retried when its round ended.
+ */
+export function retriedKeys(state: JobState): string[] {
+  return state.retried ?? state.results.filter((r) => r.round < state.round).map((r) => resultKey(r.round, r.index));
+}
+
+/** Finished chunks with retryable rows that no round has taken yet, in the order they finished. */
+export function pendingRetries(state: JobState): ChunkResult[] {
+  const retried = new Set(retriedKeys(state));
+  return state.results.filter((r) => r.retryCount > 0 && r.retryUri && !retried.has(resultKey(r.round, r.index)));
 }
 
 export function sumCounts(results: readonly ChunkResult[]): Partial<Record<RowStatus, number>> {
@@ -52,13 +74,16 @@ export function allBatchIds(state: JobState): string[] {
   return ids;
 }
 
-/** The `progress` query's answer. */
-export function jobProgress(state: JobState): JobProgress {
+/** The `progress` query's answer at `nowMs` (workflow time). */
+export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number): JobProgress {
   const roundResults = state.results.filter((r) => r.round === state.round);
   const chunkRows = new Map(state.plan.chunks.map((c) => [c.index, c.requests]));
   const active = Object.values(state.active);
+  // Chunks of an earlier round may still run (after a `retryFailedRows` update): they are listed,
+  // but the round's percentage counts only its own rows.
   const rowsDone =
-    roundResults.reduce((n, r) => n + (chunkRows.get(r.index) ?? 0), 0) + active.reduce((n, p) => n + Math.min(p.done, p.total), 0);
+    roundResults.reduce((n, r) => n + (chunkRows.get(r.index) ?? 0), 0) +
+    active.filter((p) => p.round === state.round).reduce((n, p) => n + Math.min(p.done, p.total), 0);
   const total = state.plan.totalRequests;
   const finished = state.phase === 'completed' || state.phase === 'cancelled';
   return {
@@ -67,7 +92,9 @@ export function jobProgress(state: JobState): JobProgress {
     round: state.round,
     totalRequests: state.firstRoundRequests,
     rowsDone,
-    percent: finished ? 100 : total > 0 ? Math.floor((100 * rowsDone) / total) : 0,
+    percent: finished ? 100 : total > 0 ? Math.min(100, Math.floor((100 * rowsDone) / total)) : 0,
+    deadlineMs,
+    etaMs: finished || state.phase !== 'running' ? undefined : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),
     chunks: {
       planned: state.plan.chunks.length,
       active: active.length,
@@ -82,6 +109,29 @@ export function jobProgress(state: JobState): JobProgress {
   };
 }
 
+/** Extrapolates the round's end from its rate so far; undefined until there is a rate. */
+export function etaMs(rowsDone: number, total: number, roundStartedAtMs: number, nowMs: number): number | undefined {
+  const elapsed = nowMs - roundStartedAtMs;
+  if (rowsDone <= 0 || elapsed <= 0) return undefined;
+  if (rowsDone >= total) return nowMs;
+  return Math.round(nowMs + ((total - rowsDone) * elapsed) / rowsDone);
+}
+
+/** "3 h 20 m", "12 m", "40 s": for Markdown, where the CLI's formatter is not available. */
+export function roughDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m} m`;
+  const h = Math.floor(m / 60);
+  return m % 60 === 0 ? `${h} h` : `${h} h ${m % 60} m`;
+}
+
+/** "2026-11-22 03:10 UTC". */
+export function utcMinute(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 /** The `progress` query's answer before planning has finished. */
 export function planningProgress(jobId: string): JobProgress {
   return {
@@ -91,8 +141,8 @@ export function planningProgress(jobId: string): JobProgress {
   };
 }
 
-/** A short Markdown summary for the UI's "current details". */
-export function progressMarkdown(p: JobProgress): string {
+/** A short Markdown summary for the UI's "current details", as of `nowMs`. */
+export function progressMarkdown(p: JobProgress, nowMs: number): string {
   const counts = Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
   return [
     `**OpenAI batch job** \`${p.jobId}\`: ${p.phase}, round ${p.round}, ${p.percent}%`,
@@ -101,6 +151,8 @@ export function progressMarkdown(p: JobProgress): string {
     `- rows this round: ${counts}`,
     `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`,
     `- estimated cost committed: $${p.estimatedCostUsd.toFixed(4)}`,
+    ...(p.etaMs !== undefined ? [`- ETA: ${utcMinute(p.etaMs)} (in about ${roughDuration(p.etaMs - nowMs)}, at this round's rate so far)`] : []),
+    ...(p.deadlineMs !== undefined ? [`- deadline: ${utcMinute(p.deadlineMs)}`] : []),
     ...p.active.map((a) => `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`),
   ].join('\n');
 }

@@ -175,6 +175,40 @@ export interface JobProgress {
   readonly estimatedCostUsd: number;
   readonly batchIds: readonly string[];
   readonly active: readonly ChunkProgress[];
+  /** The deadline, epoch ms, when the job has one. */
+  readonly deadlineMs?: number | undefined;
+  /**
+   * When the round should end at the rate seen so far (rows done per elapsed time in this round),
+   * epoch ms. Absent until a row is done. A guide, not a promise: OpenAI works through a batch
+   * unevenly, and running batches report their counts at each progress refresh.
+   */
+  readonly etaMs?: number | undefined;
+}
+
+/** What the `retryFailedRows` update returns: the retry round it started. */
+export interface RetryNowResult {
+  readonly round: number;
+  /** Rows resubmitted. */
+  readonly requests: number;
+  readonly chunks: number;
+  /** Finished chunks whose retryable rows went into the round. */
+  readonly fromChunks: number;
+}
+
+/** Input of the `extendDeadline` update. */
+export interface ExtendDeadlineRequest {
+  /** The new deadline: epoch milliseconds or an ISO 8601 date. Must be later than the current one. */
+  readonly deadline: number | string;
+}
+
+/** What the `extendDeadline` update returns. */
+export interface ExtendDeadlineResult {
+  /** ISO 8601. */
+  readonly previousDeadline: string;
+  /** ISO 8601. */
+  readonly deadline: string;
+  /** Running chunk workflows told of the new deadline. */
+  readonly chunksNotified: number;
 }
 
 /** What `openAIBatchJob` returns: small whatever the job's size. */

@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   condition,
@@ -19,9 +20,9 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
 import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from './job-options.ts';
-import { allBatchIds, jobProgress, type JobState, planningProgress, progressMarkdown, resultKey, sumCounts } from './job-state.ts';
-import type { ChunkEnd, ChunkRef, ChunkResult, JobInput, JobPhase, JobSummary } from './job-types.ts';
-import { chunkDoneSignal, chunkProgressSignal, progressQuery } from './messages.ts';
+import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute } from './job-state.ts';
+import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from './job-types.ts';
+import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
 import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from './search-attributes.ts';
 
 function activities(heartbeatTimeoutMs: number) {
@@ -42,19 +43,24 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   const wait = resolveWait(input.wait);
   const act = activities(wait.heartbeatTimeoutMs);
   const jobId = input.jobId ?? workflowInfo().workflowId;
-  const deadline = deadlineMs(input);
+  // Mutable: the extendDeadline update moves it (and carries it across continue-as-new).
+  let deadline = deadlineMs(input);
   const maxActive = input.maxActiveBatches ?? DEFAULT_MAX_ACTIVE_BATCHES;
   const maxRounds = input.maxRounds ?? DEFAULT_MAX_ROUNDS;
   let state: JobState | undefined = resumed;
   let doneEvents = 0;
+  // The retryFailedRows update asks the main loop (the only place that plans rounds) and waits.
+  let retryNowRequested = false;
+  let retryNowOutcome: RetryNowResult | ApplicationFailure | undefined;
 
-  setHandler(progressQuery, () => (state ? jobProgress(state) : planningProgress(jobId)));
+  const progressNow = (s: JobState) => jobProgress(s, Date.now(), deadline);
+  setHandler(progressQuery, () => (state ? progressNow(state) : planningProgress(jobId)));
   setHandler(chunkProgressSignal, (p) => {
     const id = chunkWorkflowId(jobId, p.round, p.index);
     if (!state?.active[id]) return;
     const knownBatchId = state.active[id].batchId;
     state.active[id] = p;
-    setCurrentDetails(progressMarkdown(jobProgress(state)));
+    setCurrentDetails(progressMarkdown(progressNow(state), Date.now()));
     // Operators look a running job up by its batch id: publish a new batch id as soon as a chunk
     // reports it, not only when the chunk ends. Patched, so that recorded histories still replay.
     if (p.batchId && p.batchId !== knownBatchId && patched('publish-batch-ids-on-progress')) publish();
@@ -73,8 +79,8 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   function publish(phase?: JobPhase): void {
     if (!state) return;
     if (phase) state.phase = phase;
-    const progress = jobProgress(state);
-    setCurrentDetails(progressMarkdown(progress));
+    const progress = progressNow(state);
+    setCurrentDetails(progressMarkdown(progress, Date.now()));
     upsertSearchAttributes([
       { key: JOB_STATUS, value: state.phase },
       { key: JOB_PROGRESS, value: progress.percent },
@@ -85,12 +91,109 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
 
   const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
 
+  /** Why a retry round cannot start now, or undefined when it can. */
+  function whyNoRetryNow(): string | undefined {
+    if (!state) return 'the job is still planning; nothing has run yet';
+    if (state.phase !== 'running') return `the job is ${state.phase}; retry rounds start only while it runs`;
+    if (retryNowRequested) return 'a retry round is already being started';
+    if (pastDeadline()) return `the deadline (${utcMinute(deadline ?? 0)}) passed; the job is finishing`;
+    if (state.round >= maxRounds) return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
+    if (pendingRetries(state).length === 0) {
+      const running = Object.keys(state.active).length;
+      return `no finished chunk has retryable rows yet (${running} chunk${running === 1 ? '' : 's'} still running); retryable rows are resubmitted when the round ends`;
+    }
+    return undefined;
+  }
+
+  setHandler(
+    retryFailedRowsUpdate,
+    async () => {
+      retryNowRequested = true;
+      await condition(() => retryNowOutcome !== undefined);
+      const outcome = retryNowOutcome;
+      retryNowOutcome = undefined;
+      if (outcome === undefined || outcome instanceof ApplicationFailure) throw outcome ?? rejection('no outcome');
+      return outcome;
+    },
+    {
+      validator: () => {
+        const why = whyNoRetryNow();
+        if (why) throw new Error(`retryFailedRows rejected: ${why}`);
+      },
+    },
+  );
+
+  /** Why the deadline cannot move to `requested`, or undefined when it can. */
+  function whyNoExtension(requested: unknown): string | undefined {
+    const next = parseDeadline(requested);
+    if (next === undefined) return `deadline ${JSON.stringify(requested)} is not an ISO 8601 date or epoch milliseconds (example: {"deadline": "2026-11-23T06:00:00Z"})`;
+    if (deadline === undefined) return 'the job has no deadline to extend; it runs until its batches end';
+    if (state && (state.phase === 'finalizing' || state.phase === 'completed' || state.phase === 'cancelled')) return `the job is ${state.phase}`;
+    if (pastDeadline() || state?.deadlineHit) return `the deadline (${utcMinute(deadline)}) already passed; the job is cancelling its batches and finishing`;
+    if (next <= deadline) return `the new deadline (${new Date(next).toISOString()}) must be later than the current one (${new Date(deadline).toISOString()})`;
+    return undefined;
+  }
+
+  setHandler(
+    extendDeadlineUpdate,
+    async (request): Promise<ExtendDeadlineResult> => {
+      const previous = deadline ?? 0;
+      const next = parseDeadline(request.deadline) ?? previous;
+      deadline = next;
+      // Each running chunk enforces the deadline it was started with: tell it.
+      const ids = state ? Object.keys(state.active) : [];
+      for (const id of ids) await getExternalWorkflowHandle(id).signal(chunkDeadlineSignal, { deadlineMs: next }).catch(() => undefined);
+      log.info('deadline extended', { previous: new Date(previous).toISOString(), deadline: new Date(next).toISOString(), chunks: ids.length });
+      if (state) publish();
+      return { previousDeadline: new Date(previous).toISOString(), deadline: new Date(next).toISOString(), chunksNotified: ids.length };
+    },
+    {
+      validator: (request) => {
+        const why = whyNoExtension((request as { deadline?: unknown } | undefined)?.deadline);
+        if (why) throw new Error(`extendDeadline rejected: ${why}`);
+      },
+    },
+  );
+
+  /**
+   * Plans a retry round from the finished chunks' retryable rows and makes it the current round.
+   * Chunks of the previous round may still be running; their rows go to a later round.
+   */
+  async function startNextRound(): Promise<RetryNowResult | undefined> {
+    if (!state) return undefined;
+    const s = state;
+    const pending = pendingRetries(s);
+    if (pending.length === 0) return undefined;
+    const plan = await act.planRetryRound.executeWithOptions({ summary: `plan round ${s.round + 1} from the retryable rows of ${pending.length} chunk(s)` }, [
+      { jobId, round: s.round + 1, endpoint: input.endpoint, retryUris: pending.map((r) => r.retryUri as string), limits: input.limits, prices: input.prices },
+    ]);
+    s.retried = [...retriedKeys(s), ...pending.map((r) => resultKey(r.round, r.index))];
+    if (plan.chunks.length === 0) return undefined;
+    log.info('starting retry round', { round: s.round + 1, requests: plan.totalRequests });
+    Object.assign(s, { round: s.round + 1, plan, nextChunk: 0, roundStartedAtMs: Date.now() });
+    return { round: s.round, requests: plan.totalRequests, chunks: plan.chunks.length, fromChunks: pending.length };
+  }
+
+  /** Answers a waiting retryFailedRows update, if any. */
+  async function answerRetryNow(started?: RetryNowResult): Promise<void> {
+    if (!retryNowRequested) return;
+    retryNowRequested = false;
+    let outcome = started;
+    if (!outcome) {
+      const why = whyNoRetryNow();
+      outcome = why ? undefined : await startNextRound();
+      retryNowOutcome = outcome ?? rejection(why ?? 'the retryable rows were already resubmitted');
+      return;
+    }
+    retryNowOutcome = outcome;
+  }
+
   async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled'): Promise<void> {
     if (!state) return;
-    const outcome = await act.collectChunk({
+    const outcome = await act.collectChunk.executeWithOptions({ summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` }, [{
       jobId, round: state.round, chunkIndex: chunk.index, chunkUri: chunk.uri, endpoint: input.endpoint,
       batchId: '', end: 'not_submitted', cancelledByDeadline: reason === 'deadline',
-    });
+    }]);
     record({ round: state.round, index: chunk.index, end: 'not_submitted', batchIds: [], estimatedCostUsd: chunk.estimatedCostUsd, reason, ...outcome });
   }
 
@@ -127,10 +230,10 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
 
   async function runRound(): Promise<void> {
     if (!state) return;
-    const chunks = state.plan.chunks;
-    while (state.nextChunk < chunks.length || Object.keys(state.active).length > 0) {
-      while (Object.keys(state.active).length < maxActive && state.nextChunk < chunks.length) {
-        const chunk = chunks[state.nextChunk] as ChunkRef;
+    // state.plan is read afresh on each pass: a retryFailedRows update may start the next round.
+    while (state.nextChunk < state.plan.chunks.length || Object.keys(state.active).length > 0) {
+      while (Object.keys(state.active).length < maxActive && state.nextChunk < state.plan.chunks.length) {
+        const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
         state.nextChunk += 1;
         if (pastDeadline()) {
           state.deadlineHit = true;
@@ -146,12 +249,14 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       publish();
       if (Object.keys(state.active).length === 0) continue;
       const seen = doneEvents;
-      await condition(() => doneEvents !== seen);
+      await condition(() => doneEvents !== seen || retryNowRequested);
+      await answerRetryNow();
       const info = workflowInfo();
       if (info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents)) {
         log.info('continuing as new', { historyLength: info.historyLength, active: Object.keys(state.active).length });
         await condition(allHandlersFinished);
-        await continueAsNew<typeof openAIBatchJob>(input, state);
+        // The deadline may have moved (extendDeadline): the next run starts from the current one.
+        await continueAsNew<typeof openAIBatchJob>(deadline === undefined || deadline === deadlineMs(input) ? input : { ...input, deadline }, state);
       }
     }
   }
@@ -161,7 +266,8 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     const s = state;
     publish('finalizing');
     const rounds = [...new Set(s.results.map((r) => r.round))].sort((a, b) => a - b);
-    const final = await act.finalizeJob({
+    await answerRetryNow();
+    const final = await act.finalizeJob.executeWithOptions({ summary: 'merge the rounds into results.jsonl, failures.jsonl and report.json' }, [{
       jobId, inputUri: input.inputUri, model: s.model, endpoint: input.endpoint, prices: input.prices, rejected: s.rejected,
       rounds: rounds.map((round) => ({
         round,
@@ -170,7 +276,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
           .map((r) => ({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' })),
       })),
       extra: { status, skippedForBudget: s.skippedForBudget, maxCostUsd: input.maxCostUsd ?? null, name: input.name ?? null },
-    });
+    }]);
     publish(status === 'cancelled' ? 'cancelled' : 'completed');
     return {
       jobId, status, model: s.model, endpoint: input.endpoint, rows: final.rows, counts: final.counts,
@@ -193,22 +299,23 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
         { key: ENDPOINT, value: input.endpoint },
         ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
       ]);
-      const plan = await act.planJob({ jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices });
+      const plan = await act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
+        { jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices },
+      ]);
       state = {
         jobId, startedAtMs: Date.now(), runId: workflowInfo().firstExecutionRunId, model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
         phase: 'running', round: 1, plan, nextChunk: 0, active: {}, results: [], committedCostUsd: 0, skippedForBudget: 0, deadlineHit: false,
+        roundStartedAtMs: Date.now(), retried: [],
       };
       upsertSearchAttributes([{ key: MODEL, value: plan.model }]);
     }
     for (;;) {
       await runRound();
-      const retryUris = state.results.filter((r) => r.round === state?.round && r.retryCount > 0 && r.retryUri).map((r) => r.retryUri as string);
       const deadlineEnded = state.deadlineHit || state.results.some((r) => r.reason === 'deadline' || deadlineCut(r.end, pastDeadline()));
-      if (retryUris.length === 0 || state.round >= maxRounds || deadlineEnded) break;
-      const plan = await act.planRetryRound({ jobId, round: state.round + 1, endpoint: input.endpoint, retryUris, limits: input.limits, prices: input.prices });
-      if (plan.chunks.length === 0) break;
-      log.info('starting retry round', { round: state.round + 1, requests: plan.totalRequests });
-      Object.assign(state, { round: state.round + 1, plan, nextChunk: 0 });
+      if (pendingRetries(state).length === 0 || state.round >= maxRounds || deadlineEnded) break;
+      const started = await startNextRound();
+      await answerRetryNow(started);
+      if (!started) break;
     }
     const deadlineExceeded = state.deadlineHit || pastDeadline();
     return await finish(deadlineExceeded ? 'deadline_exceeded' : 'completed');
@@ -228,6 +335,16 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     });
     throw err;
   }
+}
+
+function rejection(why: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });
+}
+
+/** Epoch ms from epoch ms or an ISO 8601 date; undefined when it is neither. */
+function parseDeadline(value: unknown): number | undefined {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Date.parse(value) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 function deadlineCut(end: ChunkEnd, pastDeadline: boolean): boolean {

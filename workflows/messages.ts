@@ -1,8 +1,22 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChunkProgress, ChunkResult, JobProgress } from './job-types.ts';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ChunkProgress, ChunkResult, ExtendDeadlineRequest, ExtendDeadlineResult, JobProgress, RetryNowResult } from './job-types.ts';
 
 /** The job's progress as JSON (the same facts as its Markdown current details). */
 export const progressQuery = defineQuery<JobProgress>('progress');
+
+/**
+ * Starts a retry round now for the retryable rows of the chunks that have finished, instead of
+ * waiting for the whole round to end. Rejected (by its validator, so nothing enters history) when
+ * the job is not running, nothing is retryable yet, the deadline passed or `maxRounds` is used up.
+ */
+export const retryFailedRowsUpdate = defineUpdate<RetryNowResult, []>('retryFailedRows');
+
+/**
+ * Moves the job's deadline later. The job tells its running chunks, which enforce the deadline
+ * themselves. Rejected when the job has no deadline, the deadline already passed, or the new one is
+ * not later.
+ */
+export const extendDeadlineUpdate = defineUpdate<ExtendDeadlineResult, [ExtendDeadlineRequest]>('extendDeadline');
 
 /** A chunk workflow's live state. */
 export const chunkProgressQuery = defineQuery<ChunkProgress>('chunkProgress');
@@ -15,3 +29,6 @@ export const chunkProgressSignal = defineSignal<[ChunkProgress]>('chunkProgress'
  * workflow id, so that children started before a continue-as-new still reach the new run.
  */
 export const chunkDoneSignal = defineSignal<[ChunkResult]>('chunkDone');
+
+/** Sent by the job to its running chunks when its deadline moves: the new deadline, epoch ms. */
+export const chunkDeadlineSignal = defineSignal<[{ readonly deadlineMs: number }]>('chunkDeadline');

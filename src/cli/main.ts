@@ -24,6 +24,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'cancel a job and its OpenAI batches, keeping done rows',
     load: async () => (await import('./commands/cancel.ts')).cancelCommand,
   },
+  retry: {
+    summary: "resubmit finished chunks' retryable rows now (retryFailedRows update)",
+    load: async () => (await import('./commands/job-updates.ts')).retryCommand,
+  },
+  'extend-deadline': {
+    summary: "move a running job's deadline later (extendDeadline update)",
+    load: async () => (await import('./commands/job-updates.ts')).extendDeadlineCommand,
+  },
   results: {
     summary: "print or export a job's reconciled results",
     load: async () => (await import('./commands/results.ts')).resultsCommand,

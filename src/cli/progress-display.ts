@@ -3,8 +3,11 @@ import { compact, duration, usd } from './format.ts';
 
 /** The lines that describe a job's progress; the same in a terminal and in a log. */
 export function progressLines(p: JobProgress, elapsedMs: number): string[] {
+  // The job's own ETA (its round's rate since the round started) holds for a job watched midway;
+  // the display's elapsed time is only a fallback.
   const rate = elapsedMs > 0 ? p.rowsDone / elapsedMs : 0;
-  const eta = rate > 0 && p.rowsDone < p.totalRequests ? duration((p.totalRequests - p.rowsDone) / rate) : '-';
+  const eta =
+    p.etaMs !== undefined ? duration(Math.max(0, p.etaMs - Date.now())) : rate > 0 && p.rowsDone < p.totalRequests ? duration((p.totalRequests - p.rowsDone) / rate) : '-';
   const counts = Object.entries(p.counts)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([status, n]) => `${status} ${compact(n ?? 0)}`)

@@ -1,8 +1,8 @@
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { openStorage } from '../storage/index.ts';
-import { progressQuery } from '../../workflows/messages.ts';
+import { extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../workflows/messages.ts';
 import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
-import type { JobProgress, JobSummary } from '../../workflows/job-types.ts';
+import type { ExtendDeadlineResult, JobProgress, JobSummary, RetryNowResult } from '../../workflows/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../workflows/search-attributes.ts';
 import { parseJobInput } from './job-input-schema.ts';
 
@@ -40,6 +40,26 @@ export async function startBatchJob(client: Client, input: unknown, options: Sta
 /** The job's progress (the `progress` query). */
 export async function getJobProgress(handle: WorkflowHandle): Promise<JobProgress> {
   return await handle.query(progressQuery);
+}
+
+/**
+ * Resubmits now, as a new round, the retryable rows of the chunks that have finished, instead of
+ * waiting for the round's slowest batch (the `retryFailedRows` update). Rejects with the job's
+ * reason (a `WorkflowUpdateFailedError`) when there is nothing to retry yet, the deadline passed,
+ * or `maxRounds` is used up; a rejected request leaves no trace in the job's history.
+ */
+export async function retryFailedRowsNow(handle: WorkflowHandle): Promise<RetryNowResult> {
+  return await handle.executeUpdate(retryFailedRowsUpdate);
+}
+
+/**
+ * Moves the job's deadline later (the `extendDeadline` update): the job and its running chunks
+ * then cancel nothing before the new deadline. `deadline` is a `Date`, epoch milliseconds or an
+ * ISO 8601 date.
+ */
+export async function extendJobDeadline(handle: WorkflowHandle, deadline: Date | number | string): Promise<ExtendDeadlineResult> {
+  const value = deadline instanceof Date ? deadline.getTime() : deadline;
+  return await handle.executeUpdate(extendDeadlineUpdate, { args: [{ deadline: value }] });
 }
 
 /** Waits for the job and returns its summary. */

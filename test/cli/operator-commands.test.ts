@@ -81,6 +81,35 @@ describe('the operator commands against a real dev server, worker and emulator',
     expect(JSON.parse(report.stdout)).toHaveProperty('counts');
   });
 
+  it('extend-deadline moves a running job\'s deadline; retry says why it refuses', async () => {
+    env.emulator.setConfig({ rowsPerSecond: 2 });
+    const jobId = `ops-updates-${Date.now()}`;
+    const deadline = new Date(Date.now() + 3_600_000);
+    await cli('submit', input, '--job-id', jobId, '--deadline', deadline.toISOString(), '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
+    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    try {
+      const extended = await cli('extend-deadline', jobId, '--by', '2h');
+      expect(extended.stderr).toBe('');
+      expect(extended.stdout.trim()).toBe(
+        `job ${jobId}: deadline moved from ${deadline.toISOString()} to ${new Date(deadline.getTime() + 7_200_000).toISOString()}; 1 running chunk(s) told`,
+      );
+      const retry = await cli('retry', jobId);
+      expect(retry.code).toBe(2);
+      expect(retry.stderr).toContain(`retry refused by job ${jobId}: no finished chunk has retryable rows yet (1 chunk still running)`);
+      expect(retry.stderr).not.toMatch(/\n\s+at /);
+      const earlier = await cli('extend-deadline', jobId, '--to', deadline.toISOString());
+      expect(earlier.code).toBe(2);
+      expect(earlier.stderr).toContain('must be later than the current one');
+      const neither = await cli('extend-deadline', jobId);
+      expect(neither.stderr).toContain('give either --to <iso-date> or --by <duration>');
+      const badBy = await cli('extend-deadline', jobId, '--by', 'soon');
+      expect(badBy.stderr).toContain('--by "soon" is not a duration like 90m, 2h or 1d');
+    } finally {
+      await cli('cancel', jobId, '--wait');
+      env.emulator.setConfig({ rowsPerSecond: 'instant' });
+    }
+  });
+
   it('schedule create, list, describe, pause, unpause and delete', async () => {
     const id = `nightly-${Date.now()}`;
     const created = await cli('schedule', 'create', id, '--input', input, '--cron', '0 2 * * *', '--overlap', 'buffer_one', '--catchup-window', '2h', '--paused', '--name', 'nightly');
