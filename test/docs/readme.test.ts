@@ -80,10 +80,12 @@ describe('the README examples run against a real dev server, worker and emulator
 
   it('the operator commands work as written, with the temporal CLI, on a running job', async () => {
     env.emulator.setConfig({ rowsPerSecond: 2 });
+    const deadline = new Date(Date.now() + 3_600_000);
+    const newDeadline = new Date(deadline.getTime() + 3_600_000).toISOString();
     const job = await env.conn.client.workflow.start('openAIBatchJob', {
       taskQueue: env.taskQueue,
       workflowId: `readme-ops-${Date.now()}`,
-      args: [{ name: 'nightly-reviews', inputUri, endpoint: '/v1/chat/completions', wait: { minPollMs: 200, maxPollMs: 1000, progressRefreshMs: 1000 } }],
+      args: [{ name: 'nightly-reviews', inputUri, endpoint: '/v1/chat/completions', deadline: deadline.toISOString(), wait: { minPollMs: 200, maxPollMs: 1000, progressRefreshMs: 1000 } }],
       typedSearchAttributes: [{ key: JOB_NAME, value: 'nightly-reviews' }],
     });
     let batchId: string | undefined;
@@ -100,13 +102,14 @@ describe('the README examples run against a real dev server, worker and emulator
 for i in $(seq 1 20); do ${lines.split('\n')[1]} | grep -q "$JOB_ID" && break; sleep 0.5; done
 ${lines}`);
     // The temporal CLI reads TEMPORAL_ADDRESS, as the README says.
-    const out = await runProcess('/bin/sh', [script], { env: { ...process.env, TEMPORAL_ADDRESS: devServer().address, JOB_ID: job.workflowId, BATCH_ID: batchId! } });
+    const out = await runProcess('/bin/sh', [script], { env: { ...process.env, TEMPORAL_ADDRESS: devServer().address, JOB_ID: job.workflowId, BATCH_ID: batchId!, NEW_DEADLINE: newDeadline } });
     env.emulator.setConfig({ rowsPerSecond: 'instant' });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     const listed = out.stdout.split('Query result')[0]!;
     expect(listed.split(job.workflowId).length - 1).toBeGreaterThanOrEqual(2); // by name and by batch id
     expect(out.stdout).toMatch(/"phase":"running"/); // the progress query
+    expect(out.stdout).toContain(`deadline:${newDeadline}`); // the extendDeadline update's result
     expect(out.stdout).toContain('Canceled workflow');
     await job.result().catch(() => undefined);
     expect((await job.describe()).status.name).toBe('CANCELLED');
