@@ -12,10 +12,11 @@ import { writeOutputs, writeRequests } from './generate-job.ts';
  * (`node --expose-gc bench/plan-reconcile-stage.ts <step> <dir> <requests>`), so that each stage's
  * peak RSS is its own and not the generator's or an earlier stage's. Prints one JSON line.
  *
- * A measured stage runs the baseline (read + JSON.parse of the same files), then the stage, then
- * the baseline again, all in this process. The stage's peak RSS is the process's maxRSS read right
- * after the stage (so it includes the first baseline run: conservative); the baseline time is the
- * faster of its two runs (also conservative for the ratio).
+ * A measured stage runs first in its fresh process, and its peak RSS is the process's maxRSS right
+ * after it (process start and module loading included). Then, in the same process, the baseline
+ * (read + JSON.parse of the same files) runs twice; the ratio uses the faster run (conservative for
+ * the stage). The baseline's own peak is the kernel's peak-RSS mark, reset before it runs
+ * (/proc/self/clear_refs), so the stage's memory does not count against it either.
  */
 
 interface StageResult {
@@ -24,7 +25,7 @@ interface StageResult {
   ms: number;
   baselineMs: number;
   baselineBytes: number;
-  /** Process maxRSS after the first baseline run, before the stage. */
+  /** Peak RSS while the baseline ran (from its start, the stage's leftovers included). */
   baselinePeakRssMb: number;
   peakRssMb: number;
   extra?: Record<string, unknown>;
@@ -42,16 +43,32 @@ const ENDPOINT = '/v1/chat/completions';
 const maxRssMb = (): number => process.resourceUsage().maxRSS / 1024;
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
+/** Resets the kernel's peak-RSS mark (VmHWM); false where /proc does not allow it. */
+async function resetPeakRss(): Promise<boolean> {
+  try {
+    await writeFile('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function peakRssSinceResetMb(): Promise<number> {
+  const status = await readFile('/proc/self/status', 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+}
+
 async function measured(stage: string, files: string[], fn: () => Promise<Record<string, unknown> | undefined>): Promise<StageResult> {
-  const base1 = await readAndParse(files);
-  gc();
-  const baselinePeakRssMb = maxRssMb();
   const start = performance.now();
   const extra = await fn();
   const ms = performance.now() - start;
   const peakRssMb = maxRssMb();
   gc();
+  const reset = await resetPeakRss();
+  const base1 = await readAndParse(files);
+  gc();
   const base2 = await readAndParse(files);
+  const baselinePeakRssMb = reset ? await peakRssSinceResetMb() : maxRssMb();
   return {
     stage,
     bytes: base1.bytes,

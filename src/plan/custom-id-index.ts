@@ -1,22 +1,19 @@
 /**
- * A set of custom_ids that assigns each a dense ordinal (0, 1, 2, ...), in typed arrays rather
+ * A set of custom_ids that assigns each a dense ordinal (0, 1, 2, ...), in one typed array rather
  * than a `Map<string, …>`: 12 bytes per slot instead of ~80 bytes per entry, so a million ids cost
  * ~24 MB and no strings are retained. Ids are keyed by two independent 32-bit hashes; two distinct
- * ids collide on both with probability ~n²/2^65 (about 3e-8 at one million ids).
+ * ids collide on both with probability ~n²/2^65 (about 3e-8 at one million ids). A slot's three
+ * words (hash 1, hash 2, ordinal) sit side by side, so a lookup touches one cache line, not three.
  */
 export class CustomIdIndex {
-  #h1: Uint32Array;
-  #h2: Uint32Array;
-  #ord: Int32Array;
+  #slots: Uint32Array;
   #mask: number;
   #size = 0;
 
   constructor(expected = 1024) {
     let cap = 1024;
     while (cap < expected * 2) cap *= 2;
-    this.#h1 = new Uint32Array(cap);
-    this.#h2 = new Uint32Array(cap);
-    this.#ord = new Int32Array(cap);
+    this.#slots = new Uint32Array(cap * 3);
     this.#mask = cap - 1;
   }
 
@@ -27,47 +24,49 @@ export class CustomIdIndex {
   /** The id's ordinal, or -1 when it was never added. */
   get(id: string): number {
     const [a, b] = hashPair(id);
+    const slots = this.#slots;
     for (let i = a & this.#mask; ; i = (i + 1) & this.#mask) {
-      const h = this.#h2[i] as number;
+      const h = slots[i * 3 + 1] as number;
       if (h === 0) return -1;
-      if (h === b && this.#h1[i] === a) return this.#ord[i] as number;
+      if (h === b && slots[i * 3] === a) return slots[i * 3 + 2] as number;
     }
   }
 
   /** Adds the id: returns its new ordinal, or `-(existing ordinal) - 1` when it was already present. */
   add(id: string): number {
     const [a, b] = hashPair(id);
+    const slots = this.#slots;
     for (let i = a & this.#mask; ; i = (i + 1) & this.#mask) {
-      const h = this.#h2[i] as number;
+      const h = slots[i * 3 + 1] as number;
       if (h === 0) {
-        this.#h1[i] = a;
-        this.#h2[i] = b;
         const ord = this.#size++;
-        this.#ord[i] = ord;
+        slots[i * 3] = a;
+        slots[i * 3 + 1] = b;
+        slots[i * 3 + 2] = ord;
         if (this.#size * 2 > this.#mask) this.#grow();
         return ord;
       }
-      if (h === b && this.#h1[i] === a) return -(this.#ord[i] as number) - 1;
+      if (h === b && slots[i * 3] === a) return -(slots[i * 3 + 2] as number) - 1;
     }
   }
 
   #grow(): void {
-    const [h1, h2, ord] = [this.#h1, this.#h2, this.#ord];
-    const cap = h1.length * 2;
-    this.#h1 = new Uint32Array(cap);
-    this.#h2 = new Uint32Array(cap);
-    this.#ord = new Int32Array(cap);
-    this.#mask = cap - 1;
-    for (let j = 0; j < h1.length; j++) {
-      const b = h2[j] as number;
+    const old = this.#slots;
+    const cap = (this.#mask + 1) * 2;
+    const slots = new Uint32Array(cap * 3);
+    const mask = cap - 1;
+    for (let j = 0; j < old.length; j += 3) {
+      const b = old[j + 1] as number;
       if (b === 0) continue;
-      const a = h1[j] as number;
-      let i = a & this.#mask;
-      while (this.#h2[i] !== 0) i = (i + 1) & this.#mask;
-      this.#h1[i] = a;
-      this.#h2[i] = b;
-      this.#ord[i] = ord[j] as number;
+      const a = old[j] as number;
+      let i = a & mask;
+      while (slots[i * 3 + 1] !== 0) i = (i + 1) & mask;
+      slots[i * 3] = a;
+      slots[i * 3 + 1] = b;
+      slots[i * 3 + 2] = old[j + 2] as number;
     }
+    this.#slots = slots;
+    this.#mask = mask;
   }
 }
 

@@ -1,5 +1,5 @@
 import { estimateCost, type PriceTable } from '../cost/index.ts';
-import { openLineWriter, readJsonlBatches, type LineWriter } from '../jsonl/index.ts';
+import { openLineWriter, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
 import {
   embeddingInputCount,
   maxOutputTokens,
@@ -72,7 +72,7 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
     const source = await storage.openRead(input.inputUri);
     // Each batch (one read) is handled synchronously; the loop awaits only when a chunk fills, the
     // disk is behind, or a line is rejected, so a million lines do not cost a million awaits.
-    for await (const batch of readJsonlBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
+    for await (const batch of readJsonlRawBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
       for (const item of batch) {
         if (item.kind === 'bom') {
           warnings.push('the input starts with a UTF-8 byte-order mark; it is left out of the chunk files (Azure rejects files with one)');
@@ -86,9 +86,12 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
           await reject(item.lineNumber, item.offset, [issue]);
           continue;
         }
-        const result = validateRequestLine(item.text, endpoint, validateOptions);
+        // Decoded one line at a time, not per read: strings that die at once keep V8's young
+        // generation small (a read's worth of live strings made it grow to 128 MB).
+        const text = item.raw.toString('utf8');
+        const result = validateRequestLine(text, endpoint, validateOptions);
         if (!result.ok) {
-          await reject(item.lineNumber, item.offset, result.issues, item.text);
+          await reject(item.lineNumber, item.offset, result.issues, text);
           continue;
         }
         const { customId, body } = result.request;
@@ -112,7 +115,7 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
           (issues ??= []).push({ reason: 'too_many_tokens', message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}` });
         }
         if (issues) {
-          await reject(item.lineNumber, item.offset, issues, item.text);
+          await reject(item.lineNumber, item.offset, issues, text);
           continue;
         }
         collector.report.validLines++;

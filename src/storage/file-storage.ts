@@ -29,7 +29,10 @@ export class FileStorage implements BlobStorage {
 
   async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
     const p = await this.#resolve(uri);
-    const stream = createReadStream(p, { highWaterMark: 1 << 20 });
+    // 256 KiB reads: a 1 MiB read's worth of lines, live while it is processed, survives V8's
+    // scavenges often enough to grow the young generation by ~40 MB in a 1 GB plan; 64 KiB reads
+    // cost twice the CPU of 256 KiB ones.
+    const stream = createReadStream(p, { highWaterMark: 1 << 18 });
     // Surface a missing file as a rejected promise, not as a later stream 'error'.
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
