@@ -1,11 +1,12 @@
 import { addUsage, costOf, emptyUsage, type PriceTable, type TokenUsage } from '../cost/index.ts';
-import { openLineWriter, readJsonlBatches, readJsonlRawBatches } from '../jsonl/index.ts';
+import { openLineWriter, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
 import { CustomIdIndex, OrdinalColumn } from '../plan/custom-id-index.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { customIdOfRaw } from './row-record.ts';
 import { splitRecordLine } from './split-record-line.ts';
-import { emptyCounts, type RowStatus } from './row-status.ts';
+import { readRejectedLines } from './rejected-lines.ts';
+import { emptyJobCounts, type RowStatus } from './row-status.ts';
 
 export interface FinalizeJobInput {
   jobId: string;
@@ -30,12 +31,28 @@ export interface JobReport {
   costUsd: number;
   syncCostUsd: number;
   anomalies: { duplicates: number };
+  /** Input lines planning refused: listed in results.jsonl (`rejected`) when they name a custom_id of their own. */
+  rejected: RejectedSummary;
+}
+
+export interface RejectedSummary {
+  /** Every line in rejected.jsonl. */
+  count: number;
+  uri?: string;
+  /** Lines written to results.jsonl with status `rejected` (also `counts.rejected`). */
+  inResults: number;
+  /** Lines with no usable custom_id (not JSON, not UTF-8, too long, no string id): only in rejected.jsonl. */
+  withoutId: number;
+  /** Lines whose custom_id is already a row (a valid request, or an earlier rejected line): only in rejected.jsonl. */
+  repeatedId: number;
 }
 
 type ChunkRef = { round: number; batchId: string | null };
 
 /**
  * Merges every round's records into one result per custom_id: the latest round's record wins.
+ * Then each rejected input line whose custom_id is not already a row gets one `rejected` row, so
+ * results.jsonl holds every input custom_id once.
  * Memory: one pass over the retry rounds' ids (they are few) records which round is each id's
  * last; then one streaming pass over all records writes results. Two hash indexes (~24 bytes per
  * id) replace any map of bodies.
@@ -65,7 +82,7 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
   // Chunk ref (1-based) per round position for retried ids, so a result can list every batch id.
   const history = rounds.map(() => new OrdinalColumn());
   const emitted = new CustomIdIndex();
-  const counts = emptyCounts();
+  const counts = emptyJobCounts();
   const usage = emptyUsage();
   let duplicates = 0;
 
@@ -76,11 +93,12 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
       const round = rounds[pos] as (typeof rounds)[number];
       for (const chunk of round.chunks) {
         const ref = refOf.get(`${pos}/${chunk.index}`) as number;
-        for await (const batch of readJsonlBatches(await storage.openRead(chunk.recordsUri))) {
+        for await (const batch of readJsonlRawBatches(await storage.openRead(chunk.recordsUri))) {
           for (const item of batch) {
             if (item.kind !== 'line') continue;
-            // The response body is copied as text, not parsed and re-serialized (see splitRecordLine).
-            const { head: rec, responseJson } = splitRecordLine(item.text);
+            // The response body is copied as text, not parsed and re-serialized (see splitRecordLine);
+            // lines are decoded one at a time so that no read's worth of strings outlives a scavenge.
+            const { head: rec, responseJson } = splitRecordLine(item.raw.toString('utf8'));
             if (rec.usage) addUsage(usage, rec.usage);
             const ord = retried.get(rec.custom_id);
             if (ord >= 0) {
@@ -122,6 +140,8 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
         }
       }
     }
+    const rejected = await appendRejectedRows(storage, input, rounds[0]?.round ?? 0, emitted, results, failures);
+    counts.rejected = rejected.inResults;
     const { uri: resultsUri, lines: rows } = await results.close();
     const { uri: failuresUri } = await failures.close();
     const options = input.prices ? { prices: input.prices } : {};
@@ -139,18 +159,54 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
       costUsd,
       syncCostUsd,
       savedUsd: Math.round((syncCostUsd - costUsd) * 1e9) / 1e9,
-      rejected: input.rejected ?? { count: 0 },
+      rejected,
       anomalies: { duplicates },
       files: { results: resultsUri, failures: failuresUri },
       ...input.extra,
     };
     const { uri: reportUri } = await storage.writeAtomic(storage.jobUri(input.jobId, 'report.json'), oneChunk(JSON.stringify(report, null, 2) + '\n'));
-    return { resultsUri, failuresUri, reportUri, counts, rows, usage, costUsd, syncCostUsd, anomalies: { duplicates } };
+    return { resultsUri, failuresUri, reportUri, counts, rows, usage, costUsd, syncCostUsd, anomalies: { duplicates }, rejected };
   } catch (err) {
     await results.abort();
     await failures.abort();
     throw err;
   }
+}
+
+/**
+ * One `rejected` row per rejected input line that names a custom_id no row has yet. A repeated
+ * custom_id's first line is the real request, so a later duplicate stays only in rejected.jsonl.
+ */
+async function appendRejectedRows(storage: BlobStorage, input: FinalizeJobInput, round: number, emitted: CustomIdIndex, results: LineWriter, failures: LineWriter): Promise<RejectedSummary> {
+  const summary: RejectedSummary = { count: input.rejected?.count ?? 0, ...(input.rejected?.uri ? { uri: input.rejected.uri } : {}), inResults: 0, withoutId: 0, repeatedId: 0 };
+  if (!input.rejected?.uri) return summary;
+  for await (const batch of readRejectedLines(storage, input.rejected.uri)) {
+    for (const r of batch) {
+      if (r.customId === undefined) {
+        summary.withoutId++;
+        continue;
+      }
+      if (emitted.add(r.customId) < 0) {
+        summary.repeatedId++;
+        continue;
+      }
+      summary.inResults++;
+      const error = {
+        code: r.reasons[0]?.reason ?? 'rejected',
+        message: `input line ${r.line} was not submitted: ${r.reasons.map((i) => i.message).join('; ')}`,
+        line: r.line,
+        reasons: r.reasons,
+      };
+      const head = { custom_id: r.customId, status: 'rejected', attempts: 0, batch_ids: [] };
+      // The same keys, in the same order, as a reconciled row's result and failure lines.
+      const room = results.appendLine(JSON.stringify({ ...head, round, error, usage: null, response: null }));
+      if (!failures.appendLine(JSON.stringify({ ...head, error })) || !room) {
+        await results.flush();
+        await failures.flush();
+      }
+    }
+  }
+  return summary;
 }
 
 function oneChunk(text: string): AsyncIterable<string> {

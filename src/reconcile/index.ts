@@ -1,11 +1,11 @@
 export { reconcileChunk } from './reconcile-chunk.ts';
 export type { ReconcileChunkInput, ChunkOutcome, BatchErrorEntry } from './reconcile-chunk.ts';
 export { finalizeJob } from './finalize-job.ts';
-export type { FinalizeJobInput, JobReport } from './finalize-job.ts';
+export type { FinalizeJobInput, JobReport, RejectedSummary } from './finalize-job.ts';
 export { isRetryable, isRetryableHttpStatus, RETRYABLE_CODES } from './retryable.ts';
 export type { RetryableQuestion } from './retryable.ts';
-export { ROW_STATUSES, emptyCounts } from './row-status.ts';
-export type { RowStatus } from './row-status.ts';
+export { ROW_STATUSES, emptyCounts, emptyJobCounts } from './row-status.ts';
+export type { RowStatus, ChunkRowStatus } from './row-status.ts';
 export type { RowRecord, RowError } from './row-record.ts';
 export { checkJsonSchema } from './json-schema-check.ts';
 export { usageFromBody, answerText } from './response-content.ts';

@@ -1,11 +1,12 @@
 import { addUsage, emptyUsage, type TokenUsage } from '../cost/index.ts';
-import { openLineWriter, readJsonlBatches, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
+import { openLineWriter, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { classifyOutputLine } from './classify-output-line.ts';
 import { isRetryable } from './retryable.ts';
+import { CustomIdIndex } from '../plan/custom-id-index.ts';
 import { customIdOfRaw, recordLine, type RowRecord } from './row-record.ts';
-import { emptyCounts, ROW_STATUSES, type RowStatus } from './row-status.ts';
+import { emptyCounts, ROW_STATUSES, type ChunkRowStatus } from './row-status.ts';
 import { unmatchedRowFate } from './unmatched-row-fate.ts';
 
 export interface BatchErrorEntry {
@@ -42,7 +43,7 @@ export interface ChunkOutcome {
   recordsUri: string;
   retryUri?: string;
   retryCount: number;
-  counts: Record<RowStatus, number>;
+  counts: Record<ChunkRowStatus, number>;
   /** Output or error rows seen twice, and rows for custom_ids not in the chunk: counted, never merged. */
   anomalies: { duplicates: number; unknown: number };
   /** Every billed token of the chunk's rows, including failed and invalid ones. */
@@ -53,24 +54,23 @@ const UNSEEN = 255;
 
 /**
  * Produces exactly one record per custom_id of the chunk from OpenAI's output and error files.
- * Memory: a Map of the chunk's ids (at most one batch, 50,000) and a few bytes per row; bodies are
- * written as they stream past. The chunk file is read as bytes (ids are cut from the start of each
- * line), and read a second time only when some rows must be retried.
+ * Memory: a hashed index of the chunk's ids (no strings kept: 50,000 long-lived strings per chunk
+ * made V8's young generation grow to 128 MB) and a few bytes per row; bodies are written as they
+ * stream past. The chunk file is read as bytes (ids are cut from the start of each line), and read
+ * again only for rows that neither file mentions and for rows to retry.
  */
 export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobStorage): Promise<ChunkOutcome> {
   const dir = [`r${input.round}`, `c${input.chunkIndex}`];
-  const ids = new Map<string, number>();
-  const order: string[] = [];
-  // The line number of each row's first line, so the retry pass needs no ids.
+  const ids = new CustomIdIndex();
+  // The line number of each row's first line, so later passes find rows without ids.
   let rowLine = new Uint32Array(1024);
   for await (const batch of readJsonlRawBatches(await storage.openRead(input.chunkUri))) {
     for (const item of batch) {
       if (item.kind !== 'line') continue;
       const id = customIdOfRaw(item.raw);
-      if (id === undefined || ids.has(id)) continue;
-      const row = order.length;
-      ids.set(id, row);
-      order.push(id);
+      if (id === undefined) continue;
+      const row = ids.add(id);
+      if (row < 0) continue;
       if (row === rowLine.length) {
         const grown = new Uint32Array(row * 2);
         grown.set(rowLine);
@@ -79,7 +79,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
       rowLine[row] = item.lineNumber;
     }
   }
-  const rowStatus = new Uint8Array(order.length).fill(UNSEEN);
+  const rowStatus = new Uint8Array(ids.size).fill(UNSEEN);
   const counts = emptyCounts();
   const anomalies = { duplicates: 0, unknown: 0 };
   const usage = emptyUsage();
@@ -105,29 +105,32 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
   try {
     for (const uri of [input.outputUri, input.errorUri]) {
       if (!uri) continue;
-      for await (const batch of readJsonlBatches(await storage.openRead(uri))) {
+      for await (const batch of readJsonlRawBatches(await storage.openRead(uri))) {
         for (const item of batch) {
           if (item.kind !== 'line') continue;
           let line: Parameters<typeof classifyOutputLine>[0];
           try {
-            line = JSON.parse(item.text) as typeof line;
+            // Decoded per line, not per read, so no read's worth of strings outlives a scavenge.
+            line = JSON.parse(item.raw.toString('utf8')) as typeof line;
           } catch {
             anomalies.unknown++;
             continue;
           }
           const id = typeof line.custom_id === 'string' ? line.custom_id : undefined;
-          const row = id === undefined ? undefined : ids.get(id);
-          if (row === undefined) anomalies.unknown++;
+          const row = id === undefined ? -1 : ids.get(id);
+          if (row < 0) anomalies.unknown++;
           else if (rowStatus[row] !== UNSEEN) anomalies.duplicates++;
           else if (!emit(row, { custom_id: id as string, ...classifyOutputLine(line, input.endpoint, schema) })) await records.flush();
         }
       }
     }
     const fate = unmatchedRowFate(input.batchStatus, input.batchErrors ?? []);
-    for (let row = 0; row < order.length; row++) {
-      if (rowStatus[row] !== UNSEEN) continue;
-      const { status, error } = fate(row + 1);
-      if (!emit(row, { custom_id: order[row] as string, status, request_id: null, error: error, usage: null, response: null })) await records.flush();
+    if (rowStatus.includes(UNSEEN)) {
+      for await (const { row, raw } of chunkRows(storage, input.chunkUri, rowLine, rowStatus.length)) {
+        if (rowStatus[row] !== UNSEEN) continue;
+        const { status, error } = fate(row + 1);
+        if (!emit(row, { custom_id: customIdOfRaw(raw) as string, status, request_id: null, error: error, usage: null, response: null })) await records.flush();
+      }
     }
     const { uri: recordsUri } = await records.close();
     const retry = await writeRetryLines(storage, input, dir, rowStatus, rowLine);
@@ -144,6 +147,18 @@ function unwrapSchema(s: object | undefined): object | undefined {
   if (wrapped.json_schema?.schema && typeof wrapped.json_schema.schema === 'object') return wrapped.json_schema.schema;
   if (wrapped.schema && typeof wrapped.schema === 'object' && 'strict' in wrapped) return wrapped.schema;
   return s;
+}
+
+/** The chunk file's rows (each custom_id's first line) in order, with their bytes. */
+async function* chunkRows(storage: BlobStorage, chunkUri: string, rowLine: Uint32Array, rows: number): AsyncGenerator<{ row: number; raw: Buffer }> {
+  let row = 0;
+  for await (const batch of readJsonlRawBatches(await storage.openRead(chunkUri))) {
+    for (const item of batch) {
+      // Lines that are not a row's first line (repeated ids, lines without one) are not rows.
+      if (item.kind !== 'line' || row >= rows || item.lineNumber !== rowLine[row]) continue;
+      yield { row: row++, raw: item.raw };
+    }
+  }
 }
 
 /** Copies the exact request lines of retryable rows from the chunk file; never rebuilds them. */

@@ -43,6 +43,7 @@ export interface RetryableQuestion {
 export function isRetryable(q: RetryableQuestion): boolean {
   switch (q.status) {
     case 'succeeded':
+    case 'rejected':
       return false;
     case 'expired':
     case 'missing':

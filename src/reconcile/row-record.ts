@@ -1,5 +1,5 @@
 import type { TokenUsage } from '../cost/index.ts';
-import type { RowStatus } from './row-status.ts';
+import type { ChunkRowStatus } from './row-status.ts';
 
 /** Why a row did not succeed; `http_status` is set when OpenAI answered with an HTTP error. */
 export interface RowError {
@@ -8,6 +8,8 @@ export interface RowError {
   http_status?: number;
   param?: string | null;
   line?: number | null;
+  /** For a `rejected` row: every reason planning gave for its input line. */
+  reasons?: { reason: string; field?: string; message: string }[];
 }
 
 /**
@@ -16,7 +18,7 @@ export interface RowError {
  */
 export interface RowRecord {
   custom_id: string;
-  status: RowStatus;
+  status: ChunkRowStatus;
   round: number;
   chunk: number;
   batch_id: string | null;

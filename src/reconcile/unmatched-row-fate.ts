@@ -1,8 +1,8 @@
 import type { RowError } from './row-record.ts';
-import type { RowStatus } from './row-status.ts';
+import type { ChunkRowStatus } from './row-status.ts';
 import type { BatchErrorEntry } from './reconcile-chunk.ts';
 
-type Fate = (chunkLine: number) => { status: RowStatus; error: RowError | null };
+type Fate = (chunkLine: number) => { status: ChunkRowStatus; error: RowError | null };
 
 /**
  * What happened to a row that is in neither the output nor the error file, given how the batch
