@@ -92,6 +92,8 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
     round: state.round,
     totalRequests: state.firstRoundRequests,
     rowsDone,
+    roundRequests: total,
+    roundStartedAtMs: state.roundStartedAtMs ?? state.startedAtMs,
     percent: finished ? 100 : total > 0 ? Math.min(100, Math.floor((100 * rowsDone) / total)) : 0,
     deadlineMs,
     etaMs: finished || state.phase !== 'running' ? undefined : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),

@@ -168,6 +168,10 @@ export interface JobProgress {
   readonly totalRequests: number;
   /** Rows with a final state in finished chunks, plus rows done in running batches. */
   readonly rowsDone: number;
+  /** Rows of the current round (`percent` is `rowsDone` of these). */
+  readonly roundRequests?: number;
+  /** When the current round started, epoch ms. */
+  readonly roundStartedAtMs?: number;
   readonly percent: number;
   readonly chunks: { readonly planned: number; readonly active: number; readonly done: number; readonly skipped: number };
   readonly counts: Partial<Record<RowStatus, number>>;

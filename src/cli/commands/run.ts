@@ -2,13 +2,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startBatchJob } from '../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../plugin.ts';
+import { openStorage, readSmallText } from '../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
 import type { JobSummary } from '../../../workflows/job-types.ts';
-import { progressQuery } from '../../../workflows/messages.ts';
+import { getLiveJobProgress } from '../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
 import { startParts } from '../embedded-parts.ts';
@@ -56,6 +57,29 @@ async function askCancel(): Promise<boolean> {
   }
 }
 
+/** The summary of a cancelled job, from the report.json it wrote while cancelling. */
+async function cancelledSummary(storageRoot: string, jobId: string): Promise<JobSummary> {
+  const storage = openStorage(storageRoot);
+  const reportUri = storage.jobUri(jobId, 'report.json');
+  const report = JSON.parse(await readSmallText(storage, reportUri)) as Pick<JobSummary, 'model' | 'endpoint' | 'rows' | 'counts' | 'usage' | 'costUsd' | 'syncCostUsd' | 'skippedForBudget'> & {
+    rounds: { round: number; chunks: number; batchIds: (string | null)[] }[];
+    rejected: { count: number };
+    files: { results: string; failures: string };
+  };
+  return {
+    ...report,
+    jobId,
+    status: 'cancelled',
+    rounds: report.rounds.map((r) => ({ round: r.round, chunks: r.chunks, counts: {} })),
+    batchIds: report.rounds.flatMap((r) => r.batchIds.filter((id): id is string => Boolean(id))),
+    skippedForBudget: report.skippedForBudget ?? 0,
+    rejected: report.rejected.count,
+    resultsUri: report.files.results,
+    failuresUri: report.files.failures,
+    reportUri,
+  };
+}
+
 function printSummary(summary: JobSummary): void {
   const path = (uri: string): string => (uri.startsWith('file://') ? fileURLToPath(uri) : uri);
   const counts = Object.entries(summary.counts).filter(([, n]) => (n ?? 0) > 0).map(([s, n]) => `${s} ${compact(n ?? 0)}`).join(', ');
@@ -85,7 +109,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
   const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
 
-  installQuietRuntime('ERROR');
+  installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
   const wait = parts.embeddedEmulator && !input.wait ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 } : input.wait;
@@ -133,7 +157,7 @@ async function run(argv: readonly string[]): Promise<number> {
           const winner = await Promise.race([result, new Promise<'tick'>((r) => setTimeout(() => r('tick'), 1_000))]);
           if (winner !== 'tick') return winner;
           if (leave) return { summary: undefined, error: undefined };
-          const progress = await handle.query(progressQuery).catch(() => undefined);
+          const progress = await getLiveJobProgress(client, jobId).catch(() => undefined);
           if (progress && !interrupted) display.update(progress, Date.now() - started);
         }
       });
@@ -142,6 +166,11 @@ async function run(argv: readonly string[]): Promise<number> {
         console.log(`left job ${jobId} running.` + (parts.temporalUiUrl
           ? ` It is saved in ${workDir}/dev-server.sqlite; \`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
           : ' A worker on its task queue finishes it; `openai-batch status ' + jobId + '` shows it.'));
+        return 1;
+      }
+      if (summary.error instanceof WorkflowFailedError && summary.error.cause instanceof CancelledFailure) {
+        // A cancelled job has no return value; it wrote its report before it ended.
+        printSummary(await cancelledSummary(storageRoot, jobId));
         return 1;
       }
       if (summary.error) {

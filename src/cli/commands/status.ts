@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JobProgress, JobSummary } from '../../../workflows/job-types.ts';
 import { progressQuery } from '../../../workflows/messages.ts';
+import { getLiveJobProgress } from '../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { parseFlags } from '../parse-flags.ts';
@@ -17,7 +18,7 @@ async function describeJob(client: Client, jobId: string): Promise<{ status: str
     throw err;
   }
   const status = description.status.name;
-  const progress = await handle.query(progressQuery).catch(() => undefined);
+  const progress = status === 'RUNNING' ? await getLiveJobProgress(client, jobId).catch(() => undefined) : await handle.query(progressQuery).catch(() => undefined);
   const summary = status === 'COMPLETED' ? ((await handle.result()) as JobSummary) : undefined;
   return { status, startedAt: description.startTime, ...(progress ? { progress } : {}), ...(summary ? { summary } : {}) };
 }
