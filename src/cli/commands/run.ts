@@ -133,6 +133,7 @@ async function run(argv: readonly string[]): Promise<number> {
       const started = Date.now();
       let interrupted = false;
       let leave = false;
+      const stopWaiting = new AbortController();
       const onSigint = (): void => {
         if (interrupted) return;
         interrupted = true;
@@ -149,14 +150,18 @@ async function run(argv: readonly string[]): Promise<number> {
       };
       process.on('SIGINT', onSigint);
       const summary = await worker.runUntil(async () => {
-        const result = handle.result().then(
+        // The result is a long poll: on "leave", abort it rather than wait out its 20 s.
+        const result = client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(
           (s) => ({ summary: s, error: undefined }),
           (error: unknown) => ({ summary: undefined, error }),
         );
         for (;;) {
           const winner = await Promise.race([result, new Promise<'tick'>((r) => setTimeout(() => r('tick'), 1_000))]);
           if (winner !== 'tick') return winner;
-          if (leave) return { summary: undefined, error: undefined };
+          if (leave) {
+            stopWaiting.abort();
+            return { summary: undefined, error: undefined };
+          }
           const progress = await getLiveJobProgress(client, jobId).catch(() => undefined);
           if (progress && !interrupted) display.update(progress, Date.now() - started);
         }
