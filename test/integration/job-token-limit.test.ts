@@ -1,3 +1,4 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { planJob } from '../../src/plan/index.ts';
@@ -44,6 +45,16 @@ describe('enqueued-token limits and continue-as-new', () => {
     expect(statuses).toEqual({ succeeded: 600 });
     // Resubmission happens inside the same round: the token limit is not a row failure.
     expect(summary.rounds).toHaveLength(1);
+    // The backoff timer says what it waits for in the UI's timeline.
+    const timers: string[] = [];
+    for (let c = 0; c < 2; c++) {
+      const history = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`).fetchHistory();
+      for (const e of history.events ?? []) {
+        if (e.timerStartedEventAttributes) timers.push(e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : '');
+      }
+    }
+    expect(timers.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(timers)).toEqual(new Set(['token_limit_exceeded: wait before resubmitting']));
   });
 
   it('chunk workflows survive the job continuing-as-new (ParentClosePolicy.ABANDON) and the job completes', async () => {
