@@ -2,6 +2,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { crashOnceAt } from './activities/crash-point.ts';
 import { OpenAIBatchPlugin } from './src/plugin.ts';
+import { describeSearchAttributeProblems, searchAttributeProblems } from './src/setup/search-attribute-setup.ts';
 import { loadWorkerConfig } from './src/worker-config.ts';
 
 async function run(): Promise<void> {
@@ -15,6 +16,10 @@ async function run(): Promise<void> {
       // OPENAI_API_KEY is read inside the plugin, on this worker only.
       plugins: [new OpenAIBatchPlugin({ storageRoot: config.storageRoot, openaiBaseUrl: config.openaiBaseUrl, crashHook: crashOnceAt(config.testCrashAt) })],
     });
+    // Jobs set the project's search attributes: without them every job's first workflow task fails.
+    // Say so at once, with the commands that fix it (a worker without operator rights skips this).
+    const problems = await searchAttributeProblems(connection, config.namespace).catch(() => []);
+    if (problems.length > 0) console.error(`warning: ${describeSearchAttributeProblems(problems, config.namespace)}`);
     console.log(`worker polling task queue "${config.taskQueue}" on ${config.connection.address ?? 'localhost:7233'}`);
     // Worker.run resolves after the SDK's default shutdown signals (SIGINT, SIGTERM) drain the worker.
     await worker.run();

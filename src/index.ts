@@ -11,6 +11,8 @@ export type { JobInputIssue } from './client/job-input-schema.ts';
 export { awaitJobSummary, extendJobDeadline, getJobProgress, iterateResults, retryFailedRowsNow, startBatchJob } from './client/job-client.ts';
 export type { JobHandle, ResultRow, StartJobOptions } from './client/job-client.ts';
 export { getLiveJobProgress } from './client/live-progress.ts';
+export { SearchAttributesMissingError, searchAttributeCreateCommand, searchAttributeProblems } from './setup/search-attribute-setup.ts';
+export type { SearchAttributeProblem } from './setup/search-attribute-setup.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';
 export type { WorkerConfig } from './worker-config.ts';
 export { extendDeadlineUpdate, openAIBatchJob, openAIBatchChunk, progressQuery, retryFailedRowsUpdate, SEARCH_ATTRIBUTE_KEYS } from '../workflows/index.ts';

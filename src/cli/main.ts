@@ -1,5 +1,6 @@
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
+import { SearchAttributesMissingError } from '../setup/search-attribute-setup.ts';
 
 // Commands load lazily so that `--help` stays fast and a command's heavy imports (the Temporal
 // native bridge, the emulator) load only when that command runs.
@@ -92,6 +93,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (err) {
+    if (err instanceof SearchAttributesMissingError) {
+      process.stderr.write(`openai-batch ${name}: ${err.message}\n`);
+      return 2;
+    }
     if (err instanceof UserError) {
       process.stderr.write(`openai-batch ${name}: ${err.message}\n${err.hint ? `${err.hint}\n` : ''}`);
       return 2;

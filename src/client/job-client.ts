@@ -2,9 +2,10 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import { openStorage } from '../storage/index.ts';
 import { extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../workflows/messages.ts';
 import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
-import type { ExtendDeadlineResult, JobProgress, JobSummary, RetryNowResult } from '../../workflows/job-types.ts';
+import type { ExtendDeadlineResult, JobInput, JobProgress, JobSummary, RetryNowResult } from '../../workflows/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../workflows/search-attributes.ts';
 import { parseJobInput } from './job-input-schema.ts';
+import { explainStartFailure } from '../setup/search-attribute-setup.ts';
 
 /** A handle on a running or finished job. */
 export type JobHandle = WorkflowHandleWithFirstExecutionRunId<typeof openAIBatchJob>;
@@ -24,8 +25,16 @@ export interface StartJobOptions {
 export async function startBatchJob(client: Client, input: unknown, options: StartJobOptions): Promise<JobHandle> {
   const job = parseJobInput(input);
   const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
+  try {
+    return await startJob(client, job, workflowId, options.taskQueue);
+  } catch (err) {
+    throw await explainStartFailure(client, client.options.namespace, err);
+  }
+}
+
+async function startJob(client: Client, job: JobInput, workflowId: string, taskQueue: string): Promise<JobHandle> {
   return await client.workflow.start<typeof openAIBatchJob>('openAIBatchJob', {
-    taskQueue: options.taskQueue,
+    taskQueue,
     workflowId,
     args: [job],
     typedSearchAttributes: [

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SearchAttributeType } from '@temporalio/common';
+import type { SearchAttributeType } from '@temporalio/common';
+import { CLI_TYPE_NAMES } from '../setup/search-attribute-setup.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { findTemporalCli, TemporalCliNotFoundError, type TemporalCliSource } from './find-temporal-cli.ts';
 import { freePort } from './free-port.ts';
@@ -55,16 +56,6 @@ export interface DevServer {
   /** Stops the server and its process group; safe to call twice. */
   stop(): Promise<void>;
 }
-
-const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {
-  [SearchAttributeType.TEXT]: 'Text',
-  [SearchAttributeType.KEYWORD]: 'Keyword',
-  [SearchAttributeType.INT]: 'Int',
-  [SearchAttributeType.DOUBLE]: 'Double',
-  [SearchAttributeType.BOOL]: 'Bool',
-  [SearchAttributeType.DATETIME]: 'Datetime',
-  [SearchAttributeType.KEYWORD_LIST]: 'KeywordList',
-};
 
 function stopProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
   return new Promise((resolve) => {

@@ -10,28 +10,18 @@ import type { JobSummary } from '../../workflows/job-types.ts';
 import { progressQuery } from '../../workflows/messages.ts';
 import { JOB_NAME } from '../../workflows/search-attributes.ts';
 import { startJobEnv, type JobEnv } from '../support/job-env.ts';
+import { readmeBlockAfter } from '../support/readme-blocks.ts';
 import { runProcess } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 
 const root = new URL('../../', import.meta.url);
-const readme = await readFile(new URL('README.md', root), 'utf8');
-
-/** The fenced block that follows an HTML comment marker in the README. */
-function blockAfter(marker: string): string {
-  const at = readme.indexOf(`<!-- ${marker} -->`);
-  if (at < 0) throw new Error(`README has no <!-- ${marker} --> marker`);
-  const match = /```\w*\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!match?.[1]) throw new Error(`no code block after <!-- ${marker} -->`);
-  return match[1];
-}
-
 // README blocks show the published import specifiers; the example files import the sources.
 const published = (source: string): string =>
   source.replace("from '../src/index.ts'", "from 'temporal-openai-batch'").replace("from '../workflows/index.ts'", "from 'temporal-openai-batch/workflows'");
 
 describe('every README code block is an example file that a test runs', () => {
   it.each(['examples/start-job.ts', 'examples/nightly-schedule.ts'])('the README shows %s verbatim', async (file) => {
-    expect(blockAfter(`from ${file}`)).toBe(published(await readFile(new URL(file, root), 'utf8')));
+    expect(readmeBlockAfter(`from ${file}`)).toBe(published(await readFile(new URL(file, root), 'utf8')));
   });
 });
 
@@ -96,7 +86,7 @@ describe('the README examples run against a real dev server, worker and emulator
     expect(batchId).toMatch(/^batch_/);
     const cli = await findTemporalCli({ allowGoBuild: false });
     const script = join(env.dir, 'operator.sh');
-    const lines = blockAfter('doc-test: operator').replace(/^temporal /gm, `"${cli.path}" `);
+    const lines = readmeBlockAfter('doc-test: operator').replace(/^temporal /gm, `"${cli.path}" `);
     // Visibility is eventually consistent: retry the script's list lines until the job shows up.
     await writeFile(script, `set -eu
 for i in $(seq 1 20); do ${lines.split('\n')[1]} | grep -q "$JOB_ID" && break; sleep 0.5; done

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadWorkerConfig, WORKER_ENV_VARS } from '../../src/worker-config.ts';
+import { searchAttributeCreateCommand } from '../../src/setup/search-attribute-setup.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 
 interface Service {
@@ -45,6 +46,8 @@ describe('docker-compose.yml (validated here since no Docker engine runs on thes
     const registered = [...command.matchAll(/--name (\S+) --type (\S+)/g)].map((m) => `${m[1]}=${m[2]}`);
     const cliType = { KEYWORD: 'Keyword', INT: 'Int', KEYWORD_LIST: 'KeywordList' } as Record<string, string>;
     expect(registered).toEqual(SEARCH_ATTRIBUTE_KEYS.map((k) => `${k.name}=${cliType[k.type]}`));
+    // The same command the README gives for any cluster (run there by test/docs on a bare server).
+    expect(command.replace(/\s+\|\| true$/, '')).toBe(searchAttributeCreateCommand('default'));
   });
 
   it('builds the worker from this repository with the variables worker.ts reads', async () => {
