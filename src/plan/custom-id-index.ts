@@ -72,8 +72,11 @@ export class CustomIdIndex {
 
 const pair: [number, number] = [0, 0];
 
-/** FNV-1a and a murmur-style multiply-rotate hash over UTF-16 code units; h2 is never 0 (empty slot). */
-function hashPair(s: string): [number, number] {
+/**
+ * FNV-1a and a murmur-style multiply-rotate hash over UTF-16 code units; h2 is never 0 (empty slot).
+ * Returns one shared pair: read it before the next call.
+ */
+export function hashPair(s: string): [number, number] {
   let a = 0x811c9dc5;
   let b = 0x9747b28c ^ s.length;
   for (let i = 0; i < s.length; i++) {

@@ -11,6 +11,7 @@ import type { BlobStorage } from '../storage/index.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
 import { resolveLimits, type ChunkLimits } from './chunk-limits.ts';
 import { CustomIdIndex, OrdinalColumn } from './custom-id-index.ts';
+import { IdFingerprints } from './id-fingerprints.ts';
 import { InvalidInputCollector, InvalidInputError } from './invalid-input-report.ts';
 import type { JobManifest } from './manifest.ts';
 import { TokenEstimator, type TokenCounting } from './token-estimator.ts';
@@ -38,8 +39,18 @@ export interface PlanJobInput {
 /**
  * Streams the input once: validates every line, packs valid ones into chunk files under
  * `<jobId>/r<round>/c<index>/input.jsonl`, and returns a manifest of URIs and counts.
+ *
+ * Unique custom_ids are first checked in bulk at the end (IdFingerprints): far cheaper than a hash
+ * lookup per line. Only when that finds a possible repeat is the input planned again with a
+ * per-line index, which names each duplicate's line; the first attempt's files are removed first.
+ * Either way the chunks are the same bytes.
  */
 export async function planJob(input: PlanJobInput, storage: BlobStorage): Promise<JobManifest> {
+  return (await planPass(input, storage, 'deferred')) ?? (await planPass(input, storage, 'indexed') as JobManifest);
+}
+
+/** One planning pass; with `deferred` id checks, undefined (and nothing left in storage) when ids may repeat. */
+async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'deferred' | 'indexed'): Promise<JobManifest | undefined> {
   const { jobId, endpoint } = input;
   const round = input.round ?? 0;
   const onInvalid = input.onInvalid ?? 'fail';
@@ -47,6 +58,7 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
   const counting: TokenCounting = input.tokenCounting ?? (limits.maxTokensPerBatch ? 'exact' : 'sampled');
   const chunks = new ChunkBuilder(storage, limits, (i) => storage.jobUri(jobId, `r${round}`, `c${i}`, 'input.jsonl'));
   const collector = new InvalidInputCollector(input.inputUri, endpoint);
+  const fingerprints = idCheck === 'deferred' ? new IdFingerprints() : undefined;
   const ids = new CustomIdIndex();
   const firstLine = new OrdinalColumn();
   const warnings: string[] = [];
@@ -102,10 +114,13 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
         } else if (result.request.model !== model) {
           (issues ??= []).push({ reason: 'model_mismatch', field: 'body.model', message: `body.model is "${result.request.model}" but the job's first request uses "${model}"` });
         }
-        const ord = ids.add(customId);
-        if (ord < 0) {
-          (issues ??= []).push({ reason: 'duplicate_custom_id', field: 'custom_id', message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}` });
-        } else firstLine.set(ord, item.lineNumber);
+        if (fingerprints) fingerprints.add(customId);
+        else {
+          const ord = ids.add(customId);
+          if (ord < 0) {
+            (issues ??= []).push({ reason: 'duplicate_custom_id', field: 'custom_id', message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}` });
+          } else firstLine.set(ord, item.lineNumber);
+        }
         const inputs = endpoint === '/v1/embeddings' ? embeddingInputCount(body) : 0;
         if (inputs > limits.maxEmbeddingInputs) {
           (issues ??= []).push({ reason: 'too_many_inputs', field: 'body.input', message: `body.input has ${inputs} inputs; one batch allows ${limits.maxEmbeddingInputs}` });
@@ -124,6 +139,12 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
         if (!chunks.fits(size)) await chunks.closeChunk();
         if (!chunks.append(item.raw, size)) await chunks.flush();
       }
+    }
+    if (fingerprints?.hasRepeats()) {
+      await chunks.discard();
+      await rejected?.abort();
+      rejected = undefined;
+      return undefined;
     }
     if (onInvalid === 'fail' && (collector.report.invalidLines > 0 || collector.report.validLines === 0)) {
       throw new InvalidInputError(collector.report);

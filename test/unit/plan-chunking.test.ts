@@ -112,6 +112,37 @@ describe('invalid input', () => {
     expect(rejected.reasons.map((r) => r.reason)).toEqual(['invalid_method', 'url_mismatch', 'invalid_body']);
   });
 
+  it('reads the input once when custom_ids are unique, and plans again to name a duplicate, leaving the same files', async () => {
+    let reads = 0;
+    const counting: BlobStorage = {
+      rootUri: storage.rootUri,
+      jobUri: (...a) => storage.jobUri(...a),
+      openRead: (uri) => (reads++, storage.openRead(uri)),
+      writeAtomic: (uri, source) => storage.writeAtomic(uri, source),
+      exists: (uri) => storage.exists(uri),
+      size: (uri) => storage.size(uri),
+      list: (uri) => storage.list(uri),
+      delete: (uri) => storage.delete(uri),
+    };
+    const unique = await writeInput(dir, 'unique.jsonl', ['a', 'b', 'c'].map((id) => chatLine(id)).join('\n') + '\n');
+    await planJob({ jobId: 'once', inputUri: unique, endpoint: '/v1/chat/completions' }, counting);
+    expect(reads).toBe(1);
+
+    reads = 0;
+    const repeated = await writeInput(dir, 'repeated.jsonl', ['a', 'b', 'a', 'c'].map((id) => chatLine(id)).join('\n') + '\n');
+    const m = await planJob({ jobId: 'twice', inputUri: repeated, endpoint: '/v1/chat/completions', onInvalid: 'skip', limits: { maxRequests: 2 } }, counting);
+    expect(reads).toBe(2);
+    expect(await Promise.all(m.chunks.map((c) => readUri(c.uri)))).toEqual([`${chatLine('a')}\n${chatLine('b')}\n`, `${chatLine('c')}\n`]);
+    const rejected = lines(await readUri(m.rejected.uri as string)).map((l) => JSON.parse(l) as { line: number; reasons: { message: string }[] });
+    expect(rejected.map((r) => [r.line, r.reasons[0]?.message])).toEqual([[3, 'custom_id "a" is already used on line 1']]);
+    expect(await storage.list(storage.jobUri('twice'))).toEqual([
+      storage.jobUri('twice', 'r0', 'c0', 'input.jsonl'),
+      storage.jobUri('twice', 'r0', 'c1', 'input.jsonl'),
+      storage.jobUri('twice', 'r0', 'rejected.jsonl'),
+    ]);
+    expect((await readdir(`${dir}/twice/r0`)).sort()).toEqual(['c0', 'c1', 'rejected.jsonl']);
+  });
+
   it('reports a BOM as a warning, and invalid UTF-8 and over-long lines as invalid with their line numbers', async () => {
     const uri = await writeInput(dir, 'in.jsonl', Buffer.concat([
       Buffer.from([0xef, 0xbb, 0xbf]),
