@@ -99,7 +99,7 @@ async function* splitLines(source: AsyncIterable<Uint8Array | string>, options: 
     out.push(item);
   };
 
-  for await (const piece of source) {
+  for await (const piece of readAhead(source)) {
     let buf = toBuffer(piece);
     if (first && buf.length > 0) {
       first = false;
@@ -143,6 +143,33 @@ async function* splitLines(source: AsyncIterable<Uint8Array | string>, options: 
   }
   if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen, false);
   if (out.length > 0) yield out;
+}
+
+/**
+ * Asks the source for its next piece before the current one is handed on, so the next read is
+ * under way while this one's lines are processed: with one read in flight, a planning run spent
+ * ~15% of its time waiting for reads on a busy machine.
+ */
+async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      // Its failure surfaces at the await above; until then it must not count as unhandled.
+      next.catch(() => undefined);
+      yield r.value;
+    }
+  } finally {
+    // Stopped early (the consumer broke off, or a read failed): release the source.
+    if (!done) await it.return?.();
+  }
 }
 
 /** The same as {@link readJsonlBatches}, one item at a time. */

@@ -149,7 +149,7 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
     if (onInvalid === 'fail' && (collector.report.invalidLines > 0 || collector.report.validLines === 0)) {
       throw new InvalidInputError(collector.report);
     }
-    await chunks.closeChunk();
+    await chunks.finish();
     const rejectedFile = rejected ? await rejected.close() : undefined;
     rejected = undefined;
     await deleteStaleChunks(storage, jobId, round, chunks.chunks.length, rejectedFile !== undefined);

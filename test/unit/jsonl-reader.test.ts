@@ -50,4 +50,34 @@ describe('JSONL reader', () => {
       [3, 9 + long.length, '{"b":2}'],
     ]);
   });
+  it('asks for the next read while a read is processed, and releases the source when the consumer stops', async () => {
+    const events: string[] = [];
+    async function* pieces(): AsyncGenerator<string> {
+      try {
+        for (let i = 0; i < 5; i++) {
+          events.push(`read ${i}`);
+          yield await Promise.resolve(`{"n":${i}}\n`);
+        }
+      } finally {
+        events.push('released');
+      }
+    }
+    for await (const item of readJsonl(pieces())) {
+      events.push(`line ${item.lineNumber}`);
+      if (item.lineNumber === 2) break;
+    }
+    expect(events).toEqual(['read 0', 'read 1', 'line 1', 'read 2', 'line 2', 'released']);
+  });
+
+  it('surfaces a failing source as an error of the reader', async () => {
+    async function* pieces(): AsyncGenerator<string> {
+      yield await Promise.resolve('{"a":1}\n');
+      throw new Error('disk gone');
+    }
+    const seen: number[] = [];
+    await expect(async () => {
+      for await (const item of readJsonl(pieces())) seen.push(item.lineNumber);
+    }).rejects.toThrow('disk gone');
+    expect(seen).toEqual([1]);
+  });
 });
