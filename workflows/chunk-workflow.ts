@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
@@ -205,11 +206,13 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
     // Continue-as-new is thrown as an error; it is not a failure of the chunk.
     if (err instanceof ContinueAsNew) throw err;
     if (!isCancellation(err)) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const fatal = fatalFailure(err);
+      const reason = fatal?.message ?? (err instanceof Error ? err.message : String(err));
       // Report what is known so the job can finish, then fail visibly.
       await CancellationScope.nonCancellable(async () => {
         const failed = await collect('failed', undefined, { reason }).catch(() => undefined);
-        await job.signal(chunkDoneSignal, failed ?? emptyResult(input, batchIds, reason)).catch(() => undefined);
+        const result = failed ?? emptyResult(input, batchIds, reason);
+        await job.signal(chunkDoneSignal, fatal ? { ...result, failureType: fatal.type } : result).catch(() => undefined);
       });
       throw err;
     }
@@ -232,6 +235,17 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   await report({ phase: 'done', done: progress.total }, false);
   await job.signal(chunkDoneSignal, result).catch(() => undefined);
   return result;
+}
+
+/** Failure types that would fail every chunk alike: the job stops instead of trying the rest. */
+const FATAL_TYPES = new Set(['OpenAIBatch.Auth']);
+
+/** The fatal OpenAI failure under an activity failure, if that is what it is. */
+function fatalFailure(err: unknown): { type: string; message: string } | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type && FATAL_TYPES.has(e.type)) return { type: e.type, message: e.message };
+  }
+  return undefined;
 }
 
 function emptyResult(input: ChunkInput, batchIds: readonly string[], reason: string): ChunkResult {

@@ -29,6 +29,8 @@ export interface JobState {
    * are still to retry. Absent in states saved before it was added: see {@link retriedKeys}.
    */
   retried?: string[];
+  /** Set when a chunk failed in a way every chunk would (a refused API key): nothing more is submitted. */
+  fatal?: { readonly type: string; readonly message: string };
 }
 
 export function resultKey(round: number, index: number): string {

@@ -144,6 +144,11 @@ export interface ChunkResult {
   readonly estimatedCostUsd: number;
   /** Why, when the chunk was not submitted or its batch failed. */
   readonly reason?: string | undefined;
+  /**
+   * The failure type when the chunk failed for a reason that fails every chunk alike
+   * (`OpenAIBatch.Auth`: a wrong or revoked API key); the job then stops submitting.
+   */
+  readonly failureType?: string | undefined;
 }
 
 /** A chunk's live state, sent to the job at each progress refresh. */

@@ -73,6 +73,10 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     if (state.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
     state.results.push(result);
     delete state.active[id];
+    if (result.failureType && !state.fatal) {
+      state.fatal = { type: result.failureType, message: result.reason ?? result.failureType };
+      log.warn('stopping the job: a chunk failed in a way every chunk would', { type: result.failureType, reason: result.reason });
+    }
     doneEvents += 1;
   }
 
@@ -188,7 +192,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     retryNowOutcome = outcome;
   }
 
-  async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled'): Promise<void> {
+  async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled' | 'stopped'): Promise<void> {
     if (!state) return;
     const outcome = await act.collectChunk.executeWithOptions({ summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` }, [{
       jobId, round: state.round, chunkIndex: chunk.index, chunkUri: chunk.uri, endpoint: input.endpoint,
@@ -235,7 +239,9 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       while (Object.keys(state.active).length < maxActive && state.nextChunk < state.plan.chunks.length) {
         const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
         state.nextChunk += 1;
-        if (pastDeadline()) {
+        if (state.fatal) {
+          await skip(chunk, 'stopped');
+        } else if (pastDeadline()) {
           state.deadlineHit = true;
           await skip(chunk, 'deadline');
         } else if (input.maxCostUsd !== undefined && state.committedCostUsd + chunk.estimatedCostUsd > input.maxCostUsd) {
@@ -312,13 +318,25 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     for (;;) {
       await runRound();
       const deadlineEnded = state.deadlineHit || state.results.some((r) => r.reason === 'deadline' || deadlineCut(r.end, pastDeadline()));
-      if (pendingRetries(state).length === 0 || state.round >= maxRounds || deadlineEnded) break;
+      if (pendingRetries(state).length === 0 || state.round >= maxRounds || deadlineEnded || state.fatal) break;
       const started = await startNextRound();
       await answerRetryNow(started);
       if (!started) break;
     }
     const deadlineExceeded = state.deadlineHit || pastDeadline();
-    return await finish(deadlineExceeded ? 'deadline_exceeded' : 'completed');
+    const summary = await finish(deadlineExceeded ? 'deadline_exceeded' : 'completed');
+    if (state.fatal) {
+      // The report is written (every row has its line); the job itself fails, so that schedules,
+      // callers and the UI see that the credentials need fixing, not a completed job.
+      publish('failed');
+      throw ApplicationFailure.create({
+        type: state.fatal.type,
+        nonRetryable: true,
+        message: `OpenAI refused the job's requests (${state.fatal.message}); nothing more was submitted. Fix OPENAI_API_KEY (or the organization/project) on the workers and start the job again. Report: ${summary.reportUri}`,
+        details: [summary],
+      });
+    }
+    return summary;
   } catch (err) {
     if (!isCancellation(err) || !state) throw err;
     const s = state;

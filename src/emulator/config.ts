@@ -91,6 +91,11 @@ export const emulatorConfigSchema = z.strictObject({
   enqueuedTokenLimit: z.record(z.string(), z.number().int().positive()),
   /** Input limits of a batch, the real API's by default; lower them to test the errors cheaply. */
   limits: limitsSchema,
+  /**
+   * The API keys accepted; any other gets OpenAI's 401 `invalid_api_key`. Empty (the default):
+   * any non-empty key is accepted.
+   */
+  apiKeys: z.array(z.string().min(1)),
 });
 export type EmulatorConfig = z.infer<typeof emulatorConfigSchema>;
 
@@ -106,6 +111,7 @@ export const emulatorConfigPatchSchema = z.strictObject({
   faults: z.partialRecord(faultKeys, routeFaultsSchema.nullable()).optional(),
   enqueuedTokenLimit: z.record(z.string(), z.number().int().positive().nullable()).optional(),
   limits: limitsSchema.partial().optional(),
+  apiKeys: emulatorConfigSchema.shape.apiKeys.optional(),
 });
 export type EmulatorConfigPatch = z.input<typeof emulatorConfigPatchSchema>;
 
@@ -119,6 +125,7 @@ export const DEFAULT_CONFIG: EmulatorConfig = {
   rowErrors: {},
   faults: {},
   enqueuedTokenLimit: {},
+  apiKeys: [],
   limits: {
     maxRequests: 50_000,
     maxBytes: 200 * 1024 * 1024,
@@ -153,6 +160,7 @@ export function mergeConfig(base: EmulatorConfig, patchInput: unknown): Emulator
       finalizingSeconds: patch.finalizingSeconds,
       cancellingSeconds: patch.cancellingSeconds,
       completionWindowSeconds: patch.completionWindowSeconds,
+      apiKeys: patch.apiKeys,
     }),
     rowErrors: { ...base.rowErrors, ...patch.rowErrors },
     faults,

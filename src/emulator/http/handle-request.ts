@@ -57,9 +57,15 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     store.counters.callsPerRoute[name] = callIndex;
     store.markCountersDirty();
 
-    if (!/^Bearer\s+\S+/i.test(req.headers.authorization ?? '')) {
+    const key = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!key) {
       await drain(req);
       throw new ApiError(401, NO_KEY, { param: null, code: null });
+    }
+    const accepted = deps.config().apiKeys;
+    if (accepted.length > 0 && !accepted.includes(key)) {
+      await drain(req);
+      throw new ApiError(401, `Incorrect API key provided: ${redactKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, { param: null, code: 'invalid_api_key' });
     }
 
     const decision = chooseFault(deps.config(), name, callIndex);
@@ -98,4 +104,9 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
 function send(res: ServerResponse, result: unknown, started: number): void {
   if (res.headersSent || result === undefined) return;
   sendJson(res, 200, result, { 'openai-processing-ms': String(Date.now() - started) });
+}
+
+/** As OpenAI shows a wrong key: its first and last characters only. */
+function redactKey(key: string): string {
+  return key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 20))}${key.slice(-4)}`;
 }
