@@ -16,12 +16,19 @@ export const JOB_FLAGS = {
   'max-requests-per-batch': { type: 'string' },
   'max-bytes-per-batch': { type: 'string' },
   'max-tokens-per-batch': { type: 'string' },
+  'max-embedding-inputs-per-batch': { type: 'string' },
+  prices: { type: 'string' },
   'max-cost-usd': { type: 'string' },
   deadline: { type: 'string' },
   'json-schema': { type: 'string' },
   'retry-invalid-output': { type: 'boolean' },
   'poll-min-seconds': { type: 'string' },
   'poll-max-seconds': { type: 'string' },
+  'validating-poll-seconds': { type: 'string' },
+  'progress-refresh-seconds': { type: 'string' },
+  'token-limit-backoff-seconds': { type: 'string' },
+  'heartbeat-timeout-seconds': { type: 'string' },
+  'continue-as-new-after-events': { type: 'string' },
 } as const;
 
 /** Help text for {@link JOB_FLAGS}. */
@@ -37,6 +44,10 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
   --max-requests-per-batch <n>   chunk limit (default: 50000; Azure allows 100000)
   --max-bytes-per-batch <n>      chunk limit in bytes (default: OpenAI's 200 MB)
   --max-tokens-per-batch <n>     estimated prompt tokens per batch: your tier's enqueued-token limit
+  --max-embedding-inputs-per-batch <n>
+                                 chunk limit on embedding inputs (default: 50000)
+  --prices <file>                JSON {"<model>": {"input": $, "cachedInput": $, "output": $}} per 1M
+                                 tokens at synchronous prices (default: the built-in table)
   --max-cost-usd <x>             do not submit chunks that would exceed this budget
   --deadline <iso-date>          cancel what still runs at this time and finalize
   --json-schema <file>           JSON schema every response must satisfy, else invalid_output
@@ -44,6 +55,15 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
   --retry-invalid-output         resubmit invalid_output rows in the next round
   --poll-min-seconds <s>         shortest delay between polls of a batch (default: 60)
   --poll-max-seconds <s>         longest delay between polls of a batch (default: 3600)
+  --validating-poll-seconds <s>  first delay while a batch validates (default: 2)
+  --progress-refresh-seconds <s> how often a chunk reports its counts to the job (default: 7200)
+  --token-limit-backoff-seconds <s>
+                                 wait after token_limit_exceeded before resubmitting (default: 600)
+  --heartbeat-timeout-seconds <s>
+                                 how soon a dead worker's activity is retried (default: 60)
+  --continue-as-new-after-events <n>
+                                 continue-as-new at this history length too (default: when
+                                 Temporal suggests it)
 `;
 
 type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -99,13 +119,25 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
       throw new UserError(`--json-schema ${values['json-schema']}: ${err instanceof Error ? err.message : String(err)}`, 'pass a file that holds one JSON schema object');
     }
   }
+  let prices: unknown;
+  if (values.prices) {
+    try {
+      prices = JSON.parse(await readFile(values.prices, 'utf8')) as unknown;
+    } catch (err) {
+      throw new UserError(`--prices ${values.prices}: ${err instanceof Error ? err.message : String(err)}`, 'pass a JSON file like {"gpt-4o-mini": {"input": 0.15, "cachedInput": 0.075, "output": 0.6}}');
+    }
+  }
   const limits = {
     maxRequests: number('max-requests-per-batch', values['max-requests-per-batch']),
     maxBytes: number('max-bytes-per-batch', values['max-bytes-per-batch']),
+    maxEmbeddingInputs: number('max-embedding-inputs-per-batch', values['max-embedding-inputs-per-batch']),
     maxTokensPerBatch: number('max-tokens-per-batch', values['max-tokens-per-batch']),
   };
-  const pollMin = number('poll-min-seconds', values['poll-min-seconds']);
-  const pollMax = number('poll-max-seconds', values['poll-max-seconds']);
+  const msOf = (flag: keyof typeof WAIT_FLAGS): number | undefined => {
+    const seconds = number(flag, values[flag]);
+    return seconds === undefined ? undefined : Math.round(seconds * 1000);
+  };
+  const wait = Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)]));
   const raw = {
     inputUri,
     endpoint,
@@ -115,27 +147,37 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     maxActiveBatches: number('max-active-batches', values['max-active-batches']),
     maxRounds: number('max-rounds', values['max-rounds']),
     limits: Object.values(limits).some((v) => v !== undefined) ? limits : undefined,
+    prices,
     maxCostUsd: number('max-cost-usd', values['max-cost-usd']),
     deadline: values.deadline,
     jsonSchema,
     retryInvalidOutput: values['retry-invalid-output'],
-    wait:
-      pollMin !== undefined || pollMax !== undefined
-        ? { minPollMs: pollMin !== undefined ? Math.round(pollMin * 1000) : undefined, maxPollMs: pollMax !== undefined ? Math.round(pollMax * 1000) : undefined }
-        : undefined,
+    continueAsNewAfterEvents: number('continue-as-new-after-events', values['continue-as-new-after-events']),
+    wait: Object.values(wait).some((v) => v !== undefined) ? wait : undefined,
   };
   try {
     return parseJobInput(JSON.parse(JSON.stringify(raw)) as unknown);
   } catch (err) {
     if (err instanceof JobInputError) {
-      const flagOf = (path: string): string => FIELD_TO_FLAG[path] ?? path;
+      const flagOf = (path: string): string => JOB_FIELD_FLAGS[path] ?? (path.startsWith('prices.') ? '--prices' : path);
       throw new UserError(err.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join('; '), 'run with --help for the accepted values');
     }
     throw err;
   }
 }
 
-const FIELD_TO_FLAG: Record<string, string> = {
+/** The flags of the wait options, given in seconds, by their field in `wait` (milliseconds). */
+const WAIT_FLAGS = {
+  'poll-min-seconds': 'minPollMs',
+  'poll-max-seconds': 'maxPollMs',
+  'validating-poll-seconds': 'validatingPollMs',
+  'progress-refresh-seconds': 'progressRefreshMs',
+  'token-limit-backoff-seconds': 'tokenLimitBackoffMs',
+  'heartbeat-timeout-seconds': 'heartbeatTimeoutMs',
+} as const;
+
+/** The flag of each job input field (the input file itself is the positional argument). */
+export const JOB_FIELD_FLAGS: Record<string, string> = {
   endpoint: '--endpoint',
   jobId: '--job-id',
   name: '--name',
@@ -145,9 +187,12 @@ const FIELD_TO_FLAG: Record<string, string> = {
   'limits.maxRequests': '--max-requests-per-batch',
   'limits.maxBytes': '--max-bytes-per-batch',
   'limits.maxTokensPerBatch': '--max-tokens-per-batch',
+  'limits.maxEmbeddingInputs': '--max-embedding-inputs-per-batch',
+  prices: '--prices',
   maxCostUsd: '--max-cost-usd',
   deadline: '--deadline',
   jsonSchema: '--json-schema',
-  'wait.minPollMs': '--poll-min-seconds',
-  'wait.maxPollMs': '--poll-max-seconds',
+  retryInvalidOutput: '--retry-invalid-output',
+  continueAsNewAfterEvents: '--continue-as-new-after-events',
+  ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
 };
