@@ -85,10 +85,11 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
   const usage = emptyUsage();
   const schema = unwrapSchema(input.jsonSchema);
   const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, 'records.jsonl'));
-  const base = { round: input.round, chunk: input.chunkIndex, batch_id: input.batchId };
 
   /** Records one row's outcome; false when the caller must `await records.flush()`. */
-  const emit = (row: number, rec: Omit<RowRecord, 'retryable' | 'round' | 'chunk' | 'batch_id'>): boolean => {
+  // Fields are passed one by one rather than spread into new objects: three object spreads per
+  // row were a measurable part of reconciling a million rows.
+  const emit = (row: number, customId: string, rec: Pick<RowRecord, 'status' | 'request_id' | 'error' | 'usage' | 'response'>): boolean => {
     const retryable = isRetryable({
       status: rec.status,
       code: rec.error?.code,
@@ -99,7 +100,18 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
     rowStatus[row] = ROW_STATUSES.indexOf(rec.status) | (retryable ? 0x80 : 0);
     counts[rec.status]++;
     if (rec.usage) addUsage(usage, rec.usage);
-    return records.appendLine(recordLine({ ...rec, ...base, retryable }));
+    return records.appendLine(recordLine({
+      custom_id: customId,
+      status: rec.status,
+      round: input.round,
+      chunk: input.chunkIndex,
+      batch_id: input.batchId,
+      retryable,
+      request_id: rec.request_id,
+      error: rec.error,
+      usage: rec.usage,
+      response: rec.response,
+    }));
   };
 
   try {
@@ -120,7 +132,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
           const row = id === undefined ? -1 : ids.get(id);
           if (row < 0) anomalies.unknown++;
           else if (rowStatus[row] !== UNSEEN) anomalies.duplicates++;
-          else if (!emit(row, { custom_id: id as string, ...classifyOutputLine(line, input.endpoint, schema) })) await records.flush();
+          else if (!emit(row, id as string, classifyOutputLine(line, input.endpoint, schema))) await records.flush();
         }
       }
     }
@@ -129,7 +141,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
       for await (const { row, raw } of chunkRows(storage, input.chunkUri, rowLine, rowStatus.length)) {
         if (rowStatus[row] !== UNSEEN) continue;
         const { status, error } = fate(row + 1);
-        if (!emit(row, { custom_id: customIdOfRaw(raw) as string, status, request_id: null, error: error, usage: null, response: null })) await records.flush();
+        if (!emit(row, customIdOfRaw(raw) as string, { status, request_id: null, error, usage: null, response: null })) await records.flush();
       }
     }
     const { uri: recordsUri } = await records.close();
