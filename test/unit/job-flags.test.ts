@@ -9,8 +9,8 @@ import { UserError } from '../../src/cli/user-error.ts';
 
 /** Every leaf field path of the job input schema (`limits.maxRequests`, ...). */
 function fieldPaths(schema: z.ZodObject, prefix = ''): string[] {
-  return Object.entries(schema.shape).flatMap(([key, field]) => {
-    const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
+  return Object.entries(schema.shape as Record<string, z.ZodType>).flatMap(([key, field]) => {
+    const inner: z.ZodType = field instanceof z.ZodOptional ? (field.unwrap() as z.ZodType) : field;
     return inner instanceof z.ZodObject ? fieldPaths(inner, `${prefix}${key}.`) : [`${prefix}${key}`];
   });
 }
