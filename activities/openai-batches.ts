@@ -12,6 +12,8 @@ import { heartbeatingBytes } from './heartbeat.ts';
 export interface UploadChunkInput {
   readonly chunkUri: string;
   readonly filename: string;
+  /** OpenAI deletes the file this many seconds after its upload. */
+  readonly expiresAfterSeconds?: number | undefined;
 }
 
 /** Input of `createBatch`. */
@@ -27,6 +29,8 @@ export interface CreateBatchInput {
   readonly notBeforeMs: number;
   /** Only look for an existing batch; never create one (used after a cancelled create). */
   readonly adoptOnly?: boolean;
+  /** OpenAI deletes the batch's output and error files this many seconds after their creation. */
+  readonly outputExpiresAfterSeconds?: number | undefined;
 }
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
@@ -88,7 +92,11 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
       }
       const file = await callOpenAI('files.create', () =>
         openai().files.create(
-          { file: toStreamingFile(counted() as Parameters<typeof toStreamingFile>[0], input.filename, { type: 'application/jsonl' }), purpose: 'batch' },
+          {
+            file: toStreamingFile(counted() as Parameters<typeof toStreamingFile>[0], input.filename, { type: 'application/jsonl' }),
+            purpose: 'batch',
+            ...(input.expiresAfterSeconds ? { expires_after: { anchor: 'created_at', seconds: input.expiresAfterSeconds } } : {}),
+          },
           { signal: Context.current().cancellationSignal },
         ),
       );
@@ -110,6 +118,7 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
           input_file_id: input.inputFileId,
           endpoint: input.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
           completion_window: '24h',
+          ...(input.outputExpiresAfterSeconds ? { output_expires_after: { anchor: 'created_at', seconds: input.outputExpiresAfterSeconds } } : {}),
           metadata: {
             job_id: input.jobId.slice(0, 512),
             round: String(input.round),

@@ -159,7 +159,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   async function run(): Promise<ChunkResult> {
     if (!fileId) {
       const filename = `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl`;
-      fileId = (await io.uploadChunk.executeWithOptions({ summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` }, [{ chunkUri: chunk.uri, filename }])).fileId;
+      fileId = (await io.uploadChunk.executeWithOptions({ summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` }, [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: input.fileTtlSeconds }])).fileId;
     }
     for (;;) {
       if (!batchId) {
@@ -174,6 +174,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
           endpoint: input.endpoint,
           idempotencyKey: key(),
           notBeforeMs: input.jobStartedAtMs,
+          outputExpiresAfterSeconds: input.fileTtlSeconds,
         }]);
         if (!created) throw new Error('createBatch returned no batch');
         creating = false;

@@ -12,6 +12,8 @@ export const DEFAULT_WAIT: Required<WaitOptions> = {
 
 /** Default batches in flight per job. */
 export const DEFAULT_MAX_ACTIVE_BATCHES = 10;
+/** Default lifetime at OpenAI of the files a job uploads or has produced: 7 days. */
+export const DEFAULT_OPENAI_FILE_TTL_SECONDS = 604_800;
 /** Default rounds, counting the first. */
 export const DEFAULT_MAX_ROUNDS = 3;
 

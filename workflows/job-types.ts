@@ -80,6 +80,13 @@ export interface JobInput {
   readonly wait?: WaitOptions;
   /** Continue-as-new (the job and its chunk workflows) once a history reaches this many events, besides when Temporal suggests it. @default undefined */
   readonly continueAsNewAfterEvents?: number;
+  /**
+   * Seconds after which OpenAI deletes the files the job leaves there (uploaded chunks, batch
+   * output and error files; their contents are in the job's storage by then), 3,600 to 2,592,000.
+   * Without it, uploaded files stay until deleted and count against the organization's storage.
+   * @default 604_800 (7 days)
+   */
+  readonly openaiFileTtlSeconds?: number;
 }
 
 /** One chunk of a round, as planning wrote it. */
@@ -124,6 +131,8 @@ export interface ChunkInput {
   readonly jsonSchema?: Record<string, unknown> | undefined;
   readonly retryInvalidOutput?: boolean | undefined;
   readonly wait: Required<WaitOptions>;
+  /** `expires_after` of the uploaded file and `output_expires_after` of the batch, in seconds. */
+  readonly fileTtlSeconds?: number | undefined;
 }
 
 /** How a chunk ended. */

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
-import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from './job-options.ts';
+import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_OPENAI_FILE_TTL_SECONDS, resolveWait } from './job-options.ts';
 import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute } from './job-state.ts';
 import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from './job-types.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
@@ -212,6 +212,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
         jobId, jobWorkflowId: workflowInfo().workflowId, round, chunk, endpoint: input.endpoint, model: state.model,
         jobStartedAtMs: state.startedAtMs, jobRunId: state.runId, deadlineMs: deadline, jsonSchema: input.jsonSchema,
         retryInvalidOutput: input.retryInvalidOutput, wait, continueAsNewAfterEvents: input.continueAsNewAfterEvents,
+        fileTtlSeconds: input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS,
       }],
       // Children outlive this run's continue-as-new and report by signal to the workflow id;
       // the job cancels them itself (by id) when it is cancelled.

@@ -29,6 +29,7 @@ export const JOB_FLAGS = {
   'token-limit-backoff-seconds': { type: 'string' },
   'heartbeat-timeout-seconds': { type: 'string' },
   'continue-as-new-after-events': { type: 'string' },
+  'openai-file-ttl-seconds': { type: 'string' },
 } as const;
 
 /** Help text for {@link JOB_FLAGS}. */
@@ -64,6 +65,8 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
   --continue-as-new-after-events <n>
                                  continue-as-new at this history length too (default: when
                                  Temporal suggests it)
+  --openai-file-ttl-seconds <s>  OpenAI deletes the job's uploaded and output files after this
+                                 (3600 to 2592000; default: 604800, 7 days)
 `;
 
 type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -153,6 +156,7 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     jsonSchema,
     retryInvalidOutput: values['retry-invalid-output'],
     continueAsNewAfterEvents: number('continue-as-new-after-events', values['continue-as-new-after-events']),
+    openaiFileTtlSeconds: number('openai-file-ttl-seconds', values['openai-file-ttl-seconds']),
     wait: Object.values(wait).some((v) => v !== undefined) ? wait : undefined,
   };
   try {
@@ -194,5 +198,6 @@ export const JOB_FIELD_FLAGS: Record<string, string> = {
   jsonSchema: '--json-schema',
   retryInvalidOutput: '--retry-invalid-output',
   continueAsNewAfterEvents: '--continue-as-new-after-events',
+  openaiFileTtlSeconds: '--openai-file-ttl-seconds',
   ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
 };

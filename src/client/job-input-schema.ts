@@ -28,6 +28,7 @@ export const jobInputSchema = z.strictObject({
   jsonSchema: z.record(z.string(), z.unknown()).optional(),
   retryInvalidOutput: z.boolean().optional(),
   continueAsNewAfterEvents: positiveInt.min(50).optional(),
+  openaiFileTtlSeconds: positiveInt.min(3_600, 'OpenAI accepts 3600 to 2592000 seconds').max(2_592_000, 'OpenAI accepts 3600 to 2592000 seconds').optional(),
   wait: z
     .strictObject({
       minPollMs: ms.min(10).optional(),

@@ -1,4 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, iterateResults, startBatchJob } from '../../src/client/job-client.ts';
 import { BATCH_IDS, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../workflows/search-attributes.ts';
@@ -74,6 +75,14 @@ describe('a job on the real dev server with the emulator', () => {
     expect(description.typedSearchAttributes.get(JOB_PROGRESS)).toBe(100);
     expect(description.typedSearchAttributes.get(MODEL)).toBe('gpt-4o-mini');
     expect([...(description.typedSearchAttributes.get(BATCH_IDS) ?? [])].sort()).toEqual([...summary.batchIds].sort());
+
+    // The files left at OpenAI expire by themselves (default 7 days): uploads and batch outputs.
+    const openai = new OpenAI({ baseURL: env.emulator.baseURL, apiKey: 'sk-test-not-a-secret' });
+    const files = [];
+    for await (const file of openai.files.list()) files.push(file);
+    expect(files.filter((f) => f.purpose === 'batch')).toHaveLength(3);
+    expect(files.filter((f) => f.purpose === 'batch_output').length).toBeGreaterThanOrEqual(3);
+    for (const file of files) expect(file.expires_at, `${file.purpose} ${file.id}`).toBe(file.created_at + 604_800);
 
     // The API key stays on the worker: it is in no history of the job or its chunks.
     for (const id of [jobId, `${jobId}/r1/c0`, `${jobId}/r1/c1`, `${jobId}/r1/c2`]) {
