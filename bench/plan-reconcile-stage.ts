@@ -28,6 +28,9 @@ interface StageResult {
   /** Peak RSS while the baseline ran (from its start, the stage's leftovers included). */
   baselinePeakRssMb: number;
   peakRssMb: number;
+  /** CPU time (user + system, every thread of the process) of the stage and of the faster baseline run. */
+  cpuMs: number;
+  baselineCpuMs: number;
   extra?: Record<string, unknown>;
 }
 
@@ -41,6 +44,10 @@ const inputUri = pathToFileURL(inputPath).href;
 const ENDPOINT = '/v1/chat/completions';
 
 const maxRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+const cpuMsSince = (from: NodeJS.CpuUsage): number => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1000;
+};
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 /** Resets the kernel's peak-RSS mark (VmHWM); false where /proc does not allow it. */
@@ -60,14 +67,20 @@ async function peakRssSinceResetMb(): Promise<number> {
 
 async function measured(stage: string, files: string[], fn: () => Promise<Record<string, unknown> | undefined>): Promise<StageResult> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const extra = await fn();
   const ms = performance.now() - start;
+  const cpuMs = cpuMsSince(cpu);
   const peakRssMb = maxRssMb();
   gc();
   const reset = await resetPeakRss();
+  const cpu1 = process.cpuUsage();
   const base1 = await readAndParse(files);
+  const baseCpu1 = cpuMsSince(cpu1);
   gc();
+  const cpu2 = process.cpuUsage();
   const base2 = await readAndParse(files);
+  const baseCpu2 = cpuMsSince(cpu2);
   const baselinePeakRssMb = reset ? await peakRssSinceResetMb() : maxRssMb();
   return {
     stage,
@@ -77,6 +90,8 @@ async function measured(stage: string, files: string[], fn: () => Promise<Record
     baselineBytes: base1.bytes,
     baselinePeakRssMb,
     peakRssMb,
+    cpuMs,
+    baselineCpuMs: Math.min(baseCpu1, baseCpu2),
     ...(extra ? { extra } : {}),
   };
 }
