@@ -96,7 +96,8 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
     rowsDone,
     roundRequests: total,
     roundStartedAtMs: state.roundStartedAtMs ?? state.startedAtMs,
-    percent: finished ? 100 : total > 0 ? Math.min(100, Math.floor((100 * rowsDone) / total)) : 0,
+    // While an earlier round's chunk still runs, the job is not done even if this round is.
+    percent: finished ? 100 : total > 0 ? Math.min(active.some((p) => p.round < state.round) ? 99 : 100, Math.floor((100 * rowsDone) / total)) : 0,
     deadlineMs,
     etaMs: finished || state.phase !== 'running' ? undefined : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),
     chunks: {

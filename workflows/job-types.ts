@@ -232,7 +232,8 @@ export interface ExtendDeadlineResult {
 /** What `openAIBatchJob` returns: small whatever the job's size. */
 export interface JobSummary {
   readonly jobId: string;
-  readonly status: 'completed' | 'cancelled' | 'deadline_exceeded';
+  /** `failed` only in the details of the job's failure (a refused API key), never as a result. */
+  readonly status: 'completed' | 'cancelled' | 'deadline_exceeded' | 'failed';
   readonly model: string;
   readonly endpoint: string;
   readonly rows: number;

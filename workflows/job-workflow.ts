@@ -50,8 +50,12 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   let state: JobState | undefined = resumed;
   let doneEvents = 0;
   // The retryFailedRows update asks the main loop (the only place that plans rounds) and waits.
-  let retryNowRequested = false;
+  // One request at a time: 'requested' by the handler, 'planning' in the main loop, 'answered'
+  // until the handler takes the outcome and sets 'idle' again.
+  let retryNow: 'idle' | 'requested' | 'planning' | 'answered' = 'idle';
   let retryNowOutcome: RetryNowResult | ApplicationFailure | undefined;
+  // Set while the job drains its handlers before continue-as-new: new retry requests are refused.
+  let closing = false;
 
   const progressNow = (s: JobState) => jobProgress(s, Date.now(), deadline);
   setHandler(progressQuery, () => (state ? progressNow(state) : planningProgress(jobId)));
@@ -95,12 +99,19 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
 
   const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
 
-  /** Why a retry round cannot start now, or undefined when it can. */
-  function whyNoRetryNow(): string | undefined {
+  /** Why a retry round cannot start now, or undefined when it can (`busy`: count a request under way). */
+  function whyNoRetryNow(busy = true): string | undefined {
     if (!state) return 'the job is still planning; nothing has run yet';
     if (state.phase !== 'running') return `the job is ${state.phase}; retry rounds start only while it runs`;
-    if (retryNowRequested) return 'a retry round is already being started';
+    if (busy && retryNow !== 'idle') return 'a retry round is already being started';
+    if (closing) return 'the job is continuing as new; ask again in a few seconds';
+    if (state.fatal) return `the job stopped submitting: ${state.fatal.message}`;
     if (pastDeadline()) return `the deadline (${utcMinute(deadline ?? 0)}) passed; the job is finishing`;
+    const waiting = state.plan.chunks.length - state.nextChunk;
+    if (waiting > 0) {
+      // Those chunks belong to the current round; a new round now would leave them unsubmitted.
+      return `round ${state.round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ask again once they are submitted`;
+    }
     if (state.round >= maxRounds) return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
     if (pendingRetries(state).length === 0) {
       const running = Object.keys(state.active).length;
@@ -112,10 +123,11 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   setHandler(
     retryFailedRowsUpdate,
     async () => {
-      retryNowRequested = true;
-      await condition(() => retryNowOutcome !== undefined);
+      retryNow = 'requested';
+      await condition(() => retryNow === 'answered');
       const outcome = retryNowOutcome;
       retryNowOutcome = undefined;
+      retryNow = 'idle';
       if (outcome === undefined || outcome instanceof ApplicationFailure) throw outcome ?? rejection('no outcome');
       return outcome;
     },
@@ -130,7 +142,10 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
   /** Why the deadline cannot move to `requested`, or undefined when it can. */
   function whyNoExtension(requested: unknown): string | undefined {
     const next = parseDeadline(requested);
-    if (next === undefined) return `deadline ${JSON.stringify(requested)} is not an ISO 8601 date or epoch milliseconds (example: {"deadline": "2026-11-23T06:00:00Z"})`;
+    if (next === undefined) {
+      return `deadline ${JSON.stringify(requested)} is not an ISO 8601 date with a time zone or epoch milliseconds (example: {"deadline": "2026-11-23T06:00:00Z"})`;
+    }
+    if (next > Date.now() + MAX_DEADLINE_AHEAD_MS) return `the new deadline (${new Date(next).toISOString()}) is more than a year ahead; give epoch milliseconds, not micro- or nanoseconds`;
     if (deadline === undefined) return 'the job has no deadline to extend; it runs until its batches end';
     if (state && (state.phase === 'finalizing' || state.phase === 'completed' || state.phase === 'cancelled')) return `the job is ${state.phase}`;
     if (pastDeadline() || state?.deadlineHit) return `the deadline (${utcMinute(deadline)}) already passed; the job is cancelling its batches and finishing`;
@@ -178,18 +193,17 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     return { round: s.round, requests: plan.totalRequests, chunks: plan.chunks.length, fromChunks: pending.length };
   }
 
-  /** Answers a waiting retryFailedRows update, if any. */
+  /** Answers a waiting retryFailedRows update, if any: with `started`, or by starting a round now. */
   async function answerRetryNow(started?: RetryNowResult): Promise<void> {
-    if (!retryNowRequested) return;
-    retryNowRequested = false;
-    let outcome = started;
+    if (retryNow !== 'requested') return;
+    retryNow = 'planning';
+    let outcome: RetryNowResult | ApplicationFailure | undefined = started;
     if (!outcome) {
-      const why = whyNoRetryNow();
-      outcome = why ? undefined : await startNextRound();
-      retryNowOutcome = outcome ?? rejection(why ?? 'the retryable rows were already resubmitted');
-      return;
+      const why = whyNoRetryNow(false);
+      outcome = (why ? undefined : await startNextRound()) ?? rejection(why ?? 'the retryable rows were already resubmitted');
     }
     retryNowOutcome = outcome;
+    retryNow = 'answered';
   }
 
   async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled' | 'stopped'): Promise<void> {
@@ -206,6 +220,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     const round = state.round;
     const workflowId = chunkWorkflowId(jobId, round, chunk.index);
     state.active[workflowId] = { round, index: chunk.index, phase: 'uploading', done: 0, total: chunk.requests };
+    const startedWithDeadline = deadline;
     const handle = await startChild(openAIBatchChunk, {
       workflowId,
       args: [{
@@ -220,6 +235,8 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       cancellationType: ChildWorkflowCancellationType.ABANDON,
       staticSummary: `round ${round}, chunk ${chunk.index}: ${chunk.requests} requests`,
     });
+    // An extendDeadline that ran while the child was starting may not have reached it.
+    if (deadline !== startedWithDeadline && deadline !== undefined) await handle.signal(chunkDeadlineSignal, { deadlineMs: deadline }).catch(() => undefined);
     void handle.result().then(
       (result) => record(result),
       (err: unknown) => {
@@ -256,12 +273,17 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       publish();
       if (Object.keys(state.active).length === 0) continue;
       const seen = doneEvents;
-      await condition(() => doneEvents !== seen || retryNowRequested);
+      await condition(() => doneEvents !== seen || retryNow === 'requested');
       await answerRetryNow();
       const info = workflowInfo();
       if (info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents)) {
         log.info('continuing as new', { historyLength: info.historyLength, active: Object.keys(state.active).length });
-        await condition(allHandlersFinished);
+        // Drain the handlers; a retry request accepted just before needs this loop to answer it.
+        closing = true;
+        while (!allHandlersFinished()) {
+          await condition(() => allHandlersFinished() || retryNow === 'requested');
+          await answerRetryNow();
+        }
         // The deadline may have moved (extendDeadline): the next run starts from the current one.
         await continueAsNew<typeof openAIBatchJob>(deadline === undefined || deadline === deadlineMs(input) ? input : { ...input, deadline }, state);
       }
@@ -284,7 +306,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       })),
       extra: { status, skippedForBudget: s.skippedForBudget, maxCostUsd: input.maxCostUsd ?? null, name: input.name ?? null },
     }]);
-    publish(status === 'cancelled' ? 'cancelled' : 'completed');
+    publish(status === 'cancelled' ? 'cancelled' : status === 'failed' ? 'failed' : 'completed');
     return {
       jobId, status, model: s.model, endpoint: input.endpoint, rows: final.rows, counts: final.counts,
       rounds: rounds.map((round) => {
@@ -325,11 +347,10 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       if (!started) break;
     }
     const deadlineExceeded = state.deadlineHit || pastDeadline();
-    const summary = await finish(deadlineExceeded ? 'deadline_exceeded' : 'completed');
+    const summary = await finish(state.fatal ? 'failed' : deadlineExceeded ? 'deadline_exceeded' : 'completed');
     if (state.fatal) {
       // The report is written (every row has its line); the job itself fails, so that schedules,
       // callers and the UI see that the credentials need fixing, not a completed job.
-      publish('failed');
       throw ApplicationFailure.create({
         type: state.fatal.type,
         nonRetryable: true,
@@ -360,10 +381,19 @@ function rejection(why: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });
 }
 
-/** Epoch ms from epoch ms or an ISO 8601 date; undefined when it is neither. */
+/** How far ahead a deadline may be: beyond it, the number was surely not epoch milliseconds. */
+const MAX_DEADLINE_AHEAD_MS = 366 * 86_400_000;
+
+/**
+ * Epoch ms from epoch ms or an ISO 8601 date with a time zone (`Z` or `+02:00`); undefined when it
+ * is neither. A date without a zone would be read in each worker's local time, which replay on
+ * another worker could read differently.
+ */
 function parseDeadline(value: unknown): number | undefined {
-  const ms = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Date.parse(value) : Number.NaN;
-  return Number.isFinite(ms) ? ms : undefined;
+  let ms = Number.NaN;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:?\d\d)$/i.test(value.trim())) ms = Date.parse(value);
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }
 
 function deadlineCut(end: ChunkEnd, pastDeadline: boolean): boolean {

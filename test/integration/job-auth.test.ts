@@ -2,6 +2,7 @@
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
+import { openStorage, readSmallText } from '../../src/storage/index.ts';
 import { JOB_STATUS } from '../../workflows/search-attributes.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
@@ -43,5 +44,7 @@ describe('a refused API key', () => {
     const { ids, statuses } = tally(rows);
     expect(ids.size).toBe(300);
     expect(statuses['succeeded'] ?? 0).toBe(0);
+    const report = JSON.parse(await readSmallText(openStorage(env.storageRoot), summary.reportUri)) as { status: string };
+    expect(report.status).toBe('failed');
   });
 });

@@ -64,7 +64,14 @@ describe('updates on a running job', () => {
       expect(progress?.chunks.active).toBe(1);
       expect(progress?.counts.failed ?? 0).toBeGreaterThan(0);
       env.emulator.setConfig({ rowErrors: { server_error: 0 } });
-      const result = await retryFailedRowsNow(handle);
+      // Two requests at once: one starts the round, the other is refused; neither hangs.
+      const [first, second] = await Promise.allSettled([retryFailedRowsNow(handle), retryFailedRowsNow(handle)]);
+      const settled = [first, second];
+      const fulfilled = settled.filter((r) => r.status === 'fulfilled');
+      expect(fulfilled).toHaveLength(1);
+      const result = (fulfilled[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof retryFailedRowsNow>>>).value;
+      const refused = settled.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      refusals.push(await refusal(Promise.reject(refused.reason as Error)));
       const progressAfter = await getJobProgress(handle);
       // A second request while no other finished chunk has rows to retry is refused.
       refusals.push(await refusal(retryFailedRowsNow(handle)));
@@ -74,7 +81,8 @@ describe('updates on a running job', () => {
     });
     expect(refusals[0]).toMatch(/retryFailedRows rejected: the job is still planning|retryFailedRows rejected: no finished chunk has retryable rows yet/);
     // Round 2's chunk and round 1's slow chunk are running; neither has finished.
-    expect(refusals[1]).toMatch(/no finished chunk has retryable rows yet \(2 chunks still running\)/);
+    expect(refusals[1]).toContain('retryFailedRows rejected: a retry round is already being started');
+    expect(refusals[2]).toMatch(/no finished chunk has retryable rows yet \(2 chunks still running\)/);
     expect(result.round).toBe(2);
     expect(result.fromChunks).toBe(1);
     expect(result.requests).toBeGreaterThan(0);
@@ -111,6 +119,9 @@ describe('updates on a running job', () => {
       const refusals = [
         await refusal(extendJobDeadline(handle, 'tomorrow morning')),
         await refusal(extendJobDeadline(handle, oldDeadline - 60_000)),
+        // Read in each worker's own time zone, a zone-less date could replay differently.
+        await refusal(extendJobDeadline(handle, new Date(oldDeadline + 3_600_000).toISOString().replace('Z', ''))),
+        await refusal(extendJobDeadline(handle, oldDeadline * 1000)),
       ];
       const extended = await extendJobDeadline(handle, oldDeadline + 120_000);
       const summary = (await handle.result());
@@ -124,8 +135,10 @@ describe('updates on a running job', () => {
         }));
       return { summary, refusals, extended, types, chunkSummaries };
     });
-    expect(refusals[0]).toContain('deadline "tomorrow morning" is not an ISO 8601 date or epoch milliseconds');
+    expect(refusals[0]).toContain('deadline "tomorrow morning" is not an ISO 8601 date with a time zone or epoch milliseconds');
     expect(refusals[1]).toMatch(/must be later than the current one/);
+    expect(refusals[2]).toContain('is not an ISO 8601 date with a time zone or epoch milliseconds');
+    expect(refusals[3]).toContain('is more than a year ahead; give epoch milliseconds');
     expect(extended.previousDeadline).toBe(new Date(oldDeadline).toISOString());
     expect(extended.deadline).toBe(new Date(oldDeadline + 120_000).toISOString());
     expect(extended.chunksNotified).toBe(1);
@@ -139,6 +152,24 @@ describe('updates on a running job', () => {
     expect(chunkSummaries.map((s) => s.activity)).toEqual(expect.arrayContaining(['uploadChunk', 'createBatch', 'waitForBatch', 'collectChunk']));
     for (const s of chunkSummaries) expect(s.summary, s.activity).not.toBe('');
     expect(chunkSummaries.find((s) => s.activity === 'createBatch')?.summary).toMatch(/^create the batch of file-\S+ exactly once \(key /);
+  });
+
+  it('retryFailedRows is refused while chunks of the round still wait for a slot, and no row is lost', async () => {
+    // Three chunks of 100 rows, one at a time, 2 s each.
+    env.emulator.setConfig({ rowsPerSecond: 50, rowErrors: { server_error: 0.2 } });
+    const inputUri = await writeChatInput(env, 300, { file: 'retry-waiting.jsonl' });
+    const worker = await env.createWorker();
+    const { message, summary } = await worker.runUntil(async () => {
+      const handle = await startBatchJob(env.conn.client, { jobId: `retry-waiting-${Date.now()}`, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT, limits: { maxRequests: 100 }, maxActiveBatches: 1, maxRounds: 3 }, { taskQueue: env.taskQueue });
+      await until('chunk 0 to finish', async () => (await getJobProgress(handle)).chunks.done >= 1);
+      const message = await refusal(retryFailedRowsNow(handle));
+      env.emulator.setConfig({ rowErrors: { server_error: 0 } });
+      return { message, summary: (await handle.result()) };
+    });
+    expect(message).toContain('round 1 still has 1 chunk(s) waiting for a free slot (maxActiveBatches 1)');
+    const rows = await readJsonlFile<ResultLine>(env.storageRoot, summary.resultsUri);
+    expect(tally(rows).ids.size).toBe(300);
+    expect(tally(rows).statuses).toEqual({ succeeded: 300 });
   });
 
   it('extendDeadline on a job without a deadline is refused with the reason', async () => {

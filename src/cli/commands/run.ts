@@ -141,7 +141,8 @@ async function run(argv: readonly string[]): Promise<number> {
         void askCancel().then(async (cancel) => {
           if (cancel) {
             console.log('cancelling: the OpenAI batches are being cancelled and the done rows collected...');
-            await handle.cancel();
+            // The job may have ended meanwhile; its result then speaks for itself.
+            await handle.cancel().catch(() => undefined);
           } else {
             leave = true;
           }
@@ -175,7 +176,10 @@ async function run(argv: readonly string[]): Promise<number> {
       }
       if (summary.error instanceof WorkflowFailedError && summary.error.cause instanceof CancelledFailure) {
         // A cancelled job has no return value; it wrote its report before it ended.
-        printSummary(await cancelledSummary(storageRoot, jobId));
+        const cancelled = await cancelledSummary(storageRoot, jobId).catch(() => undefined);
+        if (cancelled) printSummary(cancelled);
+        // Cancelled while planning: nothing was submitted and there is no report.
+        else console.log(`\njob ${jobId} cancelled before anything was submitted; no results were written.`);
         return 1;
       }
       if (summary.error) {
