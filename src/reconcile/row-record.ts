@@ -30,9 +30,14 @@ export interface RowRecord {
   response: unknown;
 }
 
-/** Serializes a record with `custom_id` first. */
+/**
+ * Serializes a record with `custom_id` first and `response` last, preceded by `response_chars`,
+ * the length of the response's JSON text: the final merge copies that text without parsing it,
+ * and the length tells it, at no cost, that the text is whole (see splitRecordLine).
+ */
 export function recordLine(r: RowRecord): string {
-  return JSON.stringify({
+  const response = JSON.stringify(r.response) as string | undefined;
+  const head = {
     custom_id: r.custom_id,
     status: r.status,
     round: r.round,
@@ -42,8 +47,11 @@ export function recordLine(r: RowRecord): string {
     request_id: r.request_id,
     error: r.error,
     usage: r.usage,
-    response: r.response,
-  });
+    // Absent with the response when it is undefined, as JSON.stringify leaves out such keys.
+    response_chars: response?.length,
+  };
+  if (response === undefined) return JSON.stringify(head);
+  return `${JSON.stringify(head).slice(0, -1)},"response":${response}}`;
 }
 
 const LEADING_ID = /^\{\s*"custom_id"\s*:\s*("(?:[^"\\]|\\.)*")/;

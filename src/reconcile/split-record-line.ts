@@ -1,8 +1,10 @@
 import type { RowRecord } from './row-record.ts';
 
 const RESPONSE_KEY = ',"response":';
-// The keys recordLine writes, in its order; `response` is last.
+// The keys recordLine writes, in its order; `response` is last, after `response_chars`. Records
+// written before `response_chars` existed lack it.
 const HEAD_KEYS = ['custom_id', 'status', 'round', 'chunk', 'batch_id', 'retryable', 'request_id', 'error', 'usage'];
+const SIZED_HEAD_KEYS = [...HEAD_KEYS, 'response_chars'];
 
 export type RecordHead = Omit<RowRecord, 'response'>;
 
@@ -14,8 +16,10 @@ export type RecordHead = Omit<RowRecord, 'response'>;
  *
  * The first `,"response":` of such a line is the top-level key: inside a JSON string a `"` is
  * always escaped, and a nested match would leave the head's braces unbalanced, so it would not
- * parse. The response must also end right before the final `}` (no key after it). A line laid out
- * otherwise is parsed whole.
+ * parse. The response must also end right before the final `}` (no key after it): `response_chars`
+ * says so at no cost; for records without it, brackets are counted through the text (which cost
+ * as much as the rest of the merge). A line laid out otherwise is parsed whole. `response_chars`
+ * is not part of the head returned.
  */
 export function splitRecordLine(text: string): { head: RecordHead; responseJson: string | undefined } {
   const at = text.indexOf(RESPONSE_KEY);
@@ -27,19 +31,23 @@ export function splitRecordLine(text: string): { head: RecordHead; responseJson:
       head = undefined;
     }
     const from = at + RESPONSE_KEY.length;
-    if (isRecordHead(head) && valueEndsAt(text, from, text.length - 1)) return { head, responseJson: text.slice(from, -1) };
+    const end = text.length - 1;
+    if (hasKeys(head, SIZED_HEAD_KEYS)) {
+      const { response_chars: chars, ...rest } = head as RecordHead & { response_chars: unknown };
+      if (chars === end - from) return { head: rest, responseJson: text.slice(from, -1) };
+    } else if (hasKeys(head, HEAD_KEYS) && valueEndsAt(text, from, end)) return { head: head as RecordHead, responseJson: text.slice(from, -1) };
   }
-  const full = JSON.parse(text) as RowRecord;
-  const { response, ...head } = full;
+  const full = JSON.parse(text) as RowRecord & { response_chars?: unknown };
+  const { response, response_chars: _chars, ...head } = full;
   // A record without a response key keeps it absent, as JSON.stringify of the parsed record would.
   return { head, responseJson: 'response' in full ? JSON.stringify(response) : undefined };
 }
 
-function isRecordHead(v: unknown): v is RecordHead {
+function hasKeys(v: unknown, keys: readonly string[]): boolean {
   if (typeof v !== 'object' || v === null) return false;
   let i = 0;
-  for (const key in v) if (key !== HEAD_KEYS[i++]) return false;
-  return i === HEAD_KEYS.length;
+  for (const key in v) if (key !== keys[i++]) return false;
+  return i === keys.length;
 }
 
 const QUOTE = 0x22;

@@ -37,14 +37,31 @@ describe('splitting a record line', () => {
     for (const rec of TRICKY) {
       const text = recordLine(rec);
       const { head, responseJson } = splitRecordLine(text);
-      const { response, ...expectedHead } = JSON.parse(text) as RowRecord;
+      const { response, response_chars: chars, ...expectedHead } = JSON.parse(text) as RowRecord & { response_chars: number };
       expect(head).toEqual(expectedHead);
       expect(responseJson).toBe(JSON.stringify(response));
+      expect(chars).toBe(responseJson?.length);
     }
   });
 
+  it('splits records written without response_chars (before it existed) by counting brackets', () => {
+    for (const rec of TRICKY) {
+      const { response_chars: _chars, ...old } = JSON.parse(recordLine(rec)) as RowRecord & { response_chars: number };
+      const { response, ...expectedHead } = old;
+      expect(splitRecordLine(JSON.stringify(old))).toEqual({ head: expectedHead, responseJson: JSON.stringify(response) });
+    }
+  });
+
+  it('parses a line whole when response_chars does not match the text after it', () => {
+    const text = recordLine(TRICKY[1] as RowRecord);
+    const { response, response_chars: chars, ...expectedHead } = JSON.parse(text) as RowRecord & { response_chars: number };
+    const miscounted = text.replace(`"response_chars":${chars}`, `"response_chars":${chars + 1}`);
+    const padded = text.replace(/\}$/, ' }');
+    for (const line of [miscounted, padded]) expect(splitRecordLine(line)).toEqual({ head: expectedHead, responseJson: JSON.stringify(response) });
+  });
+
   it('parses a line in another layout whole (response not last, extra key, no response)', () => {
-    const base = JSON.parse(recordLine(TRICKY[1] as RowRecord)) as RowRecord;
+    const { response_chars: _chars, ...base } = JSON.parse(recordLine(TRICKY[1] as RowRecord)) as RowRecord & { response_chars: number };
     const { response, ...rest } = base;
     const responseFirst = JSON.stringify({ response, ...rest });
     expect(splitRecordLine(responseFirst)).toEqual({ head: rest, responseJson: JSON.stringify(response) });
