@@ -1,8 +1,11 @@
 // JSON-safe types of the job and chunk workflows and their activities. Types only: sandbox-safe.
 // Everything here is a reference (URI, id, count), never a request or result body.
 
-/** The statuses a row ends in (mirrors the reconciler's `RowStatus`). */
-export type RowStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'missing' | 'invalid_output';
+/**
+ * The statuses a row ends in (mirrors the reconciler's `RowStatus`); `rejected` only in the job's
+ * final counts: an input line planning refused with onInvalid 'skip'.
+ */
+export type RowStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'missing' | 'invalid_output' | 'rejected';
 
 /** Token totals of a chunk, round or job. */
 export interface TokenUsage {

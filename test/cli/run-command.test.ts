@@ -58,6 +58,25 @@ describe('openai-batch run', () => {
     expect(stderr.trim().split('\n')[0]).toBe('openai-batch run: --max-rounds must be a number, got "zero"');
   });
 
+  it("--on-invalid skip runs the valid lines, lists the refused ones as rejected, and exits 0", async () => {
+    const input = join(dir, 'some-bad.jsonl');
+    await writeReviewRequests(input, 20);
+    const lines = (await readFile(input, 'utf8')).trim().split('\n');
+    lines[3] = '{"custom_id": "bad-method", "method": "GET", "url": "/v1/chat/completions", "body": {}}';
+    lines[7] = 'not json at all';
+    await writeFile(input, lines.join('\n') + '\n');
+    const { code, stdout, stderr } = await cli(['run', input, '--job-id', 'cli-skip', '--on-invalid', 'skip', '--task-queue', `cli-skip-${process.pid}`], dir, {
+      TEMPORAL_ADDRESS: devServer().address,
+    });
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(stdout).toMatch(/job cli-skip completed: 19 rows \(succeeded 18, rejected 1\)/);
+    expect(stdout).toContain('rejected input lines: 2');
+    expect(code).toBe(0);
+    const rows = (await readFile(join(dir, '.openai-batch', 'cli-skip', 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; status: string });
+    expect(rows.filter((r) => r.status === 'rejected').map((r) => r.custom_id)).toEqual(['bad-method']);
+    expect(new Set(rows.map((r) => r.custom_id)).size).toBe(19);
+  });
+
   it('names a missing input file', async () => {
     const { code, stderr } = await cli(['run', join(dir, 'nope.jsonl')], dir);
     expect(code).toBe(2);

@@ -37,7 +37,8 @@ Options:
 
 ${JOB_FLAGS_USAGE}`;
 
-const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output']);
+// Rows that will not change by waiting or retrying (rejected: refused input lines, onInvalid 'skip').
+const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output', 'rejected']);
 
 /** The innermost failure's message: the activity's own words, not "Activity task failed". */
 function rootCauseMessage(err: Error): string {
