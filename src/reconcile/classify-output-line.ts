@@ -1,15 +1,10 @@
 import type { BatchEndpoint } from '../requests/index.ts';
 import { checkJsonSchema } from './json-schema-check.ts';
 import { answerText, usageFromBody } from './response-content.ts';
+import type { OutputLine } from './parse-output-line.ts';
 import type { RowRecord } from './row-record.ts';
 
 type Classified = Pick<RowRecord, 'status' | 'request_id' | 'error' | 'usage' | 'response'>;
-
-interface OutputLine {
-  custom_id?: unknown;
-  response?: { status_code?: number; request_id?: string; body?: unknown } | null;
-  error?: { code?: string | null; message?: string | null } | null;
-}
 
 /**
  * Turns one line of OpenAI's output or error file into a row's status. HTTP errors may sit in

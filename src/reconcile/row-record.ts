@@ -33,10 +33,13 @@ export interface RowRecord {
 /**
  * Serializes a record with `custom_id` first and `response` last, preceded by `response_chars`,
  * the length of the response's JSON text: the final merge copies that text without parsing it,
- * and the length tells it, at no cost, that the text is whole (see splitRecordLine).
+ * and the length tells it, at no cost, that the text is whole (see splitRecordLine). Pass
+ * `responseJson` to write the response as that JSON text instead of serializing `r.response`.
  */
-export function recordLine(r: RowRecord): string {
-  const response = JSON.stringify(r.response) as string | undefined;
+export function recordLine(r: RowRecord, responseJson?: string): string {
+  // The response's JSON text as the output file held it, when the caller has it (parse-output-line.ts);
+  // JSON.stringify gives undefined (despite its declared type) for an undefined response.
+  const response: string | undefined = responseJson ?? JSON.stringify(r.response);
   const head = {
     custom_id: r.custom_id,
     status: r.status,
