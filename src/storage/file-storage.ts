@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -43,9 +43,7 @@ export class FileStorage implements BlobStorage {
 
   async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
     const p = await this.#resolve(uri);
-    await mkdir(path.dirname(p), { recursive: true });
-    const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-    const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+    const { tmp, out } = await this.#openTemp(p);
     let bytes = 0;
     try {
       for await (const piece of source) {
@@ -61,13 +59,33 @@ export class FileStorage implements BlobStorage {
       // Wait for the stream to close: its open() may still be pending, and a file it creates
       // after rm() would survive as a stray temporary copy (seen on a loaded CI machine).
       if (!out.closed) {
-        const closed = once(out, 'close');
+        // Not `once`: a write still in flight fails with "destroyed", which must not replace `err`.
+        const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+        out.on('error', () => undefined);
         out.destroy();
         await closed;
       }
       await rm(tmp, { force: true });
       await this.#pruneEmptyParents(p);
       throw err;
+    }
+  }
+
+  /**
+   * Makes the folder and opens a temporary file in it. A delete in the same folder may prune the
+   * folder (or its parent) between the mkdir and the open: then make it again.
+   */
+  async #openTemp(p: string): Promise<{ tmp: string; out: WriteStream }> {
+    for (let attempt = 1; ; attempt++) {
+      const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        await mkdir(path.dirname(p), { recursive: true });
+        const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+        await once(out, 'open');
+        return { tmp, out };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 10) throw err;
+      }
     }
   }
 

@@ -41,6 +41,17 @@ describe('file storage', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('a write and a delete in the same folder at once: the delete never pulls the folder from under the write', async () => {
+    // delete() prunes folders it empties; a write that made the folder just before must still land.
+    for (let i = 0; i < 300; i++) {
+      const old = storage.jobUri('job-1', `d${i}`, 'old.jsonl');
+      await storage.writeAtomic(old, pieces('x'));
+      const fresh = storage.jobUri('job-1', `d${i}`, 'new.jsonl');
+      await Promise.all([storage.delete(old), storage.writeAtomic(fresh, pieces('y'))]);
+      expect(await readUri(fresh)).toBe('y');
+    }
+  });
+
   it('accepts a plain path root and relative paths inside it', async () => {
     const viaPath = openStorage(dir);
     await viaPath.writeAtomic('notes/a.txt', pieces('x'));

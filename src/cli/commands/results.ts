@@ -13,7 +13,7 @@ final status, attempts, batch ids, and response body or error), or exports them 
 
 Options:
   --status <s>              only rows with this status (succeeded, failed, expired, cancelled,
-                            missing, invalid_output); repeatable
+                            missing, invalid_output, rejected); repeatable
   --failures                print failures.jsonl instead
   --report                  print report.json instead
   --output <file>           write to this file instead of stdout
