@@ -3,6 +3,7 @@ import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
 import type { WorkerHealth } from '../workflows/types.ts';
 import type { CrashHook } from './crash-point.ts';
+import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 
@@ -34,6 +35,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   return {
     ...createJobStepActivities(openai, storage),
     ...createOpenAIBatchActivities(openai, storage, crash),
+    ...createChunkLivenessActivities(),
     /** Reports what this worker is configured with, so that an operator can check a deployment. */
     checkWorkerHealth(): Promise<WorkerHealth> {
       return Promise.resolve({

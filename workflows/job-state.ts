@@ -29,6 +29,8 @@ export interface JobState {
    * are still to retry. Absent in states saved before it was added: see {@link retriedKeys}.
    */
   retried?: string[];
+  /** The input file of each launched chunk, by workflow id (absent in states saved before it was added). */
+  chunkUris?: Record<string, string>;
   /** Set when a chunk failed in a way every chunk would (a refused API key): nothing more is submitted. */
   fatal?: { readonly type: string; readonly message: string };
 }

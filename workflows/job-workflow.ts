@@ -77,6 +77,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     if (state.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
     state.results.push(result);
     delete state.active[id];
+    if (state.chunkUris) delete state.chunkUris[id];
     if (result.failureType && !state.fatal) {
       state.fatal = { type: result.failureType, message: result.reason ?? result.failureType };
       log.warn('stopping the job: a chunk failed in a way every chunk would', { type: result.failureType, reason: result.reason });
@@ -206,6 +207,42 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     retryNow = 'answered';
   }
 
+  /** Records, as failed, every active chunk whose workflow has ended without reporting. */
+  async function recoverEndedChunks(): Promise<void> {
+    const ids = state ? Object.keys(state.active) : [];
+    if (ids.length === 0) return;
+    const ended = await act.findEndedChunks.executeWithOptions({ summary: `check that ${ids.length} chunk workflow(s) still run` }, [{ workflowIds: ids }]);
+    for (const { workflowId, status } of ended) {
+      await recordLostChunk(workflowId, `chunk workflow ${workflowId} ended (${status}) without reporting its result`);
+    }
+  }
+
+  /**
+   * A chunk workflow ended without its report (an operator terminated it): cancel its batch, so
+   * that nothing bills unwatched, and record its rows as failed with the reason, so that each still
+   * gets its line in results.jsonl.
+   */
+  async function recordLostChunk(workflowId: string, reason: string): Promise<void> {
+    const s = state;
+    const progress = s?.active[workflowId];
+    if (!s || !progress) return;
+    log.warn('a chunk workflow ended without reporting', { workflowId, reason });
+    const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
+    const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
+    if (progress.batchId) {
+      await act.cancelBatch.executeWithOptions({ summary: `cancel batch ${progress.batchId} of ended chunk ${workflowId}` }, [{ batchId: progress.batchId }]).catch(() => undefined);
+    }
+    const outcome = chunkUri
+      ? await act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} as failed` }, [{
+        jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: input.endpoint, batchId: progress.batchId ?? '',
+        end: 'failed', batchErrors: [{ code: 'chunk_ended', message: reason }],
+      }])
+      : { recordsUri: '', retryCount: 0, counts: {}, usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 } };
+    // Its own report may have arrived meanwhile: that one counts.
+    if (!s.active[workflowId]) return;
+    record({ round: progress.round, index: progress.index, end: 'failed', batchIds: progress.batchId ? [progress.batchId] : [], estimatedCostUsd: planned?.estimatedCostUsd ?? 0, reason, ...outcome });
+  }
+
   async function skip(chunk: ChunkRef, reason: 'budget' | 'deadline' | 'cancelled' | 'stopped'): Promise<void> {
     if (!state) return;
     const outcome = await act.collectChunk.executeWithOptions({ summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` }, [{
@@ -220,6 +257,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     const round = state.round;
     const workflowId = chunkWorkflowId(jobId, round, chunk.index);
     state.active[workflowId] = { round, index: chunk.index, phase: 'uploading', done: 0, total: chunk.requests };
+    (state.chunkUris ??= {})[workflowId] = chunk.uri;
     const startedWithDeadline = deadline;
     const handle = await startChild(openAIBatchChunk, {
       workflowId,
@@ -242,6 +280,10 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       (err: unknown) => {
         // A child that ends without its signal (terminated by an operator) must not hang the job.
         if (!isCancellation(err) && state?.active[workflowId]) {
+          if (patched(RECOVER_ENDED_CHUNKS)) {
+            void recordLostChunk(workflowId, `chunk workflow ${workflowId} ended without reporting its result: ${err instanceof Error ? err.message : String(err)}`);
+            return;
+          }
           record({ round, index: chunk.index, end: 'failed', batchIds: [], recordsUri: '', retryCount: 0, counts: {},
             usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, estimatedCostUsd: chunk.estimatedCostUsd,
             reason: err instanceof Error ? err.message : String(err) });
@@ -273,7 +315,13 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       publish();
       if (Object.keys(state.active).length === 0) continue;
       const seen = doneEvents;
-      await condition(() => doneEvents !== seen || retryNow === 'requested');
+      const woken = () => doneEvents !== seen || retryNow === 'requested';
+      if (patched(RECOVER_ENDED_CHUNKS)) {
+        // Children report by signal; check now and then that none ended without reporting.
+        if (!(await condition(woken, wait.progressRefreshMs * 2))) await recoverEndedChunks();
+      } else {
+        await condition(woken);
+      }
       await answerRetryNow();
       const info = workflowInfo();
       if (info.continueAsNewSuggested || (input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents)) {
@@ -376,6 +424,9 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     throw err;
   }
 }
+
+/** Patch: the job checks for chunk workflows that ended without reporting, and records their rows. */
+const RECOVER_ENDED_CHUNKS = 'recover-ended-chunks';
 
 function rejection(why: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });

@@ -1,0 +1,58 @@
+// A chunk workflow terminated by an operator after the job continued-as-new: the job notices,
+// cancels that chunk's batch, records its rows as failed, and finishes the rest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBatchJob } from '../../src/client/job-client.ts';
+import { getJobProgress } from '../../src/client/job-client.ts';
+import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('a chunk workflow that ends without reporting', () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    env = await startJobEnv('lost-chunk', { rowsPerSecond: 4 });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('terminated after the job continued-as-new: its batch is cancelled, its rows failed, the job completes', async () => {
+    const inputUri = await writeChatInput(env, 200, { file: 'lost.jsonl' });
+    const jobId = `lost-${Date.now()}`;
+    const worker = await env.createWorker();
+    const { summary, chunkId } = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        // Progress every second makes the job's history reach 50 events (and continue-as-new) while
+        // chunk 0 still runs; chunk 1 waits for the single slot.
+        { jobId, endpoint: '/v1/chat/completions', inputUri, limits: { maxRequests: 100 }, maxActiveBatches: 1, continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 1_000 } },
+        { taskQueue: env.taskQueue },
+      );
+      const chunkId = `${jobId}/r1/c0`;
+      await until('the job to continue as new while chunk 0 runs', async () => {
+        const latest = await env.conn.client.workflow.getHandle(jobId).describe();
+        return latest.runId !== handle.firstExecutionRunId && (await getJobProgress(handle)).active.some((c) => c.index === 0 && c.batchId);
+      });
+      await env.conn.client.workflow.getHandle(chunkId).terminate('operator mistake');
+      env.emulator.setConfig({ rowsPerSecond: 'instant' });
+      return { summary: await env.conn.client.workflow.getHandle(jobId).result() as Awaited<ReturnType<typeof handle.result>>, chunkId };
+    });
+    expect(summary.status).toBe('completed');
+    const rows = await readJsonlFile<{ custom_id: string; status: string; error: { code: string; message: string } | null }>(env.storageRoot, summary.resultsUri);
+    const { ids, statuses } = tally(rows);
+    expect(ids.size).toBe(200);
+    expect(statuses).toEqual({ failed: 100, succeeded: 100 });
+    const failed = rows.filter((r) => r.status === 'failed');
+    expect(failed.every((r) => Number(r.custom_id.slice(4)) < 100)).toBe(true);
+    expect(failed[0]?.error?.code).toBe('chunk_ended');
+    expect(failed[0]?.error?.message).toContain(`chunk workflow ${chunkId} ended (TERMINATED) without reporting its result`);
+    // Nothing is left billing unwatched.
+    expect(env.emulator.stats().batchesByStatus['cancelled']).toBe(1);
+  });
+});
