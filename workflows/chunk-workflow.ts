@@ -17,6 +17,7 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import type { BatchSnapshot } from '../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from './job-types.ts';
+import { ZERO_USAGE } from './job-state.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from './messages.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
@@ -27,7 +28,6 @@ export interface ChunkResume {
   readonly batchId?: string | undefined;
 }
 
-const ZERO_USAGE = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
 
 function activities(input: ChunkInput) {
   const heartbeatTimeout = input.wait.heartbeatTimeoutMs;

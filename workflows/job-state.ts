@@ -35,6 +35,9 @@ export interface JobState {
   fatal?: { readonly type: string; readonly message: string };
 }
 
+/** No tokens. */
+export const ZERO_USAGE: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
+
 export function resultKey(round: number, index: number): string {
   return `r${round}/c${index}`;
 }
@@ -62,7 +65,7 @@ export function sumCounts(results: readonly ChunkResult[]): Partial<Record<RowSt
 }
 
 export function sumUsage(results: readonly ChunkResult[]): TokenUsage {
-  const usage = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
+  const usage = { ...ZERO_USAGE };
   for (const r of results) {
     usage.input += r.usage.input;
     usage.cachedInput += r.usage.cachedInput;
@@ -144,7 +147,7 @@ export function planningProgress(jobId: string): JobProgress {
   return {
     jobId, phase: 'planning', round: 0, totalRequests: 0, rowsDone: 0, percent: 0,
     chunks: { planned: 0, active: 0, done: 0, skipped: 0 }, counts: {},
-    usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, estimatedCostUsd: 0, batchIds: [], active: [],
+    usage: ZERO_USAGE, estimatedCostUsd: 0, batchIds: [], active: [],
   };
 }
 

@@ -20,7 +20,7 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
 import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_OPENAI_FILE_TTL_SECONDS, resolveWait } from './job-options.ts';
-import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute } from './job-state.ts';
+import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute, ZERO_USAGE } from './job-state.ts';
 import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from './job-types.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
 import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from './search-attributes.ts';
@@ -237,7 +237,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
         jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: input.endpoint, batchId: progress.batchId ?? '',
         end: 'failed', batchErrors: [{ code: 'chunk_ended', message: reason }],
       }])
-      : { recordsUri: '', retryCount: 0, counts: {}, usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 } };
+      : { recordsUri: '', retryCount: 0, counts: {}, usage: ZERO_USAGE };
     // Its own report may have arrived meanwhile: that one counts.
     if (!s.active[workflowId]) return;
     record({ round: progress.round, index: progress.index, end: 'failed', batchIds: progress.batchId ? [progress.batchId] : [], estimatedCostUsd: planned?.estimatedCostUsd ?? 0, reason, ...outcome });
@@ -285,7 +285,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
             return;
           }
           record({ round, index: chunk.index, end: 'failed', batchIds: [], recordsUri: '', retryCount: 0, counts: {},
-            usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 }, estimatedCostUsd: chunk.estimatedCostUsd,
+            usage: ZERO_USAGE, estimatedCostUsd: chunk.estimatedCostUsd,
             reason: err instanceof Error ? err.message : String(err) });
         }
       },

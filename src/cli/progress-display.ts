@@ -1,3 +1,4 @@
+import { utcMinute } from '../../workflows/job-state.ts';
 import type { JobProgress } from '../../workflows/job-types.ts';
 import { compact, duration, usd } from './format.ts';
 
@@ -16,7 +17,7 @@ export function progressLines(p: JobProgress, elapsedMs: number): string[] {
     `${p.phase.padEnd(10)} round ${p.round}  chunks ${p.chunks.done}/${p.chunks.planned} done, ${p.chunks.active} active` +
       `${p.chunks.skipped ? `, ${p.chunks.skipped} skipped` : ''}  rows ${compact(p.rowsDone)}/${compact(p.totalRequests)} (${p.percent}%)`,
     `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  est. cost ${usd(p.estimatedCostUsd)}  elapsed ${duration(elapsedMs)}  ETA ${eta}` +
-      (p.deadlineMs !== undefined ? `  deadline ${new Date(p.deadlineMs).toISOString().slice(0, 16).replace('T', ' ')} UTC` : '') +
+      (p.deadlineMs !== undefined ? `  deadline ${utcMinute(p.deadlineMs)}` : '') +
       (counts ? `  [${counts}]` : ''),
   ];
   for (const c of p.active.slice(0, 5)) {

@@ -1,17 +1,9 @@
 // A chunk workflow terminated by an operator after the job continued-as-new: the job notices,
 // cancels that chunk's batch, records its rows as failed, and finishes the rest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
-import { getJobProgress } from '../../src/client/job-client.ts';
+import { getJobProgress, startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { until } from '../support/until.ts';
 
 describe('a chunk workflow that ends without reporting', () => {
   let env: JobEnv;

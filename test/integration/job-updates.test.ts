@@ -7,19 +7,12 @@ import { extendJobDeadline, getJobProgress, retryFailedRowsNow, startBatchJob } 
 import { chunkWorkflowId } from '../../workflows/job-options.ts';
 import type { JobProgress } from '../../workflows/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { until } from '../support/until.ts';
 
 interface ResultLine {
   custom_id: string;
   status: string;
   round: number;
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The message the job gave when it refused an update. */

@@ -1,6 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JobProgress, JobSummary } from '../../../workflows/job-types.ts';
-import { progressQuery } from '../../../workflows/messages.ts';
 import { getLiveJobProgress } from '../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
@@ -18,7 +17,8 @@ async function describeJob(client: Client, jobId: string): Promise<{ status: str
     throw err;
   }
   const status = description.status.name;
-  const progress = status === 'RUNNING' ? await getLiveJobProgress(client, jobId).catch(() => undefined) : await handle.query(progressQuery).catch(() => undefined);
+  // Live counts need a running job; for an ended one this is the plain progress query.
+  const progress = await getLiveJobProgress(client, jobId).catch(() => undefined);
   const summary = status === 'COMPLETED' ? ((await handle.result()) as JobSummary) : undefined;
   return { status, startedAt: description.startTime, ...(progress ? { progress } : {}), ...(summary ? { summary } : {}) };
 }
