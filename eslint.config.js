@@ -25,7 +25,7 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no OpenAI SDK, and
     // nothing but types from activities (their values would drag I/O into the bundle).
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

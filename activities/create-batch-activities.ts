@@ -1,7 +1,7 @@
 import type OpenAI from 'openai';
 import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
-import type { WorkerHealth } from '../workflows/types.ts';
+import type { WorkerHealth } from '../common/health-types.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createJobStepActivities } from './job-steps.ts';

@@ -5,7 +5,7 @@ import { InvalidInputError, planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
-import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../workflows/job-types.ts';
+import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
 import { heartbeatingBytes, withHeartbeats } from './heartbeat.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 

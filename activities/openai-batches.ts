@@ -4,7 +4,7 @@ import type OpenAI from 'openai';
 import { toStreamingFile } from 'openai';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
-import { nextPollDelayMs, type PollScheduleOptions } from '../workflows/poll-schedule.ts';
+import { nextPollDelayMs, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
 import { heartbeatingBytes } from './heartbeat.ts';
 

@@ -16,9 +16,9 @@ import {
 } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import type { BatchSnapshot } from '../activities/openai-batches.ts';
-import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from './job-types.ts';
+import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../common/job-types.ts';
 import { ZERO_USAGE } from './job-state.ts';
-import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from './messages.ts';
+import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../common/messages.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
 export interface ChunkResume {

@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
-import type { HealthCheckInput, WorkerHealth } from './types.ts';
+import type { HealthCheckInput, WorkerHealth } from '../common/health-types.ts';
 
 const { checkWorkerHealth } = proxyActivities<BatchActivities>({
   startToCloseTimeout: '30 seconds',

@@ -4,10 +4,10 @@ export { healthCheckWorkflow } from './health-check.ts';
 export { openAIBatchJob } from './job-workflow.ts';
 export { openAIBatchChunk } from './chunk-workflow.ts';
 export type { ChunkResume } from './chunk-workflow.ts';
-export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
-export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from './job-options.ts';
-export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from './poll-schedule.ts';
-export type { PollObservation, PollScheduleOptions } from './poll-schedule.ts';
+export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
+export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from '../common/job-options.ts';
+export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../common/poll-schedule.ts';
+export type { PollObservation, PollScheduleOptions } from '../common/poll-schedule.ts';
 export type { JobState } from './job-state.ts';
 export type {
   ChunkEnd,
@@ -28,7 +28,7 @@ export type {
   RowStatus,
   TokenUsage,
   WaitOptions,
-} from './job-types.ts';
+} from '../common/job-types.ts';
 export {
   BATCH_IDS,
   ENDPOINT,
@@ -37,5 +37,5 @@ export {
   JOB_STATUS,
   MODEL,
   SEARCH_ATTRIBUTE_KEYS,
-} from './search-attributes.ts';
-export type { HealthCheckInput, WorkerHealth } from './types.ts';
+} from '../common/search-attributes.ts';
+export type { HealthCheckInput, WorkerHealth } from '../common/health-types.ts';

@@ -19,11 +19,11 @@ import {
 } from '@temporalio/workflow';
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
-import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_OPENAI_FILE_TTL_SECONDS, resolveWait } from './job-options.ts';
+import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_OPENAI_FILE_TTL_SECONDS, resolveWait } from '../common/job-options.ts';
 import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute, ZERO_USAGE } from './job-state.ts';
-import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from './job-types.ts';
-import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from './messages.ts';
-import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from './search-attributes.ts';
+import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from '../common/job-types.ts';
+import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
+import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from '../common/search-attributes.ts';
 
 function activities(heartbeatTimeoutMs: number) {
   return proxyActivities<BatchActivities>({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JobInput } from '../../workflows/job-types.ts';
+import type { JobInput } from '../../common/job-types.ts';
 
 const ENDPOINTS = ['/v1/chat/completions', '/v1/responses', '/v1/embeddings', '/v1/completions', '/v1/moderations'] as const;
 const positiveInt = z.number().int().positive();

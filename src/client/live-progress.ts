@@ -1,9 +1,9 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
-import { chunkWorkflowId } from '../../workflows/job-options.ts';
+import { chunkWorkflowId } from '../../common/job-options.ts';
 import { etaMs } from '../../workflows/job-state.ts';
-import type { ChunkProgress, JobProgress } from '../../workflows/job-types.ts';
-import { progressQuery } from '../../workflows/messages.ts';
+import type { ChunkProgress, JobProgress } from '../../common/job-types.ts';
+import { progressQuery } from '../../common/messages.ts';
 
 /** The counts a running batch's last poll saw, as the wait activity records them. */
 interface PollDetails {

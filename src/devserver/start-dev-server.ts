@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SearchAttributeType } from '@temporalio/common';
 import { CLI_TYPE_NAMES } from '../setup/search-attribute-setup.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes.ts';
 import { findTemporalCli, TemporalCliNotFoundError, type TemporalCliSource } from './find-temporal-cli.ts';
 import { freePort } from './free-port.ts';
 import { guardAgainstOrphan } from './orphan-guard.ts';

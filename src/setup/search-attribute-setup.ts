@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes.ts';
 
 /** The `temporal` CLI's name of each search attribute type. */
 export const CLI_TYPE_NAMES: Record<SearchAttributeType, string> = {

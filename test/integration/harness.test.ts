@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAIBatchPlugin } from '../../src/plugin.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes.ts';
 import { healthCheckWorkflow } from '../../workflows/health-check.ts';
 import { connectToDevServer, devServer, uniqueTaskQueue } from '../support/temporal.ts';
 

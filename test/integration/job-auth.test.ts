@@ -3,7 +3,7 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { openStorage, readSmallText } from '../../src/storage/index.ts';
-import { JOB_STATUS } from '../../workflows/search-attributes.ts';
+import { JOB_STATUS } from '../../common/search-attributes.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 describe('a refused API key', () => {

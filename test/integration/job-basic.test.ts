@@ -2,7 +2,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, iterateResults, startBatchJob } from '../../src/client/job-client.ts';
-import { BATCH_IDS, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../workflows/search-attributes.ts';
+import { BATCH_IDS, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../common/search-attributes.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 /** Every string and byte array (payload data decoded as UTF-8) of a history, joined. */

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
+import type { JobSummary } from '../../common/job-types.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 interface HistoryFigures {

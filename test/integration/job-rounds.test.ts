@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import type { JobSummary } from '../../workflows/job-types.ts';
+import type { JobSummary } from '../../common/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 interface ResultLine {

@@ -4,8 +4,8 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { defaultPayloadConverter } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extendJobDeadline, getJobProgress, retryFailedRowsNow, startBatchJob } from '../../src/client/job-client.ts';
-import { chunkWorkflowId } from '../../workflows/job-options.ts';
-import type { JobProgress } from '../../workflows/job-types.ts';
+import { chunkWorkflowId } from '../../common/job-options.ts';
+import type { JobProgress } from '../../common/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { until } from '../support/until.ts';
 

@@ -8,7 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { OpenAIBatchPlugin } from '../../src/plugin.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import type { WaitOptions } from '../../workflows/job-types.ts';
+import type { WaitOptions } from '../../common/job-types.ts';
 import { connectToDevServer, devServer, uniqueTaskQueue } from './temporal.ts';
 
 /** Durations that make a job run in seconds against the emulator's fast settings. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadWorkerConfig, WORKER_ENV_VARS } from '../../src/worker-config.ts';
 import { searchAttributeCreateCommand } from '../../src/setup/search-attribute-setup.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes.ts';
 
 interface Service {
   image?: string;

@@ -8,7 +8,7 @@ import { startBatchJob } from '../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../plugin.ts';
 import { openStorage, readSmallText } from '../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
-import type { JobSummary } from '../../../workflows/job-types.ts';
+import type { JobSummary } from '../../../common/job-types.ts';
 import { getLiveJobProgress } from '../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';

@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { JobProgress, JobSummary } from '../../../workflows/job-types.ts';
+import type { JobProgress, JobSummary } from '../../../common/job-types.ts';
 import { getLiveJobProgress } from '../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
