@@ -23,6 +23,7 @@ import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_RO
 import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute, ZERO_USAGE } from './job-state.ts';
 import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from '../common/job-types.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
+import { PUBLISH_BATCH_IDS_ON_PROGRESS, RECOVER_ENDED_CHUNKS } from './patches.ts';
 import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from '../common/search-attributes.ts';
 
 function activities(heartbeatTimeoutMs: number) {
@@ -67,7 +68,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     setCurrentDetails(progressMarkdown(progressNow(state), Date.now()));
     // Operators look a running job up by its batch id: publish a new batch id as soon as a chunk
     // reports it, not only when the chunk ends. Patched, so that recorded histories still replay.
-    if (p.batchId && p.batchId !== knownBatchId && patched('publish-batch-ids-on-progress')) publish();
+    if (p.batchId && p.batchId !== knownBatchId && patched(PUBLISH_BATCH_IDS_ON_PROGRESS)) publish();
   });
   setHandler(chunkDoneSignal, (r) => record(r));
 
@@ -424,9 +425,6 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     throw err;
   }
 }
-
-/** Patch: the job checks for chunk workflows that ended without reporting, and records their rows. */
-const RECOVER_ENDED_CHUNKS = 'recover-ended-chunks';
 
 function rejection(why: string): ApplicationFailure {
   return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });
