@@ -17,7 +17,7 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import type { BatchSnapshot } from '../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../common/job-types.ts';
-import { ZERO_USAGE } from './job-state.ts';
+import { emptyChunkResult } from './empty-chunk-result.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../common/messages.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
@@ -212,7 +212,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       // Report what is known so the job can finish, then fail visibly.
       await CancellationScope.nonCancellable(async () => {
         const failed = await collect('failed', undefined, { reason }).catch(() => undefined);
-        const result = failed ?? emptyResult(input, batchIds, reason);
+        const result = failed ?? emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, batchIds, reason });
         await job.signal(chunkDoneSignal, fatal ? { ...result, failureType: fatal.type } : result).catch(() => undefined);
       });
       throw err;
@@ -247,11 +247,4 @@ function fatalFailure(err: unknown): { type: string; message: string } | undefin
     if (e instanceof ApplicationFailure && e.type && FATAL_TYPES.has(e.type)) return { type: e.type, message: e.message };
   }
   return undefined;
-}
-
-function emptyResult(input: ChunkInput, batchIds: readonly string[], reason: string): ChunkResult {
-  return {
-    round: input.round, index: input.chunk.index, end: 'failed', batchIds, recordsUri: '', retryCount: 0,
-    counts: {}, usage: ZERO_USAGE, estimatedCostUsd: input.chunk.estimatedCostUsd, reason,
-  };
 }

@@ -1,4 +1,5 @@
 // The job workflow's state and the pure functions over it. Carried across continue-as-new.
+import { ZERO_USAGE } from './empty-chunk-result.ts';
 import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
 
 /** Everything the job needs to resume after continue-as-new: references and counts only. */
@@ -36,7 +37,6 @@ export interface JobState {
 }
 
 /** No tokens. */
-export const ZERO_USAGE: TokenUsage = { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
 
 export function resultKey(round: number, index: number): string {
   return `r${round}/c${index}`;

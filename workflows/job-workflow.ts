@@ -20,7 +20,8 @@ import {
 import type { BatchActivities } from '../activities/create-batch-activities.ts';
 import { openAIBatchChunk } from './chunk-workflow.ts';
 import { chunkWorkflowId, deadlineMs, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_OPENAI_FILE_TTL_SECONDS, resolveWait } from '../common/job-options.ts';
-import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute, ZERO_USAGE } from './job-state.ts';
+import { allBatchIds, jobProgress, type JobState, pendingRetries, planningProgress, progressMarkdown, resultKey, retriedKeys, sumCounts, utcMinute } from './job-state.ts';
+import { emptyChunkResult, NO_RECORDS } from './empty-chunk-result.ts';
 import type { ChunkEnd, ChunkRef, ChunkResult, ExtendDeadlineResult, JobInput, JobPhase, JobSummary, RetryNowResult } from '../common/job-types.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
 import { PUBLISH_BATCH_IDS_ON_PROGRESS, RECOVER_ENDED_CHUNKS } from './patches.ts';
@@ -238,7 +239,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
         jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: input.endpoint, batchId: progress.batchId ?? '',
         end: 'failed', batchErrors: [{ code: 'chunk_ended', message: reason }],
       }])
-      : { recordsUri: '', retryCount: 0, counts: {}, usage: ZERO_USAGE };
+      : NO_RECORDS;
     // Its own report may have arrived meanwhile: that one counts.
     if (!s.active[workflowId]) return;
     record({ round: progress.round, index: progress.index, end: 'failed', batchIds: progress.batchId ? [progress.batchId] : [], estimatedCostUsd: planned?.estimatedCostUsd ?? 0, reason, ...outcome });
@@ -285,9 +286,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
             void recordLostChunk(workflowId, `chunk workflow ${workflowId} ended without reporting its result: ${err instanceof Error ? err.message : String(err)}`);
             return;
           }
-          record({ round, index: chunk.index, end: 'failed', batchIds: [], recordsUri: '', retryCount: 0, counts: {},
-            usage: ZERO_USAGE, estimatedCostUsd: chunk.estimatedCostUsd,
-            reason: err instanceof Error ? err.message : String(err) });
+          record(emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, reason: err instanceof Error ? err.message : String(err) }));
         }
       },
     );
