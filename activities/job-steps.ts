@@ -6,6 +6,7 @@ import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
+import { FAILURE_TYPES } from '../common/failures.ts';
 import { heartbeatingBytes, withHeartbeats } from './heartbeat.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 
@@ -79,7 +80,7 @@ export interface FinalizeResult {
   readonly syncCostUsd: number;
 }
 
-export const INVALID_INPUT_TYPE = 'OpenAIBatch.InvalidInput';
+export const INVALID_INPUT_TYPE = FAILURE_TYPES.invalidInput;
 
 export function createJobStepActivities(openai: () => OpenAI, storage: BlobStorage) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
@@ -200,14 +201,14 @@ async function download(client: OpenAI, storage: BlobStorage, fileId: string, ur
   // Written atomically and named by batch: a retry after a crash reuses what was fully downloaded.
   if (await storage.exists(uri)) return uri;
   const response = await callOpenAI('files.content', () => client.files.content(fileId, { signal: Context.current().cancellationSignal }));
-  if (!response.body) throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, 'OpenAIBatch.Connection');
+  if (!response.body) throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, FAILURE_TYPES.connection);
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   try {
     await storage.writeAtomic(uri, heartbeatingBytes(body, 'bytesReceived'));
   } catch (err) {
     if (Context.current().cancellationSignal.aborted) throw err;
     // A connection dropped mid-body surfaces here, not in files.content.
-    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: 'OpenAIBatch.Connection', ...(err instanceof Error ? { cause: err } : {}) });
+    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: FAILURE_TYPES.connection, ...(err instanceof Error ? { cause: err } : {}) });
   }
   return uri;
 }

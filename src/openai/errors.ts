@@ -1,17 +1,18 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { FAILURE_TYPES } from '../../common/failures.ts';
 
-/** The `ApplicationFailure.type` of every failure this module produces, namespaced for the UI. */
+/** The `ApplicationFailure.type` of every failure this module produces (all from `common/failures.ts`). */
 export const OPENAI_FAILURE_TYPES = {
-  rateLimit: 'OpenAIBatch.RateLimit',
-  auth: 'OpenAIBatch.Auth',
-  badRequest: 'OpenAIBatch.BadRequest',
-  notFound: 'OpenAIBatch.NotFound',
-  conflict: 'OpenAIBatch.Conflict',
-  server: 'OpenAIBatch.ServerError',
-  connection: 'OpenAIBatch.Connection',
-  timeout: 'OpenAIBatch.Timeout',
-  unknown: 'OpenAIBatch.Unknown',
+  rateLimit: FAILURE_TYPES.rateLimit,
+  auth: FAILURE_TYPES.auth,
+  badRequest: FAILURE_TYPES.badRequest,
+  notFound: FAILURE_TYPES.notFound,
+  conflict: FAILURE_TYPES.conflict,
+  server: FAILURE_TYPES.server,
+  connection: FAILURE_TYPES.connection,
+  timeout: FAILURE_TYPES.timeout,
+  unknown: FAILURE_TYPES.unknown,
 } as const;
 
 /**
