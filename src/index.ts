@@ -6,11 +6,18 @@ export type { BatchActivities, BatchActivityDeps } from '../activities/create-ba
 export { createOpenAIClient } from './openai/client.ts';
 export type { OpenAIClientConfig } from './openai/client.ts';
 export { OPENAI_FAILURE_TYPES, retryAfterFromHeaders, toApplicationFailure } from './openai/errors.ts';
+export { FAILURE_TYPES, FATAL_FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../common/failures.ts';
+export type { FailureType } from '../common/failures.ts';
+export { BATCH_ENDPOINTS, buildRequests, strictJsonSchema } from './requests/index.ts';
+export type { BatchEndpoint, RequestTemplate, StrictJsonSchema } from './requests/index.ts';
 export { jobInputSchema, JobInputError, parseJobInput } from './client/job-input-schema.ts';
 export type { JobInputIssue } from './client/job-input-schema.ts';
 export { awaitJobSummary, extendJobDeadline, getJobProgress, iterateResults, retryFailedRowsNow, startBatchJob } from './client/job-client.ts';
-export type { JobHandle, ResultRow, StartJobOptions } from './client/job-client.ts';
+export type { JobHandle, ResultRow, StartJobInput, StartJobOptions } from './client/job-client.ts';
 export { getLiveJobProgress } from './client/live-progress.ts';
+// The local OpenAI emulator (also `npx openai-batch emulator`): develop and test jobs without a key.
+export { startEmulator } from './emulator/index.ts';
+export type { EmulatorConfig, EmulatorConfigPatch, EmulatorOptions, EmulatorStats, RunningEmulator } from './emulator/index.ts';
 export { SearchAttributesMissingError, searchAttributeCreateCommand, searchAttributeProblems } from './setup/search-attribute-setup.ts';
 export type { SearchAttributeProblem } from './setup/search-attribute-setup.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';

@@ -1,10 +1,11 @@
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { z } from 'zod';
 import { openStorage } from '../storage/index.ts';
 import { extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
 import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
 import type { ExtendDeadlineResult, JobInput, JobProgress, JobSummary, RetryNowResult } from '../../common/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../common/search-attributes.ts';
-import { parseJobInput } from './job-input-schema.ts';
+import { parseJobInput, type jobInputSchema } from './job-input-schema.ts';
 import { explainStartFailure } from '../setup/search-attribute-setup.ts';
 
 /** A handle on a running or finished job. */
@@ -19,10 +20,16 @@ export interface StartJobOptions {
 }
 
 /**
- * Validates the input with zod (field-level messages, before anything reaches Temporal) and starts
- * `openAIBatchJob`. Returns its handle.
+ * The input {@link startBatchJob} accepts: the job options as the zod schema reads them, so that a
+ * misspelt field or endpoint fails to compile (`endpoint` is one of the Batch API's endpoints).
  */
-export async function startBatchJob(client: Client, input: unknown, options: StartJobOptions): Promise<JobHandle> {
+export type StartJobInput = z.input<typeof jobInputSchema>;
+
+/**
+ * Validates the input with zod (field-level messages, before anything reaches Temporal; also for
+ * callers the types do not reach) and starts `openAIBatchJob`. Returns its handle.
+ */
+export async function startBatchJob(client: Client, input: StartJobInput, options: StartJobOptions): Promise<JobHandle> {
   const job = parseJobInput(input);
   const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
   try {

@@ -18,7 +18,7 @@ describe('search attributes on a cluster that lacks them', () => {
   let connection: Connection;
   let client: Client;
   let dir: string;
-  const input = { endpoint: '/v1/chat/completions', inputUri: 'file:///tmp/none.jsonl', name: 'bare' };
+  const input = { endpoint: '/v1/chat/completions', inputUri: 'file:///tmp/none.jsonl', name: 'bare' } as const;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bare-cluster-'));

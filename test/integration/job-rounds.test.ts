@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
+import { startBatchJob, type StartJobInput } from '../../src/client/job-client.ts';
 import type { JobSummary } from '../../common/job-types.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
@@ -13,7 +13,7 @@ interface ResultLine {
 async function runJob(env: JobEnv, input: Record<string, unknown>, during?: () => Promise<void>): Promise<JobSummary> {
   const worker = await env.createWorker();
   return await worker.runUntil(async () => {
-    const handle = await startBatchJob(env.conn.client, { endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...input }, { taskQueue: env.taskQueue });
+    const handle = await startBatchJob(env.conn.client, { endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...input } as StartJobInput, { taskQueue: env.taskQueue });
     const watcher = during?.();
     const summary = (await handle.result());
     await watcher;

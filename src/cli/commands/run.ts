@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startBatchJob } from '../../client/job-client.ts';
+import { startBatchJob, type StartJobInput } from '../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../plugin.ts';
 import { openStorage, readSmallText } from '../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
@@ -127,7 +127,7 @@ async function run(argv: readonly string[]): Promise<number> {
         plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey })],
       });
       const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
-      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) }, { taskQueue, workflowId: jobId });
+      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) } as StartJobInput, { taskQueue, workflowId: jobId });
       console.log(`job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`);
 
       const display = new ProgressDisplay();
