@@ -6,7 +6,8 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.test-output/', 'coverage/'] },
+  // test/package/consumer is a user's project: the pack test type-checks it against the packed package.
+  { ignores: ['node_modules/', 'dist/', '.test-output/', 'coverage/', 'test/package/consumer/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

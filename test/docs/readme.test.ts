@@ -10,7 +10,7 @@ import type { JobSummary } from '../../common/job-types.ts';
 import { progressQuery } from '../../common/messages.ts';
 import { JOB_NAME } from '../../common/search-attributes.ts';
 import { startJobEnv, type JobEnv } from '../support/job-env.ts';
-import { readmeBlockAfter } from '../support/readme-blocks.ts';
+import { allReadmes, readmeBlockAfter, readmeBlocks } from '../support/readme-blocks.ts';
 import { runProcess } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 
@@ -22,6 +22,19 @@ const published = (source: string): string =>
 describe('every README code block is an example file that a test runs', () => {
   it.each(['examples/start-job.ts', 'examples/nightly-schedule.ts'])('the README shows %s verbatim', async (file) => {
     expect(readmeBlockAfter(`from ${file}`)).toBe(published(await readFile(new URL(file, root), 'utf8')));
+  });
+
+  it('every README, root and folder, shows TypeScript only as example files, verbatim', async () => {
+    const shown: string[] = [];
+    for (const [path] of allReadmes()) {
+      for (const block of readmeBlocks(path).filter((b) => b.lang === 'ts')) {
+        const file = /^from (examples\/\S+\.ts)$/.exec(block.marker ?? '')?.[1];
+        expect([path, block.marker]).toEqual([path, expect.stringMatching(/^from examples\//)]);
+        expect(block.body).toBe(published(await readFile(new URL(file!, root), 'utf8')));
+        shown.push(`${path}: ${file}`);
+      }
+    }
+    expect(shown).toEqual(expect.arrayContaining(['README.md: examples/start-job.ts', 'src/emulator/README.md: examples/emulator-client.ts', 'workflows/README.md: examples/my-workflows.ts']));
   });
 });
 
