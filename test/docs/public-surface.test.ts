@@ -1,6 +1,7 @@
 // The public surface is what the READMEs say: every function they name is exported from the entry
 // they name it under, every folder README's code is an example file a test runs, and no link or
 // path leaves the repository.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { emulatorClient } from '../../examples/emulator-client.ts';
+import { freePort } from '../../src/devserver/free-port.ts';
 import * as myWorkflows from '../../examples/my-workflows.ts';
 import { allReadmes, readmeBlockAfter, readmeBlocks, repoRoot } from '../support/readme-blocks.ts';
+import { until } from '../support/until.ts';
 
 const ENTRIES = { 'temporal-openai-batch': 'src/index.ts', 'temporal-openai-batch/workflows': 'workflows/index.ts' } as const;
 type Entry = keyof typeof ENTRIES;
@@ -112,8 +115,28 @@ describe('no link or path in a README leaves the repository', () => {
 });
 
 describe("the folder READMEs' code runs as written", () => {
+  it('src/emulator/README.md: the emulator command prints what the README shows', async () => {
+    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/emulator/README.md').trim().split('\n') as [string, string];
+    const port = await freePort();
+    // As written, without the optional part, on a port free on this machine.
+    const args = command.replace(/ \[[^\]]*\]/g, '').replace('--port 8787', `--port ${port}`).split(' ');
+    expect(args.slice(0, 3)).toEqual(['npx', 'openai-batch', 'emulator']);
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/openai-batch.js'), ...args.slice(2)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await until('the emulator to print its address', () => Promise.resolve(out.includes('\n') || child.exitCode !== null));
+      expect(out.trim()).toBe(shown.replace(/^# /, '').replace('8787', String(port)));
+      expect(existsSync(join(dir, '.emulator'))).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('close', r));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("src/emulator/README.md: the emulator answers the OpenAI client the README's example builds", async () => {
-    expect(readmeBlockAfter('doc-test: emulator-cli', 'src/emulator/README.md')).toContain('npx openai-batch emulator --port 8787 --state-dir .emulator');
     const dir = await mkdtemp(join(tmpdir(), 'emulator-readme-'));
     const { emulator, client } = await emulatorClient(join(dir, 'state'));
     try {
