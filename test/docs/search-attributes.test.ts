@@ -11,6 +11,7 @@ import { startDevServer, type DevServer } from '../../src/devserver/start-dev-se
 import { SearchAttributesMissingError, searchAttributeCreateCommand, searchAttributeProblems } from '../../src/setup/search-attribute-setup.ts';
 import { readmeBlockAfter } from '../support/readme-blocks.ts';
 import { runProcess } from '../support/run-cli.ts';
+import { until } from '../support/until.ts';
 import { spawnWorker } from '../support/worker-process.ts';
 
 describe('search attributes on a cluster that lacks them', () => {
@@ -41,7 +42,8 @@ describe('search attributes on a cluster that lacks them', () => {
 
     const worker = spawnWorker({ TEMPORAL_ADDRESS: server.address, OPENAI_BATCH_STORAGE_ROOT: join(dir, 'storage') });
     try {
-      for (let i = 0; i < 200 && !worker.output().includes('worker polling'); i++) await new Promise((r) => setTimeout(r, 100));
+      // A loaded machine takes a while to start a Node process with the native bridge: wait for the outcome.
+      await until('the worker to start polling', () => Promise.resolve(worker.output().includes('worker polling')), 150_000);
       expect(worker.output()).toContain('warning: Temporal namespace "default" lacks the search attributes');
       expect(worker.output()).toContain('worker polling');
     } finally {

@@ -94,6 +94,13 @@ describe('the packed package, installed into a project outside the repository', 
     expect(out.code).toBe(0);
   });
 
+  it("the installed bin runs the compiled CLI (Node strips no types under node_modules)", async () => {
+    const out = await runProcess(join(project, 'node_modules', '.bin', 'openai-batch'), ['--help'], { cwd: project, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('openai-batch');
+  });
+
   it('runs one job from the consumer on the dev server and the emulator', async () => {
     const { address, namespace } = devServer();
     const out = await runProcess(process.execPath, ['job.ts', join(dir, 'work')], {
