@@ -1,0 +1,122 @@
+import { getExternalWorkflowHandle, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { BatchSnapshot } from '../../activities/openai-batches.ts';
+import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../../common/job-types.ts';
+import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../../common/messages.ts';
+import { chunkActivities, type ChunkActivities } from './activities.ts';
+
+/** Where a chunk workflow resumes after continue-as-new. */
+export interface ChunkResume {
+  readonly fileId: string;
+  readonly attempt: number;
+  readonly batchIds: readonly string[];
+  readonly batchId?: string | undefined;
+}
+
+/** What `collect` adds to the collected rows. */
+export interface CollectExtra {
+  readonly cancelledByDeadline?: boolean;
+  readonly reason?: string;
+}
+
+/**
+ * The state of one run of a chunk workflow, and what it tells its job: progress (query, details,
+ * signal), the collect of its rows and its done signal.
+ */
+export class ChunkRun {
+  readonly input: ChunkInput;
+  readonly activities: ChunkActivities;
+  readonly batchIds: string[];
+  batchId: string | undefined;
+  fileId: string | undefined;
+  /** Submission attempt, part of the idempotency key: `token_limit_exceeded` moves it on. */
+  attempt: number;
+  /** What continue-as-new carries; set once a batch is known. */
+  resumeState: ChunkResume | undefined;
+  /** True while a create may have reached OpenAI without its answer reaching this workflow. */
+  creating = false;
+  /**
+   * The job's extendDeadline update moves this later. A wait already running keeps the old
+   * deadline; when it ends on that one, the chunk waits again instead of cancelling.
+   */
+  deadline: number | undefined;
+  deadlineMoved = false;
+  progress: ChunkProgress;
+  private readonly job: ReturnType<typeof getExternalWorkflowHandle>;
+
+  constructor(input: ChunkInput, resume: ChunkResume | undefined) {
+    this.input = input;
+    this.activities = chunkActivities(input);
+    this.batchIds = [...(resume?.batchIds ?? [])];
+    this.batchId = resume?.batchId;
+    this.fileId = resume?.fileId;
+    this.attempt = resume?.attempt ?? 1;
+    this.deadline = input.deadlineMs;
+    const { round, chunk } = input;
+    this.progress = { round, index: chunk.index, phase: resume ? 'waiting' : 'uploading', batchId: this.batchId, done: 0, total: chunk.requests };
+    this.job = getExternalWorkflowHandle(input.jobWorkflowId);
+  }
+
+  /** Answers the progress query and takes deadline moves from the job. */
+  listen(): void {
+    setHandler(chunkProgressQuery, () => this.progress);
+    setHandler(chunkDeadlineSignal, ({ deadlineMs }) => {
+      if (this.deadline !== undefined && deadlineMs > this.deadline) {
+        this.deadline = deadlineMs;
+        this.deadlineMoved = true;
+      }
+    });
+  }
+
+  /** The idempotency key of the current submission attempt. */
+  key(): string {
+    return `${this.input.jobId}:${this.input.jobRunId ?? '-'}:r${this.input.round}:c${this.input.chunk.index}:a${this.attempt}`;
+  }
+
+  pastDeadline(): boolean {
+    return this.deadline !== undefined && Date.now() >= this.deadline;
+  }
+
+  /** Updates the progress and the UI's details; with `notifyJob`, signals it to the job. */
+  async report(next: Partial<ChunkProgress>, notifyJob: boolean): Promise<void> {
+    const progress = (this.progress = { ...this.progress, ...next });
+    setCurrentDetails(
+      `**Chunk** ${progress.index} of round ${progress.round} (job \`${this.input.jobId}\`): ${progress.phase}` +
+        (progress.batchId ? `, batch \`${progress.batchId}\` ${progress.batchStatus ?? ''} ${progress.done}/${progress.total}` : ''),
+    );
+    if (notifyJob) {
+      await this.job.signal(chunkProgressSignal, progress).catch((err: unknown) => {
+        log.warn('chunk progress signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, error: String(err) });
+      });
+    }
+  }
+
+  /** Collects the chunk's rows (records and retry lines to storage) and builds its result. */
+  async collect(end: ChunkEnd, snapshot?: BatchSnapshot, extra: CollectExtra = {}): Promise<ChunkResult> {
+    const { input } = this;
+    const { round, chunk } = input;
+    await this.report({ phase: 'collecting' }, false);
+    const outcome = await this.activities.io.collectChunk.executeWithOptions({ summary: `collect ${end} batch ${snapshot?.batchId || '(none)'}: round ${round}, chunk ${chunk.index}` }, [{
+      jobId: input.jobId,
+      round,
+      chunkIndex: chunk.index,
+      chunkUri: chunk.uri,
+      endpoint: input.endpoint,
+      batchId: snapshot?.batchId ?? '',
+      end,
+      outputFileId: snapshot?.outputFileId,
+      errorFileId: snapshot?.errorFileId,
+      batchErrors: snapshot?.errors ?? (extra.reason ? [{ code: 'chunk_failed', message: extra.reason }] : undefined),
+      jsonSchema: input.jsonSchema,
+      retryInvalidOutput: input.retryInvalidOutput,
+      cancelledByDeadline: extra.cancelledByDeadline,
+    }]);
+    return { round, index: chunk.index, end, batchIds: [...this.batchIds], estimatedCostUsd: chunk.estimatedCostUsd, reason: extra.reason, ...outcome };
+  }
+
+  /** Tells the job the chunk ended. A signal that fails is logged: the job's recovery finds the chunk. */
+  async signalDone(result: ChunkResult): Promise<void> {
+    await this.job.signal(chunkDoneSignal, result).catch((err: unknown) => {
+      log.warn('chunk done signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, workflowId: workflowInfo().workflowId, error: String(err) });
+    });
+  }
+}
