@@ -31,7 +31,7 @@ export interface ChunkLimits {
   readonly maxTokensPerBatch?: number;
 }
 
-/** Durations of the wait, all in milliseconds; workflow inputs so that tests run in seconds. */
+/** Durations of the wait, in milliseconds (and one count); workflow inputs so that tests run in seconds. */
 export interface WaitOptions {
   /** Shortest delay between polls. @default 60_000 */
   readonly minPollMs?: number;
@@ -49,6 +49,13 @@ export interface WaitOptions {
   readonly tokenLimitBackoffMs?: number;
   /** Heartbeat timeout of every activity: how soon a dead worker's activity is retried. @default 60_000 */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * Resubmissions of a chunk after `token_limit_exceeded` (a count, not a duration), each after
+   * about `tokenLimitBackoffMs` (±20%, so chunks do not resubmit together). Past it the chunk's rows
+   * are recorded `failed` with code `token_limit_exceeded`, which is retryable: the next round (or
+   * an operator's retry) takes them. @default 36
+   */
+  readonly maxTokenLimitRetries?: number;
 }
 
 /** Input of `openAIBatchJob`. Validated by the client helper before it reaches Temporal. */

@@ -28,6 +28,7 @@ export const JOB_FLAGS = {
   'progress-refresh-seconds': { type: 'string' },
   'token-limit-backoff-seconds': { type: 'string' },
   'heartbeat-timeout-seconds': { type: 'string' },
+  'max-token-limit-retries': { type: 'string' },
   'continue-as-new-after-events': { type: 'string' },
   'openai-file-ttl-seconds': { type: 'string' },
 } as const;
@@ -62,6 +63,8 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  wait after token_limit_exceeded before resubmitting (default: 600)
   --heartbeat-timeout-seconds <s>
                                  how soon a dead worker's activity is retried (default: 60)
+  --max-token-limit-retries <n>  resubmissions of a chunk after token_limit_exceeded; then its rows
+                                 are failed (retryable) for the next round (default: 36)
   --continue-as-new-after-events <n>
                                  continue-as-new at this history length too (default: when
                                  Temporal suggests it)
@@ -140,7 +143,10 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     const seconds = number(flag, values[flag]);
     return seconds === undefined ? undefined : Math.round(seconds * 1000);
   };
-  const wait = Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)]));
+  const wait = {
+    ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)])),
+    maxTokenLimitRetries: number('max-token-limit-retries', values['max-token-limit-retries']),
+  };
   const raw = {
     inputUri,
     endpoint,
@@ -200,4 +206,5 @@ export const JOB_FIELD_FLAGS: Record<string, string> = {
   continueAsNewAfterEvents: '--continue-as-new-after-events',
   openaiFileTtlSeconds: '--openai-file-ttl-seconds',
   ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
+  'wait.maxTokenLimitRetries': '--max-token-limit-retries',
 };
