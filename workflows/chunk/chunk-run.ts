@@ -1,7 +1,9 @@
-import { getExternalWorkflowHandle, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, log, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../../common/job-types.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../../common/messages.ts';
+import { emptyChunkResult } from '../empty-chunk-result.ts';
+import { DONE_SIGNAL_UNCANCELLABLE } from '../patches.ts';
 import { chunkActivities, type ChunkActivities } from './activities.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
@@ -10,6 +12,8 @@ export interface ChunkResume {
   readonly attempt: number;
   readonly batchIds: readonly string[];
   readonly batchId?: string | undefined;
+  /** When the input file was uploaded (epoch ms), to tell whether its TTL may have passed. */
+  readonly uploadedAtMs?: number | undefined;
 }
 
 /** What `collect` adds to the collected rows. */
@@ -28,10 +32,10 @@ export class ChunkRun {
   readonly batchIds: string[];
   batchId: string | undefined;
   fileId: string | undefined;
+  /** When `fileId` was uploaded, epoch ms (unknown for a run resumed from an older one). */
+  uploadedAtMs: number | undefined;
   /** Submission attempt, part of the idempotency key: `token_limit_exceeded` moves it on. */
   attempt: number;
-  /** What continue-as-new carries; set once a batch is known. */
-  resumeState: ChunkResume | undefined;
   /** True while a create may have reached OpenAI without its answer reaching this workflow. */
   creating = false;
   /**
@@ -49,6 +53,7 @@ export class ChunkRun {
     this.batchIds = [...(resume?.batchIds ?? [])];
     this.batchId = resume?.batchId;
     this.fileId = resume?.fileId;
+    this.uploadedAtMs = resume?.uploadedAtMs;
     this.attempt = resume?.attempt ?? 1;
     this.deadline = input.deadlineMs;
     const { round, chunk } = input;
@@ -70,6 +75,12 @@ export class ChunkRun {
   /** The idempotency key of the current submission attempt. */
   key(): string {
     return `${this.input.jobId}:${this.input.jobRunId ?? '-'}:r${this.input.round}:c${this.input.chunk.index}:a${this.attempt}`;
+  }
+
+  /** What continue-as-new carries: where the next run resumes. Undefined before the upload. */
+  resume(): ChunkResume | undefined {
+    if (!this.fileId) return undefined;
+    return { fileId: this.fileId, attempt: this.attempt, batchIds: [...this.batchIds], batchId: this.batchId, ...(this.uploadedAtMs === undefined ? {} : { uploadedAtMs: this.uploadedAtMs }) };
   }
 
   pastDeadline(): boolean {
@@ -113,10 +124,26 @@ export class ChunkRun {
     return { round, index: chunk.index, end, batchIds: [...this.batchIds], estimatedCostUsd: chunk.estimatedCostUsd, reason: extra.reason, ...outcome };
   }
 
-  /** Tells the job the chunk ended. A signal that fails is logged: the job's recovery finds the chunk. */
-  async signalDone(result: ChunkResult): Promise<void> {
-    await this.job.signal(chunkDoneSignal, result).catch((err: unknown) => {
-      log.warn('chunk done signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, workflowId: workflowInfo().workflowId, error: String(err) });
+  /** Collects with `end`; when the collect itself fails, a result with no records (logged). */
+  async collectOrEmpty(end: ChunkEnd, snapshot: BatchSnapshot | undefined, reason: string): Promise<ChunkResult> {
+    const { round, chunk } = this.input;
+    return await this.collect(end, snapshot, { reason }).catch((err: unknown) => {
+      log.warn('collect of a chunk that could not end normally failed; reporting it without records', { reason, error: String(err) });
+      return emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, batchIds: this.batchIds, reason });
     });
+  }
+
+  /**
+   * Tells the job the chunk ended. A signal from a cancelled scope is dropped, so a chunk cancelled
+   * as it ended sends it from a non-cancellable one. A signal that fails is logged: the job's
+   * recovery finds the chunk.
+   */
+  async signalDone(result: ChunkResult): Promise<void> {
+    const send = () =>
+      this.job.signal(chunkDoneSignal, result).catch((err: unknown) => {
+        log.warn('chunk done signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, workflowId: workflowInfo().workflowId, error: String(err) });
+      });
+    if (CancellationScope.current().consideredCancelled && patched(DONE_SIGNAL_UNCANCELLABLE)) await CancellationScope.nonCancellable(send);
+    else await send();
   }
 }

@@ -1,11 +1,12 @@
-import { ContinueAsNew, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
-import type { BatchSnapshot } from '../../activities/openai-batches.ts';
+import { ContinueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { ChunkEnd, ChunkInput, ChunkResult } from '../../common/job-types.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import { ChunkRun, type ChunkResume } from './chunk-run.ts';
 import { onCancel, onFailure } from './on-failure.ts';
+import { TOKEN_LIMIT_RETRIES } from '../patches.ts';
 import { submitBatch } from './submit.ts';
-import { waitFor } from './wait-for.ts';
+import { isTokenLimitExceeded, mustReupload, tokenLimitBackoff, tokenLimitRetriesUsedUp } from './token-limit.ts';
+import { continueAsNewIfLong, waitFor } from './wait-for.ts';
 
 /**
  * One chunk of one round (workflow id `<jobId>/r<round>/c<chunk>`): upload, create exactly once,
@@ -32,20 +33,26 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
 
 /** Upload, then submit and wait until the batch ends (resubmitting after `token_limit_exceeded`), then collect. */
 async function runChunk(run: ChunkRun): Promise<ChunkResult> {
-  const fileId = run.fileId ?? (await upload(run));
+  let fileId = run.fileId ?? (await upload(run));
   for (;;) {
     if (!run.batchId) {
       if (run.pastDeadline()) return await run.collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
+      if (run.attempt > 1 && mustReupload(run)) fileId = await upload(run);
       await submit(run, fileId);
     }
     const batchId = run.batchId as string;
-    run.resumeState = { fileId, attempt: run.attempt, batchIds: [...run.batchIds], batchId };
     await run.report({ phase: 'waiting', batchId }, true);
     const snapshot = await waitFor(run, batchId);
     if (snapshot.deadlineReached && run.deadlineMoved && !run.pastDeadline()) continue;
     if (snapshot.deadlineReached) return await cancelAndCollect(run, batchId, true);
     if (isTokenLimitExceeded(snapshot)) {
-      await tokenLimitBackoff(run, batchId);
+      const bounded = patched(TOKEN_LIMIT_RETRIES);
+      if (bounded && tokenLimitRetriesUsedUp(run)) {
+        log.warn('token_limit_exceeded on every submission; recording the rows for a later round', { batchId, attempt: run.attempt });
+        return await run.collect('failed', snapshot, { reason: `token_limit_exceeded on all ${run.attempt} submissions` });
+      }
+      await tokenLimitBackoff(run, batchId, bounded);
+      if (bounded) await continueAsNewIfLong(run, undefined);
       continue;
     }
     return await run.collect(snapshot.status as ChunkEnd, snapshot);
@@ -61,6 +68,7 @@ async function upload(run: ChunkRun): Promise<string> {
     [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: fileTtlSeconds }],
   );
   run.fileId = fileId;
+  run.uploadedAtMs = Date.now();
   return fileId;
 }
 
@@ -73,19 +81,4 @@ async function submit(run: ChunkRun, fileId: string): Promise<void> {
   run.creating = false;
   run.batchId = created.batchId;
   run.batchIds.push(created.batchId);
-}
-
-function isTokenLimitExceeded(snapshot: BatchSnapshot): boolean {
-  return snapshot.status === 'failed' && (snapshot.errors?.some((e) => e.code === 'token_limit_exceeded') ?? false);
-}
-
-/** The organization's enqueued-token queue is full: wait, then submit the same file again. */
-async function tokenLimitBackoff(run: ChunkRun, batchId: string): Promise<void> {
-  const { deadline, input } = run;
-  log.info('token_limit_exceeded; resubmitting later', { batchId, attempt: run.attempt });
-  await run.report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
-  const wait = deadline === undefined ? input.wait.tokenLimitBackoffMs : Math.min(input.wait.tokenLimitBackoffMs, Math.max(0, deadline - Date.now()));
-  await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
-  run.attempt += 1;
-  run.batchId = undefined;
 }

@@ -39,8 +39,9 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
 }
 
 /** Continues as new (with the chunk's resume state) when Temporal suggests it or the history is long. */
-async function continueAsNewIfLong(run: ChunkRun, batchId: string): Promise<void> {
-  const { input, resumeState } = run;
+export async function continueAsNewIfLong(run: ChunkRun, batchId: string | undefined): Promise<void> {
+  const { input } = run;
+  const resumeState = run.resume();
   const info = workflowInfo();
   const longHistory = input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents;
   if (!(info.continueAsNewSuggested || longHistory) || !resumeState) return;
