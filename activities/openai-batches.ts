@@ -173,9 +173,17 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
 
     /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
     async cancelBatch(input: { batchId: string }): Promise<BatchSnapshot> {
-      const current = toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      const retrieve = async () => toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      const current = await retrieve();
       if (current.terminal || current.status === 'cancelling') return current;
-      return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+      try {
+        return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+      } catch (err) {
+        // The batch may have ended between the two calls (OpenAI then refuses the cancel): that is no failure.
+        const now = await retrieve().catch(() => undefined);
+        if (now && (now.terminal || now.status === 'cancelling')) return now;
+        throw err;
+      }
     },
   };
 }

@@ -94,6 +94,8 @@ export interface JobInput {
    * Seconds after which OpenAI deletes the files the job leaves there (uploaded chunks, batch
    * output and error files; their contents are in the job's storage by then), 3,600 to 2,592,000.
    * Without it, uploaded files stay until deleted and count against the organization's storage.
+   * At least `wait.maxPollMs` + 30 minutes (refused otherwise): a finished batch is noticed up to
+   * `maxPollMs` late, and its output must still be there to download.
    * @default 604_800 (7 days)
    */
   readonly openaiFileTtlSeconds?: number;

@@ -69,7 +69,8 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  continue-as-new at this history length too (default: when
                                  Temporal suggests it)
   --openai-file-ttl-seconds <s>  OpenAI deletes the job's uploaded and output files after this
-                                 (3600 to 2592000; default: 604800, 7 days)
+                                 (3600 to 2592000, and at least --poll-max-seconds + 1800;
+                                 default: 604800, 7 days)
 `;
 
 type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
