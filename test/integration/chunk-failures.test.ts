@@ -1,9 +1,13 @@
 // How a chunk workflow ends when something goes wrong: it reports to its job on every exit, never
 // abandons a running batch, and bounds its token-limit resubmissions.
-import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJobProgress, startBatchJob } from '../../src/client/job-client.ts';
+import { OpenAIBatchPlugin } from '../../src/plugin.ts';
 import { openStorage } from '../../src/storage/index.ts';
+import { devServer } from '../support/temporal.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { until } from '../support/until.ts';
 
@@ -152,5 +156,53 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       env.emulator.setConfig({ rowsPerSecond: 2, enqueuedTokenLimit: { 'gpt-4o-mini': null } });
       await env.conn.client.workflow.getHandle(jobId).terminate('test cleanup').catch(() => undefined);
     }
+  });
+
+  it('a chunk that fails while its batch runs cancels the batch and keeps the rows OpenAI finished', async () => {
+    const jobId = `fail-running-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 40, { file: 'fail-running.jsonl' });
+    const chunkId = `${jobId}/r1/c0`;
+    // One poll fails for good (as a 400 or a bug would): the trigger, not what is proved.
+    let failNextPoll = false;
+    const worker = await Worker.create({
+      connection: env.conn.nativeConnection,
+      namespace: devServer().namespace,
+      taskQueue: env.taskQueue,
+      plugins: [
+        new OpenAIBatchPlugin({
+          storageRoot: env.storageRoot,
+          openaiBaseUrl: env.emulator.baseURL,
+          openaiApiKey: 'sk-test-not-a-secret',
+          crashHook: (point) => {
+            if (point !== 'during-poll' || !failNextPoll) return;
+            failNextPoll = false;
+            throw ApplicationFailure.nonRetryable('injected: this poll fails for good', 'Test.PollFailed');
+          },
+        }),
+      ],
+    });
+    const { summary, chunkEnd } = await worker.runUntil(async () => {
+      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      await until('some rows of the batch are done', async () => {
+        const progress = await getJobProgress(handle).catch(() => undefined);
+        return progress?.active.some((a) => a.phase === 'waiting' && a.done > 0) ?? false;
+      });
+      failNextPoll = true;
+      const summary = await handle.result();
+      return { summary, chunkEnd: await chunkStatus(chunkId) };
+    });
+    expect(chunkEnd).toBe('FAILED');
+    const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
+    expect(stats.batchesByMetadata[jobId]).toBe(1);
+    expect(stats.batchesByStatus['in_progress'] ?? 0).toBe(0);
+    const openai = new OpenAI({ baseURL: env.emulator.baseURL, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
+    const batch = await openai.batches.retrieve(summary.batchIds[0] as string);
+    expect(batch.status).toBe('cancelled');
+    const rows = await readJsonlFile<ResultLine>(env.storageRoot, summary.resultsUri);
+    const { ids, statuses } = tally(rows);
+    expect(ids.size).toBe(40);
+    // Every row OpenAI finished (and billed) is kept; the others say the batch was cancelled.
+    expect(statuses['succeeded']).toBe(batch.request_counts?.completed);
+    expect((statuses['succeeded'] ?? 0) + (statuses['cancelled'] ?? 0)).toBe(40);
   });
 });
