@@ -140,13 +140,16 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
      */
     async waitForBatch(input: WaitForBatchInput): Promise<BatchSnapshot> {
       Context.current().heartbeat();
+      const retryBy = lastRetryAtMs();
       const untilDeadline = input.deadlineMs === undefined ? Infinity : input.deadlineMs - Date.now();
-      const dueIn = Math.min((input.nextPollAtMs ?? 0) - Date.now(), untilDeadline);
+      const dueIn = Math.min((input.nextPollAtMs ?? 0) - Date.now(), untilDeadline, retryBy - Date.now());
       if (activityInfo().attempt === 1 && dueIn > 50) {
         // First attempt after a progress refresh: the last poll was moments ago; keep the schedule.
         throw stillRunning(`waiting ${Math.round(dueIn / 1000)} s for the next poll`, dueIn);
       }
-      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId));
+      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)).catch((err: unknown) => {
+        throw retryWithinBound(err, retryBy);
+      });
       const snapshot = toSnapshot(batch);
       crash('during-poll');
       if (snapshot.terminal) return snapshot;
@@ -159,16 +162,59 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
       // Past the refresh interval, hand the snapshot to the workflow (one wake, no extra poll).
       if (now - activityInfo().scheduledTimestampMs >= input.refreshMs) return { ...snapshot, nextPollAtMs: now + delay };
+      // A retry due after the schedule-to-close bound is not made: Temporal would fail the wait
+      // (and the chunk) with the batch still running. Poll sooner; with no room left, wake the workflow.
+      if (retryBy - now < delay) {
+        if (retryBy - now < MIN_RETRY_ROOM_MS) return { ...snapshot, nextPollAtMs: now + delay };
+        delay = retryBy - now;
+      }
       throw stillRunning(`${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`, delay, snapshot);
     },
 
     /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
     async cancelBatch(input: { batchId: string }): Promise<BatchSnapshot> {
-      const current = toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      const retrieve = async () => toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      const current = await retrieve();
       if (current.terminal || current.status === 'cancelling') return current;
-      return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+      try {
+        return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+      } catch (err) {
+        // The batch may have ended between the two calls (OpenAI then refuses the cancel): that is no failure.
+        const now = await retrieve().catch(() => undefined);
+        if (now && (now.terminal || now.status === 'cancelling')) return now;
+        throw err;
+      }
     },
   };
+}
+
+/** Room kept before the wait activity's schedule-to-close bound for the server to start a retry. */
+const BOUND_MARGIN_MS = 60_000;
+/** Below this room before the bound, the wait returns to the workflow instead of retrying. */
+const MIN_RETRY_ROOM_MS = 1_000;
+
+/** The latest time the current wait activity's next attempt may be due (its schedule-to-close bound, less a margin). */
+function lastRetryAtMs(): number {
+  const info = activityInfo();
+  return info.scheduleToCloseTimeoutMs > 0 ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - BOUND_MARGIN_MS : Infinity;
+}
+
+/**
+ * A retryable failure whose `nextRetryDelay` (a 429's `retry-after`) would land after `retryBy`,
+ * moved to `retryBy`, so that Temporal retries it instead of failing the wait.
+ */
+function retryWithinBound(err: unknown, retryBy: number): unknown {
+  if (!(err instanceof ApplicationFailure) || err.nonRetryable || typeof err.nextRetryDelay !== 'number') return err;
+  const room = retryBy - Date.now();
+  if (err.nextRetryDelay <= room || room < MIN_RETRY_ROOM_MS) return err;
+  return ApplicationFailure.create({
+    message: err.message,
+    ...(err.type ? { type: err.type } : {}),
+    nonRetryable: false,
+    nextRetryDelay: Math.round(room),
+    details: err.details ?? [],
+    ...(err.cause ? { cause: err.cause } : {}),
+  });
 }
 
 /** The benign "not yet" failure of the infrequent-polling pattern: one retry is one poll. */

@@ -8,6 +8,7 @@ export const DEFAULT_WAIT: Required<WaitOptions> = {
   progressRefreshMs: 7_200_000,
   tokenLimitBackoffMs: 600_000,
   heartbeatTimeoutMs: 60_000,
+  maxTokenLimitRetries: 36,
 };
 
 /** Default batches in flight per job. */
@@ -20,6 +21,41 @@ export const DEFAULT_MAX_ROUNDS = 3;
 /** The wait options with every default filled in. */
 export function resolveWait(wait: WaitOptions | undefined): Required<WaitOptions> {
   return { ...DEFAULT_WAIT, ...stripUndefined(wait ?? {}) };
+}
+
+/**
+ * Time an output file must outlive the batch's end: the wait notices the end within `maxPollMs`;
+ * this covers the download and a worker restart.
+ */
+export const FILE_TTL_HEADROOM_MS = 1_800_000;
+
+/** One problem with the job's options taken together, by field path. */
+export interface OptionIssue {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
+/**
+ * What is wrong with the wait options and the file TTL taken together (each alone is checked by
+ * the input schema): empty when they can work.
+ */
+export function optionIssues(input: { readonly wait?: WaitOptions | undefined; readonly openaiFileTtlSeconds?: number | undefined }): OptionIssue[] {
+  const wait = resolveWait(input.wait);
+  const issues: OptionIssue[] = [];
+  if (wait.minPollMs > wait.maxPollMs) {
+    issues.push({ path: ['wait', 'minPollMs'], message: `is ${wait.minPollMs} ms, longer than wait.maxPollMs (${wait.maxPollMs} ms): lower wait.minPollMs or raise wait.maxPollMs` });
+  }
+  const ttlSeconds = input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS;
+  const neededSeconds = Math.ceil((wait.maxPollMs + FILE_TTL_HEADROOM_MS) / 1000);
+  if (ttlSeconds < neededSeconds) {
+    issues.push({
+      path: ['openaiFileTtlSeconds'],
+      message:
+        `is ${ttlSeconds} s, but a finished batch is noticed up to wait.maxPollMs (${Math.round(wait.maxPollMs / 1000)} s) later and its output must still be there to download: ` +
+        `set openaiFileTtlSeconds to at least ${neededSeconds} (wait.maxPollMs plus ${FILE_TTL_HEADROOM_MS / 1000} s), or lower wait.maxPollMs`,
+    });
+  }
+  return issues;
 }
 
 /** The deadline as epoch milliseconds, or undefined. */

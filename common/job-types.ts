@@ -31,7 +31,7 @@ export interface ChunkLimits {
   readonly maxTokensPerBatch?: number;
 }
 
-/** Durations of the wait, all in milliseconds; workflow inputs so that tests run in seconds. */
+/** Durations of the wait, in milliseconds (and one count); workflow inputs so that tests run in seconds. */
 export interface WaitOptions {
   /** Shortest delay between polls. @default 60_000 */
   readonly minPollMs?: number;
@@ -49,6 +49,13 @@ export interface WaitOptions {
   readonly tokenLimitBackoffMs?: number;
   /** Heartbeat timeout of every activity: how soon a dead worker's activity is retried. @default 60_000 */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * Resubmissions of a chunk after `token_limit_exceeded` (a count, not a duration), each after
+   * about `tokenLimitBackoffMs` (±20%, so chunks do not resubmit together). Past it the chunk's rows
+   * are recorded `failed` with code `token_limit_exceeded`, which is retryable: the next round (or
+   * an operator's retry) takes them. @default 36
+   */
+  readonly maxTokenLimitRetries?: number;
 }
 
 /** Input of `openAIBatchJob`. Validated by the client helper before it reaches Temporal. */
@@ -87,6 +94,8 @@ export interface JobInput {
    * Seconds after which OpenAI deletes the files the job leaves there (uploaded chunks, batch
    * output and error files; their contents are in the job's storage by then), 3,600 to 2,592,000.
    * Without it, uploaded files stay until deleted and count against the organization's storage.
+   * At least `wait.maxPollMs` + 30 minutes (refused otherwise): a finished batch is noticed up to
+   * `maxPollMs` late, and its output must still be there to download.
    * @default 604_800 (7 days)
    */
   readonly openaiFileTtlSeconds?: number;

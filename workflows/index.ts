@@ -2,8 +2,7 @@
 // re-export these. Nothing here imports Node built-ins, `openai` or activity values.
 export { healthCheckWorkflow } from './health-check.ts';
 export { openAIBatchJob } from './job-workflow.ts';
-export { openAIBatchChunk } from './chunk-workflow.ts';
-export type { ChunkResume } from './chunk-workflow.ts';
+export { openAIBatchChunk, type ChunkResume } from './chunk/index.ts';
 export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
 export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from '../common/job-options.ts';
 export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../common/poll-schedule.ts';

@@ -14,3 +14,35 @@ export const PUBLISH_BATCH_IDS_ON_PROGRESS = 'publish-batch-ids-on-progress';
  * records their rows. Older: histories recorded before 2026-11-22 wait on the done signal alone.
  */
 export const RECOVER_ENDED_CHUNKS = 'recover-ended-chunks';
+
+/**
+ * A chunk that fails (not cancelled) with a batch known cancels it and collects the rows OpenAI
+ * finished before it reports. Older: histories recorded before 2026-12-01 report `failed` rows and
+ * leave the batch running.
+ */
+export const CANCEL_BATCH_ON_FAILURE = 'cancel-batch-on-failure';
+
+/**
+ * A chunk whose cancel path fails (a 401, 404 or 400 on cancel) still records its rows and sends its
+ * done signal. Older: histories recorded before 2026-12-01 fail there without reporting.
+ */
+export const REPORT_WHEN_CANCEL_FAILS = 'report-when-cancel-fails';
+
+/**
+ * A chunk cancelled just as it ended sends its done signal from a non-cancellable scope (a signal
+ * from a cancelled scope is dropped). Older: histories recorded before 2026-12-01.
+ */
+export const DONE_SIGNAL_UNCANCELLABLE = 'done-signal-uncancellable';
+
+/**
+ * `token_limit_exceeded` resubmits at most `maxTokenLimitRetries` times, after a jittered backoff,
+ * continuing as new in that loop when the history is long. Older: histories recorded before
+ * 2026-12-01 (token-limit-*) resubmit forever after a fixed backoff.
+ */
+export const TOKEN_LIMIT_RETRIES = 'token-limit-retries';
+
+/**
+ * A resubmission uploads the chunk again when its input file may have expired at OpenAI (upload
+ * time + file TTL). Older: histories recorded before 2026-12-01 reuse the first file.
+ */
+export const REUPLOAD_EXPIRED_INPUT = 'reupload-expired-input';

@@ -28,6 +28,7 @@ export const JOB_FLAGS = {
   'progress-refresh-seconds': { type: 'string' },
   'token-limit-backoff-seconds': { type: 'string' },
   'heartbeat-timeout-seconds': { type: 'string' },
+  'max-token-limit-retries': { type: 'string' },
   'continue-as-new-after-events': { type: 'string' },
   'openai-file-ttl-seconds': { type: 'string' },
 } as const;
@@ -62,11 +63,14 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  wait after token_limit_exceeded before resubmitting (default: 600)
   --heartbeat-timeout-seconds <s>
                                  how soon a dead worker's activity is retried (default: 60)
+  --max-token-limit-retries <n>  resubmissions of a chunk after token_limit_exceeded; then its rows
+                                 are failed (retryable) for the next round (default: 36)
   --continue-as-new-after-events <n>
                                  continue-as-new at this history length too (default: when
                                  Temporal suggests it)
   --openai-file-ttl-seconds <s>  OpenAI deletes the job's uploaded and output files after this
-                                 (3600 to 2592000; default: 604800, 7 days)
+                                 (3600 to 2592000, and at least --poll-max-seconds + 1800;
+                                 default: 604800, 7 days)
 `;
 
 type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -140,7 +144,10 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     const seconds = number(flag, values[flag]);
     return seconds === undefined ? undefined : Math.round(seconds * 1000);
   };
-  const wait = Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)]));
+  const wait = {
+    ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)])),
+    maxTokenLimitRetries: number('max-token-limit-retries', values['max-token-limit-retries']),
+  };
   const raw = {
     inputUri,
     endpoint,
@@ -200,4 +207,5 @@ export const JOB_FIELD_FLAGS: Record<string, string> = {
   continueAsNewAfterEvents: '--continue-as-new-after-events',
   openaiFileTtlSeconds: '--openai-file-ttl-seconds',
   ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
+  'wait.maxTokenLimitRetries': '--max-token-limit-retries',
 };

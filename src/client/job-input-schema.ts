@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { optionIssues } from '../../common/job-options.ts';
 import type { JobInput } from '../../common/job-types.ts';
 
 const ENDPOINTS = ['/v1/chat/completions', '/v1/responses', '/v1/embeddings', '/v1/completions', '/v1/moderations'] as const;
@@ -37,8 +38,12 @@ export const jobInputSchema = z.strictObject({
       progressRefreshMs: ms.min(100).optional(),
       tokenLimitBackoffMs: ms.optional(),
       heartbeatTimeoutMs: ms.min(1_000).optional(),
+      maxTokenLimitRetries: z.number().int().min(0).max(10_000).optional(),
     })
     .optional(),
+}).superRefine((input, ctx) => {
+  // Options that are each valid but cannot work together (see optionIssues).
+  for (const issue of optionIssues(input as JobInput)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
 });
 
 /** One problem with a job input, by field path (`limits.maxRequests`). */

@@ -19,6 +19,7 @@ export const FAST_WAIT: Required<WaitOptions> = {
   progressRefreshMs: 5_000,
   tokenLimitBackoffMs: 1_000,
   heartbeatTimeoutMs: 5_000,
+  maxTokenLimitRetries: 36,
 };
 
 type EmulatorOptions = Parameters<typeof startEmulator>[0];

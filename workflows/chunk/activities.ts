@@ -1,0 +1,37 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { BatchActivities } from '../../activities/create-batch-activities.ts';
+import type { ChunkInput } from '../../common/job-types.ts';
+
+/** Retries of the quick calls (create, cancel): shared by every proxy of them. */
+export const QUICK_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute' } as const;
+
+/**
+ * The chunk's activity proxies: `io` for uploads and collects (long, streamed), `quick` for
+ * single API calls, `poll` for the wait (each retry is one poll, see `waitForBatch`). The create
+ * call has its own proxy in `submit.ts`.
+ */
+export function chunkActivities(input: ChunkInput) {
+  const heartbeatTimeout = input.wait.heartbeatTimeoutMs;
+  const io = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout,
+    retry: { ...QUICK_RETRY, nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+  });
+  const quick = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout,
+    retry: QUICK_RETRY,
+  });
+  const poll = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 minutes',
+    heartbeatTimeout,
+    // The bound wakes the workflow if the worker was down.
+    scheduleToCloseTimeout: input.wait.progressRefreshMs * 2 + 300_000,
+    retry: { initialInterval: input.wait.minPollMs, backoffCoefficient: 1, maximumInterval: input.wait.maxPollMs },
+    summary: 'wait for the batch',
+  });
+  return { io, quick, poll };
+}
+
+/** What {@link chunkActivities} returns. */
+export type ChunkActivities = ReturnType<typeof chunkActivities>;

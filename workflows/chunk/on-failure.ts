@@ -1,0 +1,84 @@
+import { ApplicationFailure, CancellationScope, log, patched } from '@temporalio/workflow';
+import type { ChunkResult } from '../../common/job-types.ts';
+import { CANCEL_BATCH_ON_FAILURE, REPORT_WHEN_CANCEL_FAILS } from '../patches.ts';
+import { cancelAndCollect } from './cancel-and-collect.ts';
+import type { ChunkRun } from './chunk-run.ts';
+import { adoptBatch } from './submit.ts';
+
+/** Failure types that would fail every chunk alike: the job stops instead of trying the rest. */
+const FATAL_TYPES = new Set(['OpenAIBatch.Auth']);
+
+/** The fatal OpenAI failure under an activity failure, if that is what it is. */
+function fatalFailure(err: unknown): { type: string; message: string } | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof ApplicationFailure && e.type && FATAL_TYPES.has(e.type)) return { type: e.type, message: e.message };
+  }
+  return undefined;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The chunk failed (not cancelled). A batch it knows of (or a create may have made) is cancelled
+ * and the rows OpenAI finished are collected, so no batch runs on unwatched; then it reports what
+ * is known so the job can finish. The caller rethrows.
+ */
+export async function onFailure(run: ChunkRun, err: unknown): Promise<void> {
+  const fatal = fatalFailure(err);
+  const reason = fatal?.message ?? messageOf(err);
+  await CancellationScope.nonCancellable(async () => {
+    // A refused key refuses the cancel too: nothing to try.
+    const partial = !fatal && patched(CANCEL_BATCH_ON_FAILURE) ? await cancelKnownBatch(run, reason) : undefined;
+    const result = partial ?? (await run.collectOrEmpty('failed', undefined, reason));
+    await run.signalDone(fatal ? { ...result, failureType: fatal.type } : result);
+  });
+}
+
+/** Cancels the batch a failed chunk knows of and collects what it finished; undefined if there is none or that fails. */
+async function cancelKnownBatch(run: ChunkRun, reason: string): Promise<ChunkResult | undefined> {
+  try {
+    const id = await knownBatchId(run);
+    if (!id) return undefined;
+    log.warn('chunk failed with its batch running: cancelling it and collecting what it finished', { batchId: id, reason });
+    return { ...(await cancelAndCollect(run, id, false)), reason };
+  } catch (cancelErr) {
+    log.warn('cancel and collect of a failed chunk\'s batch failed', { batchId: run.batchId, reason, error: messageOf(cancelErr) });
+    return undefined;
+  }
+}
+
+/** The chunk's batch, or the one a create in flight may have made (found by its key). */
+async function knownBatchId(run: ChunkRun): Promise<string | undefined> {
+  if (run.batchId || !run.fileId || !run.creating) return run.batchId;
+  // A create may have reached OpenAI: find it by its key.
+  const found = await adoptBatch(run, run.fileId);
+  if (found) {
+    run.batchId = found.batchId;
+    run.batchIds.push(found.batchId);
+  }
+  return found?.batchId;
+}
+
+/**
+ * The chunk was cancelled: cancel its batch (adopting one a cancelled create may have made), wait
+ * until it ends, collect what it finished and report. When the cancel itself fails (a 401, 404 or
+ * 400), the rows are still recorded and reported. The caller rethrows the cancellation.
+ */
+export async function onCancel(run: ChunkRun): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    let partial: ChunkResult;
+    try {
+      const id = await knownBatchId(run);
+      partial = id ? await cancelAndCollect(run, id, false) : await run.collect('not_submitted', undefined, { reason: 'cancelled before submission' });
+    } catch (err) {
+      if (!patched(REPORT_WHEN_CANCEL_FAILS)) throw err;
+      const reason = `cancelling the chunk failed${run.batchId ? ` (batch ${run.batchId} may still run: cancel it at OpenAI)` : ''}: ${messageOf(err)}`;
+      log.warn('chunk cancel path failed; recording its rows as failed', { batchId: run.batchId, error: messageOf(err) });
+      partial = await run.collectOrEmpty('failed', undefined, reason);
+    }
+    await run.report({ phase: 'done' }, false);
+    await run.signalDone(partial);
+  });
+}

@@ -1,0 +1,47 @@
+import { log, patched, sleep } from '@temporalio/workflow';
+import type { BatchSnapshot } from '../../activities/openai-batches.ts';
+import { DEFAULT_WAIT } from '../../common/job-options.ts';
+import { REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
+import type { ChunkRun } from './chunk-run.ts';
+
+/** Share of `tokenLimitBackoffMs` each backoff moves either way, so chunks do not resubmit together. */
+export const TOKEN_LIMIT_JITTER = 0.2;
+
+/** Time an input file must still have before a resubmission may reuse it (OpenAI reads it while the batch validates). */
+export const INPUT_TTL_MARGIN_MS = 900_000;
+
+export function isTokenLimitExceeded(snapshot: BatchSnapshot): boolean {
+  return snapshot.status === 'failed' && (snapshot.errors?.some((e) => e.code === 'token_limit_exceeded') ?? false);
+}
+
+/** Whether the chunk has used up its resubmissions after `token_limit_exceeded` (`attempt` counts submissions). */
+export function tokenLimitRetriesUsedUp(run: ChunkRun): boolean {
+  return run.attempt - 1 >= (run.input.wait.maxTokenLimitRetries ?? DEFAULT_WAIT.maxTokenLimitRetries);
+}
+
+/**
+ * The organization's enqueued-token queue is full: wait, then let the caller submit the same rows
+ * again under the next attempt's key. `jitter`: the wait moves by up to ±20% (workflow
+ * `Math.random` is seeded per run, so replay waits the same).
+ */
+export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: boolean): Promise<void> {
+  const { deadline, input } = run;
+  log.info('token_limit_exceeded; resubmitting later', { batchId, attempt: run.attempt });
+  await run.report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
+  const backoff = jitter ? Math.round(input.wait.tokenLimitBackoffMs * (1 - TOKEN_LIMIT_JITTER + 2 * TOKEN_LIMIT_JITTER * Math.random())) : input.wait.tokenLimitBackoffMs;
+  const wait = deadline === undefined ? backoff : Math.min(backoff, Math.max(0, deadline - Date.now()));
+  await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
+  run.attempt += 1;
+  run.batchId = undefined;
+}
+
+/** Whether an input file uploaded at `uploadedAtMs` with a TTL may be gone (or go) before a batch created `nowMs` reads it. */
+export function inputFileMayHaveExpired(uploadedAtMs: number | undefined, ttlSeconds: number | undefined, nowMs: number): boolean {
+  if (uploadedAtMs === undefined || ttlSeconds === undefined) return false;
+  return nowMs + INPUT_TTL_MARGIN_MS >= uploadedAtMs + ttlSeconds * 1000;
+}
+
+/** Whether a resubmission must upload the chunk again (its file may have expired at OpenAI). */
+export function mustReupload(run: ChunkRun): boolean {
+  return inputFileMayHaveExpired(run.uploadedAtMs, run.input.fileTtlSeconds, Date.now()) && patched(REUPLOAD_EXPIRED_INPUT);
+}
