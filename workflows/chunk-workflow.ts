@@ -1,12 +1,15 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   ContinueAsNew,
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -19,6 +22,7 @@ import type { BatchSnapshot } from '../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../common/job-types.ts';
 import { emptyChunkResult } from './empty-chunk-result.ts';
 import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../common/messages.ts';
+import { CREATE_BATCH_SETTLES } from './patches.ts';
 
 /** Where a chunk workflow resumes after continue-as-new. */
 export interface ChunkResume {
@@ -41,6 +45,15 @@ function activities(input: ChunkInput) {
     heartbeatTimeout,
     retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
   });
+  // A cancelled create is waited for: it may already be at OpenAI, and only its answer (the batch,
+  // or the proof that none can appear) lets the cancel path cancel what it made. Its attempts wait
+  // out an earlier attempt's create, hence the longer bound.
+  const create = proxyActivities<BatchActivities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+  });
   const poll = proxyActivities<BatchActivities>({
     startToCloseTimeout: '2 minutes',
     heartbeatTimeout,
@@ -49,7 +62,7 @@ function activities(input: ChunkInput) {
     retry: { initialInterval: input.wait.minPollMs, backoffCoefficient: 1, maximumInterval: input.wait.maxPollMs },
     summary: 'wait for the batch',
   });
-  return { io, quick, poll };
+  return { io, quick, create, poll };
 }
 
 /**
@@ -58,7 +71,7 @@ function activities(input: ChunkInput) {
  * OpenAI batch, waits for `cancelled`, collects the partial results, reports them, and ends cancelled.
  */
 export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume): Promise<ChunkResult> {
-  const { io, quick, poll } = activities(input);
+  const { io, quick, create, poll } = activities(input);
   const { round, chunk } = input;
   const batchIds = [...(resume?.batchIds ?? [])];
   let batchId = resume?.batchId;
@@ -153,6 +166,9 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   let resumeState: ChunkResume | undefined;
   // True while a create may have reached OpenAI without its answer reaching this workflow.
   let creating = false;
+  // Under CREATE_BATCH_SETTLES: the create is waited for on cancel, and searches stop at its first try.
+  let createSettles = false;
+  let createTriedAtMs = input.jobStartedAtMs;
   const key = (): string => `${input.jobId}:${input.jobRunId ?? '-'}:r${round}:c${chunk.index}:a${attempt}`;
   const pastDeadline = (): boolean => deadline !== undefined && Date.now() >= deadline;
 
@@ -166,16 +182,23 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
         if (pastDeadline()) return await collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
         await report({ phase: 'submitting' }, false);
         creating = true;
-        const created = await quick.createBatch.executeWithOptions({ summary: `create the batch of ${fileId} exactly once (key ${key()})` }, [{
+        createSettles = patched(CREATE_BATCH_SETTLES);
+        if (createSettles) createTriedAtMs = Date.now();
+        const created = await (createSettles ? create : quick).createBatch.executeWithOptions({ summary: `create the batch of ${fileId} exactly once (key ${key()})` }, [{
           jobId: input.jobId,
           round,
           chunk: chunk.index,
           inputFileId: fileId,
           endpoint: input.endpoint,
           idempotencyKey: key(),
-          notBeforeMs: input.jobStartedAtMs,
+          notBeforeMs: createTriedAtMs,
           outputExpiresAfterSeconds: input.fileTtlSeconds,
         }]);
+        if (!created && createSettles) {
+          // Cancelled before it was sent, and no batch carries the key: nothing to cancel.
+          creating = false;
+          throw new CancelledFailure('cancelled before the batch was created');
+        }
         if (!created) throw new Error('createBatch returned no batch');
         creating = false;
         batchId = created.batchId;
@@ -206,7 +229,9 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   } catch (err) {
     // Continue-as-new is thrown as an error; it is not a failure of the chunk.
     if (err instanceof ContinueAsNew) throw err;
-    if (!isCancellation(err)) {
+    // Cancelled, a create that then failed or timed out is a cancellation whose create is unsettled.
+    const cancelledCreate = createSettles && creating && CancellationScope.current().consideredCancelled;
+    if (!isCancellation(err) && !cancelledCreate) {
       const fatal = fatalFailure(err);
       const reason = fatal?.message ?? (err instanceof Error ? err.message : String(err));
       // Report what is known so the job can finish, then fail visibly.
@@ -221,9 +246,10 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       let id = batchId;
       if (!id && fileId && creating) {
         // A create may have reached OpenAI before the cancellation: find it by its key.
-        const found = await quick.createBatch({
+        // Under CREATE_BATCH_SETTLES only when the create ended unsettled; the search waits out its attempts.
+        const found = await (createSettles ? create : quick).createBatch({
           jobId: input.jobId, round, chunk: chunk.index, inputFileId: fileId, endpoint: input.endpoint,
-          idempotencyKey: key(), notBeforeMs: input.jobStartedAtMs, adoptOnly: true,
+          idempotencyKey: key(), notBeforeMs: createTriedAtMs, adoptOnly: true,
         });
         if (found) { id = found.batchId; batchIds.push(id); }
       }

@@ -14,3 +14,11 @@ export const PUBLISH_BATCH_IDS_ON_PROGRESS = 'publish-batch-ids-on-progress';
  * records their rows. Older: histories recorded before 2026-11-22 wait on the done signal alone.
  */
 export const RECOVER_ENDED_CHUNKS = 'recover-ended-chunks';
+
+/**
+ * The chunk waits for a cancelled `createBatch` to settle (WAIT_CANCELLATION_COMPLETED) and
+ * cancels the batch it made; a create that ends unsettled is searched for after its attempts can
+ * no longer land; searches stop at the key's first try, not the job's start. Older: histories
+ * recorded before 2026-12-01 (all of test/replay/histories) use the TRY_CANCEL create.
+ */
+export const CREATE_BATCH_SETTLES = 'create-batch-settles';
