@@ -1,5 +1,5 @@
 import { activityInfo, Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
@@ -29,11 +29,11 @@ export interface CreateBatchInput {
 /** How far OpenAI's clock may be behind Temporal's; the listing looks this much further back. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
 /** The SDK gives up on a `batches.create` after this long, so an attempt's create ends by then. */
-export const CREATE_REQUEST_TIMEOUT_MS = 20_000;
+export const CREATE_REQUEST_TIMEOUT_MS = 15_000;
 /** An attempt sends its create only this soon after it started (by its own clock), never later. */
-export const CREATE_SEND_WINDOW_MS = 20_000;
+export const CREATE_SEND_WINDOW_MS = 10_000;
 /** How long after the client gave up a create may still be carried out at OpenAI (assumed). */
-export const CREATE_LANDING_GRACE_MS = 10_000;
+export const CREATE_LANDING_GRACE_MS = 5_000;
 /**
  * After this long from its own start, no create sent by an attempt that started before it can
  * still appear at OpenAI: its send window, its request timeout and the landing grace.
@@ -67,32 +67,31 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
       // A cancellation must not cut this short: a create may already be at OpenAI, and the
       // workflow (which waits for this activity to end) needs its answer, or the proof there is none.
       const cancelled = (): boolean => context.cancellationSignal.aborted;
+      let sent = false;
       try {
         if (input.adoptOnly || settledBefore < info.attempt) {
           // An earlier attempt (or the create this search follows) may still be sending a create,
           // from a worker that is merely cut off from Temporal: wait until it must have landed.
           // An attempt that waits never creates, so every create is sent within the send window
           // of its attempt's start, which is what makes this wait long enough.
+          context.log.info('createBatch waits until no earlier create can still land', { attempt: info.attempt, waitMs: CREATE_SETTLE_MS, adoptOnly: Boolean(input.adoptOnly) });
           await sleepIgnoringCancel(CREATE_SETTLE_MS, startedAt);
           settledBefore = info.attempt;
           heartbeat();
           const found = await adoptOldest(openai(), input);
           if (found) return { ...toSnapshot(found), adopted: true };
           if (input.adoptOnly || cancelled()) return null;
-          settledBefore = info.attempt + 1;
-          heartbeat();
-          throw ApplicationFailure.retryable('no batch carries this key and none can still appear; the next attempt creates it', CREATE_SETTLED_TYPE);
+          throw settledRetry('no batch carries this key and none can still appear; the next attempt creates it');
         }
         const found = await adoptOldest(openai(), input);
         if (found) return { ...toSnapshot(found), adopted: true };
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
-        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS) {
-          settledBefore = info.attempt + 1;
-          heartbeat();
-          throw ApplicationFailure.retryable('the search outlasted the send window; the next attempt creates the batch', CREATE_SETTLED_TYPE);
-        }
+        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS) throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
         let batch: OpenAI.Batches.Batch;
+        // Test-only: the process dies while its create is at OpenAI (a no-op in production).
+        const dying = setTimeout(() => crash('during-create'), 300);
+        sent = true;
         try {
           batch = await callOpenAI('batches.create', () =>
             openai().batches.create(
@@ -111,13 +110,8 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
               { timeout: CREATE_REQUEST_TIMEOUT_MS },
             ),
           );
-        } catch (err) {
-          // An answer from OpenAI that refused the create means none is in flight from this attempt.
-          if (refusedCreate(err)) {
-            settledBefore = info.attempt + 1;
-            heartbeat();
-          }
-          throw err;
+        } finally {
+          clearTimeout(dying);
         }
         // The batch exists: whatever happens next, the next attempt's search finds it.
         settledBefore = info.attempt + 1;
@@ -127,11 +121,24 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
         const oldest = await adoptOldest(openai(), input);
         if (oldest && oldest.id !== batch.id) return { ...toSnapshot(oldest), adopted: true };
         return { ...toSnapshot(oldest ?? batch), adopted: false };
+      } catch (err) {
+        // Failed before its create was sent, or OpenAI refused it: nothing of this attempt is in
+        // flight, so (if nothing earlier was either) the next attempt need not wait.
+        if (settledBefore >= info.attempt && (!sent || refusedCreate(err))) {
+          settledBefore = info.attempt + 1;
+          heartbeat();
+        }
+        throw err;
       } finally {
         clearInterval(timer);
       }
     },
   };
+}
+
+/** The benign retry of an attempt that made sure nothing is in flight but did not create. */
+function settledRetry(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: CREATE_SETTLED_TYPE, nonRetryable: false, category: ApplicationFailureCategory.BENIGN });
 }
 
 /** Sleeps until `ms` after `startedAt` (a `performance.now()` reading), whatever the cancellation. */
