@@ -257,7 +257,8 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
       await report({ phase: 'done' }, false);
       await job.signal(chunkDoneSignal, partial).catch(() => undefined);
     });
-    throw err;
+    // The chunk ends cancelled, also when its cancelled create failed or timed out.
+    throw cancelledCreate && !isCancellation(err) ? new CancelledFailure('cancelled while the batch was being created', [], err instanceof Error ? err : undefined) : err;
   }
   await report({ phase: 'done', done: progress.total }, false);
   await job.signal(chunkDoneSignal, result).catch(() => undefined);

@@ -46,6 +46,8 @@ describe('a cancel while the batch is being created', () => {
     expect(stats.batchesByMetadata[jobId]).toBe(1);
     const running = Object.entries(stats.batchesByStatus).filter(([status, n]) => RUNNING.includes(status) && n > 0);
     expect(running, 'batches still running after the job ended').toEqual([]);
+    // The chunk itself ends cancelled, not failed, whichever way its create ended.
+    expect((await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).describe()).status.name).toBe('CANCELLED');
   }
 
   it('a cancel during a slow create leaves no batch running, and the chunk cancels and reports the batch that create made', async () => {
