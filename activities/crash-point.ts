@@ -1,5 +1,5 @@
 /** Places in the activities where a test can make the worker process die (SIGKILL). */
-export type CrashPoint = 'during-upload' | 'during-poll' | 'after-create';
+export type CrashPoint = 'during-upload' | 'during-poll' | 'during-create' | 'after-create';
 
 /** Called at each crash point; the default does nothing. Tests pass one that kills the process. */
 export type CrashHook = (point: CrashPoint) => void;

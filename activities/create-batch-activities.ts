@@ -4,6 +4,7 @@ import { openStorage } from '../src/storage/index.ts';
 import type { WorkerHealth } from '../common/health-types.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
+import { createCreateBatchActivity } from './create-batch.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 
@@ -35,6 +36,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   return {
     ...createJobStepActivities(openai, storage),
     ...createOpenAIBatchActivities(openai, storage, crash),
+    ...createCreateBatchActivity(openai, crash),
     ...createChunkLivenessActivities(),
     /** Reports what this worker is configured with, so that an operator can check a deployment. */
     checkWorkerHealth(): Promise<WorkerHealth> {

@@ -16,23 +16,6 @@ export interface UploadChunkInput {
   readonly expiresAfterSeconds?: number | undefined;
 }
 
-/** Input of `createBatch`. */
-export interface CreateBatchInput {
-  readonly jobId: string;
-  readonly round: number;
-  readonly chunk: number;
-  readonly inputFileId: string;
-  readonly endpoint: string;
-  /** One per submission attempt: `token_limit_exceeded` resubmits with a new key. */
-  readonly idempotencyKey: string;
-  /** Epoch ms; batches created earlier are never adopted (and the listing stops there). */
-  readonly notBeforeMs: number;
-  /** Only look for an existing batch; never create one (used after a cancelled create). */
-  readonly adoptOnly?: boolean;
-  /** OpenAI deletes the batch's output and error files this many seconds after their creation. */
-  readonly outputExpiresAfterSeconds?: number | undefined;
-}
-
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
   readonly batchId: string;
@@ -101,34 +84,6 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobS
         ),
       );
       return { fileId: file.id, bytes: file.bytes };
-    },
-
-    /**
-     * Creates the chunk's batch exactly once: first looks for a batch carrying the same
-     * idempotency key (newest first, stopping at the job's start) and adopts it, so a worker
-     * killed after OpenAI created the batch but before Temporal recorded it creates no second one.
-     */
-    async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
-      Context.current().heartbeat();
-      const existing = await findBatchByKey(openai(), input.idempotencyKey, input.notBeforeMs);
-      if (existing) return { ...toSnapshot(existing), adopted: true };
-      if (input.adoptOnly) return null;
-      const batch = await callOpenAI('batches.create', () =>
-        openai().batches.create({
-          input_file_id: input.inputFileId,
-          endpoint: input.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
-          completion_window: '24h',
-          ...(input.outputExpiresAfterSeconds ? { output_expires_after: { anchor: 'created_at', seconds: input.outputExpiresAfterSeconds } } : {}),
-          metadata: {
-            job_id: input.jobId.slice(0, 512),
-            round: String(input.round),
-            chunk: String(input.chunk),
-            idempotency_key: input.idempotencyKey.slice(0, 512),
-          },
-        }),
-      );
-      crash('after-create');
-      return { ...toSnapshot(batch), adopted: false };
     },
 
     /**
@@ -229,20 +184,8 @@ function stillRunning(message: string, delayMs: number, snapshot?: BatchSnapshot
   });
 }
 
-async function findBatchByKey(client: OpenAI, key: string, notBeforeMs: number): Promise<OpenAI.Batches.Batch | undefined> {
-  // Clocks differ between Temporal and OpenAI; look a little before the job's start.
-  const notBeforeSeconds = Math.floor((notBeforeMs - 600_000) / 1000);
-  return await callOpenAI('batches.list', async () => {
-    for await (const batch of client.batches.list({ limit: 100 })) {
-      Context.current().heartbeat();
-      if (batch.metadata?.['idempotency_key'] === key) return batch;
-      if (batch.created_at < notBeforeSeconds) return undefined;
-    }
-    return undefined;
-  });
-}
-
-function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
+/** The workflows' view of a batch object. */
+export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
   const counts = batch.request_counts;
   return {
     batchId: batch.id,

@@ -46,3 +46,11 @@ export const TOKEN_LIMIT_RETRIES = 'token-limit-retries';
  * time + file TTL). Older: histories recorded before 2026-12-01 reuse the first file.
  */
 export const REUPLOAD_EXPIRED_INPUT = 'reupload-expired-input';
+
+/**
+ * The chunk waits for a cancelled `createBatch` to settle (WAIT_CANCELLATION_COMPLETED) and
+ * cancels the batch it made; a create that ends unsettled is searched for after its attempts can
+ * no longer land; searches stop at the key's first try, not the job's start. Older: histories
+ * recorded before 2026-12-01 (all of test/replay/histories) use the TRY_CANCEL create.
+ */
+export const CREATE_BATCH_SETTLES = 'create-batch-settles';

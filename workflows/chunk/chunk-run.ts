@@ -39,6 +39,12 @@ export class ChunkRun {
   /** True while a create may have reached OpenAI without its answer reaching this workflow. */
   creating = false;
   /**
+   * Under CREATE_BATCH_SETTLES: a cancelled create is waited for (its answer says whether a batch
+   * exists), and searches for the key stop at `createTriedAtMs`, its first try, not the job's start.
+   */
+  createSettles = false;
+  createTriedAtMs: number;
+  /**
    * The job's extendDeadline update moves this later. A wait already running keeps the old
    * deadline; when it ends on that one, the chunk waits again instead of cancelling.
    */
@@ -56,6 +62,7 @@ export class ChunkRun {
     this.uploadedAtMs = resume?.uploadedAtMs;
     this.attempt = resume?.attempt ?? 1;
     this.deadline = input.deadlineMs;
+    this.createTriedAtMs = input.jobStartedAtMs;
     const { round, chunk } = input;
     this.progress = { round, index: chunk.index, phase: resume ? 'waiting' : 'uploading', batchId: this.batchId, done: 0, total: chunk.requests };
     this.job = getExternalWorkflowHandle(input.jobWorkflowId);

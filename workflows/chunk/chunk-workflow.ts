@@ -1,4 +1,4 @@
-import { ContinueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, ContinueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { ChunkEnd, ChunkInput, ChunkResult } from '../../common/job-types.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import { ChunkRun, type ChunkResume } from './chunk-run.ts';
@@ -22,8 +22,12 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
   } catch (err) {
     // Continue-as-new is thrown as an error; it is not a failure of the chunk.
     if (err instanceof ContinueAsNew) throw err;
-    if (isCancellation(err)) await onCancel(run);
+    // Cancelled, a create that then failed or timed out is a cancellation whose create is unsettled.
+    const cancelledCreate = run.createSettles && run.creating && CancellationScope.current().consideredCancelled;
+    if (isCancellation(err) || cancelledCreate) await onCancel(run);
     else await onFailure(run, err);
+    // The chunk ends cancelled, also when its cancelled create failed or timed out.
+    if (cancelledCreate && !isCancellation(err)) throw new CancelledFailure('cancelled while the batch was being created', [], err instanceof Error ? err : undefined);
     throw err;
   }
   await run.report({ phase: 'done', done: run.progress.total }, false);
@@ -77,6 +81,11 @@ async function submit(run: ChunkRun, fileId: string): Promise<void> {
   await run.report({ phase: 'submitting' }, false);
   run.creating = true;
   const created = await submitBatch(run, fileId);
+  if (!created && run.createSettles) {
+    // Cancelled before it was sent, and no batch carries the key: nothing to cancel.
+    run.creating = false;
+    throw new CancelledFailure('cancelled before the batch was created');
+  }
   if (!created) throw new Error('createBatch returned no batch');
   run.creating = false;
   run.batchId = created.batchId;

@@ -1,0 +1,200 @@
+import { activityInfo, Context } from '@temporalio/activity';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
+import OpenAI from 'openai';
+import { callOpenAI } from '../src/openai/errors.ts';
+import type { CrashHook } from './crash-point.ts';
+import { toSnapshot, type BatchSnapshot } from './openai-batches.ts';
+
+/** Input of `createBatch`. */
+export interface CreateBatchInput {
+  readonly jobId: string;
+  readonly round: number;
+  readonly chunk: number;
+  readonly inputFileId: string;
+  readonly endpoint: string;
+  /** One per submission attempt: `token_limit_exceeded` resubmits with a new key. */
+  readonly idempotencyKey: string;
+  /**
+   * Epoch ms (Temporal's clock) of the first try to create a batch with this key: no batch with
+   * the key can be older, so the listing stops there (less {@link CLOCK_SKEW_MS}). Older workflows
+   * pass the job's start, which is earlier and so also safe.
+   */
+  readonly notBeforeMs: number;
+  /** Only look for an existing batch; never create one (used after a cancelled create). */
+  readonly adoptOnly?: boolean;
+  /** OpenAI deletes the batch's output and error files this many seconds after their creation. */
+  readonly outputExpiresAfterSeconds?: number | undefined;
+}
+
+/** How far OpenAI's clock may be behind Temporal's; the listing looks this much further back. */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+/** The SDK gives up on a `batches.create` after this long, so an attempt's create ends by then. */
+export const CREATE_REQUEST_TIMEOUT_MS = 15_000;
+/** An attempt sends its create only this soon after it started (by its own clock), never later. */
+export const CREATE_SEND_WINDOW_MS = 10_000;
+/** How long after the client gave up a create may still be carried out at OpenAI (assumed). */
+export const CREATE_LANDING_GRACE_MS = 5_000;
+/**
+ * After this long from its own start, no create sent by an attempt that started before it can
+ * still appear at OpenAI: its send window, its request timeout and the landing grace.
+ */
+export const CREATE_SETTLE_MS = CREATE_SEND_WINDOW_MS + CREATE_REQUEST_TIMEOUT_MS + CREATE_LANDING_GRACE_MS;
+
+/** The benign retry after an attempt that only made sure no earlier create can still land. */
+export const CREATE_SETTLED_TYPE = 'OpenAIBatch.CreateSettled';
+
+/** What an attempt of `createBatch` leaves in its heartbeat details for the next attempt. */
+interface CreateHeartbeat {
+  /** No attempt numbered below this can still create a batch: the next one need not wait. */
+  readonly settledBefore: number;
+}
+
+/**
+ * `createBatch`: creates the chunk's batch exactly once, by its idempotency key, and adopts one
+ * that an earlier attempt created. See the README of this folder for what is guaranteed.
+ */
+export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook) {
+  return {
+    async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
+      const context = Context.current();
+      const info = activityInfo();
+      const startedAt = performance.now();
+      let settledBefore = settledBeforeFrom(info.heartbeatDetails);
+      const heartbeat = (): void => context.heartbeat({ settledBefore } satisfies CreateHeartbeat);
+      const everyMs = Math.max(200, Math.min(1_000, (info.heartbeatTimeoutMs ?? 3_000) / 3));
+      const timer = setInterval(heartbeat, everyMs);
+      heartbeat();
+      // A cancellation must not cut this short: a create may already be at OpenAI, and the
+      // workflow (which waits for this activity to end) needs its answer, or the proof there is none.
+      const cancelled = (): boolean => context.cancellationSignal.aborted;
+      let sent = false;
+      try {
+        if (input.adoptOnly || settledBefore < info.attempt) {
+          // An earlier attempt (or the create this search follows) may still be sending a create,
+          // from a worker that is merely cut off from Temporal: wait until it must have landed.
+          // An attempt that waits never creates, so every create is sent within the send window
+          // of its attempt's start, which is what makes this wait long enough.
+          context.log.info('createBatch waits until no earlier create can still land', { attempt: info.attempt, waitMs: CREATE_SETTLE_MS, adoptOnly: Boolean(input.adoptOnly) });
+          await sleepIgnoringCancel(CREATE_SETTLE_MS, startedAt);
+          settledBefore = info.attempt;
+          heartbeat();
+          const found = await adoptOldest(openai(), input);
+          if (found) return { ...toSnapshot(found), adopted: true };
+          if (input.adoptOnly || cancelled()) return null;
+          throw settledRetry('no batch carries this key and none can still appear; the next attempt creates it');
+        }
+        const found = await adoptOldest(openai(), input);
+        if (found) return { ...toSnapshot(found), adopted: true };
+        // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
+        if (cancelled()) return null;
+        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS) throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
+        let batch: OpenAI.Batches.Batch;
+        // Test-only: the process dies while its create is at OpenAI (a no-op in production).
+        const dying = setTimeout(() => crash('during-create'), 300);
+        sent = true;
+        try {
+          batch = await callOpenAI('batches.create', () =>
+            openai().batches.create(
+              {
+                input_file_id: input.inputFileId,
+                endpoint: input.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
+                completion_window: '24h',
+                ...(input.outputExpiresAfterSeconds ? { output_expires_after: { anchor: 'created_at', seconds: input.outputExpiresAfterSeconds } } : {}),
+                metadata: {
+                  job_id: input.jobId.slice(0, 512),
+                  round: String(input.round),
+                  chunk: String(input.chunk),
+                  idempotency_key: input.idempotencyKey.slice(0, 512),
+                },
+              },
+              { timeout: CREATE_REQUEST_TIMEOUT_MS },
+            ),
+          );
+        } finally {
+          clearTimeout(dying);
+        }
+        // The batch exists: whatever happens next, the next attempt's search finds it.
+        settledBefore = info.attempt + 1;
+        heartbeat();
+        crash('after-create');
+        // Defence in depth: if a create this workflow could not wait for landed anyway, keep the oldest.
+        const oldest = await adoptOldest(openai(), input);
+        if (oldest && oldest.id !== batch.id) return { ...toSnapshot(oldest), adopted: true };
+        return { ...toSnapshot(oldest ?? batch), adopted: false };
+      } catch (err) {
+        // Failed before its create was sent, or OpenAI refused it: nothing of this attempt is in
+        // flight, so (if nothing earlier was either) the next attempt need not wait.
+        if (settledBefore >= info.attempt && (!sent || refusedCreate(err))) {
+          settledBefore = info.attempt + 1;
+          heartbeat();
+        }
+        throw err;
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}
+
+/** The benign retry of an attempt that made sure nothing is in flight but did not create. */
+function settledRetry(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: CREATE_SETTLED_TYPE, nonRetryable: false, category: ApplicationFailureCategory.BENIGN });
+}
+
+/** Sleeps until `ms` after `startedAt` (a `performance.now()` reading), whatever the cancellation. */
+async function sleepIgnoringCancel(ms: number, startedAt: number): Promise<void> {
+  const left = ms - (performance.now() - startedAt);
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+}
+
+function settledBeforeFrom(details: unknown): number {
+  const value = (details as Partial<CreateHeartbeat> | undefined)?.settledBefore;
+  return typeof value === 'number' ? value : 1;
+}
+
+/** A create refused with a client error (400, 401, 404, 429): OpenAI answered, and created nothing. */
+function refusedCreate(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof OpenAI.APIError && typeof e.status === 'number') return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 409;
+  }
+  return false;
+}
+
+/**
+ * Every batch carrying the key, newest first, listed back to the key's first try less the clock
+ * skew. If there are several (a create no attempt could wait for landed late), cancels all but the
+ * oldest and returns the oldest, so that at most one batch per key keeps running.
+ */
+async function adoptOldest(client: OpenAI, input: CreateBatchInput): Promise<OpenAI.Batches.Batch | undefined> {
+  const matches = await findBatchesByKey(client, input.idempotencyKey, input.notBeforeMs);
+  const oldest = matches[matches.length - 1];
+  for (const extra of matches.slice(0, -1)) await cancelDuplicate(client, extra);
+  return oldest;
+}
+
+/** Batches carrying `key`, newest first, heartbeating per page, stopping before `notBeforeMs - CLOCK_SKEW_MS`. */
+export async function findBatchesByKey(client: OpenAI, key: string, notBeforeMs: number): Promise<OpenAI.Batches.Batch[]> {
+  const notBeforeSeconds = Math.floor((notBeforeMs - CLOCK_SKEW_MS) / 1000);
+  const context = Context.current();
+  return await callOpenAI('batches.list', async () => {
+    const found: OpenAI.Batches.Batch[] = [];
+    for await (const batch of client.batches.list({ limit: 100 })) {
+      context.heartbeat();
+      if (batch.created_at < notBeforeSeconds) break;
+      if (batch.metadata?.['idempotency_key'] === key) found.push(batch);
+    }
+    return found;
+  });
+}
+
+async function cancelDuplicate(client: OpenAI, batch: OpenAI.Batches.Batch): Promise<void> {
+  if (['completed', 'failed', 'expired', 'cancelled', 'cancelling'].includes(batch.status)) return;
+  await callOpenAI('batches.cancel', async () => {
+    try {
+      await client.batches.cancel(batch.id);
+    } catch (err) {
+      // 409: it ended meanwhile.
+      if (!(err instanceof OpenAI.APIError && err.status === 409)) throw err;
+    }
+  });
+}
