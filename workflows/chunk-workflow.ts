@@ -227,7 +227,7 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
         });
         if (found) { id = found.batchId; batchIds.push(id); }
       }
-      const partial = id ? await cancelAndCollect(id, false) : await collect('not_submitted', undefined, { reason: 'cancelled before submission' });
+      const partial = id ? await cancelAndCollect(id, false) : await collect('cancelled', undefined, { reason: 'cancelled before submission' });
       await report({ phase: 'done' }, false);
       await job.signal(chunkDoneSignal, partial).catch(() => undefined);
     });

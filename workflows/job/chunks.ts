@@ -13,9 +13,10 @@ import type { SkipReason } from './sliding-window.ts';
 /** Records every row of a chunk that was not submitted, with the reason. */
 export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason): Promise<void> {
   const { state, job } = run;
+  // Rows of a cancelled job say so: `cancelled` with no batch (code not_submitted).
   const outcome = await job.act.collectChunk.executeWithOptions({ summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` }, [{
     jobId: job.jobId, round: state.round, chunkIndex: chunk.index, chunkUri: chunk.uri, endpoint: job.input.endpoint,
-    batchId: '', end: 'not_submitted', cancelledByDeadline: reason === 'deadline',
+    batchId: '', end: reason === 'cancelled' ? 'cancelled' : 'not_submitted', cancelledByDeadline: reason === 'deadline',
   }]);
   run.record({ round: state.round, index: chunk.index, end: 'not_submitted', batchIds: [], estimatedCostUsd: chunk.estimatedCostUsd, reason, ...outcome });
 }
@@ -55,7 +56,10 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
       if (isCancellation(err) || !state.active[workflowId]) return;
       const why = err instanceof Error ? err.message : String(err);
       if (patched(RECOVER_ENDED_CHUNKS)) {
-        void recordLostChunk(run, workflowId, `chunk workflow ${workflowId} ended without reporting its result: ${why}`);
+        // Cancelled with the job, this recovery is redone by the cancel branch's own check.
+        recordLostChunk(run, workflowId, `chunk workflow ${workflowId} ended without reporting its result: ${why}`).catch((e: unknown) =>
+          log.warn('recovery of an ended chunk did not finish', { workflowId, error: String(e) }),
+        );
         return;
       }
       run.record(emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, reason: why }));

@@ -1,9 +1,19 @@
 // The job's end: merge every round's records into results.jsonl, failures.jsonl and report.json,
 // and return the summary (or, after a refused API key, fail with it).
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
 import type { JobSummary } from '../../common/job-types.ts';
+import { FINALIZE_ONCE } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { allBatchIds, sumCounts } from './job-state.ts';
+
+/**
+ * Finishes the job that ran to its end. A cancel that arrives meanwhile waits: finalize runs once,
+ * and the job ends as report.json says (a second, cancelled finalize would race the first).
+ */
+export async function finishOnce(run: JobRun, status: JobSummary['status']): Promise<JobSummary> {
+  if (!patched(FINALIZE_ONCE)) return await finish(run, status);
+  return await CancellationScope.nonCancellable(() => finish(run, status));
+}
 
 /** Finalizes the job's files with `status` and returns its summary. */
 export async function finish(run: JobRun, status: JobSummary['status']): Promise<JobSummary> {

@@ -2,7 +2,7 @@ import { CancellationScope, isCancellation, setHandler } from '@temporalio/workf
 import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
 import { chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
 import { finishCancelled } from './cancel.ts';
-import { fatalFailure, finish } from './finish.ts';
+import { fatalFailure, finishOnce } from './finish.ts';
 import { JobRun, jobSettings, planJobRun } from './job-run.ts';
 import { pendingRetries, planningProgress, type JobState } from './job-state.ts';
 import { STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
@@ -48,7 +48,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       await retryNow.answer(run, started);
       if (!started) break;
     }
-    const summary = await finish(run, state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed');
+    const summary = await finishOnce(run, state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed');
     if (state.fatal) throw fatalFailure(state.fatal, summary);
     return summary;
   } catch (err) {

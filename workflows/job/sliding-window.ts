@@ -1,6 +1,8 @@
 // The sliding window: start the round's chunks while fewer than `maxActiveBatches` run, each one
 // admitted (launched) or skipped with the reason. `admit` is pure; `fillWindow` acts on it.
+import { isCancellation, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
+import { SKIP_SURVIVES_CANCEL } from '../patches.ts';
 import { launchChunk, skipChunk } from './chunks.ts';
 import type { JobRun } from './job-run.ts';
 import type { JobState } from './job-state.ts';
@@ -45,6 +47,16 @@ export async function fillWindow(run: JobRun): Promise<void> {
     }
     if (admission.skip === 'deadline') job.deadline.markCut(state);
     if (admission.skip === 'budget') state.skippedForBudget += 1;
-    await skipChunk(run, chunk, admission.skip);
+    try {
+      await skipChunk(run, chunk, admission.skip);
+    } catch (err) {
+      // Cancelled while recording the skip: give the chunk back, so that the cancel branch records
+      // it (as cancelled) instead of leaving its rows in no round.
+      if (isCancellation(err) && patched(SKIP_SURVIVES_CANCEL)) {
+        state.nextChunk -= 1;
+        if (admission.skip === 'budget') state.skippedForBudget -= 1;
+      }
+      throw err;
+    }
   }
 }
