@@ -45,6 +45,8 @@ export interface CollectChunkInput {
   readonly jsonSchema?: Record<string, unknown> | undefined;
   readonly retryInvalidOutput?: boolean | undefined;
   readonly cancelledByDeadline?: boolean | undefined;
+  /** The job recovers a chunk that ended without reporting: write records of its own, never over the chunk's. */
+  readonly recovered?: boolean | undefined;
 }
 
 /** What `collectChunk` returns: references and counts. */
@@ -152,6 +154,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
             ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
             ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
             ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),
+            ...(input.recovered ? { recovered: true } : {}),
           } as Parameters<typeof reconcileChunk>[0],
           storage,
         ),

@@ -3,7 +3,10 @@
 
 /**
  * The statuses a row ends in (mirrors the reconciler's `RowStatus`); `rejected` only in the job's
- * final counts: an input line planning refused with onInvalid 'skip'.
+ * final counts: an input line planning refused with onInvalid 'skip'. `cancelled`: its batch was
+ * cancelled before the row ran (`error.code` `batch_cancelled`), or the job was cancelled before
+ * the row was submitted (`not_submitted`). A chunk skipped for the budget, the deadline or a
+ * refused API key leaves its rows `failed` / `not_submitted`.
  */
 export type RowStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'missing' | 'invalid_output' | 'rejected';
 

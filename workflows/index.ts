@@ -1,13 +1,13 @@
 // The sandbox-safe entry point (`temporal-openai-batch/workflows`): a user's own workflow bundle may
 // re-export these. Nothing here imports Node built-ins, `openai` or activity values.
 export { healthCheckWorkflow } from './health-check.ts';
-export { openAIBatchJob } from './job-workflow.ts';
+export { openAIBatchJob } from './job/job-workflow.ts';
 export { openAIBatchChunk, type ChunkResume } from './chunk/index.ts';
 export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
 export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from '../common/job-options.ts';
 export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../common/poll-schedule.ts';
 export type { PollObservation, PollScheduleOptions } from '../common/poll-schedule.ts';
-export type { JobState } from './job-state.ts';
+export type { JobState } from './job/job-state.ts';
 export type {
   ChunkEnd,
   ChunkInput,

@@ -54,3 +54,27 @@ export const REUPLOAD_EXPIRED_INPUT = 'reupload-expired-input';
  * recorded before 2026-12-01 (all of test/replay/histories) use the TRY_CANCEL create.
  */
 export const CREATE_BATCH_SETTLES = 'create-batch-settles';
+
+/**
+ * A cancel that lands while the job records a skipped chunk leaves that chunk to the cancel branch
+ * (recorded as cancelled) instead of dropping it. Older: every history recorded before 2026-12.
+ */
+export const SKIP_SURVIVES_CANCEL = 'skip-survives-cancel';
+
+/**
+ * A cancelled job keeps checking for chunk workflows that ended without reporting while it waits
+ * for its chunks, instead of waiting on their reports alone. Older: every history recorded before 2026-12.
+ */
+export const CANCEL_RECOVERS_ENDED_CHUNKS = 'cancel-recovers-ended-chunks';
+
+/**
+ * Recovery of a chunk that ended without reporting waits for its cancelled batch to end and
+ * collects what the batch finished, into records of its own. Older: every history recorded before 2026-12.
+ */
+export const LOST_CHUNK_COLLECTS_BATCH = 'lost-chunk-collects-batch';
+
+/**
+ * Finalize runs in a non-cancellable scope: a cancel during finalize no longer starts a second
+ * finalize that races the first. Older: every history recorded before 2026-12.
+ */
+export const FINALIZE_ONCE = 'finalize-once';

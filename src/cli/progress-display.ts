@@ -1,4 +1,4 @@
-import { utcMinute } from '../../workflows/job-state.ts';
+import { utcMinute } from '../../workflows/job/job-state.ts';
 import type { JobProgress } from '../../common/job-types.ts';
 import { compact, duration, usd } from './format.ts';
 

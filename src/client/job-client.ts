@@ -2,7 +2,7 @@ import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } fr
 import type { z } from 'zod';
 import { openStorage } from '../storage/index.ts';
 import { extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
-import type { openAIBatchJob } from '../../workflows/job-workflow.ts';
+import type { openAIBatchJob } from '../../workflows/job/job-workflow.ts';
 import type { ExtendDeadlineResult, JobInput, JobProgress, JobSummary, RetryNowResult } from '../../common/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../common/search-attributes.ts';
 import { parseJobInput, type jobInputSchema } from './job-input-schema.ts';

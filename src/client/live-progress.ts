@@ -1,7 +1,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { chunkWorkflowId } from '../../common/job-options.ts';
-import { etaMs } from '../../workflows/job-state.ts';
+import { etaMs } from '../../workflows/job/job-state.ts';
 import type { ChunkProgress, JobProgress } from '../../common/job-types.ts';
 import { progressQuery } from '../../common/messages.ts';
 

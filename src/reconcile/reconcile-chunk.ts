@@ -37,6 +37,12 @@ export interface ReconcileChunkInput {
   retryInvalidOutput?: boolean;
   /** @default false */
   cancelledByDeadline?: boolean;
+  /**
+   * Written by the job's recovery of a chunk that ended without reporting: the records go to
+   * `records-recovered.jsonl` (and `retry-recovered.jsonl`), never over what the chunk wrote.
+   * @default false
+   */
+  recovered?: boolean;
   endpoint: BatchEndpoint;
 }
 
@@ -85,7 +91,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
   const anomalies = { duplicates: 0, unknown: 0 };
   const usage = emptyUsage();
   const schema = unwrapSchema(input.jsonSchema);
-  const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, 'records.jsonl'));
+  const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, input.recovered ? 'records-recovered.jsonl' : 'records.jsonl'));
 
   /** Records one row's outcome; false when the caller must `await records.flush()`. */
   // Fields are passed one by one rather than spread into new objects: three object spreads per
@@ -141,7 +147,7 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
         }
       }
     }
-    const fate = unmatchedRowFate(input.batchStatus, input.batchErrors ?? []);
+    const fate = unmatchedRowFate(input.batchStatus, input.batchErrors ?? [], input.batchId !== null);
     if (rowStatus.includes(UNSEEN)) {
       for await (const { row, raw } of chunkRows(storage, input.chunkUri, rowLine, rowStatus.length)) {
         if (rowStatus[row] !== UNSEEN) continue;
@@ -195,7 +201,7 @@ async function* chunkRows(storage: BlobStorage, chunkUri: string, rowLine: Uint3
 
 /** Copies the exact request lines of retryable rows from the chunk file; never rebuilds them. */
 async function writeRetryLines(storage: BlobStorage, input: ReconcileChunkInput, dir: string[], rowStatus: Uint8Array, rowLine: Uint32Array): Promise<{ uri?: string; count: number }> {
-  const uri = storage.jobUri(input.jobId, ...dir, 'retry.jsonl');
+  const uri = storage.jobUri(input.jobId, ...dir, input.recovered ? 'retry-recovered.jsonl' : 'retry.jsonl');
   if (!rowStatus.some((s) => (s & 0x80) !== 0)) {
     await storage.delete(uri);
     return { count: 0 };

@@ -1,4 +1,7 @@
-/** The final state of one row (one custom_id) of a chunk. */
+/**
+ * The final state of one row (one custom_id) of a chunk. `cancelled` with `error.code`
+ * `not_submitted`: the job was cancelled before the row's chunk was submitted.
+ */
 export type ChunkRowStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'missing' | 'invalid_output';
 
 /**

@@ -6,14 +6,17 @@ type Fate = (chunkLine: number) => { status: ChunkRowStatus; error: RowError | n
 
 /**
  * What happened to a row that is in neither the output nor the error file, given how the batch
- * ended: an expired or cancelled batch never ran it; a failed batch refused the whole file (its
+ * ended: an expired or cancelled batch never ran it (`submitted` false: there was no batch, the
+ * job was cancelled first); a failed batch refused the whole file (its
  * per-line errors name lines); a completed batch lost it (`missing`, retryable).
  */
-export function unmatchedRowFate(batchStatus: string, batchErrors: readonly BatchErrorEntry[]): Fate {
+export function unmatchedRowFate(batchStatus: string, batchErrors: readonly BatchErrorEntry[], submitted = true): Fate {
   switch (batchStatus) {
     case 'expired':
       return () => ({ status: 'expired', error: { code: 'batch_expired', message: 'the batch expired before this request ran' } });
     case 'cancelled':
+      // Cancelled with no batch: the job (or chunk) was cancelled before the chunk was submitted.
+      if (!submitted) return () => ({ status: 'cancelled', error: { code: 'not_submitted', message: 'the job was cancelled before this chunk was submitted' } });
       return () => ({ status: 'cancelled', error: { code: 'batch_cancelled', message: 'the batch was cancelled before this request ran' } });
     case 'not_submitted':
       return () => ({ status: 'failed', error: { code: 'not_submitted', message: 'the chunk was not submitted (for example, the job\'s cost budget was reached)' } });

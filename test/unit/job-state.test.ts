@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { etaMs, jobProgress, pendingRetries, progressMarkdown, retriedKeys, roughDuration, type JobState } from '../../workflows/job-state.ts';
+import { etaMs, jobProgress, pendingRetries, progressMarkdown, retriedKeys, roughDuration, type JobState } from '../../workflows/job/job-state.ts';
 import type { ChunkResult } from '../../common/job-types.ts';
 
 const T0 = Date.parse('2026-11-22T01:00:00Z');

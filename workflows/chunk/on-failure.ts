@@ -71,7 +71,7 @@ export async function onCancel(run: ChunkRun): Promise<void> {
     let partial: ChunkResult;
     try {
       const id = await knownBatchId(run);
-      partial = id ? await cancelAndCollect(run, id, false) : await run.collect('not_submitted', undefined, { reason: 'cancelled before submission' });
+      partial = id ? await cancelAndCollect(run, id, false) : await run.collect('cancelled', undefined, { reason: 'cancelled before submission' });
     } catch (err) {
       if (!patched(REPORT_WHEN_CANCEL_FAILS)) throw err;
       const reason = `cancelling the chunk failed${run.batchId ? ` (batch ${run.batchId} may still run: cancel it at OpenAI)` : ''}: ${messageOf(err)}`;

@@ -28,7 +28,8 @@ nothing is spent. A worker runs in this process. Ctrl-C asks whether to cancel t
 batches are cancelled and the rows done so far kept) or to leave it running.
 
 Exit code: 0 when every row reached a final state (succeeded, or failed for a reason that retrying
-does not fix); 1 when rows were left expired, cancelled or missing; 2 on a usage error.
+does not fix); 1 when rows were left expired, cancelled (a cancelled job's unsubmitted rows too) or
+missing; 2 on a usage error.
 
 Options:
   --storage-root <dir>   where job files go (default: $OPENAI_BATCH_STORAGE_ROOT or ./.openai-batch)

@@ -1,6 +1,6 @@
 // The job workflow's state and the pure functions over it. Carried across continue-as-new.
-import { ZERO_USAGE } from './empty-chunk-result.ts';
-import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
+import { ZERO_USAGE } from '../empty-chunk-result.ts';
+import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowStatus, TokenUsage } from '../../common/job-types.ts';
 
 /** Everything the job needs to resume after continue-as-new: references and counts only. */
 export interface JobState {

@@ -1,0 +1,59 @@
+// The job's end: merge every round's records into results.jsonl, failures.jsonl and report.json,
+// and return the summary (or, after a refused API key, fail with it).
+import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
+import type { JobSummary } from '../../common/job-types.ts';
+import { FINALIZE_ONCE } from '../patches.ts';
+import type { JobRun } from './job-run.ts';
+import { allBatchIds, sumCounts } from './job-state.ts';
+
+/**
+ * Finishes the job that ran to its end. A cancel that arrives meanwhile waits: finalize runs once,
+ * and the job ends as report.json says (a second, cancelled finalize would race the first).
+ */
+export async function finishOnce(run: JobRun, status: JobSummary['status']): Promise<JobSummary> {
+  if (!patched(FINALIZE_ONCE)) return await finish(run, status);
+  return await CancellationScope.nonCancellable(() => finish(run, status));
+}
+
+/** Finalizes the job's files with `status` and returns its summary. */
+export async function finish(run: JobRun, status: JobSummary['status']): Promise<JobSummary> {
+  const { state: s, job } = run;
+  const { input, jobId } = job;
+  run.publish('finalizing');
+  const rounds = [...new Set(s.results.map((r) => r.round))].sort((a, b) => a - b);
+  await job.retryNow.answer(run);
+  const final = await job.act.finalizeJob.executeWithOptions({ summary: 'merge the rounds into results.jsonl, failures.jsonl and report.json' }, [{
+    jobId, inputUri: input.inputUri, model: s.model, endpoint: input.endpoint, prices: input.prices, rejected: s.rejected,
+    rounds: rounds.map((round) => ({
+      round,
+      chunks: s.results
+        .filter((r) => r.round === round && r.recordsUri !== '')
+        .map((r) => ({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' })),
+    })),
+    extra: { status, skippedForBudget: s.skippedForBudget, maxCostUsd: input.maxCostUsd ?? null, name: input.name ?? null },
+  }]);
+  run.publish(status === 'cancelled' ? 'cancelled' : status === 'failed' ? 'failed' : 'completed');
+  return {
+    jobId, status, model: s.model, endpoint: input.endpoint, rows: final.rows, counts: final.counts,
+    rounds: rounds.map((round) => {
+      const inRound = s.results.filter((r) => r.round === round);
+      return { round, chunks: inRound.length, counts: sumCounts(inRound) };
+    }),
+    usage: final.usage, costUsd: final.costUsd, syncCostUsd: final.syncCostUsd, batchIds: allBatchIds(s),
+    skippedForBudget: s.skippedForBudget, rejected: s.rejected.count,
+    resultsUri: final.resultsUri, failuresUri: final.failuresUri, reportUri: final.reportUri,
+  };
+}
+
+/**
+ * The job's failure after a refused API key. The report is written (every row has its line); the
+ * job itself fails, so that schedules, callers and the UI see that the credentials need fixing.
+ */
+export function fatalFailure(fatal: { readonly type: string; readonly message: string }, summary: JobSummary): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: fatal.type,
+    nonRetryable: true,
+    message: `OpenAI refused the job's requests (${fatal.message}); nothing more was submitted. Fix OPENAI_API_KEY (or the organization/project) on the workers and start the job again. Report: ${summary.reportUri}`,
+    details: [summary],
+  });
+}

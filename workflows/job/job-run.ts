@@ -1,0 +1,131 @@
+// A job once planned: its settings and its state, never optional, and what every step does to them
+// (record a chunk's result, publish progress). Created by `planJobRun` or from a resumed state.
+import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { BatchActivities } from '../../activities/create-batch-activities.ts';
+import { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from '../../common/job-options.ts';
+import type { ChunkProgress, ChunkResult, JobInput, JobPhase, JobProgress, WaitOptions } from '../../common/job-types.ts';
+import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../common/search-attributes.ts';
+import { PUBLISH_BATCH_IDS_ON_PROGRESS } from '../patches.ts';
+import { Deadline } from './deadline.ts';
+import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
+import { RetryNow } from './retry-now.ts';
+
+function activities(heartbeatTimeoutMs: number) {
+  return proxyActivities<BatchActivities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+  });
+}
+
+/** The job's options, resolved once per run, and what lives before planning (deadline, retry handshake). */
+export interface JobSettings {
+  readonly input: JobInput;
+  readonly jobId: string;
+  readonly wait: Required<WaitOptions>;
+  readonly act: ReturnType<typeof activities>;
+  readonly maxActive: number;
+  readonly maxRounds: number;
+  readonly deadline: Deadline;
+  readonly retryNow: RetryNow;
+}
+
+export function jobSettings(input: JobInput): JobSettings {
+  const wait = resolveWait(input.wait);
+  return {
+    input,
+    jobId: input.jobId ?? workflowInfo().workflowId,
+    wait,
+    act: activities(wait.heartbeatTimeoutMs),
+    maxActive: input.maxActiveBatches ?? DEFAULT_MAX_ACTIVE_BATCHES,
+    maxRounds: input.maxRounds ?? DEFAULT_MAX_ROUNDS,
+    deadline: new Deadline(input),
+    retryNow: new RetryNow(),
+  };
+}
+
+export class JobRun {
+  /** Chunk results recorded so far in this run: the main loop wakes when it moves. */
+  doneEvents = 0;
+  /** Set while the job drains its handlers before continue-as-new: new retry requests are refused. */
+  closing = false;
+
+  readonly job: JobSettings;
+  readonly state: JobState;
+
+  constructor(job: JobSettings, state: JobState) {
+    this.job = job;
+    this.state = state;
+  }
+
+  get activeIds(): string[] {
+    return Object.keys(this.state.active);
+  }
+
+  progress(): JobProgress {
+    return jobProgress(this.state, Date.now(), this.job.deadline.ms);
+  }
+
+  /** A chunk's progress signal. */
+  onChunkProgress(p: ChunkProgress): void {
+    const id = chunkWorkflowId(this.job.jobId, p.round, p.index);
+    const known = this.state.active[id];
+    if (!known) return;
+    const knownBatchId = known.batchId;
+    this.state.active[id] = p;
+    setCurrentDetails(progressMarkdown(this.progress(), Date.now()));
+    // Operators look a running job up by its batch id: publish a new batch id as soon as a chunk
+    // reports it, not only when the chunk ends. Patched, so that recorded histories still replay.
+    if (p.batchId && p.batchId !== knownBatchId && patched(PUBLISH_BATCH_IDS_ON_PROGRESS)) this.publish();
+  }
+
+  /** A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts. */
+  record(result: ChunkResult): void {
+    const s = this.state;
+    const id = chunkWorkflowId(this.job.jobId, result.round, result.index);
+    if (s.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
+    s.results.push(result);
+    delete s.active[id];
+    if (s.chunkUris) delete s.chunkUris[id];
+    if (result.failureType && !s.fatal) {
+      s.fatal = { type: result.failureType, message: result.reason ?? result.failureType };
+      log.warn('stopping the job: a chunk failed in a way every chunk would', { type: result.failureType, reason: result.reason });
+    }
+    this.doneEvents += 1;
+  }
+
+  /** Sets the phase (when given) and publishes progress: current details and search attributes. */
+  publish(phase?: JobPhase): void {
+    if (phase) this.state.phase = phase;
+    const progress = this.progress();
+    setCurrentDetails(progressMarkdown(progress, Date.now()));
+    upsertSearchAttributes([
+      { key: JOB_STATUS, value: this.state.phase },
+      { key: JOB_PROGRESS, value: progress.percent },
+      // Keyword lists are capped at 2 KiB per value: keep the newest ids.
+      { key: BATCH_IDS, value: allBatchIds(this.state).slice(-50) },
+    ]);
+  }
+}
+
+/** Validates and plans the input (round 1) and returns the job's run. */
+export async function planJobRun(job: JobSettings): Promise<JobRun> {
+  const { input, jobId } = job;
+  setCurrentDetails(`**OpenAI batch job** \`${jobId}\`: planning ${input.inputUri}`);
+  upsertSearchAttributes([
+    { key: JOB_STATUS, value: 'planning' },
+    { key: JOB_PROGRESS, value: 0 },
+    { key: ENDPOINT, value: input.endpoint },
+    ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
+  ]);
+  const plan = await job.act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
+    { jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices },
+  ]);
+  const state: JobState = {
+    jobId, startedAtMs: Date.now(), runId: workflowInfo().firstExecutionRunId, model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
+    phase: 'running', round: 1, plan, nextChunk: 0, active: {}, results: [], committedCostUsd: 0, skippedForBudget: 0, deadlineHit: false,
+    roundStartedAtMs: Date.now(), retried: [],
+  };
+  upsertSearchAttributes([{ key: MODEL, value: plan.model }]);
+  return new JobRun(job, state);
+}

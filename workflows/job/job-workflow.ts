@@ -1,0 +1,65 @@
+import { CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
+import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
+import { chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
+import { finishCancelled } from './cancel.ts';
+import { fatalFailure, finishOnce } from './finish.ts';
+import { JobRun, jobSettings, planJobRun } from './job-run.ts';
+import { pendingRetries, planningProgress, type JobState } from './job-state.ts';
+import { STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
+import { runRound } from './round.ts';
+import { startNextRound } from './next-round.ts';
+
+/**
+ * A durable OpenAI batch job: plan the input into chunks, run each chunk as a child workflow
+ * (a sliding window of `maxActiveBatches`), resubmit retryable rows in later rounds, finalize
+ * `results.jsonl`, `failures.jsonl` and `report.json`, and return a small summary. Cancelled, it
+ * cancels every active batch, finalizes what was done and ends cancelled.
+ */
+export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promise<JobSummary> {
+  const job = jobSettings(input);
+  const { deadline, retryNow } = job;
+  // Exists once the job is planned (or resumed after continue-as-new).
+  let run = resumed ? new JobRun(job, resumed) : undefined;
+
+  setHandler(progressQuery, () => run?.progress() ?? planningProgress(job.jobId));
+  setHandler(chunkProgressSignal, (p) => run?.onChunkProgress(p));
+  setHandler(chunkDoneSignal, (r) => run?.record(r));
+  setHandler(retryFailedRowsUpdate, () => retryNow.request(), {
+    validator: () => refuseIf('retryFailedRows', run ? whyNoRetryNow(run) : STILL_PLANNING),
+  });
+  setHandler(
+    extendDeadlineUpdate,
+    async (request) => {
+      const extended = await deadline.extend(request.deadline, run?.activeIds ?? []);
+      run?.publish();
+      return extended;
+    },
+    { validator: (request) => refuseIf('extendDeadline', deadline.whyNoExtension((request as Partial<ExtendDeadlineRequest> | undefined)?.deadline, run?.state)) },
+  );
+
+  try {
+    run ??= await planJobRun(job);
+    const { state } = run;
+    // Rounds: the first, then retry rounds while rows are retryable and nothing stops the job.
+    for (;;) {
+      await runRound(run);
+      if (pendingRetries(state).length === 0 || state.round >= job.maxRounds || deadline.cut(state) || state.fatal) break;
+      const started = await startNextRound(run);
+      await retryNow.answer(run, started);
+      if (!started) break;
+    }
+    const summary = await finishOnce(run, state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed');
+    if (state.fatal) throw fatalFailure(state.fatal, summary);
+    return summary;
+  } catch (err) {
+    if (!isCancellation(err) || !run) throw err;
+    const cancelled = run;
+    await CancellationScope.nonCancellable(() => finishCancelled(cancelled));
+    throw err;
+  }
+}
+
+/** An update validator's refusal: `why`, when there is one, as the rejection's message. */
+function refuseIf(update: string, why: string | undefined): void {
+  if (why) throw new Error(`${update} rejected: ${why}`);
+}

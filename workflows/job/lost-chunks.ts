@@ -1,0 +1,77 @@
+// Chunks whose workflow ended without reporting (an operator terminated it): found now and then by
+// the main loop and the cancel branch, or by the chunk's own result. Their batch is cancelled and,
+// once it has ended, what it finished is collected (it is billed); every row gets its line.
+import { log, patched } from '@temporalio/workflow';
+import type { BatchSnapshot } from '../../activities/openai-batches.ts';
+import type { ChunkEnd, ChunkProgress } from '../../common/job-types.ts';
+import { NO_RECORDS } from '../empty-chunk-result.ts';
+import { LOST_CHUNK_COLLECTS_BATCH } from '../patches.ts';
+import type { JobRun } from './job-run.ts';
+
+/** Records every active chunk whose workflow has ended without reporting. */
+export async function recoverEndedChunks(run: JobRun): Promise<void> {
+  const ids = run.activeIds;
+  if (ids.length === 0) return;
+  const ended = await run.job.act.findEndedChunks.executeWithOptions({ summary: `check that ${ids.length} chunk workflow(s) still run` }, [{ workflowIds: ids }]);
+  for (const { workflowId, status } of ended) {
+    await recordLostChunk(run, workflowId, `chunk workflow ${workflowId} ended (${status}) without reporting its result`);
+  }
+}
+
+/**
+ * A chunk workflow ended without its report: cancel its batch, so that nothing bills unwatched,
+ * wait until the batch has ended and collect what it finished, into records of its own (the chunk
+ * may have written its records before it ended). Without a batch, its rows are recorded as failed
+ * with the reason.
+ */
+export async function recordLostChunk(run: JobRun, workflowId: string, reason: string): Promise<void> {
+  const { state: s, job } = run;
+  const progress = s.active[workflowId];
+  if (!progress) return;
+  log.warn('a chunk workflow ended without reporting', { workflowId, reason });
+  const collectsBatch = patched(LOST_CHUNK_COLLECTS_BATCH);
+  const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
+  const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
+  let batch = progress.batchId ? await cancelBatch(run, workflowId, progress.batchId) : undefined;
+  if (collectsBatch && batch && !batch.terminal) batch = await untilBatchEnds(run, batch.batchId);
+  const ended = collectsBatch && batch?.terminal ? batch : undefined;
+  const end: ChunkEnd = ended ? (ended.status as ChunkEnd) : 'failed';
+  const outcome = chunkUri
+    ? await job.act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} (${end})` }, [{
+      jobId: job.jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: job.input.endpoint, batchId: progress.batchId ?? '',
+      end, outputFileId: ended?.outputFileId, errorFileId: ended?.errorFileId, batchErrors: ended?.errors ?? [{ code: 'chunk_ended', message: reason }],
+      jsonSchema: ended ? job.input.jsonSchema : undefined, retryInvalidOutput: ended ? job.input.retryInvalidOutput : undefined,
+      recovered: collectsBatch || undefined,
+    }])
+    : NO_RECORDS;
+  // Its own report may have arrived meanwhile: that one counts.
+  if (!s.active[workflowId]) return;
+  run.record({ ...lostChunkResult(progress, end, reason), estimatedCostUsd: planned?.estimatedCostUsd ?? 0, ...outcome });
+}
+
+function lostChunkResult(progress: ChunkProgress, end: ChunkEnd, reason: string) {
+  return { round: progress.round, index: progress.index, end, batchIds: progress.batchId ? [progress.batchId] : [], reason };
+}
+
+/** Cancels the batch (a terminal one is left as it is); undefined when OpenAI refused. */
+async function cancelBatch(run: JobRun, workflowId: string, batchId: string): Promise<BatchSnapshot | undefined> {
+  return await run.job.act.cancelBatch
+    .executeWithOptions({ summary: `cancel batch ${batchId} of ended chunk ${workflowId}` }, [{ batchId }])
+    .catch((err: unknown) => {
+      log.warn('could not cancel the batch of an ended chunk', { workflowId, batchId, error: String(err) });
+      return undefined;
+    });
+}
+
+/** Polls the cancelled batch until it has ended (OpenAI takes up to 10 minutes to cancel). */
+async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapshot> {
+  const { wait } = run.job;
+  for (;;) {
+    const snapshot = await run.job.act.waitForBatch.executeWithOptions({ summary: `wait for batch ${batchId} of an ended chunk to end` }, [{
+      batchId,
+      schedule: { minDelayMs: wait.minPollMs, maxDelayMs: wait.maxPollMs, fractionOfElapsed: 0.05, validatingDelayMs: wait.validatingPollMs },
+      refreshMs: wait.progressRefreshMs,
+    }]);
+    if (snapshot.terminal) return snapshot;
+  }
+}

@@ -1,0 +1,77 @@
+// The retryFailedRows handshake. Only the main loop plans rounds, so the update handler asks it and
+// waits: `request()` is what the handler calls, `answer()` what the main loop calls when it wakes.
+// One request at a time: 'requested' by the handler, 'planning' in the main loop, 'answered' until
+// the handler takes the outcome and sets 'idle' again.
+import { ApplicationFailure, condition } from '@temporalio/workflow';
+import type { RetryNowResult } from '../../common/job-types.ts';
+import type { JobRun } from './job-run.ts';
+import { pendingRetries, utcMinute } from './job-state.ts';
+import { startNextRound } from './next-round.ts';
+
+export class RetryNow {
+  #step: 'idle' | 'requested' | 'planning' | 'answered' = 'idle';
+  #outcome: RetryNowResult | ApplicationFailure | undefined;
+
+  /** A request waits for the main loop (wake it). */
+  get requested(): boolean {
+    return this.#step === 'requested';
+  }
+
+  /** A request is under way (a second one is refused). */
+  get busy(): boolean {
+    return this.#step !== 'idle';
+  }
+
+  /** The update handler: asks the main loop to start a round and returns what it answered. */
+  async request(): Promise<RetryNowResult> {
+    this.#step = 'requested';
+    await condition(() => this.#step === 'answered');
+    const outcome = this.#outcome;
+    this.#outcome = undefined;
+    this.#step = 'idle';
+    if (outcome === undefined || outcome instanceof ApplicationFailure) throw outcome ?? rejection('no outcome');
+    return outcome;
+  }
+
+  /** The main loop: answers a waiting request, if any: with `started`, or by starting a round now. */
+  async answer(run: JobRun, started?: RetryNowResult): Promise<void> {
+    if (this.#step !== 'requested') return;
+    this.#step = 'planning';
+    let outcome: RetryNowResult | ApplicationFailure | undefined = started;
+    if (!outcome) {
+      const why = whyNoRetryNow(run, false);
+      outcome = (why ? undefined : await startNextRound(run)) ?? rejection(why ?? 'the retryable rows were already resubmitted');
+    }
+    this.#outcome = outcome;
+    this.#step = 'answered';
+  }
+}
+
+/** Why a retry round cannot start now, or undefined when it can (`busy`: count a request under way). */
+export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
+  const { state } = run;
+  const { maxActive, maxRounds, deadline } = run.job;
+  if (state.phase !== 'running') return `the job is ${state.phase}; retry rounds start only while it runs`;
+  if (busy && run.job.retryNow.busy) return 'a retry round is already being started';
+  if (run.closing) return 'the job is continuing as new; ask again in a few seconds';
+  if (state.fatal) return `the job stopped submitting: ${state.fatal.message}`;
+  if (deadline.passed()) return `the deadline (${utcMinute(deadline.ms ?? 0)}) passed; the job is finishing`;
+  const waiting = state.plan.chunks.length - state.nextChunk;
+  if (waiting > 0) {
+    // Those chunks belong to the current round; a new round now would leave them unsubmitted.
+    return `round ${state.round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ask again once they are submitted`;
+  }
+  if (state.round >= maxRounds) return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
+  if (pendingRetries(state).length === 0) {
+    const running = run.activeIds.length;
+    return `no finished chunk has retryable rows yet (${running} chunk${running === 1 ? '' : 's'} still running); retryable rows are resubmitted when the round ends`;
+  }
+  return undefined;
+}
+
+/** Why retryFailedRows is refused before planning has finished. */
+export const STILL_PLANNING = 'the job is still planning; nothing has run yet';
+
+function rejection(why: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });
+}

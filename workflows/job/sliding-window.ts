@@ -1,0 +1,62 @@
+// The sliding window: start the round's chunks while fewer than `maxActiveBatches` run, each one
+// admitted (launched) or skipped with the reason. `admit` is pure; `fillWindow` acts on it.
+import { isCancellation, patched } from '@temporalio/workflow';
+import type { ChunkRef } from '../../common/job-types.ts';
+import { SKIP_SURVIVES_CANCEL } from '../patches.ts';
+import { launchChunk, skipChunk } from './chunks.ts';
+import type { JobRun } from './job-run.ts';
+import type { JobState } from './job-state.ts';
+
+/** Why a chunk is recorded as not submitted instead of launched. */
+export type SkipReason = 'budget' | 'deadline' | 'cancelled' | 'stopped';
+
+/** What to do with the next chunk of the round. */
+export type Admission = { readonly launch: true } | { readonly launch: false; readonly skip: Exclude<SkipReason, 'cancelled'> };
+
+/** What admission weighs besides the job's state. */
+export interface AdmitLimits {
+  /** The deadline, epoch ms. */
+  readonly deadlineMs?: number | undefined;
+  /** The job's budget (`maxCostUsd`). */
+  readonly maxCostUsd?: number | undefined;
+}
+
+/**
+ * Launch the chunk, or skip it: `stopped` once a chunk failed in a way every chunk would,
+ * `deadline` at or after the deadline, `budget` when its estimated cost would pass the budget.
+ */
+export function admit(state: Pick<JobState, 'fatal' | 'committedCostUsd'>, chunk: Pick<ChunkRef, 'estimatedCostUsd'>, nowMs: number, limits: AdmitLimits): Admission {
+  if (state.fatal) return { launch: false, skip: 'stopped' };
+  if (limits.deadlineMs !== undefined && nowMs >= limits.deadlineMs) return { launch: false, skip: 'deadline' };
+  if (limits.maxCostUsd !== undefined && state.committedCostUsd + chunk.estimatedCostUsd > limits.maxCostUsd) return { launch: false, skip: 'budget' };
+  return { launch: true };
+}
+
+/** Launches or skips the round's next chunks until the window is full or the round has none left. */
+export async function fillWindow(run: JobRun): Promise<void> {
+  const { state, job } = run;
+  // state.plan is read afresh on each pass: a retryFailedRows update may start the next round.
+  while (run.activeIds.length < job.maxActive && state.nextChunk < state.plan.chunks.length) {
+    const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
+    state.nextChunk += 1;
+    const admission = admit(state, chunk, Date.now(), { deadlineMs: job.deadline.ms, maxCostUsd: job.input.maxCostUsd });
+    if (admission.launch) {
+      state.committedCostUsd += chunk.estimatedCostUsd;
+      await launchChunk(run, chunk);
+      continue;
+    }
+    if (admission.skip === 'deadline') job.deadline.markCut(state);
+    if (admission.skip === 'budget') state.skippedForBudget += 1;
+    try {
+      await skipChunk(run, chunk, admission.skip);
+    } catch (err) {
+      // Cancelled while recording the skip: give the chunk back, so that the cancel branch records
+      // it (as cancelled) instead of leaving its rows in no round.
+      if (isCancellation(err) && patched(SKIP_SURVIVES_CANCEL)) {
+        state.nextChunk -= 1;
+        if (admission.skip === 'budget') state.skippedForBudget -= 1;
+      }
+      throw err;
+    }
+  }
+}
