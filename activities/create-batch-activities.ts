@@ -1,11 +1,11 @@
 import type OpenAI from 'openai';
 import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
-import type { WorkerHealth } from '../common/health-types.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
+import { createWorkerHealthActivities } from './worker-health.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
 export interface BatchActivityDeps {
@@ -36,15 +36,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ...createJobStepActivities(openai, storage),
     ...createOpenAIBatchActivities(openai, storage, crash),
     ...createChunkLivenessActivities(),
-    /** Reports what this worker is configured with, so that an operator can check a deployment. */
-    checkWorkerHealth(): Promise<WorkerHealth> {
-      return Promise.resolve({
-        openaiBaseUrl: deps.openaiBaseUrl ?? 'https://api.openai.com/v1',
-        apiKeyConfigured: deps.apiKeyConfigured,
-        storageRoot: deps.storageRoot,
-        nodeVersion: process.version,
-      });
-    },
+    ...createWorkerHealthActivities(deps),
   };
 }
 
