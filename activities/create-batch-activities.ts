@@ -5,6 +5,7 @@ import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
+import { createUploadChunkActivities } from './upload-chunk.ts';
 import { createWorkerHealthActivities } from './worker-health.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
@@ -19,6 +20,8 @@ export interface BatchActivityDeps {
   readonly storageRoot: string;
   /** A ready client (tests, Azure, proxies); when set, the URL and key above are not used. */
   readonly openai?: OpenAI | undefined;
+  /** Part size of uploads through the Uploads API; a chunk no larger goes up in one request. @default 64 MiB */
+  readonly uploadPartBytes?: number | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -34,7 +37,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   return {
     ...createJobStepActivities(openai, storage),
-    ...createOpenAIBatchActivities(openai, storage, crash),
+    ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
+    ...createOpenAIBatchActivities(openai, crash),
     ...createChunkLivenessActivities(),
     ...createWorkerHealthActivities(deps),
   };
