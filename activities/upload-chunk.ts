@@ -190,7 +190,11 @@ async function adoptEarlierFile(client: OpenAI, filename: string, size: number, 
   });
   const keep = matches.find((f) => f.bytes === size);
   for (const file of matches) {
-    if (file !== keep) await callOpenAI('files.delete', () => client.files.delete(file.id));
+    if (file === keep) continue;
+    // Deleted already (by a racing attempt, or expired): nothing is left to clean up.
+    await callOpenAI('files.delete', () => client.files.delete(file.id)).catch((err: unknown) => {
+      if (!(err instanceof ApplicationFailure && err.type === 'OpenAIBatch.NotFound')) throw err;
+    });
   }
   return keep ? { fileId: keep.id, bytes: keep.bytes } : undefined;
 }
