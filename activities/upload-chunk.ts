@@ -137,6 +137,16 @@ async function sendParts(
   const md5 = createHash('md5');
   const reader = new ByteReader(await storage.openRead(input.chunkUri));
   try {
+    return await sendRemainingParts();
+  } catch (err) {
+    // A cancelled activity leaves no pending upload behind (a failed one is resumed instead).
+    if (signal.aborted) await cancelQuietly(client, uploadId);
+    throw err;
+  } finally {
+    reader.close();
+  }
+
+  async function sendRemainingParts(): Promise<Uploaded> {
     // The parts OpenAI already holds are read (for the checksum), not sent again.
     for await (const piece of reader.take(bytesDone)) md5.update(piece);
     while (bytesDone < size) {
@@ -163,12 +173,10 @@ async function sendParts(
       bytesDone += length;
       context.heartbeat({ uploadId, partIds, bytesDone } satisfies UploadProgress);
     }
-  } finally {
-    reader.close();
+    const done = await callOpenAI('uploads.complete', () => client.uploads.complete(uploadId, { part_ids: partIds, md5: md5.digest('hex') }, { signal }));
+    if (!done.file) throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, 'OpenAIBatch.Connection');
+    return { fileId: done.file.id, bytes: done.file.bytes };
   }
-  const done = await callOpenAI('uploads.complete', () => client.uploads.complete(uploadId, { part_ids: partIds, md5: md5.digest('hex') }, { signal }));
-  if (!done.file) throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, 'OpenAIBatch.Connection');
-  return { fileId: done.file.id, bytes: done.file.bytes };
 }
 
 /**

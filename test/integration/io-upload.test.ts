@@ -1,10 +1,14 @@
 // A retried upload resumes where the failed attempt stopped, and no attempt leaves a file (or a
 // pending upload) at OpenAI that no batch uses. Real dev server, real emulator, in-process worker.
 import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBatchActivities } from '../../activities/create-batch-activities.ts';
+import { createUploadChunkActivities, type UploadChunkInput } from '../../activities/upload-chunk.ts';
+import { createOpenAIClient } from '../../src/openai/client.ts';
+import { openStorage } from '../../src/storage/index.ts';
 import type { CrashPoint } from '../../activities/crash-point.ts';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { pendingUploadIds } from '../../src/emulator/routes/uploads.ts';
@@ -108,5 +112,43 @@ describe('uploads that fail part-way', () => {
     expect(files.filter((f) => f.filename.startsWith(jobId))).toHaveLength(1);
     expect(orphans).toEqual([]);
     expect((env.emulator.stats().callsPerRoute['files.create'] ?? 0) - (before.callsPerRoute['files.create'] ?? 0)).toBe(1);
+  });
+
+  describe('one attempt at a time, in Temporal\'s activity environment', () => {
+    const client = (): OpenAI => createOpenAIClient({ apiKey: 'sk-test-not-a-secret', baseURL: env.emulator.baseURL });
+    async function chunkFile(name: string, rows: number): Promise<{ uri: string; bytes: number }> {
+      const uri = await writeChatInput(env, rows, { file: name });
+      return { uri, bytes: await openStorage(env.storageRoot).size(uri) };
+    }
+    const upload = (activity: ReturnType<typeof createUploadChunkActivities>) => (input: UploadChunkInput) => activity.uploadChunk(input);
+
+    it('a retry whose recorded upload OpenAI no longer accepts cancels it and uploads afresh', async () => {
+      const storage = openStorage(env.storageRoot);
+      const { uri, bytes } = await chunkFile('refused.jsonl', 40);
+      const sdk = client();
+      const old = await sdk.uploads.create({ bytes, filename: 'refused-chunk.jsonl', mime_type: 'application/jsonl', purpose: 'batch' });
+      await sdk.uploads.cancel(old.id);
+      const activity = createUploadChunkActivities(client, storage, () => undefined, PART_BYTES);
+      const envA = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { uploadId: old.id, partIds: [], bytesDone: 0 }, heartbeatTimeoutMs: 5_000 });
+      const result: { fileId: string; bytes: number } = await envA.run(upload(activity), { chunkUri: uri, filename: 'refused-chunk.jsonl' });
+      expect(result.bytes).toBe(bytes);
+      expect((await sdk.files.retrieve(result.fileId)).filename).toBe('refused-chunk.jsonl');
+      expect(await pendingUploadIds(join(env.dir, 'emulator'))).toEqual([]);
+    });
+
+    it('a cancelled parted upload leaves no pending upload behind', async () => {
+      const storage = openStorage(env.storageRoot);
+      const { uri } = await chunkFile('cancelled.jsonl', 60);
+      const before = await pendingUploadIds(join(env.dir, 'emulator'));
+      const activity = createUploadChunkActivities(client, storage, () => undefined, PART_BYTES);
+      const envA = new MockActivityEnvironment({ heartbeatTimeoutMs: 5_000 });
+      let heartbeats = 0;
+      envA.on('heartbeat', (details: unknown) => {
+        if ((details as { partIds?: unknown[] } | undefined)?.partIds?.length === 2 && ++heartbeats === 1) envA.cancel();
+      });
+      await expect(envA.run(upload(activity), { chunkUri: uri, filename: 'cancelled-chunk.jsonl' })).rejects.toThrow();
+      expect(heartbeats).toBe(1);
+      expect(await pendingUploadIds(join(env.dir, 'emulator'))).toEqual(before);
+    });
   });
 });
