@@ -1,12 +1,13 @@
 import type OpenAI from 'openai';
 import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
-import type { WorkerHealth } from '../common/health-types.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createCreateBatchActivity } from './create-batch.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
+import { createUploadChunkActivities } from './upload-chunk.ts';
+import { createWorkerHealthActivities } from './worker-health.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
 export interface BatchActivityDeps {
@@ -20,6 +21,8 @@ export interface BatchActivityDeps {
   readonly storageRoot: string;
   /** A ready client (tests, Azure, proxies); when set, the URL and key above are not used. */
   readonly openai?: OpenAI | undefined;
+  /** Part size of uploads through the Uploads API; a chunk no larger goes up in one request. @default 64 MiB */
+  readonly uploadPartBytes?: number | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -35,18 +38,11 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   return {
     ...createJobStepActivities(openai, storage),
-    ...createOpenAIBatchActivities(openai, storage, crash),
+    ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
+    ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash),
     ...createChunkLivenessActivities(),
-    /** Reports what this worker is configured with, so that an operator can check a deployment. */
-    checkWorkerHealth(): Promise<WorkerHealth> {
-      return Promise.resolve({
-        openaiBaseUrl: deps.openaiBaseUrl ?? 'https://api.openai.com/v1',
-        apiKeyConfigured: deps.apiKeyConfigured,
-        storageRoot: deps.storageRoot,
-        nodeVersion: process.version,
-      });
-    },
+    ...createWorkerHealthActivities(deps),
   };
 }
 

@@ -1,13 +1,12 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { InvalidInputError, planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import type { BlobStorage } from '../src/storage/index.ts';
-import { callOpenAI } from '../src/openai/errors.ts';
 import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
-import { heartbeatingBytes, withHeartbeats } from './heartbeat.ts';
+import { downloadFile as download } from './download-file.ts';
+import { withHeartbeats } from './heartbeat.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 
 /** Input of `planJob` (round 1) and `planRetryRound` (round > 1). */
@@ -198,20 +197,4 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 function resolveUri(storage: BlobStorage, uriOrPath: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uriOrPath) || uriOrPath.startsWith('/')) return uriOrPath;
   return `${storage.rootUri.replace(/\/$/, '')}/${uriOrPath}`;
-}
-
-async function download(client: OpenAI, storage: BlobStorage, fileId: string, uri: string): Promise<string> {
-  // Written atomically and named by batch: a retry after a crash reuses what was fully downloaded.
-  if (await storage.exists(uri)) return uri;
-  const response = await callOpenAI('files.content', () => client.files.content(fileId, { signal: Context.current().cancellationSignal }));
-  if (!response.body) throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, FAILURE_TYPES.connection);
-  const body = response.body as unknown as AsyncIterable<Uint8Array>;
-  try {
-    await storage.writeAtomic(uri, heartbeatingBytes(body, 'bytesReceived'));
-  } catch (err) {
-    if (Context.current().cancellationSignal.aborted) throw err;
-    // A connection dropped mid-body surfaces here, not in files.content.
-    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: FAILURE_TYPES.connection, ...(err instanceof Error ? { cause: err } : {}) });
-  }
-  return uri;
 }

@@ -1,20 +1,9 @@
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type OpenAI from 'openai';
-import { toStreamingFile } from 'openai';
-import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import { nextPollDelayMs, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
-import { heartbeatingBytes } from './heartbeat.ts';
-
-/** Input of `uploadChunk`. */
-export interface UploadChunkInput {
-  readonly chunkUri: string;
-  readonly filename: string;
-  /** OpenAI deletes the file this many seconds after its upload. */
-  readonly expiresAfterSeconds?: number | undefined;
-}
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
@@ -60,32 +49,8 @@ const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 /** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
 export const BATCH_RUNNING_TYPE = 'OpenAIBatch.BatchRunning';
 
-export function createOpenAIBatchActivities(openai: () => OpenAI, storage: BlobStorage, crash: CrashHook) {
+export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHook) {
   return {
-    /** Streams a chunk file from storage to OpenAI (purpose `batch`), heartbeating the bytes sent. */
-    async uploadChunk(input: UploadChunkInput): Promise<{ fileId: string; bytes: number }> {
-      const source = await storage.openRead(input.chunkUri);
-      let sent = 0;
-      async function* counted(): AsyncGenerator<Uint8Array | string> {
-        for await (const part of heartbeatingBytes(source, 'bytesSent')) {
-          sent += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
-          if (sent > 0) crash('during-upload');
-          yield part;
-        }
-      }
-      const file = await callOpenAI('files.create', () =>
-        openai().files.create(
-          {
-            file: toStreamingFile(counted() as Parameters<typeof toStreamingFile>[0], input.filename, { type: 'application/jsonl' }),
-            purpose: 'batch',
-            ...(input.expiresAfterSeconds ? { expires_after: { anchor: 'created_at', seconds: input.expiresAfterSeconds } } : {}),
-          },
-          { signal: Context.current().cancellationSignal },
-        ),
-      );
-      return { fileId: file.id, bytes: file.bytes };
-    },
-
     /**
      * One poll of a batch. Terminal: returns it. Still running: throws a benign retryable failure
      * ("in_progress 1200/5000") whose `nextRetryDelay` comes from the polling schedule, so each poll

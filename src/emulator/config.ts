@@ -11,6 +11,10 @@ export const ROUTE_NAMES = [
   'batches.list',
   'batches.retrieve',
   'batches.cancel',
+  'uploads.create',
+  'uploads.parts.create',
+  'uploads.complete',
+  'uploads.cancel',
 ] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 

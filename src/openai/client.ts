@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
 
 /** How a worker reaches an OpenAI-compatible API. Never part of workflow input. */
@@ -15,11 +16,44 @@ export interface OpenAIClientConfig {
  * stacked under them could create a second batch.
  */
 export function createOpenAIClient(config: OpenAIClientConfig = {}): OpenAI {
+  const { baseURL, defaultQuery } = splitBaseUrl(config.baseURL ?? process.env['OPENAI_BASE_URL']);
   return new OpenAI({
     // The emulator accepts any key; the SDK refuses to start without one.
     apiKey: config.apiKey ?? process.env['OPENAI_API_KEY'] ?? 'no-key-configured',
-    baseURL: config.baseURL ?? process.env['OPENAI_BASE_URL'] ?? null,
+    baseURL: baseURL ?? null,
+    ...(defaultQuery ? { defaultQuery } : {}),
     maxRetries: 0,
     timeout: config.timeoutMs ?? 600_000,
   });
+}
+
+/**
+ * A base URL as the SDK needs it. Its query (a gateway's `?api-version=` or `?api-key=`) becomes
+ * the SDK's `defaultQuery`, sent with every request instead of pasted before each path. A user
+ * name or password in it is refused: fetch rejects such a URL with an error quoting it whole, and
+ * that error would reach workflow history and the worker's log. The refusal never quotes the URL.
+ */
+export function splitBaseUrl(value: string | undefined): { baseURL?: string; defaultQuery?: Record<string, string> } {
+  if (!value) return {};
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configFailure('The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; set it to e.g. https://api.openai.com/v1.');
+  }
+  if (url.username || url.password) {
+    throw configFailure(
+      'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) contains a user name or password; remove them from the URL and pass ' +
+        'credentials as the API key (OPENAI_API_KEY), or give the plugin a ready `openai` client with the headers your gateway needs.',
+    );
+  }
+  const query = Object.fromEntries(url.searchParams);
+  url.search = '';
+  url.hash = '';
+  const baseURL = url.href.replace(/\/$/, value.replace(/[?#].*$/, '').endsWith('/') ? '/' : '');
+  return Object.keys(query).length > 0 ? { baseURL, defaultQuery: query } : { baseURL };
+}
+
+function configFailure(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'OpenAIBatch.Config', nonRetryable: true });
 }

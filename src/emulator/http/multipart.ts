@@ -25,13 +25,14 @@ export function multipartBoundary(contentType: string | undefined): string {
 /**
  * Parses a multipart body as it arrives: text fields are kept (they are small), the file part is
  * written straight to `filePath` with backpressure, so a 200 MB upload never sits in memory.
- * Only the part named `file` is written; a second file part is refused.
+ * Only the file part named `fileField` is written; a second one is refused.
  */
 export async function parseMultipart(
   req: IncomingMessage,
   boundary: string,
   filePath: string,
   maxFileBytes: number,
+  fileField = 'file',
 ): Promise<MultipartResult> {
   const opening = Buffer.from(`--${boundary}`);
   const delimiter = Buffer.from(`\r\n--${boundary}`);
@@ -45,9 +46,9 @@ export async function parseMultipart(
   const emit = async (data: Buffer): Promise<void> => {
     if (!part || data.length === 0) return;
     part.bytes += data.length;
-    if (part.filename !== null && part.name === 'file') {
+    if (part.filename !== null && part.name === fileField) {
       if (part.bytes > maxFileBytes) {
-        throw new ApiError(400, `File is too large. The maximum file size is ${maxFileBytes} bytes.`, { param: 'file' });
+        throw new ApiError(400, `File is too large. The maximum file size is ${maxFileBytes} bytes.`, { param: fileField });
       }
       if (out && !out.write(data)) await once(out, 'drain');
     } else {
@@ -58,7 +59,7 @@ export async function parseMultipart(
 
   const endPart = async (): Promise<void> => {
     if (!part) return;
-    if (part.filename !== null && part.name === 'file') {
+    if (part.filename !== null && part.name === fileField) {
       if (out) {
         out.end();
         await once(out, 'close');
@@ -76,8 +77,8 @@ export async function parseMultipart(
     const name = /\bname="([^"]*)"/i.exec(disposition)?.[1] ?? '';
     const filenameMatch = /\bfilename="([^"]*)"/i.exec(disposition);
     const filename = filenameMatch ? (filenameMatch[1] ?? '') : null;
-    if (filename !== null && name === 'file') {
-      if (file !== null || out !== null) throw new ApiError(400, 'Only one file may be uploaded per request.', { param: 'file' });
+    if (filename !== null && name === fileField) {
+      if (file !== null || out !== null) throw new ApiError(400, 'Only one file may be uploaded per request.', { param: fileField });
       out = createWriteStream(filePath);
     }
     part = { name, filename, chunks: [], bytes: 0 };

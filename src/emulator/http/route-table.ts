@@ -3,6 +3,7 @@ import { cancelBatch, createBatch, listBatches, retrieveBatch } from '../routes/
 import { getConfig, postConfig, stats } from '../routes/control.ts';
 import { createFile, deleteFile, fileContent, listFiles, retrieveFile } from '../routes/files.ts';
 import type { RouteHandler } from '../routes/route-context.ts';
+import { addUploadPart, cancelUpload, completeUpload, createUpload } from '../routes/uploads.ts';
 
 interface Route {
   method: string;
@@ -21,6 +22,10 @@ export const API_ROUTES: readonly (Route & { name: RouteName })[] = [
   { method: 'GET', pattern: /^\/v1\/batches$/, name: 'batches.list', handler: listBatches },
   { method: 'GET', pattern: /^\/v1\/batches\/([^/]+)$/, name: 'batches.retrieve', handler: retrieveBatch },
   { method: 'POST', pattern: /^\/v1\/batches\/([^/]+)\/cancel$/, name: 'batches.cancel', handler: cancelBatch },
+  { method: 'POST', pattern: /^\/v1\/uploads$/, name: 'uploads.create', handler: createUpload },
+  { method: 'POST', pattern: /^\/v1\/uploads\/([^/]+)\/parts$/, name: 'uploads.parts.create', handler: addUploadPart },
+  { method: 'POST', pattern: /^\/v1\/uploads\/([^/]+)\/complete$/, name: 'uploads.complete', handler: completeUpload },
+  { method: 'POST', pattern: /^\/v1\/uploads\/([^/]+)\/cancel$/, name: 'uploads.cancel', handler: cancelUpload },
 ];
 
 /** Routes for tests and benchmarks, outside `/v1`: no auth, no faults. */
