@@ -1,3 +1,4 @@
+import { FAILURE_TYPES } from '../common/failures.ts';
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import OpenAI from 'openai';
@@ -41,7 +42,7 @@ export const CREATE_LANDING_GRACE_MS = 5_000;
 export const CREATE_SETTLE_MS = CREATE_SEND_WINDOW_MS + CREATE_REQUEST_TIMEOUT_MS + CREATE_LANDING_GRACE_MS;
 
 /** The benign retry after an attempt that only made sure no earlier create can still land. */
-export const CREATE_SETTLED_TYPE = 'OpenAIBatch.CreateSettled';
+export const CREATE_SETTLED_TYPE = FAILURE_TYPES.createSettled;
 
 /** What an attempt of `createBatch` leaves in its heartbeat details for the next attempt. */
 interface CreateHeartbeat {

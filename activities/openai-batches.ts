@@ -4,6 +4,7 @@ import type OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
 import { nextPollDelayMs, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
+import { FAILURE_TYPES } from '../common/failures.ts';
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
@@ -47,7 +48,7 @@ export interface WaitForBatchInput {
 const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 /** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
-export const BATCH_RUNNING_TYPE = 'OpenAIBatch.BatchRunning';
+export const BATCH_RUNNING_TYPE = FAILURE_TYPES.batchRunning;
 
 export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHook) {
   return {

@@ -1,3 +1,4 @@
+import { FAILURE_TYPES } from '../common/failures.ts';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -164,7 +165,7 @@ async function sendParts(
           if (partIds.length > 0) crash('during-upload');
           yield piece;
         }
-        if (sent !== length) throw ApplicationFailure.retryable(`${input.chunkUri} changed while uploading: expected ${length} more bytes`, 'OpenAIBatch.Storage');
+        if (sent !== length) throw ApplicationFailure.retryable(`${input.chunkUri} changed while uploading: expected ${length} more bytes`, FAILURE_TYPES.storage);
       };
       const part = await callOpenAI('uploads.parts.create', () =>
         client.uploads.parts.create(uploadId, { data: toStreamingFile(data(), 'part', { type: 'application/octet-stream' }) }, { signal }),
@@ -174,7 +175,7 @@ async function sendParts(
       context.heartbeat({ uploadId, partIds, bytesDone } satisfies UploadProgress);
     }
     const done = await callOpenAI('uploads.complete', () => client.uploads.complete(uploadId, { part_ids: partIds, md5: md5.digest('hex') }, { signal }));
-    if (!done.file) throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, 'OpenAIBatch.Connection');
+    if (!done.file) throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, FAILURE_TYPES.connection);
     return { fileId: done.file.id, bytes: done.file.bytes };
   }
 }
@@ -201,7 +202,7 @@ async function adoptEarlierFile(client: OpenAI, filename: string, size: number, 
     if (file === keep) continue;
     // Deleted already (by a racing attempt, or expired): nothing is left to clean up.
     await callOpenAI('files.delete', () => client.files.delete(file.id)).catch((err: unknown) => {
-      if (!(err instanceof ApplicationFailure && err.type === 'OpenAIBatch.NotFound')) throw err;
+      if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.notFound)) throw err;
     });
   }
   return keep ? { fileId: keep.id, bytes: keep.bytes } : undefined;
@@ -218,7 +219,7 @@ function resumable(details: unknown): UploadProgress | undefined {
 
 /** A non-retryable answer about the upload itself (400 invalid state, 404 unknown upload). */
 function isRefusal(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.nonRetryable === true && (err.type === 'OpenAIBatch.BadRequest' || err.type === 'OpenAIBatch.NotFound');
+  return err instanceof ApplicationFailure && err.nonRetryable === true && (err.type === FAILURE_TYPES.badRequest || err.type === FAILURE_TYPES.notFound);
 }
 
 async function cancelQuietly(client: OpenAI, uploadId: string): Promise<void> {

@@ -26,6 +26,12 @@ export const FAILURE_TYPES = {
   invalidInput: 'OpenAIBatch.InvalidInput',
   /** The benign "batch still running" retry of `waitForBatch`: each attempt is one poll. */
   batchRunning: 'OpenAIBatch.BatchRunning',
+  /** The benign retry of `createBatch` after an attempt that only made sure no earlier create can still land. */
+  createSettled: 'OpenAIBatch.CreateSettled',
+  /** The worker's OpenAI configuration cannot work (e.g. a base URL with credentials in it). Not retried. */
+  config: 'OpenAIBatch.Config',
+  /** A chunk file in storage changed while it was uploaded. Retried. */
+  storage: 'OpenAIBatch.Storage',
   /** A `retryFailedRows` or `extendDeadline` update the job refused, with its reason. */
   updateRejected: 'OpenAIBatch.UpdateRejected',
 } as const;

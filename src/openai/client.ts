@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import OpenAI from 'openai';
+import { FAILURE_TYPES } from '../../common/failures.ts';
 
 /** How a worker reaches an OpenAI-compatible API. Never part of workflow input. */
 export interface OpenAIClientConfig {
@@ -55,5 +56,5 @@ export function splitBaseUrl(value: string | undefined): { baseURL?: string; def
 }
 
 function configFailure(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: 'OpenAIBatch.Config', nonRetryable: true });
+  return ApplicationFailure.create({ message, type: FAILURE_TYPES.config, nonRetryable: true });
 }

@@ -1,6 +1,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { BatchActivities } from '../../activities/create-batch-activities.ts';
 import type { ChunkInput } from '../../common/job-types.ts';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 
 /** Retries of the quick calls (create, cancel): shared by every proxy of them. */
 export const QUICK_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute' } as const;
@@ -15,7 +16,7 @@ export function chunkActivities(input: ChunkInput) {
   const io = proxyActivities<BatchActivities>({
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout,
-    retry: { ...QUICK_RETRY, nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+    retry: { ...QUICK_RETRY, nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
   });
   const quick = proxyActivities<BatchActivities>({
     startToCloseTimeout: '2 minutes',

@@ -1,20 +1,10 @@
-import { ApplicationFailure, CancellationScope, log, patched } from '@temporalio/workflow';
+import { CancellationScope, log, patched } from '@temporalio/workflow';
 import type { ChunkResult } from '../../common/job-types.ts';
 import { CANCEL_BATCH_ON_FAILURE, REPORT_WHEN_CANCEL_FAILS } from '../patches.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import type { ChunkRun } from './chunk-run.ts';
 import { adoptBatch } from './submit.ts';
-
-/** Failure types that would fail every chunk alike: the job stops instead of trying the rest. */
-const FATAL_TYPES = new Set(['OpenAIBatch.Auth']);
-
-/** The fatal OpenAI failure under an activity failure, if that is what it is. */
-function fatalFailure(err: unknown): { type: string; message: string } | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof ApplicationFailure && e.type && FATAL_TYPES.has(e.type)) return { type: e.type, message: e.message };
-  }
-  return undefined;
-}
+import { fatalFailureIn } from '../../common/failures.ts';
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -26,7 +16,8 @@ function messageOf(err: unknown): string {
  * is known so the job can finish. The caller rethrows.
  */
 export async function onFailure(run: ChunkRun, err: unknown): Promise<void> {
-  const fatal = fatalFailure(err);
+  // Failures that would fail every chunk alike (a refused key): the job stops instead of trying the rest.
+  const fatal = fatalFailureIn(err);
   const reason = fatal?.message ?? messageOf(err);
   await CancellationScope.nonCancellable(async () => {
     // A refused key refuses the cancel too: nothing to try.

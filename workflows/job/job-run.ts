@@ -9,12 +9,13 @@ import { PUBLISH_BATCH_IDS_ON_PROGRESS } from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
 import { RetryNow } from './retry-now.ts';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 
 function activities(heartbeatTimeoutMs: number) {
   return proxyActivities<BatchActivities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['OpenAIBatch.InvalidInput'] },
+    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
   });
 }
 

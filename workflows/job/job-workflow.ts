@@ -8,6 +8,7 @@ import { pendingRetries, planningProgress, type JobState } from './job-state.ts'
 import { STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
 import { runRound } from './round.ts';
 import { startNextRound } from './next-round.ts';
+import { type RefusableUpdate, updateRejected } from '../../common/failures.ts';
 
 /**
  * A durable OpenAI batch job: plan the input into chunks, run each chunk as a child workflow
@@ -60,6 +61,6 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
 }
 
 /** An update validator's refusal: `why`, when there is one, as the rejection's message. */
-function refuseIf(update: string, why: string | undefined): void {
-  if (why) throw new Error(`${update} rejected: ${why}`);
+function refuseIf(update: RefusableUpdate, why: string | undefined): void {
+  if (why) throw updateRejected(update, why);
 }

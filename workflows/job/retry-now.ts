@@ -7,6 +7,7 @@ import type { RetryNowResult } from '../../common/job-types.ts';
 import type { JobRun } from './job-run.ts';
 import { pendingRetries, utcMinute } from './job-state.ts';
 import { startNextRound } from './next-round.ts';
+import { updateRejected } from '../../common/failures.ts';
 
 export class RetryNow {
   #step: 'idle' | 'requested' | 'planning' | 'answered' = 'idle';
@@ -73,5 +74,5 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
 export const STILL_PLANNING = 'the job is still planning; nothing has run yet';
 
 function rejection(why: string): ApplicationFailure {
-  return ApplicationFailure.create({ message: `retryFailedRows: ${why}`, type: 'OpenAIBatch.UpdateRejected', nonRetryable: true });
+  return updateRejected('retryFailedRows', why);
 }
