@@ -5,11 +5,12 @@ import { callOpenAI } from '../src/openai/errors.ts';
 import { nextPollDelayMs, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
+import { type BatchStatus, isTerminalStatus } from '../common/batch-status.ts';
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
   readonly batchId: string;
-  readonly status: string;
+  readonly status: BatchStatus;
   readonly terminal: boolean;
   readonly createdAtMs: number;
   readonly total: number;
@@ -45,7 +46,6 @@ export interface WaitForBatchInput {
   readonly nextPollAtMs?: number | undefined;
 }
 
-const TERMINAL = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 /** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
 export const BATCH_RUNNING_TYPE = FAILURE_TYPES.batchRunning;
@@ -156,7 +156,7 @@ export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
   return {
     batchId: batch.id,
     status: batch.status,
-    terminal: TERMINAL.has(batch.status),
+    terminal: isTerminalStatus(batch.status),
     createdAtMs: batch.created_at * 1000,
     total: counts?.total ?? 0,
     completed: counts?.completed ?? 0,

@@ -1,6 +1,8 @@
 // JSON-safe types of the job and chunk workflows and their activities. Types only: sandbox-safe.
 // Everything here is a reference (URI, id, count), never a request or result body.
 
+import type { BatchStatus } from './batch-status.ts';
+
 /**
  * The statuses a row ends in (mirrors the reconciler's `RowStatus`); `rejected` only in the job's
  * final counts: an input line planning refused with onInvalid 'skip'. `cancelled`: its batch was
@@ -181,7 +183,7 @@ export interface ChunkProgress {
   readonly index: number;
   readonly phase: 'uploading' | 'submitting' | 'waiting' | 'token_limit_backoff' | 'collecting' | 'cancelling' | 'done';
   readonly batchId?: string | undefined;
-  readonly batchStatus?: string | undefined;
+  readonly batchStatus?: BatchStatus | undefined;
   readonly done: number;
   readonly total: number;
 }

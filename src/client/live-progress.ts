@@ -1,3 +1,4 @@
+import type { BatchStatus } from '../../common/batch-status.ts';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { chunkWorkflowId } from '../../common/job-options.ts';
@@ -7,7 +8,7 @@ import { progressQuery } from '../../common/messages.ts';
 
 /** The counts a running batch's last poll saw, as the wait activity records them. */
 interface PollDetails {
-  readonly status: string;
+  readonly status: BatchStatus;
   readonly completed: number;
   readonly failed: number;
   readonly total: number;

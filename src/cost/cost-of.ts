@@ -1,18 +1,19 @@
+import type { TokenUsage } from '../../common/job-types.ts';
 import { BATCH_DISCOUNT, priceFor, type PriceTable } from './price-table.ts';
 
-/** Tokens as OpenAI reports them; `cachedInput` is part of `input`, `reasoning` part of `output`. */
-export interface TokenUsage {
-  input: number;
-  cachedInput: number;
-  output: number;
-  reasoning: number;
-}
+export type { TokenUsage };
 
-export function emptyUsage(): TokenUsage {
+/**
+ * A running total of {@link TokenUsage} (the one type of `common/job-types.ts`, made writable) that
+ * `addUsage` adds into; `cachedInput` is part of `input`, `reasoning` part of `output`.
+ */
+export type UsageTotals = { -readonly [K in keyof TokenUsage]: TokenUsage[K] };
+
+export function emptyUsage(): UsageTotals {
   return { input: 0, cachedInput: 0, output: 0, reasoning: 0 };
 }
 
-export function addUsage(into: TokenUsage, more: TokenUsage): TokenUsage {
+export function addUsage(into: UsageTotals, more: TokenUsage): UsageTotals {
   into.input += more.input;
   into.cachedInput += more.cachedInput;
   into.output += more.output;

@@ -1,9 +1,7 @@
-/** Synchronous list prices in USD per 1M tokens. Batch requests cost half of these. */
-export interface ModelPrice {
-  readonly input: number;
-  readonly cachedInput: number;
-  readonly output: number;
-}
+import type { ModelPrice } from '../../common/job-types.ts';
+
+/** Synchronous list prices in USD per 1M tokens (`ModelPrice`); batch requests cost half of these. */
+export type { ModelPrice };
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 

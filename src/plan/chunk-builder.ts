@@ -1,6 +1,6 @@
 import { openLineWriter, type LineWriter } from '../jsonl/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
-import type { ChunkLimits } from './chunk-limits.ts';
+import type { ResolvedChunkLimits } from './chunk-limits.ts';
 import type { ChunkManifest } from './manifest.ts';
 
 /** What one request adds to a chunk, measured against every limit at once. */
@@ -34,10 +34,10 @@ export class ChunkBuilder {
   /** The previous chunk's commit, still being written while the next chunk fills. */
   #closing: Promise<void> | undefined;
   readonly #storage: BlobStorage;
-  readonly #limits: ChunkLimits;
+  readonly #limits: ResolvedChunkLimits;
   readonly #uriFor: (index: number) => string;
 
-  constructor(storage: BlobStorage, limits: ChunkLimits, uriFor: (index: number) => string) {
+  constructor(storage: BlobStorage, limits: ResolvedChunkLimits, uriFor: (index: number) => string) {
     this.#storage = storage;
     this.#limits = limits;
     this.#uriFor = uriFor;

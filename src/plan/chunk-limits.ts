@@ -1,5 +1,10 @@
-/** Every limit one batch must respect. Defaults are OpenAI's; Azure allows 100,000 requests. */
-export interface ChunkLimits {
+import type { ChunkLimits } from '../../common/job-types.ts';
+
+/**
+ * Every limit one batch must respect: the job's `ChunkLimits` (common/job-types.ts) with each
+ * default filled in. Defaults are OpenAI's; Azure allows 100,000 requests.
+ */
+export interface ResolvedChunkLimits {
   /** @default 50_000 */
   maxRequests: number;
   /**
@@ -14,14 +19,14 @@ export interface ChunkLimits {
   maxTokensPerBatch?: number;
 }
 
-export const DEFAULT_CHUNK_LIMITS: Readonly<ChunkLimits> = {
+export const DEFAULT_CHUNK_LIMITS: Readonly<ResolvedChunkLimits> = {
   maxRequests: 50_000,
   maxBytes: 190 * 1024 * 1024,
   maxEmbeddingInputs: 50_000,
 };
 
-export function resolveLimits(overrides: Partial<ChunkLimits> | undefined): ChunkLimits {
-  const limits: ChunkLimits = { ...DEFAULT_CHUNK_LIMITS };
+export function resolveLimits(overrides: ChunkLimits | undefined): ResolvedChunkLimits {
+  const limits: ResolvedChunkLimits = { ...DEFAULT_CHUNK_LIMITS };
   if (overrides?.maxRequests !== undefined) limits.maxRequests = overrides.maxRequests;
   if (overrides?.maxBytes !== undefined) limits.maxBytes = overrides.maxBytes;
   if (overrides?.maxEmbeddingInputs !== undefined) limits.maxEmbeddingInputs = overrides.maxEmbeddingInputs;

@@ -9,7 +9,8 @@ import {
 } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { ChunkBuilder } from './chunk-builder.ts';
-import { resolveLimits, type ChunkLimits } from './chunk-limits.ts';
+import type { ChunkLimits } from '../../common/job-types.ts';
+import { resolveLimits } from './chunk-limits.ts';
 import { CustomIdIndex, OrdinalColumn } from './custom-id-index.ts';
 import { IdFingerprints } from './id-fingerprints.ts';
 import { InvalidInputCollector, InvalidInputError } from './invalid-input-report.ts';
@@ -27,7 +28,7 @@ export interface PlanJobInput {
   round?: number;
   /** `fail`: any bad line stops the job before anything is uploaded. `skip`: bad lines go to rejected.jsonl. @default 'fail' */
   onInvalid?: 'fail' | 'skip';
-  limits?: Partial<ChunkLimits>;
+  limits?: ChunkLimits | undefined;
   /** Price overrides per model (USD per 1M tokens, synchronous). */
   prices?: PriceTable;
   /** @default 'exact' with a token budget, otherwise 'sampled' */

@@ -1,5 +1,5 @@
 import { CancellationScope, CancelledFailure, ContinueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import type { ChunkEnd, ChunkInput, ChunkResult } from '../../common/job-types.ts';
+import type { ChunkInput, ChunkResult } from '../../common/job-types.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import { ChunkRun, type ChunkResume } from './chunk-run.ts';
 import { onCancel, onFailure } from './on-failure.ts';
@@ -7,6 +7,7 @@ import { TOKEN_LIMIT_RETRIES } from '../patches.ts';
 import { submitBatch } from './submit.ts';
 import { isTokenLimitExceeded, mustReupload, tokenLimitBackoff, tokenLimitRetriesUsedUp } from './token-limit.ts';
 import { continueAsNewIfLong, waitFor } from './wait-for.ts';
+import { isTerminalStatus } from '../../common/batch-status.ts';
 
 /**
  * One chunk of one round (workflow id `<jobId>/r<round>/c<chunk>`): upload, create exactly once,
@@ -59,7 +60,8 @@ async function runChunk(run: ChunkRun): Promise<ChunkResult> {
       if (bounded) await continueAsNewIfLong(run, undefined);
       continue;
     }
-    return await run.collect(snapshot.status as ChunkEnd, snapshot);
+    // waitFor returns a running batch only at the deadline, handled above.
+    return await run.collect(isTerminalStatus(snapshot.status) ? snapshot.status : 'failed', snapshot);
   }
 }
 

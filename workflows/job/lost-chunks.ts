@@ -7,6 +7,7 @@ import type { ChunkEnd, ChunkProgress } from '../../common/job-types.ts';
 import { NO_RECORDS } from '../empty-chunk-result.ts';
 import { LOST_CHUNK_COLLECTS_BATCH } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
+import { isTerminalStatus } from '../../common/batch-status.ts';
 
 /** Records every active chunk whose workflow has ended without reporting. */
 export async function recoverEndedChunks(run: JobRun): Promise<void> {
@@ -35,7 +36,7 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   let batch = progress.batchId ? await cancelBatch(run, workflowId, progress.batchId) : undefined;
   if (collectsBatch && batch && !batch.terminal) batch = await untilBatchEnds(run, batch.batchId);
   const ended = collectsBatch && batch?.terminal ? batch : undefined;
-  const end: ChunkEnd = ended ? (ended.status as ChunkEnd) : 'failed';
+  const end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : 'failed';
   const outcome = chunkUri
     ? await job.act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} (${end})` }, [{
       jobId: job.jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: job.input.endpoint, batchId: progress.batchId ?? '',
