@@ -67,12 +67,17 @@ export function retryAfterFromHeaders(headers: Headers | undefined, nowMs = Date
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+/** The shortest `nextRetryDelay` a mapped failure asks for. */
+const MIN_NEXT_RETRY_DELAY_MS = 100;
+
 function failure(message: string, type: string, nonRetryable: boolean, cause: Error, nextRetryDelayMs?: number): ApplicationFailure {
   return ApplicationFailure.create({
     message,
     type,
     nonRetryable,
     cause,
-    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: nextRetryDelayMs } : {}),
+    // "retry-after: 0" means "now"; Temporal reads a zero nextRetryDelay as "no more retries"
+    // (the activity then fails at once), so a delay under the floor is raised to it.
+    ...(nextRetryDelayMs !== undefined ? { nextRetryDelay: Math.max(MIN_NEXT_RETRY_DELAY_MS, nextRetryDelayMs) } : {}),
   });
 }

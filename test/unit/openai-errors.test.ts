@@ -21,6 +21,10 @@ describe('mapping OpenAI SDK errors to ApplicationFailure', () => {
     expect(f.nextRetryDelay).toBe(7_000);
   });
 
+  it('429 with retry-after 0 still asks for a (short) retry delay, never zero', () => {
+    expect(mapped(apiError(429, { 'retry-after': '0' })).nextRetryDelay).toBe(100);
+  });
+
   it('429 with retry-after-ms uses the milliseconds', () => {
     expect(mapped(apiError(429, { 'retry-after-ms': '1500' })).nextRetryDelay).toBe(1_500);
   });
