@@ -5,6 +5,7 @@ import { handleRequest } from './http/handle-request.ts';
 import { BatchEngine } from './lifecycle/batch-engine.ts';
 import { StateStore } from './state/state-store.ts';
 import { collectStats, type EmulatorStats } from './stats.ts';
+import { collectInventory, type EmulatorInventory } from './inventory.ts';
 
 export interface EmulatorOptions {
   /** Port to listen on; 0 picks a free one. @default 0 */
@@ -23,6 +24,8 @@ export interface RunningEmulator {
   readonly port: number;
   /** Counters, as `GET /_emulator/stats` returns them; `metadataKeys` fills `batchesByMetadata`. */
   stats(options?: { metadataKeys?: readonly string[] }): EmulatorStats;
+  /** Every batch (status, files, metadata) and every live file, as `GET /_emulator/inventory` returns them. */
+  inventory(): EmulatorInventory;
   /** The configuration in force. */
   config(): EmulatorConfig;
   /** Merges a partial configuration while running (as `POST /_emulator/config` does) and returns the result. */
@@ -71,6 +74,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     baseURL: `http://${urlHost}:${port}/v1`,
     port,
     stats: (opts) => collectStats(store, engine, opts?.metadataKeys ?? []),
+    inventory: () => collectInventory(store, engine),
     config: () => config,
     setConfig,
     stop: () =>
