@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch } from './config.ts';
+import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch, type RouteName } from './config.ts';
 import { handleRequest } from './http/handle-request.ts';
 import { BatchEngine } from './lifecycle/batch-engine.ts';
 import { StateStore } from './state/state-store.ts';
@@ -16,6 +16,12 @@ export interface EmulatorOptions {
   stateDir: string;
   /** Partial configuration merged over {@link DEFAULT_CONFIG}. @default {} */
   config?: EmulatorConfigPatch;
+  /**
+   * Called on each API call as it is counted, before auth, faults and handling, with the route and
+   * its call number (1-based, across restarts). For tests that act at a moment of the client's
+   * work, e.g. kill a worker in the middle of its `batches.create`. An exception is logged, not sent.
+   */
+  onCall?: (route: RouteName, callIndex: number) => void;
 }
 
 export interface RunningEmulator {
@@ -43,7 +49,17 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const engine = new BatchEngine(store, () => config);
   engine.resume();
   const setConfig = (patch: unknown): EmulatorConfig => (config = mergeConfig(config, patch));
-  const deps = { store, engine, config: () => config, setConfig };
+  const observer = options.onCall;
+  const onCall = observer
+    ? (route: RouteName, callIndex: number): void => {
+        try {
+          observer(route, callIndex);
+        } catch (err) {
+          console.error('[emulator] onCall observer failed', err);
+        }
+      }
+    : undefined;
+  const deps = { store, engine, config: () => config, setConfig, onCall };
 
   const server = createServer((req, res) => {
     void handleRequest(deps, req, res);

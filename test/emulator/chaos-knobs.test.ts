@@ -1,6 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmulatorInventory } from '../../src/emulator/index.ts';
-import { chatLine, openEmulator, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
+import { startEmulator, type EmulatorInventory, type RouteName } from '../../src/emulator/index.ts';
+import { chatLine, openEmulator, sdkClient, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
 
 describe('GET /_emulator/inventory', () => {
   let fx: EmulatorFixture;
@@ -32,6 +35,29 @@ describe('GET /_emulator/inventory', () => {
       ]);
       expect(inv.files.map((f) => f.id)).toEqual([done.id, completed.output_file_id, slow.id, stray.id]);
       expect(inv.filesByPurpose).toEqual({ batch: 3, batch_output: 1 });
+    }
+  });
+});
+
+describe('the onCall observer', () => {
+  it('hears every API call with its route and call number before the fault, and never the control routes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emulator-oncall-'));
+    const heard: [RouteName, number][] = [];
+    const emulator = await startEmulator({ stateDir: dir, config: { faults: { 'batches.list': { serverError: 1 } } }, onCall: (route, n) => heard.push([route, n]) });
+    try {
+      const client = sdkClient(emulator.baseURL);
+      await expect(client.batches.list()).rejects.toThrow();
+      await expect(client.batches.list()).rejects.toThrow();
+      await expect(client.files.retrieve('file-nope')).rejects.toThrow();
+      await fetch(emulator.baseURL.replace(/\/v1$/, '/_emulator/stats'));
+      expect(heard).toEqual([
+        ['batches.list', 1],
+        ['batches.list', 2],
+        ['files.retrieve', 1],
+      ]);
+    } finally {
+      await emulator.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
