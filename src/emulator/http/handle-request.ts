@@ -93,6 +93,11 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     }
     send(res, result, started);
   } catch (err) {
+    // The client went away mid-request (a killed worker, a reset upload): nobody to answer.
+    if (req.destroyed && (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') {
+      res.destroy();
+      return;
+    }
     if (res.headersSent) {
       res.destroy();
       return;
