@@ -122,13 +122,16 @@ export function checkNoOrphanFiles(inventory: EmulatorInventory, jobId: string):
     for (const id of [b.input_file_id, b.output_file_id, b.error_file_id]) if (id) referenced.add(id);
   }
   const orphans = inventory.files.filter((f) => !referenced.has(f.id));
-  const byPurpose: Record<string, number> = {};
-  for (const f of orphans) byPurpose[f.purpose] = (byPurpose[f.purpose] ?? 0) + 1;
-  return {
-    name: 'no orphan file',
-    violations: orphans.length ? [`${orphans.length} files at the emulator no batch of the job references (${Object.entries(byPurpose).map(([p, n]) => `${n} ${p}`).join(', ')}; e.g. ${orphans.slice(0, 3).map((f) => `${f.id} ${f.filename}`).join(', ')})`] : [],
-    note: `${inventory.files.length} files`,
-  };
+  // A chunk's file name names its round and chunk: tell a retried upload's leftover (another upload
+  // of the same chunk is a batch's input) from the upload of a chunk that never got a batch.
+  const usedNames = new Set(inventory.files.filter((f) => referenced.has(f.id)).map((f) => f.filename));
+  const leftover = orphans.filter((f) => usedNames.has(f.filename));
+  const unsubmitted = orphans.filter((f) => !usedNames.has(f.filename));
+  const v: string[] = [];
+  const sample = (files: typeof orphans): string => files.slice(0, 3).map((f) => `${f.id} ${f.filename}`).join(', ');
+  if (leftover.length) v.push(`${leftover.length} uploads of a chunk whose batch uses another upload (a retried upload's leftover; e.g. ${sample(leftover)})`);
+  if (unsubmitted.length) v.push(`${unsubmitted.length} files no batch references, of chunks that never got a batch (e.g. ${sample(unsubmitted)})`);
+  return { name: 'no orphan file', violations: v, note: `${inventory.files.length} files` };
 }
 
 /** Where the key appears in a decoded history: walks every string and byte field. */

@@ -38,8 +38,11 @@ export interface ChaosPlan {
   readonly kills: readonly KillPlan[];
   readonly devServerRestart: { readonly atMs: number; readonly downMs: number };
   readonly emulatorRestart: { readonly atMs: number; readonly downMs: number };
-  /** `handle.cancel()` at this moment, in some seeds. */
-  readonly cancelAtMs?: number | undefined;
+  /**
+   * In some seeds, `handle.cancel()` `delayMs` after the `afterCreates`-th call to `batches.create`
+   * made after `notBeforeMs` had passed (counting every call: faults, retries).
+   */
+  readonly cancel?: { readonly afterCreates: number; readonly notBeforeMs: number; readonly delayMs: number } | undefined;
 }
 
 const CRASH_POINTS: readonly CrashPoint[] = ['during-upload', 'during-poll', 'after-create'];
@@ -55,8 +58,8 @@ export function planSeed(seed: number): ChaosPlan {
   const rows = rng.int(20, 40) * 100;
   const maxRequests = rng.int(4, 10) * 50;
   const cancels = rng.next() < 0.4;
-  // Cancelled seeds cancel after the restarts, so every seed has both.
-  const cancelAtMs = cancels ? ms(45, 75) : undefined;
+  // Mid-flight: once the job has asked for a few batches (and after the restarts), a little later.
+  const cancel = cancels ? { afterCreates: rng.int(3, 6), notBeforeMs: ms(45, 60), delayMs: ms(0, 6) } : undefined;
   const devServerRestart = { atMs: ms(15, 40), downMs: ms(1, 5) };
   let emulatorAt = ms(10, 45);
   if (Math.abs(emulatorAt - devServerRestart.atMs) < 8_000) emulatorAt = devServerRestart.atMs + 10_000;
@@ -71,18 +74,22 @@ export function planSeed(seed: number): ChaosPlan {
     at += ms(10, 25);
   }
 
+  // Kills at least 12 s apart: each costs the job a heartbeat timeout and a sticky-queue timeout,
+  // and a job that never gets past its first uploads would test nothing after them.
   const kills: KillPlan[] = [];
-  const killCount = rng.int(4, 7);
+  const killCount = rng.int(3, 5);
+  let killAt = ms(3, 10);
   for (let i = 0; i < killCount; i++) {
     const restartAfterMs = ms(0, 3);
     const roll = rng.next();
-    if (roll < 0.35) kills.push({ kind: 'timed', atMs: ms(3, 80), all: rng.next() < 0.3, restartAfterMs });
-    else if (roll < 0.75) kills.push({ kind: 'route', route: rng.pick(KILL_ROUTES), armedAtMs: ms(0, 60), restartAfterMs });
-    else kills.push({ kind: 'crash-point', atMs: ms(2, 60), point: rng.pick(CRASH_POINTS) });
+    if (roll < 0.35) kills.push({ kind: 'timed', atMs: killAt, all: rng.next() < 0.3, restartAfterMs });
+    else if (roll < 0.75) kills.push({ kind: 'route', route: rng.pick(KILL_ROUTES), armedAtMs: killAt, restartAfterMs });
+    else kills.push({ kind: 'crash-point', atMs: killAt, point: rng.pick(CRASH_POINTS) });
+    killAt += ms(12, 25);
   }
   // Every phase at least once: the finalize kill in most seeds, a create in flight in all.
   if (rng.next() < 0.7) kills.push({ kind: 'finalize', restartAfterMs: ms(0, 2) });
-  if (!kills.some((k) => k.kind === 'route' && k.route === 'batches.create')) kills.push({ kind: 'route', route: 'batches.create', armedAtMs: ms(0, 30), restartAfterMs: ms(0, 2) });
+  if (!kills.some((k) => k.kind === 'route' && k.route === 'batches.create')) kills.push({ kind: 'route', route: 'batches.create', armedAtMs: ms(20, 50), restartAfterMs: ms(0, 2) });
 
   return {
     seed,
@@ -104,7 +111,7 @@ export function planSeed(seed: number): ChaosPlan {
     kills,
     devServerRestart,
     emulatorRestart,
-    cancelAtMs,
+    cancel,
   };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/devserver/start-dev-server.ts';
 import { ROUTE_NAMES, startEmulator, type EmulatorConfigPatch, type EmulatorInventory, type RouteName, type RunningEmulator } from '../../src/emulator/index.ts';
 import { SeededRandom } from '../../src/emulator/seeded-random.ts';
@@ -73,6 +73,8 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
   };
   const timers: NodeJS.Timeout[] = [];
   const extraViolations: string[] = [];
+  let handle: JobHandle | undefined;
+  let cancelled = false;
 
   // --- the servers
   const dbFilename = join(dir, 'temporal.sqlite');
@@ -90,9 +92,41 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     plan.workers,
   );
   const routeKills = plan.kills.filter((k) => k.kind === 'route').map((k) => ({ ...k, fired: false }));
+  const at = (ms: number, what: () => void | Promise<void>): void => {
+    timers.push(
+      setTimeout(() => {
+        void (async () => {
+          try {
+            await what();
+          } catch (err) {
+            note(`chaos step failed: ${String(err)}`);
+          }
+        })();
+      }, ms),
+    );
+  };
+  const cancelJob = async (): Promise<void> => {
+    for (let attempt = 1; attempt <= 30; attempt++) {
+      try {
+        await handle!.cancel();
+        cancelled = true;
+        note(`job: cancel requested (after ${createsSeen} batches.create calls)`);
+        return;
+      } catch (err) {
+        if (attempt === 30) throw err;
+        await sleep(1_000);
+      }
+    }
+  };
+  let createsSeen = 0;
+  let cancelAtMs: number | undefined;
   const onCall = (route: RouteName): void => {
     if (!t0) return;
     const elapsed = Date.now() - t0;
+    if (route === 'batches.create' && plan.cancel && cancelAtMs === undefined && ++createsSeen >= plan.cancel.afterCreates && elapsed >= plan.cancel.notBeforeMs) {
+      cancelAtMs = elapsed + plan.cancel.delayMs;
+      at(plan.cancel.delayMs, cancelJob);
+    }
     for (const k of routeKills) {
       if (k.fired || k.route !== route || elapsed < k.armedAtMs) continue;
       k.fired = true;
@@ -116,14 +150,12 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       .join('\n') + '\n',
   );
 
-  let handle: JobHandle | undefined;
   let summary: JobSummary | undefined;
   let jobEnd: string | undefined;
   /** Restarts under way: the checks wait for them. */
   const restarting: Promise<void>[] = [];
   let finalizeWatch: NodeJS.Timeout | undefined;
   const restarts = { devServer: 0, emulator: 0 };
-  let cancelled = false;
   let atEnd: EmulatorInventory | undefined;
   let later: EmulatorInventory | undefined;
   try {
@@ -135,20 +167,6 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     );
     t0 = Date.now();
     note(`job ${jobId}: ${plan.rows} rows, ${plan.maxRequests} per chunk, ${plan.maxActiveBatches} active, ${plan.maxRounds} rounds`);
-    const at = (ms: number, what: () => void | Promise<void>): void => {
-      timers.push(
-        setTimeout(() => {
-          void (async () => {
-            try {
-              await what();
-            } catch (err) {
-              note(`chaos step failed: ${String(err)}`);
-            }
-          })();
-        }, ms),
-      );
-    };
-
     // Fault phases: replace the whole fault table each time.
     for (const phase of plan.faultPhases.slice(1)) {
       at(phase.atMs, () => {
@@ -211,22 +229,6 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       restarting.push(emulatorDown);
       await emulatorDown;
     });
-    if (plan.cancelAtMs !== undefined) {
-      at(plan.cancelAtMs, async () => {
-        for (let attempt = 1; attempt <= 30; attempt++) {
-          try {
-            await handle!.cancel();
-            cancelled = true;
-            note('job: cancel requested');
-            return;
-          } catch (err) {
-            if (attempt === 30) throw err;
-            await sleep(1_000);
-          }
-        }
-      });
-    }
-
     // --- wait for the end (the dev server may be down for a while: retry the long poll)
     const deadline = t0 + options.jobTimeoutMs;
     while (jobEnd === undefined && Date.now() < deadline) {
@@ -234,7 +236,10 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
         summary = await Promise.race<JobSummary | undefined>([handle.result(), quietTimeout(deadline - Date.now())]);
         if (summary) jobEnd = summary.status;
       } catch (err) {
-        if (err instanceof WorkflowFailedError) {
+        if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+          // A cancelled job finalizes, then ends as a cancelled workflow (see job-cancel.test.ts).
+          jobEnd = 'cancelled';
+        } else if (err instanceof WorkflowFailedError) {
           jobEnd = 'failed';
           extraViolations.push(`the job failed: ${err.cause?.message ?? err.message}`);
         } else await sleep(1_000);
@@ -250,7 +255,7 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     later = emulator.inventory();
     note(`job ended: ${jobEnd ?? 'NOT ENDED'} after ${(endedAfterMs / 1000).toFixed(1)} s`);
     if (jobEnd === undefined) {
-      extraViolations.push(`the job did not end within ${options.jobTimeoutMs / 1000} s${cancelled ? ' (it was cancelled)' : ''}`);
+      extraViolations.push(`the job did not end within ${options.jobTimeoutMs / 1000} s${cancelled ? ' (it was cancelled)' : ''}; ${await whatIsOpen(client)}`);
     } else if (jobEnd !== 'completed' && !(cancelled && jobEnd === 'cancelled')) {
       if (jobEnd !== 'failed') extraViolations.push(`the job ended ${jobEnd}${cancelled ? ' after a cancel' : ' with no cancel'}`);
     }
@@ -292,7 +297,7 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       'unexpected worker exits': pool.counts.unexpectedExits,
       'workers started': pool.counts.started,
       restarts: `dev server ${restarts.devServer}, emulator ${restarts.emulator}`,
-      cancel: plan.cancelAtMs === undefined ? 'no' : cancelled ? `at ${(plan.cancelAtMs / 1000).toFixed(0)} s` : 'planned, not sent',
+      cancel: !plan.cancel ? 'no' : cancelled && cancelAtMs !== undefined ? `at ${(cancelAtMs / 1000).toFixed(0)} s` : 'planned, not sent (the job ended first)',
       'faults injected': `${stats.faultsInjectedTotal} (${faultKinds(stats.faultsInjected)})`,
       'batches created': stats.batchesCreated,
       'files uploaded': stats.filesUploaded,
@@ -301,6 +306,7 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       duration: `${(endedAfterMs / 1000).toFixed(0)} s`,
     };
     for (const line of pool.counts.unexpectedExitLines.slice(0, 3)) log(line);
+    if (options.keepDirs) await writeFile(join(dir, 'events.log'), `${events.join('\n')}\n\n${pool.logs()}`);
     return { seed, plan, figures, checks, dir };
   } finally {
     for (const t of timers) clearTimeout(t);
@@ -343,6 +349,23 @@ async function checkHistories(client: Client, secret: string, jobId: string): Pr
   const chunksByRound: Record<string, number> = {};
   for (const round of chunks.values()) chunksByRound[round] = (chunksByRound[round] ?? 0) + 1;
   return { check: { name: 'key in no history', violations: v, note: `${runs} runs` }, runs, chunksByRound };
+}
+
+/** For a job that did not end: each open workflow and what it waits on. */
+async function whatIsOpen(client: Client): Promise<string> {
+  const parts: string[] = [];
+  try {
+    for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
+      const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
+      const raw = d.raw.pendingActivities ?? [];
+      const acts = raw.map((a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${a.lastFailure?.message ? ` (last failure: ${a.lastFailure.message.slice(0, 120)})` : ''}`);
+      const children = d.raw.pendingChildren?.length ?? 0;
+      parts.push(`${wf.workflowId}: ${acts.length ? acts.join('; ') : 'no pending activity'}${children ? `, ${children} pending children` : ''}${d.raw.workflowExtendedInfo?.cancelRequested ? ', cancel requested' : ''}`);
+    }
+  } catch (err) {
+    parts.push(`(could not list open workflows: ${String(err)})`);
+  }
+  return parts.length ? `open: ${parts.join(' | ')}` : 'no workflow is open';
 }
 
 /** A job with no summary (it hung or failed): the batch ids it published in its search attribute. */
