@@ -59,9 +59,12 @@ export function checkStatuses(input: ResultsCheckInput): CheckResult {
   if (!input.rows || input.jobStatus === undefined) return { name, violations: ['no results or no job end to compare'] };
   const bad = new Map<string, number>();
   const tally: Record<string, number> = {};
+  const detailed: Record<string, number> = {};
   for (const r of input.rows) {
     tally[r.status] = (tally[r.status] ?? 0) + 1;
     const code = r.error?.code;
+    const shown = r.status === 'succeeded' || !code ? r.status : `${r.status}/${code}`;
+    detailed[shown] = (detailed[shown] ?? 0) + 1;
     if (!allowedRow(input.jobStatus, { status: r.status, code }, input.rowErrorCodes)) {
       const key = `${r.status}${code ? `/${code}` : ''}`;
       bad.set(key, (bad.get(key) ?? 0) + 1);
@@ -77,7 +80,7 @@ export function checkStatuses(input: ResultsCheckInput): CheckResult {
       if ((counts[status] ?? 0) !== (tally[status] ?? 0)) v.push(`report.json counts ${status}: ${counts[status] ?? 0}, results.jsonl has ${tally[status] ?? 0}`);
     }
   }
-  return { name, violations: v, note: Object.entries(tally).map(([s, n]) => `${s} ${n}`).join(', ') };
+  return { name, violations: v, note: Object.entries(detailed).map(([s, n]) => `${s} ${n}`).join(', ') };
 }
 
 /** No idempotency key has two batches; every batch carries one and belongs to the job. */
