@@ -43,8 +43,14 @@ export interface ChaosPlan {
    * made after `notBeforeMs` had passed (counting every call: faults, retries).
    */
   readonly cancel?: { readonly afterCreates: number; readonly notBeforeMs: number; readonly delayMs: number } | undefined;
+  /**
+   * When the chaos stops: faults off (row errors stay), no more kills armed by time or route. The
+   * job then has until the timeout to end, so a seed that does not end is a hang, not a slow storm.
+   */
+  readonly chaosEndsAtMs: number;
 }
 
+const CHAOS_ENDS_AT_MS = 110_000;
 const CRASH_POINTS: readonly CrashPoint[] = ['during-upload', 'during-poll', 'after-create'];
 /** Routes whose in-flight call is a good moment for a kill (each is one phase of a chunk). */
 const KILL_ROUTES: readonly RouteName[] = ['files.create', 'batches.create', 'batches.list', 'batches.retrieve', 'files.content', 'batches.cancel'];
@@ -86,6 +92,7 @@ export function planSeed(seed: number): ChaosPlan {
     else if (roll < 0.75) kills.push({ kind: 'route', route: rng.pick(KILL_ROUTES), armedAtMs: killAt, restartAfterMs });
     else kills.push({ kind: 'crash-point', atMs: killAt, point: rng.pick(CRASH_POINTS) });
     killAt += ms(12, 25);
+    if (killAt > CHAOS_ENDS_AT_MS - 10_000) break;
   }
   // Every phase at least once: the finalize kill in most seeds, a create in flight in all.
   if (rng.next() < 0.7) kills.push({ kind: 'finalize', restartAfterMs: ms(0, 2) });
@@ -112,6 +119,7 @@ export function planSeed(seed: number): ChaosPlan {
     devServerRestart,
     emulatorRestart,
     cancel,
+    chaosEndsAtMs: CHAOS_ENDS_AT_MS,
   };
 }
 
@@ -131,7 +139,7 @@ function routeFaults(rng: SeededRandom, scale: number): Partial<Record<RouteName
       dropAfterHandling: rate(0.06),
     };
     if (route === 'batches.create') {
-      f.latencyMs = rng.int(5, 80) * 100;
+      f.latencyMs = rng.int(30, 150) * 100;
       f.latencyRate = Math.min(1, 0.25 * scale + rng.next() * 0.3);
     } else if (rng.next() < 0.3) {
       f.latencyMs = rng.int(1, 15) * 100;

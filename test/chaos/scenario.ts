@@ -128,7 +128,7 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       at(plan.cancel.delayMs, cancelJob);
     }
     for (const k of routeKills) {
-      if (k.fired || k.route !== route || elapsed < k.armedAtMs) continue;
+      if (k.fired || k.route !== route || elapsed < k.armedAtMs || elapsed >= plan.chaosEndsAtMs) continue;
       k.fired = true;
       const n = pool.kill('all', k.restartAfterMs, () => rng.next());
       note(`kill ${n} workers during ${route}`);
@@ -204,6 +204,11 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
         }, 100);
       }
     }
+    at(plan.chaosEndsAtMs, () => {
+      emulator.setConfig({ faults: Object.fromEntries(ROUTE_NAMES.map((r) => [r, null])) });
+      currentFaults = { atMs: plan.chaosEndsAtMs, label: 'calm', faults: {} };
+      note('chaos over: faults off, no more kills but the finalize one');
+    });
     at(plan.devServerRestart.atMs, async () => {
       note('dev server: stop');
       const devDown = (async () => {
