@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch } from './config.ts';
+import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch, type RouteName } from './config.ts';
 import { handleRequest } from './http/handle-request.ts';
 import { BatchEngine } from './lifecycle/batch-engine.ts';
 import { StateStore } from './state/state-store.ts';
 import { collectStats, type EmulatorStats } from './stats.ts';
+import { collectInventory, type EmulatorInventory } from './inventory.ts';
 
 export interface EmulatorOptions {
   /** Port to listen on; 0 picks a free one. @default 0 */
@@ -15,6 +16,12 @@ export interface EmulatorOptions {
   stateDir: string;
   /** Partial configuration merged over {@link DEFAULT_CONFIG}. @default {} */
   config?: EmulatorConfigPatch;
+  /**
+   * Called on each API call as it is counted, before auth, faults and handling, with the route and
+   * its call number (1-based, across restarts). For tests that act at a moment of the client's
+   * work, e.g. kill a worker in the middle of its `batches.create`. An exception is logged, not sent.
+   */
+  onCall?: (route: RouteName, callIndex: number) => void;
 }
 
 export interface RunningEmulator {
@@ -23,6 +30,8 @@ export interface RunningEmulator {
   readonly port: number;
   /** Counters, as `GET /_emulator/stats` returns them; `metadataKeys` fills `batchesByMetadata`. */
   stats(options?: { metadataKeys?: readonly string[] }): EmulatorStats;
+  /** Every batch (status, files, metadata) and every live file, as `GET /_emulator/inventory` returns them. */
+  inventory(): EmulatorInventory;
   /** The configuration in force. */
   config(): EmulatorConfig;
   /** Merges a partial configuration while running (as `POST /_emulator/config` does) and returns the result. */
@@ -40,7 +49,17 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const engine = new BatchEngine(store, () => config);
   engine.resume();
   const setConfig = (patch: unknown): EmulatorConfig => (config = mergeConfig(config, patch));
-  const deps = { store, engine, config: () => config, setConfig };
+  const observer = options.onCall;
+  const onCall = observer
+    ? (route: RouteName, callIndex: number): void => {
+        try {
+          observer(route, callIndex);
+        } catch (err) {
+          console.error('[emulator] onCall observer failed', err);
+        }
+      }
+    : undefined;
+  const deps = { store, engine, config: () => config, setConfig, onCall };
 
   const server = createServer((req, res) => {
     void handleRequest(deps, req, res);
@@ -71,6 +90,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     baseURL: `http://${urlHost}:${port}/v1`,
     port,
     stats: (opts) => collectStats(store, engine, opts?.metadataKeys ?? []),
+    inventory: () => collectInventory(store, engine),
     config: () => config,
     setConfig,
     stop: () =>

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EmulatorConfig } from '../config.ts';
+import type { EmulatorConfig, RouteName } from '../config.ts';
 import { chooseFault } from '../faults/choose-fault.ts';
 import { sendFault } from '../faults/send-fault.ts';
 import { newRequestId } from '../ids.ts';
@@ -17,6 +17,8 @@ export interface RequestDeps {
   engine: BatchEngine;
   config: () => EmulatorConfig;
   setConfig: (patch: unknown) => EmulatorConfig;
+  /** Told of each counted API call, before auth, faults and handling (in-process observers only). */
+  onCall?: ((route: RouteName, callIndex: number) => void) | undefined;
 }
 
 const NO_KEY =
@@ -56,6 +58,7 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     const callIndex = (store.counters.callsPerRoute[name] ?? 0) + 1;
     store.counters.callsPerRoute[name] = callIndex;
     store.markCountersDirty();
+    deps.onCall?.(name, callIndex);
 
     const key = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
     if (!key) {
@@ -90,6 +93,11 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     }
     send(res, result, started);
   } catch (err) {
+    // The client went away mid-request (a killed worker, a reset upload): nobody to answer.
+    if (req.destroyed && (err as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET') {
+      res.destroy();
+      return;
+    }
     if (res.headersSent) {
       res.destroy();
       return;

@@ -1,6 +1,6 @@
 import type { RouteName } from '../config.ts';
 import { cancelBatch, createBatch, listBatches, retrieveBatch } from '../routes/batches.ts';
-import { getConfig, postConfig, stats } from '../routes/control.ts';
+import { getConfig, inventory, postConfig, stats } from '../routes/control.ts';
 import { createFile, deleteFile, fileContent, listFiles, retrieveFile } from '../routes/files.ts';
 import type { RouteHandler } from '../routes/route-context.ts';
 import { addUploadPart, cancelUpload, completeUpload, createUpload } from '../routes/uploads.ts';
@@ -31,6 +31,7 @@ export const API_ROUTES: readonly (Route & { name: RouteName })[] = [
 /** Routes for tests and benchmarks, outside `/v1`: no auth, no faults. */
 export const CONTROL_ROUTES: readonly Route[] = [
   { method: 'GET', pattern: /^\/_emulator\/stats$/, handler: stats },
+  { method: 'GET', pattern: /^\/_emulator\/inventory$/, handler: inventory },
   { method: 'GET', pattern: /^\/_emulator\/config$/, handler: getConfig },
   { method: 'POST', pattern: /^\/_emulator\/config$/, handler: postConfig },
 ];
