@@ -13,7 +13,7 @@ if (found[0] < NEEDED[0] || (found[0] === NEEDED[0] && found[1] < NEEDED[1])) {
   process.exit(1);
 }
 const installed = import.meta.url.includes('/node_modules/');
-const entry = new URL(installed ? '../dist/src/cli/main.js' : '../src/cli/main.ts', import.meta.url);
+const entry = new URL(installed ? '../dist/src/tools/cli/main.js' : '../src/tools/cli/main.ts', import.meta.url);
 /** @type {{ main: (argv: readonly string[]) => Promise<number> }} */
 const cli = await import(entry.href);
 process.exitCode = await cli.main(process.argv.slice(2));

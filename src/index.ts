@@ -16,8 +16,8 @@ export { awaitJobSummary, extendJobDeadline, getJobProgress, iterateResults, ret
 export type { JobHandle, ResultRow, StartJobInput, StartJobOptions } from './client/job-client.ts';
 export { getLiveJobProgress } from './client/live-progress.ts';
 // The local OpenAI emulator (also `npx openai-batch emulator`): develop and test jobs without a key.
-export { startEmulator } from './emulator/index.ts';
-export type { EmulatorConfig, EmulatorConfigPatch, EmulatorOptions, EmulatorStats, RunningEmulator } from './emulator/index.ts';
+export { startEmulator } from './tools/emulator/index.ts';
+export type { EmulatorConfig, EmulatorConfigPatch, EmulatorOptions, EmulatorStats, RunningEmulator } from './tools/emulator/index.ts';
 export { SearchAttributesMissingError, searchAttributeCreateCommand, searchAttributeProblems } from './setup/search-attribute-setup.ts';
 export type { SearchAttributeProblem } from './setup/search-attribute-setup.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';

@@ -2,7 +2,7 @@
 // histories. Each check returns its violations, one clear line each.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EmulatorInventory, EmulatorStats } from '../../src/emulator/index.ts';
+import type { EmulatorInventory, EmulatorStats } from '../../src/tools/emulator/index.ts';
 
 export interface CheckResult {
   readonly name: string;

@@ -1,6 +1,6 @@
 // The chaos plan's promises (test/chaos/README.md), checked without running a seed.
 import { describe, expect, it } from 'vitest';
-import { ROUTE_NAMES } from '../../src/emulator/index.ts';
+import { ROUTE_NAMES } from '../../src/tools/emulator/index.ts';
 import { planSeed } from './plan.ts';
 
 const SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);

@@ -1,8 +1,8 @@
 // Everything a chaos seed does, drawn up front from the seed: the job's shape, the emulator's
 // timings and row errors, the fault phases, the kill schedule and the restarts. Timings of the run
 // itself vary; the choices do not.
-import { SeededRandom } from '../../src/emulator/seeded-random.ts';
-import { ROUTE_NAMES, type EmulatorConfigPatch, type RouteFaults, type RouteName } from '../../src/emulator/index.ts';
+import { SeededRandom } from '../../src/tools/emulator/seeded-random.ts';
+import { ROUTE_NAMES, type EmulatorConfigPatch, type RouteFaults, type RouteName } from '../../src/tools/emulator/index.ts';
 import type { CrashPoint } from '../../activities/crash-point.ts';
 
 /** A worker kill: at a moment of the run, or while a worker is inside a call to a route, or while the job finalizes. */

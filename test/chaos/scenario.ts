@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../src/devserver/start-dev-server.ts';
-import { ROUTE_NAMES, startEmulator, type EmulatorConfigPatch, type EmulatorInventory, type RouteName, type RunningEmulator } from '../../src/emulator/index.ts';
-import { SeededRandom } from '../../src/emulator/seeded-random.ts';
+import { startDevServer, type DevServer } from '../../src/tools/devserver/start-dev-server.ts';
+import { ROUTE_NAMES, startEmulator, type EmulatorConfigPatch, type EmulatorInventory, type RouteName, type RunningEmulator } from '../../src/tools/emulator/index.ts';
+import { SeededRandom } from '../../src/tools/emulator/seeded-random.ts';
 import { startBatchJob, type JobHandle } from '../../src/client/job-client.ts';
 import type { JobSummary, WaitOptions } from '../../common/job-types.ts';
 import { BATCH_IDS } from '../../common/search-attributes.ts';
@@ -33,6 +33,7 @@ export const CHAOS_WAIT: Required<WaitOptions> = {
   validatingPollMs: 100,
   progressRefreshMs: 5_000,
   tokenLimitBackoffMs: 1_000,
+  maxTokenLimitRetries: 36,
   heartbeatTimeoutMs: 5_000,
 };
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
-import { listQuery } from '../../src/cli/commands/list.ts';
+import { listQuery } from '../../src/tools/cli/commands/list.ts';
 import { runCli } from '../support/run-cli.ts';
 import { startJobEnv, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
-import { startEmulator } from '../../src/emulator/index.ts';
+import { startEmulator } from '../../src/tools/emulator/index.ts';
 import { connectToDevServer, devServer } from '../support/temporal.ts';
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { emulatorClient } from '../../examples/emulator-client.ts';
-import { freePort } from '../../src/devserver/free-port.ts';
+import { freePort } from '../../src/tools/devserver/free-port.ts';
 import * as myWorkflows from '../../examples/my-workflows.ts';
 import { allReadmes, readmeBlockAfter, readmeBlocks, repoRoot } from '../support/readme-blocks.ts';
 import { until } from '../support/until.ts';
@@ -49,7 +49,7 @@ describe('every name the READMEs document is exported where they say', () => {
       const names = [...what!.matchAll(/`([A-Za-z_][\w-]*)`/g)].map((m) => m[1]!);
       expect(names.length).toBeGreaterThan(3);
       if (entry === 'npx openai-batch') {
-        const cli = await readFile(join(repoRoot, 'src/cli/main.ts'), 'utf8');
+        const cli = await readFile(join(repoRoot, 'src/tools/cli/main.ts'), 'utf8');
         expect(names.filter((command) => !new RegExp(`^  '?${command}'?: \\{`, 'm').test(cli))).toEqual([]);
       } else {
         const exported = entry === 'temporal-openai-batch' ? root : workflows;
@@ -115,8 +115,8 @@ describe('no link or path in a README leaves the repository', () => {
 });
 
 describe("the folder READMEs' code runs as written", () => {
-  it('src/emulator/README.md: the emulator command prints what the README shows', async () => {
-    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/emulator/README.md').trim().split('\n') as [string, string];
+  it('src/tools/emulator/README.md: the emulator command prints what the README shows', async () => {
+    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/tools/emulator/README.md').trim().split('\n') as [string, string];
     const port = await freePort();
     // As written, without the optional part, on a port free on this machine.
     const args = command.replace(/ \[[^\]]*\]/g, '').replace('--port 8787', `--port ${port}`).split(' ');
@@ -136,7 +136,7 @@ describe("the folder READMEs' code runs as written", () => {
     }
   });
 
-  it("src/emulator/README.md: the emulator answers the OpenAI client the README's example builds", async () => {
+  it("src/tools/emulator/README.md: the emulator answers the OpenAI client the README's example builds", async () => {
     const dir = await mkdtemp(join(tmpdir(), 'emulator-readme-'));
     const { emulator, client } = await emulatorClient(join(dir, 'state'));
     try {

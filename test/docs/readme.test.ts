@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyReviews } from '../../examples/start-job.ts';
 import { createNightlyReviewSchedule } from '../../examples/nightly-schedule.ts';
 import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
-import { findTemporalCli } from '../../src/devserver/find-temporal-cli.ts';
+import { findTemporalCli } from '../../src/tools/devserver/find-temporal-cli.ts';
 import type { JobSummary } from '../../common/job-types.ts';
 import { progressQuery } from '../../common/messages.ts';
 import { JOB_NAME } from '../../common/search-attributes.ts';
@@ -34,7 +34,7 @@ describe('every README code block is an example file that a test runs', () => {
         shown.push(`${path}: ${file}`);
       }
     }
-    expect(shown).toEqual(expect.arrayContaining(['README.md: examples/start-job.ts', 'src/emulator/README.md: examples/emulator-client.ts', 'workflows/README.md: examples/my-workflows.ts']));
+    expect(shown).toEqual(expect.arrayContaining(['README.md: examples/start-job.ts', 'src/tools/emulator/README.md: examples/emulator-client.ts', 'workflows/README.md: examples/my-workflows.ts']));
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { batchMoment, failedAmong } from '../../src/emulator/lifecycle/batch-timeline.ts';
-import type { BatchRecord } from '../../src/emulator/state/records.ts';
+import { batchMoment, failedAmong } from '../../src/tools/emulator/lifecycle/batch-timeline.ts';
+import type { BatchRecord } from '../../src/tools/emulator/state/records.ts';
 
 const T0 = 1_700_000_000_000;
 

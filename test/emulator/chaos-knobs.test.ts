@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type EmulatorInventory, type RouteName } from '../../src/emulator/index.ts';
+import { startEmulator, type EmulatorInventory, type RouteName } from '../../src/tools/emulator/index.ts';
 import { chatLine, openEmulator, sdkClient, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
 
 describe('GET /_emulator/inventory', () => {

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APIConnectionError, InternalServerError, RateLimitError, toFile } from 'openai';
-import type { EmulatorConfigPatch, RouteName } from '../../src/emulator/index.ts';
-import { ROUTE_NAMES } from '../../src/emulator/index.ts';
+import type { EmulatorConfigPatch, RouteName } from '../../src/tools/emulator/index.ts';
+import { ROUTE_NAMES } from '../../src/tools/emulator/index.ts';
 import { FAST, chatLine, openEmulator, sdkClient, type EmulatorFixture } from './support/emulator-fixture.ts';
 import { validateSchema } from './support/openapi-validator.ts';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/emulator/http/api-error.ts';
-import { parseMultipart } from '../../src/emulator/http/multipart.ts';
+import { ApiError } from '../../src/tools/emulator/http/api-error.ts';
+import { parseMultipart } from '../../src/tools/emulator/http/multipart.ts';
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, NotFoundError, toFile } from 'openai';
-import { pendingUploadIds } from '../../src/emulator/routes/uploads.ts';
+import { pendingUploadIds } from '../../src/tools/emulator/routes/uploads.ts';
 import { chatLine, openEmulator, readJsonl, type EmulatorFixture } from './support/emulator-fixture.ts';
 import { validateSchema } from './support/openapi-validator.ts';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import { pendingUploadIds } from '../../src/emulator/routes/uploads.ts';
+import { pendingUploadIds } from '../../src/tools/emulator/routes/uploads.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';
 

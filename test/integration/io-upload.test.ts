@@ -11,7 +11,7 @@ import { createOpenAIClient } from '../../src/openai/client.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import type { CrashPoint } from '../../activities/crash-point.ts';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import { pendingUploadIds } from '../../src/emulator/routes/uploads.ts';
+import { pendingUploadIds } from '../../src/tools/emulator/routes/uploads.ts';
 import { workflowsPath } from '../../src/plugin.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';

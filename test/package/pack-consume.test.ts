@@ -79,7 +79,7 @@ describe('the packed package, installed into a project outside the repository', 
 
   it('ships the compiled entry points and their types, and no test or example', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const entry of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/workflows/index.js', 'dist/workflows/index.d.ts', 'dist/common/failures.js', 'dist/src/cli/main.js', 'bin/openai-batch.js']) {
+    for (const entry of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/workflows/index.js', 'dist/workflows/index.d.ts', 'dist/common/failures.js', 'dist/src/tools/cli/main.js', 'bin/openai-batch.js']) {
       expect(paths).toContain(entry);
     }
     expect(paths.filter((p) => /^(test|examples|bench)\//.test(p) || p.startsWith('dist/test/'))).toEqual([]);

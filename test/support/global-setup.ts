@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startDevServer, type DevServer } from '../../src/devserver/start-dev-server.ts';
+import { startDevServer, type DevServer } from '../../src/tools/devserver/start-dev-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from '@temporalio/worker';
-import { startEmulator } from '../../src/emulator/index.ts';
+import { startEmulator } from '../../src/tools/emulator/index.ts';
 import { OpenAIBatchPlugin } from '../../src/plugin.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import type { WaitOptions } from '../../common/job-types.ts';

@@ -7,7 +7,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCreateBatchActivity, type CreateBatchInput } from '../../activities/create-batch.ts';
-import { startEmulator } from '../../src/emulator/index.ts';
+import { startEmulator } from '../../src/tools/emulator/index.ts';
 
 describe('createBatch with batches already carrying its key', () => {
   let dir: string;

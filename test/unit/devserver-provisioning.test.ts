@@ -3,9 +3,9 @@ import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findTemporalCli, TemporalCliNotFoundError } from '../../src/devserver/find-temporal-cli.ts';
-import { guardAgainstOrphan } from '../../src/devserver/orphan-guard.ts';
-import { startDevServer } from '../../src/devserver/start-dev-server.ts';
+import { findTemporalCli, TemporalCliNotFoundError } from '../../src/tools/devserver/find-temporal-cli.ts';
+import { guardAgainstOrphan } from '../../src/tools/devserver/orphan-guard.ts';
+import { startDevServer } from '../../src/tools/devserver/start-dev-server.ts';
 
 const saved = { ...process.env };
 let dir: string;

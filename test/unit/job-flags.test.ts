@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jobInputSchema } from '../../src/client/job-input-schema.ts';
-import { JOB_FIELD_FLAGS, JOB_FLAGS, JOB_FLAGS_USAGE, jobInputFromFlags } from '../../src/cli/job-flags.ts';
-import { UserError } from '../../src/cli/user-error.ts';
+import { JOB_FIELD_FLAGS, JOB_FLAGS, JOB_FLAGS_USAGE, jobInputFromFlags } from '../../src/tools/cli/job-flags.ts';
+import { UserError } from '../../src/tools/cli/user-error.ts';
 
 /** Every leaf field path of the job input schema (`limits.maxRequests`, ...). */
 function fieldPaths(schema: z.ZodObject, prefix = ''): string[] {

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { createReadStream } from 'node:fs';
 import OpenAI from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { startEmulator, type EmulatorConfigPatch, type RunningEmulator } from '../../../src/emulator/index.ts';
+import { startEmulator, type EmulatorConfigPatch, type RunningEmulator } from '../../../src/tools/emulator/index.ts';
 
 /** Settings that make batches finish in well under a second, for tests that only need the end. */
 export const FAST: EmulatorConfigPatch = {

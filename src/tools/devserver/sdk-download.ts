@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../common/search-attributes.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../../../common/search-attributes.ts';
 import type { DevServer, DevServerOptions } from './start-dev-server.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { startBatchJob, type StartJobInput } from '../../client/job-client.ts';
+import { startBatchJob, type StartJobInput } from '../../../client/job-client.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';

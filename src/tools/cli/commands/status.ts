@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { JobProgress, JobSummary } from '../../../common/job-types.ts';
-import { getLiveJobProgress } from '../../client/live-progress.ts';
+import type { JobProgress, JobSummary } from '../../../../common/job-types.ts';
+import { getLiveJobProgress } from '../../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { parseFlags } from '../parse-flags.ts';

@@ -18,7 +18,7 @@ export const workerCommand: Command = {
   async run(argv) {
     parseFlags('worker', argv, {});
     // worker.ts starts on import and exits the process itself on failure.
-    await import('../../../worker.ts');
+    await import('../../../../worker.ts');
     return await new Promise<number>(() => undefined);
   },
 };

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { openStorage } from '../../storage/index.ts';
+import { openStorage } from '../../../storage/index.ts';
 import type { Command } from '../command.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { storageRootFrom } from '../storage-root.ts';

@@ -1,6 +1,6 @@
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
-import { SearchAttributesMissingError } from '../setup/search-attribute-setup.ts';
+import { SearchAttributesMissingError } from '../../setup/search-attribute-setup.ts';
 
 // Commands load lazily so that `--help` stays fast and a command's heavy imports (the Temporal
 // native bridge, the emulator) load only when that command runs.

@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startDevServer } from '../../devserver/start-dev-server.ts';
-import { OpenAIBatchPlugin } from '../../plugin.ts';
-import { DEFAULT_TASK_QUEUE } from '../../worker-config.ts';
-import { healthCheckWorkflow } from '../../../workflows/health-check.ts';
+import { OpenAIBatchPlugin } from '../../../plugin.ts';
+import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
+import { healthCheckWorkflow } from '../../../../workflows/health-check.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
 import { parseFlags, parsePort } from '../parse-flags.ts';

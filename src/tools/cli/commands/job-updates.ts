@@ -1,5 +1,5 @@
 import { type WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { extendJobDeadline, getJobProgress, retryFailedRowsNow } from '../../client/job-client.ts';
+import { extendJobDeadline, getJobProgress, retryFailedRowsNow } from '../../../client/job-client.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { parseFlags } from '../parse-flags.ts';

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { JobInputError, parseJobInput } from '../client/job-input-schema.ts';
-import type { JobInput } from '../../common/job-types.ts';
+import { JobInputError, parseJobInput } from '../../client/job-input-schema.ts';
+import type { JobInput } from '../../../common/job-types.ts';
 import { UserError } from './user-error.ts';
 
 /** The flags that map one to one to the job input, shared by `run`, `submit` and `schedule create`. */

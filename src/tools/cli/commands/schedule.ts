@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleClient } from '@temporalio/client';
-import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../../common/search-attributes.ts';
+import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../../../common/search-attributes.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';

@@ -1,5 +1,5 @@
-import { utcMinute } from '../../workflows/job/job-state.ts';
-import type { JobProgress } from '../../common/job-types.ts';
+import { utcMinute } from '../../../workflows/job/job-state.ts';
+import type { JobProgress } from '../../../common/job-types.ts';
 import { compact, duration, usd } from './format.ts';
 
 /** The lines that describe a job's progress; the same in a terminal and in a log. */

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openStorage } from '../storage/index.ts';
+import { openStorage } from '../../storage/index.ts';
 
 /**
  * The storage root the CLI shares with its workers: `--storage-root`, else OPENAI_BATCH_STORAGE_ROOT,

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { loadWorkerConfig } from '../worker-config.ts';
+import { loadWorkerConfig } from '../../worker-config.ts';
 import { UserError } from './user-error.ts';
 
 /** A client on the Temporal server the environment names (TEMPORAL_ADDRESS, profiles, TLS, API key). */
