@@ -67,7 +67,13 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
       heartbeat();
       // A cancellation must not cut this short: a create may already be at OpenAI, and the
       // workflow (which waits for this activity to end) needs its answer, or the proof there is none.
-      const cancelled = (): boolean => context.cancellationSignal.aborted;
+      // Only the workflow's own cancel answers null ("no batch, none can appear"). Any other abort
+      // (the worker shutting down, a heartbeat timeout, a pause) is not the chunk being cancelled:
+      // the attempt fails as retryable, and the next one, on a live worker, carries on.
+      const stopped = (): boolean => context.cancellationSignal.aborted;
+      const cancelled = (): boolean => stopped() && context.cancellationDetails?.cancelRequested === true;
+      const notCancelled = (): ApplicationFailure =>
+        ApplicationFailure.retryable(`createBatch stopped (${abortReason(context)}) before sending a create; the next attempt carries on`, CREATE_SETTLED_TYPE);
       let sent = false;
       try {
         if (input.adoptOnly || settledBefore < info.attempt) {
@@ -82,12 +88,14 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
           const found = await adoptOldest(openai(), input);
           if (found) return { ...toSnapshot(found), adopted: true };
           if (input.adoptOnly || cancelled()) return null;
+          if (stopped()) throw notCancelled();
           throw settledRetry('no batch carries this key and none can still appear; the next attempt creates it');
         }
         const found = await adoptOldest(openai(), input);
         if (found) return { ...toSnapshot(found), adopted: true };
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
+        if (stopped()) throw notCancelled();
         if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS) throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
         let batch: OpenAI.Batches.Batch;
         // Test-only: the process dies while its create is at OpenAI (a no-op in production).
@@ -140,6 +148,14 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
 /** The benign retry of an attempt that made sure nothing is in flight but did not create. */
 function settledRetry(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: CREATE_SETTLED_TYPE, nonRetryable: false, category: ApplicationFailureCategory.BENIGN });
+}
+
+/** Why an activity's cancellation signal fired, for a log line or a failure message. */
+function abortReason(context: Context): string {
+  const details = context.cancellationDetails;
+  if (!details) return 'aborted';
+  const reasons = (['cancelRequested', 'workerShutdown', 'timedOut', 'paused', 'reset', 'notFound'] as const).filter((k) => details[k]);
+  return reasons.join(', ') || 'aborted';
 }
 
 /** Sleeps until `ms` after `startedAt` (a `performance.now()` reading), whatever the cancellation. */

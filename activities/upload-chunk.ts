@@ -140,8 +140,9 @@ async function sendParts(
   try {
     return await sendRemainingParts();
   } catch (err) {
-    // A cancelled activity leaves no pending upload behind (a failed one is resumed instead).
-    if (signal.aborted) await cancelQuietly(client, uploadId);
+    // A cancelled activity leaves no pending upload behind. A failed one, or one stopped by a worker
+    // shutdown or a heartbeat timeout, is resumed by the next attempt instead.
+    if (signal.aborted && context.cancellationDetails?.cancelRequested === true) await cancelQuietly(client, uploadId);
     throw err;
   } finally {
     reader.close();
