@@ -78,3 +78,10 @@ export const LOST_CHUNK_COLLECTS_BATCH = 'lost-chunk-collects-batch';
  * finalize that races the first. Older: every history recorded before 2026-12.
  */
 export const FINALIZE_ONCE = 'finalize-once';
+
+/**
+ * A step of lost-chunk recovery that fails for good (waiting for its batch, collecting its rows) is
+ * logged and the chunk recorded with what is known, instead of failing the job. Checked only when
+ * such a step fails. Older: every history recorded before 2026-12-01.
+ */
+export const RECOVERY_NEVER_FAILS_JOB = 'recovery-never-fails-job';

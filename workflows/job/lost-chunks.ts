@@ -1,11 +1,11 @@
 // Chunks whose workflow ended without reporting (an operator terminated it): found now and then by
 // the main loop and the cancel branch, or by the chunk's own result. Their batch is cancelled and,
 // once it has ended, what it finished is collected (it is billed); every row gets its line.
-import { log, patched } from '@temporalio/workflow';
+import { isCancellation, log, patched } from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkProgress } from '../../common/job-types.ts';
 import { NO_RECORDS } from '../empty-chunk-result.ts';
-import { LOST_CHUNK_COLLECTS_BATCH } from '../patches.ts';
+import { LOST_CHUNK_COLLECTS_BATCH, RECOVERY_NEVER_FAILS_JOB } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
 
@@ -34,20 +34,41 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
   const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
   let batch = progress.batchId ? await cancelBatch(run, workflowId, progress.batchId) : undefined;
-  if (collectsBatch && batch && !batch.terminal) batch = await untilBatchEnds(run, batch.batchId);
+  if (collectsBatch && batch && !batch.terminal) batch = await survive(workflowId, 'waiting for its batch to end', () => untilBatchEnds(run, (batch as BatchSnapshot).batchId), batch);
   const ended = collectsBatch && batch?.terminal ? batch : undefined;
-  const end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : 'failed';
-  const outcome = chunkUri
-    ? await job.act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} (${end})` }, [{
-      jobId: job.jobId, round: progress.round, chunkIndex: progress.index, chunkUri, endpoint: job.input.endpoint, batchId: progress.batchId ?? '',
-      end, outputFileId: ended?.outputFileId, errorFileId: ended?.errorFileId, batchErrors: ended?.errors ?? [{ code: 'chunk_ended', message: reason }],
-      jsonSchema: ended ? job.input.jsonSchema : undefined, retryInvalidOutput: ended ? job.input.retryInvalidOutput : undefined,
-      recovered: collectsBatch || undefined,
-    }])
-    : NO_RECORDS;
+  let end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : 'failed';
+  const collect = (fromBatch: boolean) => job.act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} (${fromBatch ? end : 'failed'})` }, [{
+    jobId: job.jobId, round: progress.round, chunkIndex: progress.index, chunkUri: chunkUri ?? '', endpoint: job.input.endpoint, batchId: progress.batchId ?? '',
+    end: fromBatch ? end : 'failed', outputFileId: fromBatch ? ended?.outputFileId : undefined, errorFileId: fromBatch ? ended?.errorFileId : undefined,
+    batchErrors: (fromBatch ? ended?.errors : undefined) ?? [{ code: 'chunk_ended', message: reason }],
+    jsonSchema: fromBatch && ended ? job.input.jsonSchema : undefined, retryInvalidOutput: fromBatch && ended ? job.input.retryInvalidOutput : undefined,
+    recovered: collectsBatch || undefined,
+  }]);
+  let outcome: Awaited<ReturnType<typeof collect>> | typeof NO_RECORDS = NO_RECORDS;
+  if (chunkUri) {
+    const fromBatch = await survive(workflowId, 'collecting its batch', () => collect(true), undefined);
+    // The batch's files could not be read: every row still gets its line, as failed with the reason.
+    if (fromBatch === undefined) end = 'failed';
+    outcome = fromBatch ?? (await survive(workflowId, 'recording its rows as failed', () => collect(false), NO_RECORDS));
+  }
   // Its own report may have arrived meanwhile: that one counts.
   if (!s.active[workflowId]) return;
   run.record({ ...lostChunkResult(progress, end, reason), estimatedCostUsd: planned?.estimatedCostUsd ?? 0, ...outcome });
+}
+
+/**
+ * Runs one step of a recovery; a failure that retrying could not fix (a refused key, a file gone
+ * at OpenAI) is logged and `fallback` used, so that recovering one chunk never fails the whole job
+ * (which would then end with no results.jsonl and its other batches running).
+ */
+async function survive<T>(workflowId: string, step: string, work: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isCancellation(err) || !patched(RECOVERY_NEVER_FAILS_JOB)) throw err;
+    log.warn('recovering an ended chunk failed; recording what is known', { workflowId, step, error: String(err) });
+    return fallback;
+  }
 }
 
 function lostChunkResult(progress: ChunkProgress, end: ChunkEnd, reason: string) {

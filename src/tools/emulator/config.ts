@@ -35,6 +35,8 @@ const routeFaultsSchema = z.strictObject({
   rateLimit: rate.optional(),
   /** Seconds sent in `retry-after` (and `retry-after-ms`) with injected 429s. */
   retryAfterSeconds: z.number().min(0).optional(),
+  /** Share of calls answered 401 `invalid_api_key`, as when the key is revoked mid-job. */
+  unauthorized: rate.optional(),
   /** Share of calls answered 500. */
   serverError: rate.optional(),
   /** Share of calls answered 502. */

@@ -24,6 +24,11 @@ export function sendFault(res: ServerResponse, kind: Exclude<FaultKind, 'dropCon
         },
       );
       return;
+    case 'unauthorized':
+      sendJson(res, 401, {
+        error: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+      });
+      return;
     case 'serverError':
       sendJson(res, 500, {
         error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null },
