@@ -14,7 +14,13 @@ async function run(): Promise<void> {
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       // OPENAI_API_KEY is read inside the plugin, on this worker only.
-      plugins: [new OpenAIBatchPlugin({ storageRoot: config.storageRoot, openaiBaseUrl: config.openaiBaseUrl, crashHook: crashOnceAt(config.testCrashAt) })],
+      plugins: [
+        new OpenAIBatchPlugin({
+          storageRoot: config.storageRoot,
+          openaiBaseUrl: config.openaiBaseUrl,
+          crashHook: crashOnceAt(config.testCrashAt),
+        }),
+      ],
     });
     // Jobs set the project's search attributes: without them every job's first workflow task fails.
     // Say so at once, with the commands that fix it (a worker without operator rights skips this).

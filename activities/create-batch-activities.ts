@@ -33,7 +33,8 @@ export interface BatchActivityDeps {
  */
 export function createBatchActivities(deps: BatchActivityDeps) {
   let client = deps.openai;
-  const openai = (): OpenAI => (client ??= createOpenAIClient({ apiKey: deps.openaiApiKey, baseURL: deps.openaiBaseUrl }));
+  const openai = (): OpenAI =>
+    (client ??= createOpenAIClient({ apiKey: deps.openaiApiKey, baseURL: deps.openaiBaseUrl }));
   const storage = openStorage(deps.storageRoot);
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   return {

@@ -73,7 +73,10 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
       const stopped = (): boolean => context.cancellationSignal.aborted;
       const cancelled = (): boolean => stopped() && context.cancellationDetails?.cancelRequested === true;
       const notCancelled = (): ApplicationFailure =>
-        ApplicationFailure.retryable(`createBatch stopped (${abortReason(context)}) before sending a create; the next attempt carries on`, CREATE_SETTLED_TYPE);
+        ApplicationFailure.retryable(
+          `createBatch stopped (${abortReason(context)}) before sending a create; the next attempt carries on`,
+          CREATE_SETTLED_TYPE,
+        );
       let sent = false;
       try {
         if (input.adoptOnly || settledBefore < info.attempt) {
@@ -81,7 +84,11 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
           // from a worker that is merely cut off from Temporal: wait until it must have landed.
           // An attempt that waits never creates, so every create is sent within the send window
           // of its attempt's start, which is what makes this wait long enough.
-          context.log.info('createBatch waits until no earlier create can still land', { attempt: info.attempt, waitMs: CREATE_SETTLE_MS, adoptOnly: Boolean(input.adoptOnly) });
+          context.log.info('createBatch waits until no earlier create can still land', {
+            attempt: info.attempt,
+            waitMs: CREATE_SETTLE_MS,
+            adoptOnly: Boolean(input.adoptOnly),
+          });
           await sleepIgnoringCancel(CREATE_SETTLE_MS, startedAt);
           settledBefore = info.attempt;
           heartbeat();
@@ -96,7 +103,8 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
         if (stopped()) throw notCancelled();
-        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS) throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
+        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS)
+          throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
         let batch: OpenAI.Batches.Batch;
         // Test-only: the process dies while its create is at OpenAI (a no-op in production).
         const dying = setTimeout(() => crash('during-create'), 300);
@@ -108,7 +116,9 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
                 input_file_id: input.inputFileId,
                 endpoint: input.endpoint as OpenAI.Batches.BatchCreateParams['endpoint'],
                 completion_window: '24h',
-                ...(input.outputExpiresAfterSeconds ? { output_expires_after: { anchor: 'created_at', seconds: input.outputExpiresAfterSeconds } } : {}),
+                ...(input.outputExpiresAfterSeconds
+                  ? { output_expires_after: { anchor: 'created_at', seconds: input.outputExpiresAfterSeconds } }
+                  : {}),
                 metadata: {
                   job_id: input.jobId.slice(0, 512),
                   round: String(input.round),
@@ -147,14 +157,21 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
 
 /** The benign retry of an attempt that made sure nothing is in flight but did not create. */
 function settledRetry(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: CREATE_SETTLED_TYPE, nonRetryable: false, category: ApplicationFailureCategory.BENIGN });
+  return ApplicationFailure.create({
+    message,
+    type: CREATE_SETTLED_TYPE,
+    nonRetryable: false,
+    category: ApplicationFailureCategory.BENIGN,
+  });
 }
 
 /** Why an activity's cancellation signal fired, for a log line or a failure message. */
 function abortReason(context: Context): string {
   const details = context.cancellationDetails;
   if (!details) return 'aborted';
-  const reasons = (['cancelRequested', 'workerShutdown', 'timedOut', 'paused', 'reset', 'notFound'] as const).filter((k) => details[k]);
+  const reasons = (['cancelRequested', 'workerShutdown', 'timedOut', 'paused', 'reset', 'notFound'] as const).filter(
+    (k) => details[k],
+  );
   return reasons.join(', ') || 'aborted';
 }
 
@@ -172,7 +189,8 @@ function settledBeforeFrom(details: unknown): number {
 /** A create refused with a client error (400, 401, 404, 429): OpenAI answered, and created nothing. */
 function refusedCreate(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if (e instanceof OpenAI.APIError && typeof e.status === 'number') return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 409;
+    if (e instanceof OpenAI.APIError && typeof e.status === 'number')
+      return e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 409;
   }
   return false;
 }
@@ -190,7 +208,11 @@ async function adoptOldest(client: OpenAI, input: CreateBatchInput): Promise<Ope
 }
 
 /** Batches carrying `key`, newest first, heartbeating per page, stopping before `notBeforeMs - CLOCK_SKEW_MS`. */
-export async function findBatchesByKey(client: OpenAI, key: string, notBeforeMs: number): Promise<OpenAI.Batches.Batch[]> {
+export async function findBatchesByKey(
+  client: OpenAI,
+  key: string,
+  notBeforeMs: number,
+): Promise<OpenAI.Batches.Batch[]> {
   const notBeforeSeconds = Math.floor((notBeforeMs - CLOCK_SKEW_MS) / 1000);
   const context = Context.current();
   return await callOpenAI('batches.list', async () => {

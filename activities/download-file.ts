@@ -20,10 +20,16 @@ import { heartbeatingBytes } from './heartbeat.ts';
 export async function downloadFile(client: OpenAI, storage: BlobStorage, fileId: string, uri: string): Promise<string> {
   if (await storage.exists(uri)) return uri;
   const context = Context.current();
-  const response = await callOpenAI('files.content', () => client.files.content(fileId, { signal: context.cancellationSignal }));
-  if (!response.body) throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, FAILURE_TYPES.connection);
+  const response = await callOpenAI('files.content', () =>
+    client.files.content(fileId, { signal: context.cancellationSignal }),
+  );
+  if (!response.body)
+    throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, FAILURE_TYPES.connection);
   const declared = Number(response.headers.get('content-length') ?? NaN);
-  const expected = Number.isInteger(declared) && declared >= 0 ? declared : (await callOpenAI('files.retrieve', () => client.files.retrieve(fileId))).bytes;
+  const expected =
+    Number.isInteger(declared) && declared >= 0
+      ? declared
+      : (await callOpenAI('files.retrieve', () => client.files.retrieve(fileId))).bytes;
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
   async function* checked(): AsyncGenerator<Uint8Array | string> {
     let received = 0;
@@ -38,7 +44,11 @@ export async function downloadFile(client: OpenAI, storage: BlobStorage, fileId:
   } catch (err) {
     if (context.cancellationSignal.aborted) throw err;
     // A connection dropped mid-body (or a short body) surfaces here, not in files.content.
-    throw ApplicationFailure.create({ message: `downloading ${fileId} failed: ${String(err)}`, type: FAILURE_TYPES.connection, ...(err instanceof Error ? { cause: err } : {}) });
+    throw ApplicationFailure.create({
+      message: `downloading ${fileId} failed: ${String(err)}`,
+      type: FAILURE_TYPES.connection,
+      ...(err instanceof Error ? { cause: err } : {}),
+    });
   }
   return uri;
 }

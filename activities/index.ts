@@ -5,4 +5,11 @@ export type { CrashHook, CrashPoint } from './crash-point.ts';
 export type { BatchSnapshot, BatchErrorRef, WaitForBatchInput } from './openai-batches.ts';
 export type { CreateBatchInput } from './create-batch.ts';
 export type { UploadChunkInput } from './upload-chunk.ts';
-export type { CollectChunkInput, CollectChunkResult, FinalizeInput, FinalizeResult, PlanInput, PlanRetryInput } from './job-steps.ts';
+export type {
+  CollectChunkInput,
+  CollectChunkResult,
+  FinalizeInput,
+  FinalizeResult,
+  PlanInput,
+  PlanRetryInput,
+} from './job-steps.ts';

@@ -63,7 +63,10 @@ export interface FinalizeInput {
   readonly inputUri: string;
   readonly model: string;
   readonly endpoint: string;
-  readonly rounds: readonly { round: number; chunks: readonly { index: number; recordsUri: string; batchId: string }[] }[];
+  readonly rounds: readonly {
+    round: number;
+    chunks: readonly { index: number; recordsUri: string; batchId: string }[];
+  }[];
   readonly prices?: Record<string, ModelPrice> | undefined;
   readonly rejected?: { count: number; uri?: string | undefined } | undefined;
   readonly extra?: Record<string, unknown> | undefined;
@@ -103,7 +106,12 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
       return manifest;
     } catch (err) {
       if (err instanceof InvalidInputError) {
-        throw ApplicationFailure.create({ message: err.message, type: INVALID_INPUT_TYPE, nonRetryable: true, details: [err.report] });
+        throw ApplicationFailure.create({
+          message: err.message,
+          type: INVALID_INPUT_TYPE,
+          nonRetryable: true,
+          details: [err.report],
+        });
       }
       throw err;
     }
@@ -129,14 +137,38 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
         }
       }
       await withHeartbeats(() => storage.writeAtomic(inputUri, merged()));
-      return await plan({ jobId: input.jobId, inputUri, endpoint: input.endpoint, onInvalid: 'skip', limits: input.limits, prices: input.prices }, input.round);
+      return await plan(
+        {
+          jobId: input.jobId,
+          inputUri,
+          endpoint: input.endpoint,
+          onInvalid: 'skip',
+          limits: input.limits,
+          prices: input.prices,
+        },
+        input.round,
+      );
     },
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
       const dir = [`r${input.round}`, `c${input.chunkIndex}`];
-      const outputUri = input.outputFileId ? await download(openai(), storage, input.outputFileId, storage.jobUri(input.jobId, ...dir, `${input.batchId}-output.jsonl`)) : undefined;
-      const errorUri = input.errorFileId ? await download(openai(), storage, input.errorFileId, storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`)) : undefined;
+      const outputUri = input.outputFileId
+        ? await download(
+            openai(),
+            storage,
+            input.outputFileId,
+            storage.jobUri(input.jobId, ...dir, `${input.batchId}-output.jsonl`),
+          )
+        : undefined;
+      const errorUri = input.errorFileId
+        ? await download(
+            openai(),
+            storage,
+            input.errorFileId,
+            storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`),
+          )
+        : undefined;
       const outcome = await withHeartbeats(() =>
         reconcileChunk(
           {
@@ -174,7 +206,10 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           {
             ...input,
             inputUri: resolveUri(storage, input.inputUri),
-            rounds: input.rounds.map((r) => ({ round: r.round, chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })) })),
+            rounds: input.rounds.map((r) => ({
+              round: r.round,
+              chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })),
+            })),
           } as Parameters<typeof finalizeJob>[0],
           storage,
         ),

@@ -46,7 +46,6 @@ export interface WaitForBatchInput {
   readonly nextPollAtMs?: number | undefined;
 }
 
-
 /** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
 export const BATCH_RUNNING_TYPE = FAILURE_TYPES.batchRunning;
 
@@ -68,33 +67,46 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
         // First attempt after a progress refresh: the last poll was moments ago; keep the schedule.
         throw stillRunning(`waiting ${Math.round(dueIn / 1000)} s for the next poll`, dueIn);
       }
-      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)).catch((err: unknown) => {
-        throw retryWithinBound(err, retryBy);
-      });
+      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)).catch(
+        (err: unknown) => {
+          throw retryWithinBound(err, retryBy);
+        },
+      );
       const snapshot = toSnapshot(batch);
       crash('during-poll');
       if (snapshot.terminal) return snapshot;
       const now = Date.now();
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
       let delay = nextPollDelayMs(
-        { elapsedMs: now - snapshot.createdAtMs, status: snapshot.status, done: snapshot.completed + snapshot.failed, total: snapshot.total },
+        {
+          elapsedMs: now - snapshot.createdAtMs,
+          status: snapshot.status,
+          done: snapshot.completed + snapshot.failed,
+          total: snapshot.total,
+        },
         input.schedule,
       );
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
       // Past the refresh interval, hand the snapshot to the workflow (one wake, no extra poll).
-      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs) return { ...snapshot, nextPollAtMs: now + delay };
+      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs)
+        return { ...snapshot, nextPollAtMs: now + delay };
       // A retry due after the schedule-to-close bound is not made: Temporal would fail the wait
       // (and the chunk) with the batch still running. Poll sooner; with no room left, wake the workflow.
       if (retryBy - now < delay) {
         if (retryBy - now < MIN_RETRY_ROOM_MS) return { ...snapshot, nextPollAtMs: now + delay };
         delay = retryBy - now;
       }
-      throw stillRunning(`${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`, delay, snapshot);
+      throw stillRunning(
+        `${snapshot.status} ${snapshot.completed + snapshot.failed}/${snapshot.total}`,
+        delay,
+        snapshot,
+      );
     },
 
     /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
     async cancelBatch(input: { batchId: string }): Promise<BatchSnapshot> {
-      const retrieve = async () => toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+      const retrieve = async () =>
+        toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
       const current = await retrieve();
       if (current.terminal || current.status === 'cancelling') return current;
       try {
@@ -117,7 +129,9 @@ const MIN_RETRY_ROOM_MS = 1_000;
 /** The latest time the current wait activity's next attempt may be due (its schedule-to-close bound, less a margin). */
 function lastRetryAtMs(): number {
   const info = activityInfo();
-  return info.scheduleToCloseTimeoutMs > 0 ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - BOUND_MARGIN_MS : Infinity;
+  return info.scheduleToCloseTimeoutMs > 0
+    ? info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - BOUND_MARGIN_MS
+    : Infinity;
 }
 
 /**
@@ -146,7 +160,9 @@ function stillRunning(message: string, delayMs: number, snapshot?: BatchSnapshot
     nonRetryable: false,
     nextRetryDelay: Math.max(10, Math.round(delayMs)),
     category: ApplicationFailureCategory.BENIGN,
-    details: snapshot ? [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }] : [],
+    details: snapshot
+      ? [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }]
+      : [],
   });
 }
 
@@ -163,6 +179,11 @@ export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
     failed: counts?.failed ?? 0,
     outputFileId: batch.output_file_id || undefined,
     errorFileId: batch.error_file_id || undefined,
-    errors: batch.errors?.data?.map((e) => ({ code: e.code, message: e.message, line: e.line ?? null, param: e.param ?? null })),
+    errors: batch.errors?.data?.map((e) => ({
+      code: e.code,
+      message: e.message,
+      line: e.line ?? null,
+      param: e.param ?? null,
+    })),
   };
 }

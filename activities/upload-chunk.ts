@@ -45,7 +45,12 @@ type Uploaded = { fileId: string; bytes: number };
  *   lost response after `files.create` or `uploads.complete`): it reuses one and deletes any
  *   other, so no attempt leaves an orphaned file behind.
  */
-export function createUploadChunkActivities(openai: () => OpenAI, storage: BlobStorage, crash: CrashHook, partBytes = MAX_UPLOAD_PART_BYTES) {
+export function createUploadChunkActivities(
+  openai: () => OpenAI,
+  storage: BlobStorage,
+  crash: CrashHook,
+  partBytes = MAX_UPLOAD_PART_BYTES,
+) {
   if (!Number.isInteger(partBytes) || partBytes < 1 || partBytes > MAX_UPLOAD_PART_BYTES) {
     throw new RangeError(`uploadPartBytes must be an integer from 1 to ${MAX_UPLOAD_PART_BYTES}, got ${partBytes}`);
   }
@@ -54,7 +59,12 @@ export function createUploadChunkActivities(openai: () => OpenAI, storage: BlobS
       const info = Context.current().info;
       const size = await storage.size(input.chunkUri);
       if (info.attempt > 1) {
-        const adopted = await adoptEarlierFile(openai(), input.filename, size, info.scheduledTimestampMs - ADOPT_SLACK_MS);
+        const adopted = await adoptEarlierFile(
+          openai(),
+          input.filename,
+          size,
+          info.scheduledTimestampMs - ADOPT_SLACK_MS,
+        );
         if (adopted) return adopted;
       }
       if (size <= partBytes) return await uploadWhole(openai(), storage, input, crash);
@@ -64,7 +74,12 @@ export function createUploadChunkActivities(openai: () => OpenAI, storage: BlobS
 }
 
 /** One `files.create`, streamed, heartbeating the bytes sent. */
-async function uploadWhole(client: OpenAI, storage: BlobStorage, input: UploadChunkInput, crash: CrashHook): Promise<Uploaded> {
+async function uploadWhole(
+  client: OpenAI,
+  storage: BlobStorage,
+  input: UploadChunkInput,
+  crash: CrashHook,
+): Promise<Uploaded> {
   const context = Context.current();
   const source = await storage.openRead(input.chunkUri);
   let sent = 0;
@@ -114,7 +129,16 @@ async function uploadInParts(
     await cancelQuietly(client, resumed.uploadId);
   }
   const upload = await callOpenAI('uploads.create', () =>
-    client.uploads.create({ bytes: size, filename: input.filename, mime_type: 'application/jsonl', purpose: 'batch', ...expiresAfter(input) }, { signal }),
+    client.uploads.create(
+      {
+        bytes: size,
+        filename: input.filename,
+        mime_type: 'application/jsonl',
+        purpose: 'batch',
+        ...expiresAfter(input),
+      },
+      { signal },
+    ),
   );
   const progress: UploadProgress = { uploadId: upload.id, partIds: [], bytesDone: 0 };
   context.heartbeat(progress);
@@ -166,17 +190,28 @@ async function sendParts(
           if (partIds.length > 0) crash('during-upload');
           yield piece;
         }
-        if (sent !== length) throw ApplicationFailure.retryable(`${input.chunkUri} changed while uploading: expected ${length} more bytes`, FAILURE_TYPES.storage);
+        if (sent !== length)
+          throw ApplicationFailure.retryable(
+            `${input.chunkUri} changed while uploading: expected ${length} more bytes`,
+            FAILURE_TYPES.storage,
+          );
       };
       const part = await callOpenAI('uploads.parts.create', () =>
-        client.uploads.parts.create(uploadId, { data: toStreamingFile(data(), 'part', { type: 'application/octet-stream' }) }, { signal }),
+        client.uploads.parts.create(
+          uploadId,
+          { data: toStreamingFile(data(), 'part', { type: 'application/octet-stream' }) },
+          { signal },
+        ),
       );
       partIds.push(part.id);
       bytesDone += length;
       context.heartbeat({ uploadId, partIds, bytesDone } satisfies UploadProgress);
     }
-    const done = await callOpenAI('uploads.complete', () => client.uploads.complete(uploadId, { part_ids: partIds, md5: md5.digest('hex') }, { signal }));
-    if (!done.file) throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, FAILURE_TYPES.connection);
+    const done = await callOpenAI('uploads.complete', () =>
+      client.uploads.complete(uploadId, { part_ids: partIds, md5: md5.digest('hex') }, { signal }),
+    );
+    if (!done.file)
+      throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, FAILURE_TYPES.connection);
     return { fileId: done.file.id, bytes: done.file.bytes };
   }
 }
@@ -186,12 +221,20 @@ async function sendParts(
  * the right size is reused, every other one is deleted. Batch files only, newest first, back to
  * `notBeforeMs`.
  */
-async function adoptEarlierFile(client: OpenAI, filename: string, size: number, notBeforeMs: number): Promise<Uploaded | undefined> {
+async function adoptEarlierFile(
+  client: OpenAI,
+  filename: string,
+  size: number,
+  notBeforeMs: number,
+): Promise<Uploaded | undefined> {
   const context = Context.current();
   const notBeforeSeconds = Math.floor(notBeforeMs / 1000);
   const matches = await callOpenAI('files.list', async () => {
     const found: OpenAI.Files.FileObject[] = [];
-    for await (const file of client.files.list({ purpose: 'batch', order: 'desc', limit: 1000 }, { signal: context.cancellationSignal })) {
+    for await (const file of client.files.list(
+      { purpose: 'batch', order: 'desc', limit: 1000 },
+      { signal: context.cancellationSignal },
+    )) {
       context.heartbeat();
       if (file.created_at < notBeforeSeconds) break;
       if (file.filename === filename) found.push(file);
@@ -220,7 +263,11 @@ function resumable(details: unknown): UploadProgress | undefined {
 
 /** A non-retryable answer about the upload itself (400 invalid state, 404 unknown upload). */
 function isRefusal(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.nonRetryable === true && (err.type === FAILURE_TYPES.badRequest || err.type === FAILURE_TYPES.notFound);
+  return (
+    err instanceof ApplicationFailure &&
+    err.nonRetryable === true &&
+    (err.type === FAILURE_TYPES.badRequest || err.type === FAILURE_TYPES.notFound)
+  );
 }
 
 async function cancelQuietly(client: OpenAI, uploadId: string): Promise<void> {
@@ -229,7 +276,9 @@ async function cancelQuietly(client: OpenAI, uploadId: string): Promise<void> {
 }
 
 function expiresAfter(input: UploadChunkInput): { expires_after?: { anchor: 'created_at'; seconds: number } } {
-  return input.expiresAfterSeconds ? { expires_after: { anchor: 'created_at', seconds: input.expiresAfterSeconds } } : {};
+  return input.expiresAfterSeconds
+    ? { expires_after: { anchor: 'created_at', seconds: input.expiresAfterSeconds } }
+    : {};
 }
 
 /** Reads a byte stream in runs of exact lengths, splitting the stream's own buffers as needed. */

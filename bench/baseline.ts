@@ -11,7 +11,9 @@ export async function readAndParse(uris: string[]): Promise<{ bytes: number; lin
   let lines = 0;
   for (const uri of uris) {
     let carry: Buffer | undefined;
-    for await (const chunk of createReadStream(fileURLToPath(uri), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for await (const chunk of createReadStream(fileURLToPath(uri), {
+      highWaterMark: 1 << 20,
+    }) as AsyncIterable<Buffer>) {
       bytes += chunk.length;
       const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
       let pos = 0;

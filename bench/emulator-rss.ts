@@ -18,7 +18,9 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
 
-const { values } = parseArgs({ options: { lines: { type: 'string', default: '50000' }, 'line-bytes': { type: 'string', default: '4150' } } });
+const { values } = parseArgs({
+  options: { lines: { type: 'string', default: '50000' }, 'line-bytes': { type: 'string', default: '4150' } },
+});
 const LINES = Number(values.lines);
 const LINE_BYTES = Number(values['line-bytes']);
 
@@ -39,7 +41,10 @@ async function resetPeak(pid: number): Promise<void> {
 function sampler(pid: number): { stop: () => number } {
   let peak = 0;
   const timer = setInterval(() => {
-    procStatus(pid).then((s) => (peak = Math.max(peak, s.rss)), () => undefined);
+    procStatus(pid).then(
+      (s) => (peak = Math.max(peak, s.rss)),
+      () => undefined,
+    );
   }, 20);
   return { stop: () => (clearInterval(timer), peak) };
 }
@@ -49,9 +54,17 @@ async function writeInput(path: string): Promise<number> {
   const filler = 'The delivery was late but the product itself works well and support answered quickly. ';
   for (let i = 0; i < LINES; i++) {
     const head = { custom_id: `review-${i}`, method: 'POST', url: '/v1/chat/completions' };
-    const base = JSON.stringify({ ...head, body: { model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: '' }] } });
-    const text = filler.repeat(Math.ceil(LINE_BYTES / filler.length)).slice(0, Math.max(0, LINE_BYTES - base.length - 1));
-    const line = JSON.stringify({ ...head, body: { model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: text }] } });
+    const base = JSON.stringify({
+      ...head,
+      body: { model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: '' }] },
+    });
+    const text = filler
+      .repeat(Math.ceil(LINE_BYTES / filler.length))
+      .slice(0, Math.max(0, LINE_BYTES - base.length - 1));
+    const line = JSON.stringify({
+      ...head,
+      body: { model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: text }] },
+    });
     if (!out.write(line + '\n')) await once(out, 'drain');
   }
   out.end();
@@ -67,9 +80,13 @@ async function main(): Promise<void> {
   const config = join(dir, 'config.json');
   await writeFile(config, JSON.stringify({ rowsPerSecond: 'instant', validatingSeconds: 0, finalizingSeconds: 0 }));
 
-  const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', '--port', '0', '--state-dir', join(dir, 'state'), '--config', config], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['bin/openai-batch.js', 'emulator', '--port', '0', '--state-dir', join(dir, 'state'), '--config', config],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let baseURL = '';
   for await (const line of createInterface({ input: child.stdout })) {
     const match = /^listening on (\S+)$/.exec(line);
@@ -89,12 +106,18 @@ async function main(): Promise<void> {
     let started = Date.now();
     const file = await client.files.create({ file: createReadStream(input), purpose: 'batch' });
     const upload = { ...(await procStatus(pid)), sampled: s.stop(), ms: Date.now() - started };
-    console.log(`upload of ${mb(file.bytes)}: ${upload.ms} ms; peak RSS (VmHWM) ${mb(upload.hwm)}, sampled peak ${mb(upload.sampled)}`);
+    console.log(
+      `upload of ${mb(file.bytes)}: ${upload.ms} ms; peak RSS (VmHWM) ${mb(upload.hwm)}, sampled peak ${mb(upload.sampled)}`,
+    );
 
     await resetPeak(pid);
     s = sampler(pid);
     started = Date.now();
-    const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     let batch = created;
     while (!['completed', 'failed', 'expired', 'cancelled'].includes(batch.status)) {
       await new Promise((r) => setTimeout(r, 250));

@@ -1,7 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-const WORDS = 'battery screen gorgeous advertised hours lasted less than the quick brown fox review product shipping late arrived broken excellent value price quality would buy again customer service refund slow fast bright dim heavy light'.split(' ');
+const WORDS =
+  'battery screen gorgeous advertised hours lasted less than the quick brown fox review product shipping late arrived broken excellent value price quality would buy again customer service refund slow fast bright dim heavy light'.split(
+    ' ',
+  );
 
 /** A deterministic review text of about `chars` characters. */
 function review(n: number, chars: number): string {
@@ -44,7 +47,10 @@ export function writeRequests(path: string, count: number): Promise<number> {
       body: {
         model: 'gpt-4o-mini',
         messages: [
-          { role: 'system', content: 'You classify product reviews as positive, neutral, or negative. Reply with one word.' },
+          {
+            role: 'system',
+            content: 'You classify product reviews as positive, neutral, or negative. Reply with one word.',
+          },
           { role: 'user', content: review(n, 780) },
         ],
         max_tokens: 500,
@@ -65,7 +71,22 @@ export async function writeOutputs(outPath: string, errPath: string, from: numbe
       response: {
         status_code: 200,
         request_id: `req_${n}`,
-        body: { id: `chatcmpl-${n}`, object: 'chat.completion', created: 1750000000, model: 'gpt-4o-mini-2024-07-18', choices: [{ index: 0, message: { role: 'assistant', content: 'positive', refusal: null }, finish_reason: 'stop' }], usage: { prompt_tokens: 190, completion_tokens: 1, total_tokens: 191, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } } },
+        body: {
+          id: `chatcmpl-${n}`,
+          object: 'chat.completion',
+          created: 1750000000,
+          model: 'gpt-4o-mini-2024-07-18',
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'positive', refusal: null }, finish_reason: 'stop' },
+          ],
+          usage: {
+            prompt_tokens: 190,
+            completion_tokens: 1,
+            total_tokens: 191,
+            prompt_tokens_details: { cached_tokens: 0 },
+            completion_tokens_details: { reasoning_tokens: 0 },
+          },
+        },
       },
       error: null,
     });
@@ -73,7 +94,16 @@ export async function writeOutputs(outPath: string, errPath: string, from: numbe
   const err = await writeLines(errPath, to - from, (i) => {
     const n = from + i;
     if (n % 100 !== 7) return undefined;
-    return JSON.stringify({ id: `batch_req_${n}`, custom_id: `review-${n}`, response: { status_code: 429, request_id: `req_${n}`, body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } } }, error: null });
+    return JSON.stringify({
+      id: `batch_req_${n}`,
+      custom_id: `review-${n}`,
+      response: {
+        status_code: 429,
+        request_id: `req_${n}`,
+        body: { error: { message: 'Rate limit reached', type: 'requests', param: null, code: 'rate_limit_exceeded' } },
+      },
+      error: null,
+    });
   });
   return ok + err;
 }

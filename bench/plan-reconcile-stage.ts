@@ -65,7 +65,11 @@ async function peakRssSinceResetMb(): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-async function measured(stage: string, files: string[], fn: () => Promise<Record<string, unknown> | undefined>): Promise<StageResult> {
+async function measured(
+  stage: string,
+  files: string[],
+  fn: () => Promise<Record<string, unknown> | undefined>,
+): Promise<StageResult> {
   const start = performance.now();
   const cpu = process.cpuUsage();
   const extra = await fn();
@@ -118,8 +122,15 @@ switch (step) {
     const jobId = exact ? 'bench-exact' : 'bench';
     let manifest: JobManifest | undefined;
     const r = await measured(step, [inputUri], async () => {
-      manifest = await planJob({ jobId, inputUri, endpoint: ENDPOINT, ...(exact ? { tokenCounting: 'exact' as const } : {}) }, storage);
-      return { chunks: manifest.chunks.length, tokenCounting: manifest.tokenCounting, estimatedInputTokens: manifest.estimatedInputTokens };
+      manifest = await planJob(
+        { jobId, inputUri, endpoint: ENDPOINT, ...(exact ? { tokenCounting: 'exact' as const } : {}) },
+        storage,
+      );
+      return {
+        chunks: manifest.chunks.length,
+        tokenCounting: manifest.tokenCounting,
+        estimatedInputTokens: manifest.estimatedInputTokens,
+      };
     });
     if (!exact) await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     result = r;
@@ -131,7 +142,12 @@ switch (step) {
     let bytes = 0;
     for (const chunk of manifest.chunks) {
       const { outputUri, errorUri } = outputUris(chunk.index);
-      await storage.writeAtomic(outputUri, (async function* () { yield await Promise.resolve(''); })());
+      await storage.writeAtomic(
+        outputUri,
+        (async function* () {
+          yield await Promise.resolve('');
+        })(),
+      );
       bytes += await writeOutputs(new URL(outputUri).pathname, new URL(errorUri).pathname, row0, row0 + chunk.requests);
       row0 += chunk.requests;
     }
@@ -145,7 +161,21 @@ switch (step) {
     result = await measured(step, files, async () => {
       outcomes = [];
       for (const c of manifest.chunks) {
-        outcomes.push(await reconcileChunk({ jobId: 'bench', round: 0, chunkIndex: c.index, chunkUri: c.uri, batchId: `batch_${c.index}`, batchStatus: 'completed', ...outputUris(c.index), endpoint: ENDPOINT }, storage));
+        outcomes.push(
+          await reconcileChunk(
+            {
+              jobId: 'bench',
+              round: 0,
+              chunkIndex: c.index,
+              chunkUri: c.uri,
+              batchId: `batch_${c.index}`,
+              batchStatus: 'completed',
+              ...outputUris(c.index),
+              endpoint: ENDPOINT,
+            },
+            storage,
+          ),
+        );
       }
       return { retry: outcomes.reduce((n, o) => n + o.retryCount, 0) };
     });
@@ -156,7 +186,20 @@ switch (step) {
     const outcomes = await readJson<ChunkOutcome[]>('outcomes.json');
     const recordsUris = outcomes.map((o) => o.recordsUri);
     result = await measured(step, recordsUris, async () => {
-      const report = await finalizeJob({ jobId: 'bench', model: 'gpt-4o-mini', endpoint: ENDPOINT, rounds: [{ round: 0, chunks: recordsUris.map((recordsUri, index) => ({ index, recordsUri, batchId: `batch_${index}` })) }] }, storage);
+      const report = await finalizeJob(
+        {
+          jobId: 'bench',
+          model: 'gpt-4o-mini',
+          endpoint: ENDPOINT,
+          rounds: [
+            {
+              round: 0,
+              chunks: recordsUris.map((recordsUri, index) => ({ index, recordsUri, batchId: `batch_${index}` })),
+            },
+          ],
+        },
+        storage,
+      );
       if (report.rows !== REQUESTS) throw new Error(`finalize wrote ${report.rows} rows, expected ${REQUESTS}`);
       return { rows: report.rows };
     });

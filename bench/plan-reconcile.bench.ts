@@ -30,7 +30,11 @@ interface Measured {
 
 /** Runs one step in a fresh Node process and returns the JSON line it prints. */
 async function step<T>(name: string, dir: string): Promise<T> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', STAGE_SCRIPT, name, dir, String(REQUESTS)], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--expose-gc', STAGE_SCRIPT, name, dir, String(REQUESTS)],
+    { maxBuffer: 1 << 20 },
+  );
   const last = stdout.trim().split('\n').at(-1) ?? '';
   return JSON.parse(last) as T;
 }
@@ -43,7 +47,15 @@ async function measuredStep(name: string, dir: string): Promise<Measured> {
   return { shown: byRatio[Math.floor((byRatio.length - 1) / 2)] as StageResult, runs };
 }
 
-function row(label: string, bytes: number, ms: number, baselineMs: number, cpuMs: number, baselineCpuMs: number, peakRssMb: number): string {
+function row(
+  label: string,
+  bytes: number,
+  ms: number,
+  baselineMs: number,
+  cpuMs: number,
+  baselineCpuMs: number,
+  peakRssMb: number,
+): string {
   const mbps = bytes / MB / (ms / 1000);
   return `${label.padEnd(28)} ${(bytes / MB).toFixed(0).padStart(6)} MB ${(ms / 1000).toFixed(1).padStart(7)} s ${mbps.toFixed(1).padStart(8)} MB/s   ${(baselineMs / ms).toFixed(2).padStart(5)}x baseline   cpu ${(cpuMs / 1000).toFixed(1).padStart(5)} s ${(baselineCpuMs / cpuMs).toFixed(2).padStart(5)}x   peak RSS ${peakRssMb.toFixed(0)} MB`;
 }
@@ -51,7 +63,15 @@ function row(label: string, bytes: number, ms: number, baselineMs: number, cpuMs
 function stageRows(m: Measured, label: string): string[] {
   const r = m.shown;
   const lines = [
-    row(`  baseline (same process)`, r.bytes, r.baselineMs, r.baselineMs, r.baselineCpuMs, r.baselineCpuMs, r.baselinePeakRssMb),
+    row(
+      `  baseline (same process)`,
+      r.bytes,
+      r.baselineMs,
+      r.baselineMs,
+      r.baselineCpuMs,
+      r.baselineCpuMs,
+      r.baselinePeakRssMb,
+    ),
     row(`  ${label}`, r.bytes, r.ms, r.baselineMs, r.cpuMs, r.baselineCpuMs, r.peakRssMb),
   ];
   if (m.runs.length > 1) {
@@ -78,10 +98,18 @@ export async function run(): Promise<void> {
     const reconcile = await measuredStep('reconcile', dir);
     const finalize = await measuredStep('finalize', dir);
 
-    console.log(`\n${REQUESTS.toLocaleString('en')} requests, ${(input.bytes / MB).toFixed(0)} MB input, ${String(plan.shown.extra?.['chunks'])} chunks, ${(outputs.bytes / MB).toFixed(0)} MB outputs; Node ${process.version}`);
-    console.log('each stage runs in a fresh process; ratio = time of the baseline (read + JSON.parse each line of the same files, same process) / stage time');
-    console.log('stage peak RSS = the fresh process\'s maxRSS right after the stage (process start and modules included); the baseline runs after it, with the peak mark reset');
-    console.log('cpu = user + system time of the process (all threads) and the ratio of those times; less sensitive than wall time to other load on the machine');
+    console.log(
+      `\n${REQUESTS.toLocaleString('en')} requests, ${(input.bytes / MB).toFixed(0)} MB input, ${String(plan.shown.extra?.['chunks'])} chunks, ${(outputs.bytes / MB).toFixed(0)} MB outputs; Node ${process.version}`,
+    );
+    console.log(
+      'each stage runs in a fresh process; ratio = time of the baseline (read + JSON.parse each line of the same files, same process) / stage time',
+    );
+    console.log(
+      "stage peak RSS = the fresh process's maxRSS right after the stage (process start and modules included); the baseline runs after it, with the peak mark reset",
+    );
+    console.log(
+      'cpu = user + system time of the process (all threads) and the ratio of those times; less sensitive than wall time to other load on the machine',
+    );
     console.log(`plan (${String(plan.shown.extra?.['tokenCounting'])} tokens): input file`);
     for (const l of stageRows(plan, 'plan')) console.log(l);
     if (planExact) {

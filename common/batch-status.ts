@@ -2,7 +2,8 @@
 // holds the two equal), so that a status OpenAI adds shows up as a type error here, not as a cast.
 
 /** A batch's status, exactly OpenAI's `Batch['status']`. */
-export type BatchStatus = 'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
+export type BatchStatus =
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 /** The statuses a batch never leaves. */
 export type TerminalBatchStatus = Extract<BatchStatus, 'completed' | 'failed' | 'expired' | 'cancelled'>;

@@ -67,5 +67,9 @@ export type RefusableUpdate = 'retryFailedRows' | 'extendDeadline';
  * the reason after that prefix). Throw what it returns.
  */
 export function updateRejected(update: RefusableUpdate, why: string): ApplicationFailure {
-  return ApplicationFailure.create({ message: `${update} rejected: ${why}`, type: FAILURE_TYPES.updateRejected, nonRetryable: true });
+  return ApplicationFailure.create({
+    message: `${update} rejected: ${why}`,
+    type: FAILURE_TYPES.updateRejected,
+    nonRetryable: true,
+  });
 }

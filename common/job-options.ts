@@ -39,11 +39,17 @@ export interface OptionIssue {
  * What is wrong with the wait options and the file TTL taken together (each alone is checked by
  * the input schema): empty when they can work.
  */
-export function optionIssues(input: { readonly wait?: WaitOptions | undefined; readonly openaiFileTtlSeconds?: number | undefined }): OptionIssue[] {
+export function optionIssues(input: {
+  readonly wait?: WaitOptions | undefined;
+  readonly openaiFileTtlSeconds?: number | undefined;
+}): OptionIssue[] {
   const wait = resolveWait(input.wait);
   const issues: OptionIssue[] = [];
   if (wait.minPollMs > wait.maxPollMs) {
-    issues.push({ path: ['wait', 'minPollMs'], message: `is ${wait.minPollMs} ms, longer than wait.maxPollMs (${wait.maxPollMs} ms): lower wait.minPollMs or raise wait.maxPollMs` });
+    issues.push({
+      path: ['wait', 'minPollMs'],
+      message: `is ${wait.minPollMs} ms, longer than wait.maxPollMs (${wait.maxPollMs} ms): lower wait.minPollMs or raise wait.maxPollMs`,
+    });
   }
   const ttlSeconds = input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS;
   const neededSeconds = Math.ceil((wait.maxPollMs + FILE_TTL_HEADROOM_MS) / 1000);

@@ -204,7 +204,12 @@ export interface JobProgress {
   /** When the current round started, epoch ms. */
   readonly roundStartedAtMs?: number;
   readonly percent: number;
-  readonly chunks: { readonly planned: number; readonly active: number; readonly done: number; readonly skipped: number };
+  readonly chunks: {
+    readonly planned: number;
+    readonly active: number;
+    readonly done: number;
+    readonly skipped: number;
+  };
   readonly counts: Partial<Record<RowStatus, number>>;
   readonly usage: TokenUsage;
   readonly estimatedCostUsd: number;
@@ -255,7 +260,11 @@ export interface JobSummary {
   readonly endpoint: string;
   readonly rows: number;
   readonly counts: Partial<Record<RowStatus, number>>;
-  readonly rounds: readonly { readonly round: number; readonly chunks: number; readonly counts: Partial<Record<RowStatus, number>> }[];
+  readonly rounds: readonly {
+    readonly round: number;
+    readonly chunks: number;
+    readonly counts: Partial<Record<RowStatus, number>>;
+  }[];
   readonly usage: TokenUsage;
   readonly costUsd: number;
   readonly syncCostUsd: number;

@@ -1,5 +1,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { ChunkProgress, ChunkResult, ExtendDeadlineRequest, ExtendDeadlineResult, JobProgress, RetryNowResult } from './job-types.ts';
+import type {
+  ChunkProgress,
+  ChunkResult,
+  ExtendDeadlineRequest,
+  ExtendDeadlineResult,
+  JobProgress,
+  RetryNowResult,
+} from './job-types.ts';
 
 /** The job's progress as JSON (the same facts as its Markdown current details). */
 export const progressQuery = defineQuery<JobProgress>('progress');

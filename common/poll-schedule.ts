@@ -37,12 +37,19 @@ export const DEFAULT_POLL_SCHEDULE: PollScheduleOptions = {
  * batch validates, delays start at `validatingDelayMs` and double with elapsed time. When the
  * observed progress rate predicts the end sooner than the bound, the poll lands just after it.
  */
-export function nextPollDelayMs(observation: PollObservation, options: PollScheduleOptions = DEFAULT_POLL_SCHEDULE): number {
+export function nextPollDelayMs(
+  observation: PollObservation,
+  options: PollScheduleOptions = DEFAULT_POLL_SCHEDULE,
+): number {
   const elapsed = Math.max(0, observation.elapsedMs);
   const bound = clamp(options.fractionOfElapsed * elapsed, options.minDelayMs, options.maxDelayMs);
   if (observation.status === 'validating' || observation.status === 'cancelling') {
     // Validation takes seconds to minutes; a failure here should reach the job at once.
-    return clamp(Math.max(options.validatingDelayMs, elapsed), options.validatingDelayMs, Math.min(bound, options.minDelayMs));
+    return clamp(
+      Math.max(options.validatingDelayMs, elapsed),
+      options.validatingDelayMs,
+      Math.min(bound, options.minDelayMs),
+    );
   }
   const eta = estimatedRemainingMs(observation);
   if (eta !== undefined && eta < bound) return Math.round(Math.min(bound, Math.max(options.minDelayMs, eta * 1.05)));
@@ -61,7 +68,11 @@ export function estimatedRemainingMs(observation: PollObservation): number | und
  * The polls a batch that runs `durationMs` costs under the schedule, with no progress signal:
  * what the Temporal action budget is checked against.
  */
-export function countPolls(durationMs: number, options: PollScheduleOptions = DEFAULT_POLL_SCHEDULE, validatingMs = 0): number {
+export function countPolls(
+  durationMs: number,
+  options: PollScheduleOptions = DEFAULT_POLL_SCHEDULE,
+  validatingMs = 0,
+): number {
   let elapsed = 0;
   let polls = 0;
   while (elapsed < durationMs) {

@@ -2,7 +2,10 @@ import type { Client } from '@temporalio/client';
 import { awaitJobSummary, iterateResults, startBatchJob } from '../src/index.ts';
 
 /** Classifies the reviews in `inputUri` as one batch job and counts the sentiments it got back. */
-export async function classifyReviews(client: Client, options: { inputUri: string; taskQueue: string; storageRoot: string }) {
+export async function classifyReviews(
+  client: Client,
+  options: { inputUri: string; taskQueue: string; storageRoot: string },
+) {
   const handle = await startBatchJob(
     client,
     {

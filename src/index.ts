@@ -12,17 +12,41 @@ export { BATCH_ENDPOINTS, buildRequests, strictJsonSchema } from './requests/ind
 export type { BatchEndpoint, RequestTemplate, StrictJsonSchema } from './requests/index.ts';
 export { jobInputSchema, JobInputError, parseJobInput } from './client/job-input-schema.ts';
 export type { JobInputIssue } from './client/job-input-schema.ts';
-export { awaitJobSummary, extendJobDeadline, getJobProgress, iterateResults, retryFailedRowsNow, startBatchJob } from './client/job-client.ts';
+export {
+  awaitJobSummary,
+  extendJobDeadline,
+  getJobProgress,
+  iterateResults,
+  retryFailedRowsNow,
+  startBatchJob,
+} from './client/job-client.ts';
 export type { JobHandle, ResultRow, StartJobInput, StartJobOptions } from './client/job-client.ts';
 export { getLiveJobProgress } from './client/live-progress.ts';
 // The local OpenAI emulator (also `npx openai-batch emulator`): develop and test jobs without a key.
 export { startEmulator } from './tools/emulator/index.ts';
-export type { EmulatorConfig, EmulatorConfigPatch, EmulatorOptions, EmulatorStats, RunningEmulator } from './tools/emulator/index.ts';
-export { SearchAttributesMissingError, searchAttributeCreateCommand, searchAttributeProblems } from './setup/search-attribute-setup.ts';
+export type {
+  EmulatorConfig,
+  EmulatorConfigPatch,
+  EmulatorOptions,
+  EmulatorStats,
+  RunningEmulator,
+} from './tools/emulator/index.ts';
+export {
+  SearchAttributesMissingError,
+  searchAttributeCreateCommand,
+  searchAttributeProblems,
+} from './setup/search-attribute-setup.ts';
 export type { SearchAttributeProblem } from './setup/search-attribute-setup.ts';
 export { DEFAULT_TASK_QUEUE, loadWorkerConfig, WORKER_ENV_VARS } from './worker-config.ts';
 export type { WorkerConfig } from './worker-config.ts';
-export { extendDeadlineUpdate, openAIBatchJob, openAIBatchChunk, progressQuery, retryFailedRowsUpdate, SEARCH_ATTRIBUTE_KEYS } from '../workflows/index.ts';
+export {
+  extendDeadlineUpdate,
+  openAIBatchJob,
+  openAIBatchChunk,
+  progressQuery,
+  retryFailedRowsUpdate,
+  SEARCH_ATTRIBUTE_KEYS,
+} from '../workflows/index.ts';
 export type {
   ChunkLimits,
   ChunkProgress,

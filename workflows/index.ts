@@ -3,8 +3,21 @@
 export { healthCheckWorkflow } from './health-check.ts';
 export { openAIBatchJob } from './job/job-workflow.ts';
 export { openAIBatchChunk, type ChunkResume } from './chunk/index.ts';
-export { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../common/messages.ts';
-export { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, DEFAULT_WAIT } from '../common/job-options.ts';
+export {
+  chunkDeadlineSignal,
+  chunkDoneSignal,
+  chunkProgressQuery,
+  chunkProgressSignal,
+  extendDeadlineUpdate,
+  progressQuery,
+  retryFailedRowsUpdate,
+} from '../common/messages.ts';
+export {
+  chunkWorkflowId,
+  DEFAULT_MAX_ACTIVE_BATCHES,
+  DEFAULT_MAX_ROUNDS,
+  DEFAULT_WAIT,
+} from '../common/job-options.ts';
 export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../common/poll-schedule.ts';
 export type { PollObservation, PollScheduleOptions } from '../common/poll-schedule.ts';
 export type { JobState } from './job/job-state.ts';

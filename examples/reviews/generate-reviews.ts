@@ -15,21 +15,51 @@ interface Review {
   readonly text: string;
 }
 
-const PRODUCTS = ['espresso machine', 'trail running shoes', 'noise-cancelling headphones', 'standing desk',
-  'air purifier', 'cast-iron skillet', 'robot vacuum', 'mechanical keyboard', 'baby monitor', 'e-reader'];
-const OPENINGS = ['I bought the {p} last month.', 'Ordered the {p} as a gift.', 'Second {p} I have owned.',
-  'Switched to this {p} after my old one died.', 'Got the {p} on sale.'];
+const PRODUCTS = [
+  'espresso machine',
+  'trail running shoes',
+  'noise-cancelling headphones',
+  'standing desk',
+  'air purifier',
+  'cast-iron skillet',
+  'robot vacuum',
+  'mechanical keyboard',
+  'baby monitor',
+  'e-reader',
+];
+const OPENINGS = [
+  'I bought the {p} last month.',
+  'Ordered the {p} as a gift.',
+  'Second {p} I have owned.',
+  'Switched to this {p} after my old one died.',
+  'Got the {p} on sale.',
+];
 const BODIES: Record<number, string[]> = {
-  1: ['It arrived broken and support never answered my emails.', 'Stopped working after two days; the replacement has the same fault.',
-    'The battery got hot enough to burn my hand. This is a safety problem.'],
-  2: ['Shipping took three weeks and the box was crushed.', 'Feels cheap for the price and the manual is useless.',
-    'The app keeps disconnecting and I have to reset it daily.'],
-  3: ['Does the job, nothing special.', 'Decent quality but overpriced compared with similar models.',
-    'Setup was confusing, though it works fine now.'],
-  4: ['Good value and it arrived a day early.', 'Solid build; I only wish it were a little quieter.',
-    'Support replaced a missing part within a day.'],
-  5: ['Absolutely love it, works perfectly every single day.', 'Best purchase this year, the quality is outstanding.',
-    'Easy to use, beautifully made, and the price was fair.'],
+  1: [
+    'It arrived broken and support never answered my emails.',
+    'Stopped working after two days; the replacement has the same fault.',
+    'The battery got hot enough to burn my hand. This is a safety problem.',
+  ],
+  2: [
+    'Shipping took three weeks and the box was crushed.',
+    'Feels cheap for the price and the manual is useless.',
+    'The app keeps disconnecting and I have to reset it daily.',
+  ],
+  3: [
+    'Does the job, nothing special.',
+    'Decent quality but overpriced compared with similar models.',
+    'Setup was confusing, though it works fine now.',
+  ],
+  4: [
+    'Good value and it arrived a day early.',
+    'Solid build; I only wish it were a little quieter.',
+    'Support replaced a missing part within a day.',
+  ],
+  5: [
+    'Absolutely love it, works perfectly every single day.',
+    'Best purchase this year, the quality is outstanding.',
+    'Easy to use, beautifully made, and the price was fair.',
+  ],
 };
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same reviews everywhere. */

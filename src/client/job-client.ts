@@ -3,7 +3,13 @@ import type { z } from 'zod';
 import { openStorage } from '../storage/index.ts';
 import { extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
 import type { openAIBatchJob } from '../../workflows/job/job-workflow.ts';
-import type { ExtendDeadlineResult, JobInput, JobProgress, JobSummary, RetryNowResult } from '../../common/job-types.ts';
+import type {
+  ExtendDeadlineResult,
+  JobInput,
+  JobProgress,
+  JobSummary,
+  RetryNowResult,
+} from '../../common/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../common/search-attributes.ts';
 import { parseJobInput, type jobInputSchema } from './job-input-schema.ts';
 import { explainStartFailure } from '../setup/search-attribute-setup.ts';
@@ -29,7 +35,11 @@ export type StartJobInput = z.input<typeof jobInputSchema>;
  * Validates the input with zod (field-level messages, before anything reaches Temporal; also for
  * callers the types do not reach) and starts `openAIBatchJob`. Returns its handle.
  */
-export async function startBatchJob(client: Client, input: StartJobInput, options: StartJobOptions): Promise<JobHandle> {
+export async function startBatchJob(
+  client: Client,
+  input: StartJobInput,
+  options: StartJobOptions,
+): Promise<JobHandle> {
   const job = parseJobInput(input);
   const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
   try {
@@ -73,7 +83,10 @@ export async function retryFailedRowsNow(handle: WorkflowHandle): Promise<RetryN
  * then cancel nothing before the new deadline. `deadline` is a `Date`, epoch milliseconds or an
  * ISO 8601 date.
  */
-export async function extendJobDeadline(handle: WorkflowHandle, deadline: Date | number | string): Promise<ExtendDeadlineResult> {
+export async function extendJobDeadline(
+  handle: WorkflowHandle,
+  deadline: Date | number | string,
+): Promise<ExtendDeadlineResult> {
   const value = deadline instanceof Date ? deadline.getTime() : deadline;
   return await handle.executeUpdate(extendDeadlineUpdate, { args: [{ deadline: value }] });
 }
@@ -91,7 +104,10 @@ export interface ResultRow {
 }
 
 /** Streams the job's `results.jsonl`, one parsed row at a time. */
-export async function* iterateResults(summary: Pick<JobSummary, 'resultsUri'>, storageRoot: string): AsyncGenerator<ResultRow> {
+export async function* iterateResults(
+  summary: Pick<JobSummary, 'resultsUri'>,
+  storageRoot: string,
+): AsyncGenerator<ResultRow> {
   const storage = openStorage(storageRoot);
   let rest = '';
   for await (const part of await storage.openRead(summary.resultsUri)) {

@@ -28,7 +28,10 @@ export async function getLiveJobProgress(client: Client, workflowId: string): Pr
   const progress = await client.workflow.getHandle(workflowId).query(progressQuery);
   if (progress.phase !== 'running' || progress.active.length === 0) return progress;
   const active = await Promise.all(progress.active.map((chunk) => withLatestPoll(client, progress.jobId, chunk)));
-  const gained = active.reduce((n, c, i) => n + (c.round === progress.round ? c.done - (progress.active[i]?.done ?? c.done) : 0), 0);
+  const gained = active.reduce(
+    (n, c, i) => n + (c.round === progress.round ? c.done - (progress.active[i]?.done ?? c.done) : 0),
+    0,
+  );
   if (gained === 0) return { ...progress, active };
   const rowsDone = progress.rowsDone + gained;
   const roundRequests = progress.roundRequests ?? progress.totalRequests;
@@ -38,13 +41,19 @@ export async function getLiveJobProgress(client: Client, workflowId: string): Pr
     active,
     rowsDone,
     percent: roundRequests > 0 ? Math.min(100, Math.floor((100 * rowsDone) / roundRequests)) : progress.percent,
-    etaMs: progress.roundStartedAtMs === undefined ? progress.etaMs : etaMs(rowsDone, roundRequests, progress.roundStartedAtMs, now),
+    etaMs:
+      progress.roundStartedAtMs === undefined
+        ? progress.etaMs
+        : etaMs(rowsDone, roundRequests, progress.roundStartedAtMs, now),
   };
 }
 
 async function withLatestPoll(client: Client, jobId: string, chunk: ChunkProgress): Promise<ChunkProgress> {
   if (chunk.phase !== 'waiting' || !chunk.batchId) return chunk;
-  const described = await client.workflow.getHandle(chunkWorkflowId(jobId, chunk.round, chunk.index)).describe().catch(() => undefined);
+  const described = await client.workflow
+    .getHandle(chunkWorkflowId(jobId, chunk.round, chunk.index))
+    .describe()
+    .catch(() => undefined);
   const wait = described?.raw.pendingActivities?.find((a) => a.activityType?.name === 'waitForBatch');
   const payload = wait?.lastFailure?.applicationFailureInfo?.details?.payloads?.[0];
   if (!payload) return chunk;

@@ -46,6 +46,11 @@ export function costOf(usage: TokenUsage, model: string, options: CostOptions = 
  * The planning estimate at batch prices: every prompt token uncached, and output at the
  * requests' own `max_tokens` caps when they set them (an upper bound), else 0.
  */
-export function estimateCost(inputTokens: number, model: string, maxOutputTokens = 0, options: CostOptions = {}): number {
+export function estimateCost(
+  inputTokens: number,
+  model: string,
+  maxOutputTokens = 0,
+  options: CostOptions = {},
+): number {
   return costOf({ input: inputTokens, cachedInput: 0, output: maxOutputTokens, reasoning: 0 }, model, options);
 }

@@ -66,7 +66,10 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
     () => (settled = true),
     () => (settled = true),
   );
-  const doneSettled = done.then(() => undefined, () => undefined);
+  const doneSettled = done.then(
+    () => undefined,
+    () => undefined,
+  );
 
   function commitBlock(): void {
     if (used === 0) return;

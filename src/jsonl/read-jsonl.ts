@@ -55,7 +55,10 @@ function toBuffer(piece: Uint8Array | string): Buffer {
  * that a million-line file costs a few thousand awaits rather than a million. LF and CRLF both end
  * a line; blank lines are skipped but still counted, so line numbers match an editor's.
  */
-export function readJsonlBatches(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlItem[]> {
+export function readJsonlBatches(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadJsonlOptions = {},
+): AsyncGenerator<JsonlItem[]> {
   return splitLines(source, options, true) as AsyncGenerator<JsonlItem[]>;
 }
 
@@ -64,11 +67,18 @@ export function readJsonlBatches(source: AsyncIterable<Uint8Array | string>, opt
  * look at bytes (copying request lines, finding a leading `custom_id`): decoding costs about as
  * much as reading.
  */
-export function readJsonlRawBatches(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions = {}): AsyncGenerator<JsonlRawItem[]> {
+export function readJsonlRawBatches(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadJsonlOptions = {},
+): AsyncGenerator<JsonlRawItem[]> {
   return splitLines(source, options, false);
 }
 
-async function* splitLines(source: AsyncIterable<Uint8Array | string>, options: ReadJsonlOptions, decode: boolean): AsyncGenerator<JsonlRawItem[]> {
+async function* splitLines(
+  source: AsyncIterable<Uint8Array | string>,
+  options: ReadJsonlOptions,
+  decode: boolean,
+): AsyncGenerator<JsonlRawItem[]> {
   const maxLineBytes = options.maxLineBytes ?? 210 * 1024 * 1024;
   let lineNumber = 0;
   let offset = 0;

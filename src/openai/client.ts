@@ -40,7 +40,9 @@ export function splitBaseUrl(value: string | undefined): { baseURL?: string; def
   try {
     url = new URL(value);
   } catch {
-    throw configFailure('The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; set it to e.g. https://api.openai.com/v1.');
+    throw configFailure(
+      'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; set it to e.g. https://api.openai.com/v1.',
+    );
   }
   if (url.username || url.password) {
     throw configFailure(

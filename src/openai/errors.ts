@@ -70,7 +70,13 @@ export function retryAfterFromHeaders(headers: Headers | undefined, nowMs = Date
 /** The shortest `nextRetryDelay` a mapped failure asks for. */
 const MIN_NEXT_RETRY_DELAY_MS = 100;
 
-function failure(message: string, type: string, nonRetryable: boolean, cause: Error, nextRetryDelayMs?: number): ApplicationFailure {
+function failure(
+  message: string,
+  type: string,
+  nonRetryable: boolean,
+  cause: Error,
+  nextRetryDelayMs?: number,
+): ApplicationFailure {
   return ApplicationFailure.create({
     message,
     type,

@@ -67,7 +67,15 @@ export class ChunkBuilder {
   append(raw: Buffer, size: RequestSize): boolean {
     if (!this.#open) {
       const index = this.#opened++;
-      this.#open = { index, writer: openLineWriter(this.#storage, this.#uriFor(index)), requests: 0, bytes: 0, tokens: 0, inputs: 0, maxOutput: 0 };
+      this.#open = {
+        index,
+        writer: openLineWriter(this.#storage, this.#uriFor(index)),
+        requests: 0,
+        bytes: 0,
+        tokens: 0,
+        inputs: 0,
+        maxOutput: 0,
+      };
     }
     const c = this.#open;
     c.requests++;
@@ -94,7 +102,15 @@ export class ChunkBuilder {
     this.#open = undefined;
     const previous = this.#closing;
     const closing = c.writer.close().then(({ uri, bytes }) => {
-      this.chunks[c.index] = { index: c.index, uri, requests: c.requests, bytes, estimatedInputTokens: c.tokens, estimatedCostUsd: 0, maxOutputTokens: c.maxOutput };
+      this.chunks[c.index] = {
+        index: c.index,
+        uri,
+        requests: c.requests,
+        bytes,
+        estimatedInputTokens: c.tokens,
+        estimatedCostUsd: 0,
+        maxOutputTokens: c.maxOutput,
+      };
     });
     // Awaited by the next closeChunk, finish or discard; never left to reject unobserved meanwhile.
     closing.catch(() => undefined);

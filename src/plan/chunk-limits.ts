@@ -32,7 +32,8 @@ export function resolveLimits(overrides: ChunkLimits | undefined): ResolvedChunk
   if (overrides?.maxEmbeddingInputs !== undefined) limits.maxEmbeddingInputs = overrides.maxEmbeddingInputs;
   if (overrides?.maxTokensPerBatch !== undefined) limits.maxTokensPerBatch = overrides.maxTokensPerBatch;
   for (const [key, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value <= 0) throw new RangeError(`chunk limit ${key} must be a positive integer, got ${String(value)}`);
+    if (!Number.isInteger(value) || value <= 0)
+      throw new RangeError(`chunk limit ${key} must be a positive integer, got ${String(value)}`);
   }
   return limits;
 }

@@ -19,7 +19,15 @@ export class InvalidInputCollector {
   readonly report: InvalidInputReport;
 
   constructor(inputUri: string, endpoint: string) {
-    this.report = { inputUri, endpoint, totalLines: 0, invalidLines: 0, validLines: 0, firstIssues: [], countsByReason: {} };
+    this.report = {
+      inputUri,
+      endpoint,
+      totalLines: 0,
+      invalidLines: 0,
+      validLines: 0,
+      firstIssues: [],
+      countsByReason: {},
+    };
   }
 
   add(line: number, issues: readonly RequestIssue[]): void {
@@ -27,7 +35,12 @@ export class InvalidInputCollector {
     const seen = new Set<InvalidReason>();
     for (const issue of issues) {
       if (this.report.firstIssues.length < SHOWN) {
-        this.report.firstIssues.push({ line, reason: issue.reason, ...(issue.field ? { field: issue.field } : {}), message: issue.message });
+        this.report.firstIssues.push({
+          line,
+          reason: issue.reason,
+          ...(issue.field ? { field: issue.field } : {}),
+          message: issue.message,
+        });
       }
       // A line counts once per reason, so the counts add up to lines a user must fix.
       if (!seen.has(issue.reason)) {

@@ -47,11 +47,15 @@ export interface PlanJobInput {
  * Either way the chunks are the same bytes.
  */
 export async function planJob(input: PlanJobInput, storage: BlobStorage): Promise<JobManifest> {
-  return (await planPass(input, storage, 'deferred')) ?? (await planPass(input, storage, 'indexed') as JobManifest);
+  return (await planPass(input, storage, 'deferred')) ?? ((await planPass(input, storage, 'indexed')) as JobManifest);
 }
 
 /** One planning pass; with `deferred` id checks, undefined (and nothing left in storage) when ids may repeat. */
-async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'deferred' | 'indexed'): Promise<JobManifest | undefined> {
+async function planPass(
+  input: PlanJobInput,
+  storage: BlobStorage,
+  idCheck: 'deferred' | 'indexed',
+): Promise<JobManifest | undefined> {
   const { jobId, endpoint } = input;
   const round = input.round ?? 0;
   const onInvalid = input.onInvalid ?? 'fail';
@@ -78,7 +82,9 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
       return;
     }
     rejected ??= openLineWriter(storage, storage.jobUri(jobId, `r${round}`, 'rejected.jsonl'));
-    await rejected.writeLine(JSON.stringify({ line, offset, reasons: issues, ...(text !== undefined ? { text } : {}) }));
+    await rejected.writeLine(
+      JSON.stringify({ line, offset, reasons: issues, ...(text !== undefined ? { text } : {}) }),
+    );
   };
 
   try {
@@ -88,14 +94,23 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
     for await (const batch of readJsonlRawBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
       for (const item of batch) {
         if (item.kind === 'bom') {
-          warnings.push('the input starts with a UTF-8 byte-order mark; it is left out of the chunk files (Azure rejects files with one)');
+          warnings.push(
+            'the input starts with a UTF-8 byte-order mark; it is left out of the chunk files (Azure rejects files with one)',
+          );
           continue;
         }
         collector.report.totalLines++;
         if (item.kind !== 'line') {
-          const issue: RequestIssue = item.kind === 'invalid_utf8'
-            ? { reason: 'invalid_utf8', message: `the line has bytes that are not valid UTF-8 (${item.bytes} bytes at offset ${item.offset})` }
-            : { reason: 'line_too_long', message: `the line is ${item.bytes} bytes; one batch holds at most ${limits.maxBytes}` };
+          const issue: RequestIssue =
+            item.kind === 'invalid_utf8'
+              ? {
+                  reason: 'invalid_utf8',
+                  message: `the line has bytes that are not valid UTF-8 (${item.bytes} bytes at offset ${item.offset})`,
+                }
+              : {
+                  reason: 'line_too_long',
+                  message: `the line is ${item.bytes} bytes; one batch holds at most ${limits.maxBytes}`,
+                };
           await reject(item.lineNumber, item.offset, [issue]);
           continue;
         }
@@ -113,22 +128,37 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
           model = result.request.model;
           estimator = await TokenEstimator.create(model, endpoint, counting);
         } else if (result.request.model !== model) {
-          (issues ??= []).push({ reason: 'model_mismatch', field: 'body.model', message: `body.model is "${result.request.model}" but the job's first request uses "${model}"` });
+          (issues ??= []).push({
+            reason: 'model_mismatch',
+            field: 'body.model',
+            message: `body.model is "${result.request.model}" but the job's first request uses "${model}"`,
+          });
         }
         if (fingerprints) fingerprints.add(customId);
         else {
           const ord = ids.add(customId);
           if (ord < 0) {
-            (issues ??= []).push({ reason: 'duplicate_custom_id', field: 'custom_id', message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}` });
+            (issues ??= []).push({
+              reason: 'duplicate_custom_id',
+              field: 'custom_id',
+              message: `custom_id "${customId}" is already used on line ${firstLine.get(-ord - 1)}`,
+            });
           } else firstLine.set(ord, item.lineNumber);
         }
         const inputs = endpoint === '/v1/embeddings' ? embeddingInputCount(body) : 0;
         if (inputs > limits.maxEmbeddingInputs) {
-          (issues ??= []).push({ reason: 'too_many_inputs', field: 'body.input', message: `body.input has ${inputs} inputs; one batch allows ${limits.maxEmbeddingInputs}` });
+          (issues ??= []).push({
+            reason: 'too_many_inputs',
+            field: 'body.input',
+            message: `body.input has ${inputs} inputs; one batch allows ${limits.maxEmbeddingInputs}`,
+          });
         }
         const tokens = (estimator as TokenEstimator).estimate(body);
         if (limits.maxTokensPerBatch !== undefined && tokens > limits.maxTokensPerBatch) {
-          (issues ??= []).push({ reason: 'too_many_tokens', message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}` });
+          (issues ??= []).push({
+            reason: 'too_many_tokens',
+            message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}`,
+          });
         }
         if (issues) {
           await reject(item.lineNumber, item.offset, issues, text);
@@ -136,7 +166,12 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
         }
         collector.report.validLines++;
         if (!writing) continue;
-        const size = { bytes: item.raw.length + 1, tokens, embeddingInputs: inputs, maxOutputTokens: maxOutputTokens(body) };
+        const size = {
+          bytes: item.raw.length + 1,
+          tokens,
+          embeddingInputs: inputs,
+          maxOutputTokens: maxOutputTokens(body),
+        };
         if (!chunks.fits(size)) await chunks.closeChunk();
         if (!chunks.append(item.raw, size)) await chunks.flush();
       }
@@ -157,7 +192,12 @@ async function planPass(input: PlanJobInput, storage: BlobStorage, idCheck: 'def
     const jobModel = model ?? '';
     const manifestChunks = chunks.chunks.map(({ maxOutputTokens: maxOut, ...c }) => ({
       ...c,
-      estimatedCostUsd: estimateCost(c.estimatedInputTokens, jobModel, maxOut, input.prices ? { prices: input.prices } : {}),
+      estimatedCostUsd: estimateCost(
+        c.estimatedInputTokens,
+        jobModel,
+        maxOut,
+        input.prices ? { prices: input.prices } : {},
+      ),
     }));
     return {
       jobId,

@@ -4,7 +4,13 @@ import type { BlobStorage } from '../storage/index.ts';
  * Removes chunk files a previous planning attempt left beyond the current chunk count (possible
  * only if its options differed), so the round's directory holds exactly this plan.
  */
-export async function deleteStaleChunks(storage: BlobStorage, jobId: string, round: number, chunkCount: number, keepRejected: boolean): Promise<void> {
+export async function deleteStaleChunks(
+  storage: BlobStorage,
+  jobId: string,
+  round: number,
+  chunkCount: number,
+  keepRejected: boolean,
+): Promise<void> {
   const roundUri = storage.jobUri(jobId, `r${round}`);
   for (const uri of await storage.list(roundUri)) {
     const rel = uri.slice(roundUri.length);

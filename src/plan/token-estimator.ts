@@ -13,9 +13,10 @@ export function encodingFor(model: string): 'o200k_base' | 'cl100k_base' {
 
 async function loadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<CountTokens> {
   // Loaded on demand: each encoding's rank table costs memory and startup time.
-  const mod = encoding === 'o200k_base'
-    ? await import('gpt-tokenizer/encoding/o200k_base')
-    : await import('gpt-tokenizer/encoding/cl100k_base');
+  const mod =
+    encoding === 'o200k_base'
+      ? await import('gpt-tokenizer/encoding/o200k_base')
+      : await import('gpt-tokenizer/encoding/cl100k_base');
   return (text) => mod.countTokens(text);
 }
 

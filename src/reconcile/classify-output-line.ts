@@ -17,33 +17,58 @@ export function classifyOutputLine(line: OutputLine, endpoint: BatchEndpoint, js
   if (line.error && (line.error.code || line.error.message)) {
     const code = line.error.code ?? 'unknown_error';
     const status = code === 'batch_expired' ? 'expired' : code === 'batch_cancelled' ? 'cancelled' : 'failed';
-    return { status, request_id: requestId, error: { code, message: line.error.message ?? '' }, usage: null, response: null };
+    return {
+      status,
+      request_id: requestId,
+      error: { code, message: line.error.message ?? '' },
+      usage: null,
+      response: null,
+    };
   }
   const httpStatus = response?.status_code ?? 0;
   const body: unknown = response?.body ?? null;
   const usage = usageFromBody(body);
   if (httpStatus < 200 || httpStatus >= 300) {
-    const apiError = (body as { error?: { code?: string | null; type?: string; message?: string; param?: string | null } } | null)?.error;
+    const apiError = (
+      body as { error?: { code?: string | null; type?: string; message?: string; param?: string | null } } | null
+    )?.error;
     const code = apiError?.code ?? apiError?.type ?? (httpStatus === 0 ? 'no_response' : `http_${httpStatus}`);
     return {
       status: 'failed',
       request_id: requestId,
-      error: { code, message: apiError?.message ?? `HTTP ${httpStatus}`, http_status: httpStatus, ...(apiError?.param ? { param: apiError.param } : {}) },
+      error: {
+        code,
+        message: apiError?.message ?? `HTTP ${httpStatus}`,
+        http_status: httpStatus,
+        ...(apiError?.param ? { param: apiError.param } : {}),
+      },
       usage,
       response: null,
     };
   }
   if (jsonSchema) {
     const problem = schemaProblem(body, endpoint, jsonSchema);
-    if (problem) return { status: 'invalid_output', request_id: requestId, error: { code: problem.code, message: problem.message }, usage, response: body };
+    if (problem)
+      return {
+        status: 'invalid_output',
+        request_id: requestId,
+        error: { code: problem.code, message: problem.message },
+        usage,
+        response: body,
+      };
   }
   return { status: 'succeeded', request_id: requestId, error: null, usage, response: body };
 }
 
-function schemaProblem(body: unknown, endpoint: BatchEndpoint, schema: object): { code: string; message: string } | null {
+function schemaProblem(
+  body: unknown,
+  endpoint: BatchEndpoint,
+  schema: object,
+): { code: string; message: string } | null {
   const answer = answerText(body, endpoint);
   if (answer.refusal !== undefined) return { code: 'refusal', message: `the model refused: ${answer.refusal}` };
-  if (answer.text === undefined) return { code: 'schema_mismatch', message: 'the response has no text content to check against the schema' };
+  if (answer.text === undefined)
+    return { code: 'schema_mismatch', message: 'the response has no text content to check against the schema' };
   let value: unknown;
   try {
     value = JSON.parse(answer.text);

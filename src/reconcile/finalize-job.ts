@@ -61,7 +61,9 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
   const rounds = [...input.rounds].sort((a, b) => a.round - b.round);
   const refs: ChunkRef[] = [];
   const refOf = new Map<string, number>();
-  rounds.forEach((r, pos) => r.chunks.forEach((c) => refOf.set(`${pos}/${c.index}`, refs.push({ round: r.round, batchId: c.batchId }))));
+  rounds.forEach((r, pos) =>
+    r.chunks.forEach((c) => refOf.set(`${pos}/${c.index}`, refs.push({ round: r.round, batchId: c.batchId }))),
+  );
 
   // Ids seen in any round after the first, with the position of their last round (1-based).
   const retried = new CustomIdIndex();
@@ -127,10 +129,22 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
               usage: rec.usage,
             };
             // Byte for byte what JSON.stringify({ ...result, response }) gives.
-            const resultLine = responseJson === undefined ? JSON.stringify(result) : `${JSON.stringify(result).slice(0, -1)},"response":${responseJson}}`;
+            const resultLine =
+              responseJson === undefined
+                ? JSON.stringify(result)
+                : `${JSON.stringify(result).slice(0, -1)},"response":${responseJson}}`;
             let room = results.appendLine(resultLine);
             if (rec.status !== 'succeeded') {
-              room = failures.appendLine(JSON.stringify({ custom_id: rec.custom_id, status: rec.status, attempts: result.attempts, batch_ids: batchIds, error: rec.error })) && room;
+              room =
+                failures.appendLine(
+                  JSON.stringify({
+                    custom_id: rec.custom_id,
+                    status: rec.status,
+                    attempts: result.attempts,
+                    batch_ids: batchIds,
+                    error: rec.error,
+                  }),
+                ) && room;
             }
             if (!room) {
               await results.flush();
@@ -154,7 +168,11 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
       ...(input.inputUri ? { inputUri: input.inputUri } : {}),
       rows,
       counts,
-      rounds: rounds.map((r) => ({ round: r.round, chunks: r.chunks.length, batchIds: r.chunks.map((c) => c.batchId) })),
+      rounds: rounds.map((r) => ({
+        round: r.round,
+        chunks: r.chunks.length,
+        batchIds: r.chunks.map((c) => c.batchId),
+      })),
       usage,
       costUsd,
       syncCostUsd,
@@ -164,8 +182,22 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
       files: { results: resultsUri, failures: failuresUri },
       ...input.extra,
     };
-    const { uri: reportUri } = await storage.writeAtomic(storage.jobUri(input.jobId, 'report.json'), oneChunk(JSON.stringify(report, null, 2) + '\n'));
-    return { resultsUri, failuresUri, reportUri, counts, rows, usage, costUsd, syncCostUsd, anomalies: { duplicates }, rejected };
+    const { uri: reportUri } = await storage.writeAtomic(
+      storage.jobUri(input.jobId, 'report.json'),
+      oneChunk(JSON.stringify(report, null, 2) + '\n'),
+    );
+    return {
+      resultsUri,
+      failuresUri,
+      reportUri,
+      counts,
+      rows,
+      usage,
+      costUsd,
+      syncCostUsd,
+      anomalies: { duplicates },
+      rejected,
+    };
   } catch (err) {
     await results.abort();
     await failures.abort();
@@ -177,8 +209,21 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
  * One `rejected` row per rejected input line that names a custom_id no row has yet. A repeated
  * custom_id's first line is the real request, so a later duplicate stays only in rejected.jsonl.
  */
-async function appendRejectedRows(storage: BlobStorage, input: FinalizeJobInput, round: number, emitted: CustomIdIndex, results: LineWriter, failures: LineWriter): Promise<RejectedSummary> {
-  const summary: RejectedSummary = { count: input.rejected?.count ?? 0, ...(input.rejected?.uri ? { uri: input.rejected.uri } : {}), inResults: 0, withoutId: 0, repeatedId: 0 };
+async function appendRejectedRows(
+  storage: BlobStorage,
+  input: FinalizeJobInput,
+  round: number,
+  emitted: CustomIdIndex,
+  results: LineWriter,
+  failures: LineWriter,
+): Promise<RejectedSummary> {
+  const summary: RejectedSummary = {
+    count: input.rejected?.count ?? 0,
+    ...(input.rejected?.uri ? { uri: input.rejected.uri } : {}),
+    inResults: 0,
+    withoutId: 0,
+    repeatedId: 0,
+  };
   if (!input.rejected?.uri) return summary;
   for await (const batch of readRejectedLines(storage, input.rejected.uri)) {
     for (const r of batch) {

@@ -8,21 +8,32 @@ export function checkJsonSchema(value: unknown, schema: unknown, root: unknown =
   const s = schema as Record<string, unknown>;
   if (typeof s['$ref'] === 'string') {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s['$ref']);
-    const target = m ? ((root as Record<string, Record<string, unknown> | undefined>)[m[1] as string]?.[m[2] as string]) : undefined;
-    return target === undefined ? `${path}: unresolvable $ref ${s['$ref']}` : checkJsonSchema(value, target, root, path);
+    const target = m
+      ? (root as Record<string, Record<string, unknown> | undefined>)[m[1] as string]?.[m[2] as string]
+      : undefined;
+    return target === undefined
+      ? `${path}: unresolvable $ref ${s['$ref']}`
+      : checkJsonSchema(value, target, root, path);
   }
   if (Array.isArray(s['anyOf'])) {
     const ok = s['anyOf'].some((sub) => checkJsonSchema(value, sub, root, path) === null);
     if (!ok) return `${path}: matches none of anyOf`;
   }
-  if (Array.isArray(s['enum']) && !s['enum'].some((e) => e === value)) return `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`;
+  if (Array.isArray(s['enum']) && !s['enum'].some((e) => e === value))
+    return `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s['enum'])}`;
   if ('const' in s && s['const'] !== value) return `${path}: must be ${JSON.stringify(s['const'])}`;
-  const types = Array.isArray(s['type']) ? (s['type'] as string[]) : typeof s['type'] === 'string' ? [s['type']] : undefined;
-  if (types && !types.some((t) => hasType(value, t))) return `${path}: expected ${types.join(' or ')}, got ${typeName(value)}`;
+  const types = Array.isArray(s['type'])
+    ? (s['type'] as string[])
+    : typeof s['type'] === 'string'
+      ? [s['type']]
+      : undefined;
+  if (types && !types.some((t) => hasType(value, t)))
+    return `${path}: expected ${types.join(' or ')}, got ${typeName(value)}`;
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     const props = (s['properties'] ?? {}) as Record<string, unknown>;
-    for (const key of (s['required'] as string[] | undefined) ?? []) if (!(key in obj)) return `${path}: missing required property "${key}"`;
+    for (const key of (s['required'] as string[] | undefined) ?? [])
+      if (!(key in obj)) return `${path}: missing required property "${key}"`;
     for (const [key, v] of Object.entries(obj)) {
       if (key in props) {
         const problem = checkJsonSchema(v, props[key], root, `${path}.${key}`);
@@ -41,14 +52,22 @@ export function checkJsonSchema(value: unknown, schema: unknown, root: unknown =
 
 function hasType(v: unknown, t: string): boolean {
   switch (t) {
-    case 'null': return v === null;
-    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
-    case 'array': return Array.isArray(v);
-    case 'integer': return Number.isInteger(v);
-    case 'number': return typeof v === 'number' && Number.isFinite(v);
-    case 'string': return typeof v === 'string';
-    case 'boolean': return typeof v === 'boolean';
-    default: return true;
+    case 'null':
+      return v === null;
+    case 'object':
+      return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'array':
+      return Array.isArray(v);
+    case 'integer':
+      return Number.isInteger(v);
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'string':
+      return typeof v === 'string';
+    case 'boolean':
+      return typeof v === 'boolean';
+    default:
+      return true;
   }
 }
 

@@ -91,12 +91,20 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
   const anomalies = { duplicates: 0, unknown: 0 };
   const usage = emptyUsage();
   const schema = unwrapSchema(input.jsonSchema);
-  const records = openLineWriter(storage, storage.jobUri(input.jobId, ...dir, input.recovered ? 'records-recovered.jsonl' : 'records.jsonl'));
+  const records = openLineWriter(
+    storage,
+    storage.jobUri(input.jobId, ...dir, input.recovered ? 'records-recovered.jsonl' : 'records.jsonl'),
+  );
 
   /** Records one row's outcome; false when the caller must `await records.flush()`. */
   // Fields are passed one by one rather than spread into new objects: three object spreads per
   // row were a measurable part of reconciling a million rows.
-  const emit = (row: number, customId: string, rec: Pick<RowRecord, 'status' | 'request_id' | 'error' | 'usage' | 'response'>, responseJson?: string): boolean => {
+  const emit = (
+    row: number,
+    customId: string,
+    rec: Pick<RowRecord, 'status' | 'request_id' | 'error' | 'usage' | 'response'>,
+    responseJson?: string,
+  ): boolean => {
     const retryable = isRetryable({
       status: rec.status,
       code: rec.error?.code,
@@ -107,18 +115,23 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
     rowStatus[row] = ROW_STATUSES.indexOf(rec.status) | (retryable ? 0x80 : 0);
     counts[rec.status]++;
     if (rec.usage) addUsage(usage, rec.usage);
-    return records.appendLine(recordLine({
-      custom_id: customId,
-      status: rec.status,
-      round: input.round,
-      chunk: input.chunkIndex,
-      batch_id: input.batchId,
-      retryable,
-      request_id: rec.request_id,
-      error: rec.error,
-      usage: rec.usage,
-      response: rec.response,
-    }, responseJson));
+    return records.appendLine(
+      recordLine(
+        {
+          custom_id: customId,
+          status: rec.status,
+          round: input.round,
+          chunk: input.chunkIndex,
+          batch_id: input.batchId,
+          retryable,
+          request_id: rec.request_id,
+          error: rec.error,
+          usage: rec.usage,
+          response: rec.response,
+        },
+        responseJson,
+      ),
+    );
   };
 
   try {
@@ -141,7 +154,10 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
           else {
             const classified = classifyOutputLine(line, input.endpoint, schema);
             // The body's own JSON text, when the record carries the body as it came.
-            const responseJson = bodyJson !== undefined && classified.response !== null && classified.response === line.response?.body ? bodyJson : undefined;
+            const responseJson =
+              bodyJson !== undefined && classified.response !== null && classified.response === line.response?.body
+                ? bodyJson
+                : undefined;
             if (!emit(row, id as string, classified, responseJson)) await records.flush();
           }
         }
@@ -152,7 +168,8 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
       for await (const { row, raw } of chunkRows(storage, input.chunkUri, rowLine, rowStatus.length)) {
         if (rowStatus[row] !== UNSEEN) continue;
         const { status, error } = fate(row + 1);
-        if (!emit(row, customIdOfRaw(raw) as string, { status, request_id: null, error, usage: null, response: null })) await records.flush();
+        if (!emit(row, customIdOfRaw(raw) as string, { status, request_id: null, error, usage: null, response: null }))
+          await records.flush();
       }
     }
     // With rows to retry, the records file's last blocks and rename overlap the retry pass (they
@@ -163,7 +180,10 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
     let recordsUri: string;
     let retry: { uri?: string; count: number };
     if (retrying) {
-      const [closed, retried] = await Promise.allSettled([records.close(), writeRetryLines(storage, input, dir, rowStatus, rowLine)]);
+      const [closed, retried] = await Promise.allSettled([
+        records.close(),
+        writeRetryLines(storage, input, dir, rowStatus, rowLine),
+      ]);
       if (closed.status === 'rejected') throw closed.reason;
       if (retried.status === 'rejected') throw retried.reason;
       recordsUri = closed.value.uri;
@@ -172,7 +192,14 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
       recordsUri = (await records.close()).uri;
       retry = await writeRetryLines(storage, input, dir, rowStatus, rowLine);
     }
-    return { recordsUri, ...(retry.uri ? { retryUri: retry.uri } : {}), retryCount: retry.count, counts, anomalies, usage };
+    return {
+      recordsUri,
+      ...(retry.uri ? { retryUri: retry.uri } : {}),
+      retryCount: retry.count,
+      counts,
+      anomalies,
+      usage,
+    };
   } catch (err) {
     await records.abort();
     throw err;
@@ -188,7 +215,12 @@ function unwrapSchema(s: object | undefined): object | undefined {
 }
 
 /** The chunk file's rows (each custom_id's first line) in order, with their bytes. */
-async function* chunkRows(storage: BlobStorage, chunkUri: string, rowLine: Uint32Array, rows: number): AsyncGenerator<{ row: number; raw: Buffer }> {
+async function* chunkRows(
+  storage: BlobStorage,
+  chunkUri: string,
+  rowLine: Uint32Array,
+  rows: number,
+): AsyncGenerator<{ row: number; raw: Buffer }> {
   let row = 0;
   for await (const batch of readJsonlRawBatches(await storage.openRead(chunkUri))) {
     for (const item of batch) {
@@ -200,7 +232,13 @@ async function* chunkRows(storage: BlobStorage, chunkUri: string, rowLine: Uint3
 }
 
 /** Copies the exact request lines of retryable rows from the chunk file; never rebuilds them. */
-async function writeRetryLines(storage: BlobStorage, input: ReconcileChunkInput, dir: string[], rowStatus: Uint8Array, rowLine: Uint32Array): Promise<{ uri?: string; count: number }> {
+async function writeRetryLines(
+  storage: BlobStorage,
+  input: ReconcileChunkInput,
+  dir: string[],
+  rowStatus: Uint8Array,
+  rowLine: Uint32Array,
+): Promise<{ uri?: string; count: number }> {
   const uri = storage.jobUri(input.jobId, ...dir, input.recovered ? 'retry-recovered.jsonl' : 'retry.jsonl');
   if (!rowStatus.some((s) => (s & 0x80) !== 0)) {
     await storage.delete(uri);

@@ -12,7 +12,15 @@ export type ChunkRowStatus = Exclude<RowStatus, 'rejected'>;
  */
 export type { RowStatus };
 
-export const ROW_STATUSES: readonly RowStatus[] = ['succeeded', 'failed', 'expired', 'cancelled', 'missing', 'invalid_output', 'rejected'];
+export const ROW_STATUSES: readonly RowStatus[] = [
+  'succeeded',
+  'failed',
+  'expired',
+  'cancelled',
+  'missing',
+  'invalid_output',
+  'rejected',
+];
 
 /** Zero counts for a chunk's statuses. */
 export function emptyCounts(): Record<ChunkRowStatus, number> {

@@ -35,7 +35,8 @@ export function splitRecordLine(text: string): { head: RecordHead; responseJson:
     if (hasKeys(head, SIZED_HEAD_KEYS)) {
       const { response_chars: chars, ...rest } = head as RecordHead & { response_chars: unknown };
       if (chars === end - from) return { head: rest, responseJson: text.slice(from, -1) };
-    } else if (hasKeys(head, HEAD_KEYS) && valueEndsAt(text, from, end)) return { head: head as RecordHead, responseJson: text.slice(from, -1) };
+    } else if (hasKeys(head, HEAD_KEYS) && valueEndsAt(text, from, end))
+      return { head: head as RecordHead, responseJson: text.slice(from, -1) };
   }
   const full = JSON.parse(text) as RowRecord & { response_chars?: unknown };
   const { response, response_chars: _chars, ...head } = full;

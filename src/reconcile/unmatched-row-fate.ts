@@ -13,13 +13,29 @@ type Fate = (chunkLine: number) => { status: ChunkRowStatus; error: RowError | n
 export function unmatchedRowFate(batchStatus: string, batchErrors: readonly BatchErrorEntry[], submitted = true): Fate {
   switch (batchStatus) {
     case 'expired':
-      return () => ({ status: 'expired', error: { code: 'batch_expired', message: 'the batch expired before this request ran' } });
+      return () => ({
+        status: 'expired',
+        error: { code: 'batch_expired', message: 'the batch expired before this request ran' },
+      });
     case 'cancelled':
       // Cancelled with no batch: the job (or chunk) was cancelled before the chunk was submitted.
-      if (!submitted) return () => ({ status: 'cancelled', error: { code: 'not_submitted', message: 'the job was cancelled before this chunk was submitted' } });
-      return () => ({ status: 'cancelled', error: { code: 'batch_cancelled', message: 'the batch was cancelled before this request ran' } });
+      if (!submitted)
+        return () => ({
+          status: 'cancelled',
+          error: { code: 'not_submitted', message: 'the job was cancelled before this chunk was submitted' },
+        });
+      return () => ({
+        status: 'cancelled',
+        error: { code: 'batch_cancelled', message: 'the batch was cancelled before this request ran' },
+      });
     case 'not_submitted':
-      return () => ({ status: 'failed', error: { code: 'not_submitted', message: 'the chunk was not submitted (for example, the job\'s cost budget was reached)' } });
+      return () => ({
+        status: 'failed',
+        error: {
+          code: 'not_submitted',
+          message: "the chunk was not submitted (for example, the job's cost budget was reached)",
+        },
+      });
     case 'failed': {
       const byLine = new Map<number, BatchErrorEntry>();
       for (const e of batchErrors) if (typeof e.line === 'number' && !byLine.has(e.line)) byLine.set(e.line, e);
@@ -38,6 +54,12 @@ export function unmatchedRowFate(batchStatus: string, batchErrors: readonly Batc
       };
     }
     default:
-      return () => ({ status: 'missing', error: { code: 'missing', message: 'the request is in neither the output nor the error file of a completed batch' } });
+      return () => ({
+        status: 'missing',
+        error: {
+          code: 'missing',
+          message: 'the request is in neither the output nor the error file of a completed batch',
+        },
+      });
   }
 }

@@ -25,15 +25,18 @@ export interface RequestTemplate<R> {
 function fillTemplate(template: string, record: unknown): string {
   return template.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_, key: string) => {
     let value: unknown = record;
-    for (const part of key.split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-    if (value === undefined || value === null) throw new TypeError(`template field "{{${key}}}" is missing from the record`);
+    for (const part of key.split('.'))
+      value = value && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    if (value === undefined || value === null)
+      throw new TypeError(`template field "{{${key}}}" is missing from the record`);
     return typeof value === 'string' ? value : JSON.stringify(value);
   });
 }
 
 function defaultCustomId(record: unknown): string {
   const id = record && typeof record === 'object' ? (record as Record<string, unknown>)['id'] : undefined;
-  if (typeof id !== 'string' && typeof id !== 'number') throw new TypeError('the record has no "id"; pass template.customId');
+  if (typeof id !== 'string' && typeof id !== 'number')
+    throw new TypeError('the record has no "id"; pass template.customId');
   return String(id);
 }
 
@@ -41,7 +44,10 @@ function defaultCustomId(record: unknown): string {
  * Streams request lines (each ending in `\n`) from records. Every line is validated as the planner
  * will validate it, so a mistake in the template fails on the first record, not at upload.
  */
-export async function* buildRequests<R>(records: AsyncIterable<R> | Iterable<R>, template: RequestTemplate<R>): AsyncGenerator<string> {
+export async function* buildRequests<R>(
+  records: AsyncIterable<R> | Iterable<R>,
+  template: RequestTemplate<R>,
+): AsyncGenerator<string> {
   const endpoint = template.endpoint ?? '/v1/chat/completions';
   const format = template.schema ? strictJsonSchema(template.schema, template.schemaName) : undefined;
   let index = 0;
@@ -53,7 +59,10 @@ export async function* buildRequests<R>(records: AsyncIterable<R> | Iterable<R>,
       body['input'] = user;
       if (format) body['text'] = { format: { type: 'json_schema', ...format } };
     } else if (endpoint === '/v1/chat/completions') {
-      body['messages'] = [...(template.system !== undefined ? [{ role: 'system', content: template.system }] : []), { role: 'user', content: user }];
+      body['messages'] = [
+        ...(template.system !== undefined ? [{ role: 'system', content: template.system }] : []),
+        { role: 'user', content: user },
+      ];
       if (format) body['response_format'] = { type: 'json_schema', json_schema: format };
     } else if (endpoint === '/v1/completions') {
       body['prompt'] = user;
@@ -64,7 +73,10 @@ export async function* buildRequests<R>(records: AsyncIterable<R> | Iterable<R>,
     const customId = template.customId ? template.customId(record, index) : defaultCustomId(record);
     const line = JSON.stringify({ custom_id: customId, method: 'POST', url: endpoint, body });
     const checked = validateRequestLine(line, endpoint);
-    if (!checked.ok) throw new TypeError(`record ${index} builds an invalid request: ${checked.issues.map((i) => i.message).join('; ')}`);
+    if (!checked.ok)
+      throw new TypeError(
+        `record ${index} builds an invalid request: ${checked.issues.map((i) => i.message).join('; ')}`,
+      );
     index++;
     yield line + '\n';
   }

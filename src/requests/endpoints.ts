@@ -1,5 +1,6 @@
 /** The Batch API endpoints this package plans and reconciles. */
-export type BatchEndpoint = '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/completions' | '/v1/moderations';
+export type BatchEndpoint =
+  '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/completions' | '/v1/moderations';
 
 export const BATCH_ENDPOINTS: readonly BatchEndpoint[] = [
   '/v1/chat/completions',

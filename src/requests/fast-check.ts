@@ -82,7 +82,11 @@ const BODY_OK: Record<BatchEndpoint, (b: Json) => boolean> = {
  * The parsed line as a valid request when the hand-written checks can vouch for it, else undefined
  * (which means "ask zod", not "invalid").
  */
-export function fastCheckRequest(value: unknown, endpoint: BatchEndpoint, maxCustomIdLength: number): ValidRequest | undefined {
+export function fastCheckRequest(
+  value: unknown,
+  endpoint: BatchEndpoint,
+  maxCustomIdLength: number,
+): ValidRequest | undefined {
   if (!isObject(value)) return undefined;
   let keys = 0;
   for (const key in value) {

@@ -22,14 +22,17 @@ export const FIX_FOR_REASON: Record<InvalidReason, string> = {
   duplicate_custom_id: 'make every "custom_id" unique across the whole input; results are matched by it',
   invalid_method: 'set "method" to "POST"',
   url_mismatch: 'set "url" to the job\'s endpoint on every line (one endpoint per job)',
-  unknown_field: 'keep only "custom_id", "method", "url" and "body" at the top level; request parameters go inside "body"',
+  unknown_field:
+    'keep only "custom_id", "method", "url" and "body" at the top level; request parameters go inside "body"',
   invalid_body: 'fix the named field of "body" so that the same request would be accepted by the synchronous endpoint',
-  model_mismatch: 'use one "model" on every line (OpenAI rejects files that mix models); split the input into one job per model',
+  model_mismatch:
+    'use one "model" on every line (OpenAI rejects files that mix models); split the input into one job per model',
   invalid_utf8: 'save the file as UTF-8',
   line_too_long: 'shorten the request or raise maxLineBytes; a line this long cannot fit a batch',
   request_too_large: 'this single request is larger than the per-batch byte limit; shorten it',
   too_many_inputs: 'this single request carries more embedding inputs than one batch allows; split it',
-  too_many_tokens: 'this single request needs more tokens than the per-batch token budget; shorten it or raise maxTokensPerBatch',
+  too_many_tokens:
+    'this single request needs more tokens than the per-batch token budget; shorten it or raise maxTokensPerBatch',
 };
 
 /** One problem with one line. `field` is a path such as `body.messages[0].role`. */

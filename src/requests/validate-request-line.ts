@@ -12,7 +12,8 @@ export interface ValidRequest {
   readonly body: Record<string, unknown>;
 }
 
-export type RequestLineResult = { readonly ok: true; readonly request: ValidRequest } | { readonly ok: false; readonly issues: RequestIssue[] };
+export type RequestLineResult =
+  { readonly ok: true; readonly request: ValidRequest } | { readonly ok: false; readonly issues: RequestIssue[] };
 
 export interface ValidateOptions {
   /** @default 512 */
@@ -32,10 +33,21 @@ function issueFromZod(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): 
   const field = formatPath(path);
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.join('", "');
-    return { reason: prefix.length === 0 && path.length === 0 ? 'unknown_field' : 'invalid_body', field: field || 'line', message: `unexpected field "${keys}"` };
+    return {
+      reason: prefix.length === 0 && path.length === 0 ? 'unknown_field' : 'invalid_body',
+      field: field || 'line',
+      message: `unexpected field "${keys}"`,
+    };
   }
   const head = path[0];
-  const reason = head === 'custom_id' ? 'invalid_custom_id' : head === 'method' ? 'invalid_method' : head === 'url' ? 'url_mismatch' : 'invalid_body';
+  const reason =
+    head === 'custom_id'
+      ? 'invalid_custom_id'
+      : head === 'method'
+        ? 'invalid_method'
+        : head === 'url'
+          ? 'url_mismatch'
+          : 'invalid_body';
   return { reason, field, message: `${field} ${issue.message}` };
 }
 
@@ -44,7 +56,11 @@ function issueFromZod(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): 
  * `url`, and the body's shape for that endpoint. Job-wide rules (unique ids, one model, sizes)
  * are the planner's.
  */
-export function validateRequestLine(text: string, endpoint: BatchEndpoint, options: ValidateOptions = {}): RequestLineResult {
+export function validateRequestLine(
+  text: string,
+  endpoint: BatchEndpoint,
+  options: ValidateOptions = {},
+): RequestLineResult {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -62,7 +78,15 @@ export function validateRequestLine(text: string, endpoint: BatchEndpoint, optio
  */
 export function validateWithSchemas(value: unknown, endpoint: BatchEndpoint, maxLen: number): RequestLineResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, issues: [{ reason: 'not_an_object', message: `the line is ${Array.isArray(value) ? 'an array' : typeof value}, not a JSON object` }] };
+    return {
+      ok: false,
+      issues: [
+        {
+          reason: 'not_an_object',
+          message: `the line is ${Array.isArray(value) ? 'an array' : typeof value}, not a JSON object`,
+        },
+      ],
+    };
   }
   let envelope = envelopes.get(maxLen);
   if (!envelope) envelopes.set(maxLen, (envelope = lineEnvelopeSchema(maxLen)));
@@ -70,7 +94,11 @@ export function validateWithSchemas(value: unknown, endpoint: BatchEndpoint, max
   const issues: RequestIssue[] = parsed.success ? [] : parsed.error.issues.map((i) => issueFromZod(i, []));
   const line = value as Record<string, unknown>;
   if (typeof line['url'] === 'string' && line['url'] !== endpoint) {
-    issues.push({ reason: 'url_mismatch', field: 'url', message: `url is "${line['url']}" but the job's endpoint is "${endpoint}"` });
+    issues.push({
+      reason: 'url_mismatch',
+      field: 'url',
+      message: `url is "${line['url']}" but the job's endpoint is "${endpoint}"`,
+    });
   }
   const body = line['body'];
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {

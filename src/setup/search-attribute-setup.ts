@@ -37,7 +37,9 @@ export function searchAttributeCreateCommand(namespace = 'default'): string {
 /** A client `Connection` or a worker's `NativeConnection`: both reach the operator service. */
 export interface OperatorConnection {
   readonly operatorService: {
-    listSearchAttributes(request: { namespace: string }): Promise<{ customAttributes?: Record<string, unknown> | null }>;
+    listSearchAttributes(request: {
+      namespace: string;
+    }): Promise<{ customAttributes?: Record<string, unknown> | null }>;
   };
 }
 
@@ -53,7 +55,10 @@ export interface SearchAttributeProblem {
  * What the namespace lacks of the project's search attributes (empty when all are there with their
  * types). Jobs need them: the job workflow sets them, and an unknown one fails its workflow task.
  */
-export async function searchAttributeProblems(connection: OperatorConnection, namespace: string): Promise<SearchAttributeProblem[]> {
+export async function searchAttributeProblems(
+  connection: OperatorConnection,
+  namespace: string,
+): Promise<SearchAttributeProblem[]> {
   const answer = await connection.operatorService.listSearchAttributes({ namespace });
   const custom = answer.customAttributes ?? {};
   const typeName = (value: number): string => {
@@ -65,18 +70,26 @@ export async function searchAttributeProblems(connection: OperatorConnection, na
     const have = custom[key.name];
     const expected = CLI_TYPE_NAMES[key.type];
     if (have === undefined || have === null) problems.push({ name: key.name, expected });
-    else if (Number(have) !== INDEXED_VALUE_TYPES[key.type]) problems.push({ name: key.name, expected, actual: typeName(Number(have)) });
+    else if (Number(have) !== INDEXED_VALUE_TYPES[key.type])
+      problems.push({ name: key.name, expected, actual: typeName(Number(have)) });
   }
   return problems;
 }
 
 /** One paragraph that says what is wrong and the commands that fix it. */
-export function describeSearchAttributeProblems(problems: readonly SearchAttributeProblem[], namespace: string): string {
-  const what = problems.map((p) => (p.actual ? `${p.name} (is ${p.actual}, must be ${p.expected})` : `${p.name} (${p.expected})`)).join(', ');
+export function describeSearchAttributeProblems(
+  problems: readonly SearchAttributeProblem[],
+  namespace: string,
+): string {
+  const what = problems
+    .map((p) => (p.actual ? `${p.name} (is ${p.actual}, must be ${p.expected})` : `${p.name} (${p.expected})`))
+    .join(', ');
   const mistyped = problems.some((p) => p.actual);
   return (
     `Temporal namespace "${namespace}" lacks the search attributes the job workflow sets: ${what}. ` +
-    (mistyped ? 'A mistyped attribute must be removed (temporal operator search-attribute remove) and created again. ' : '') +
+    (mistyped
+      ? 'A mistyped attribute must be removed (temporal operator search-attribute remove) and created again. '
+      : '') +
     `Register them once with:\n  ${searchAttributeCreateCommand(namespace)}`
   );
 }
@@ -103,5 +116,9 @@ export async function explainStartFailure(client: Client, namespace: string, err
   const problems = await searchAttributeProblems(client.connection, namespace).catch(() => undefined);
   if (problems?.length === 0) return err;
   // Without permission to list them, name them all: the commands are harmless for existing ones.
-  return new SearchAttributesMissingError(problems ?? SEARCH_ATTRIBUTE_KEYS.map((k) => ({ name: k.name, expected: CLI_TYPE_NAMES[k.type] })), namespace, { cause: err });
+  return new SearchAttributesMissingError(
+    problems ?? SEARCH_ATTRIBUTE_KEYS.map((k) => ({ name: k.name, expected: CLI_TYPE_NAMES[k.type] })),
+    namespace,
+    { cause: err },
+  );
 }

@@ -110,7 +110,10 @@ export class FileStorage implements BlobStorage {
   async list(prefixUri: string): Promise<string[]> {
     const prefix = await this.#resolve(prefixUri);
     // A prefix is a directory, or a directory plus the start of a name (as in S3).
-    const isDir = await stat(prefix).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(prefix).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const dir = isDir ? prefix : path.dirname(prefix);
     const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [];

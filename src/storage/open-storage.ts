@@ -10,7 +10,10 @@ import { StorageError } from './storage-error.ts';
 export function openStorage(rootUri: string): BlobStorage {
   if (rootUri.startsWith('file://')) return new FileStorage(fileURLToPath(rootUri));
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(rootUri)) {
-    throw new StorageError(`storage root "${rootUri}" uses an unsupported scheme; use file:// or a directory path`, rootUri);
+    throw new StorageError(
+      `storage root "${rootUri}" uses an unsupported scheme; use file:// or a directory path`,
+      rootUri,
+    );
   }
   return new FileStorage(rootUri);
 }

@@ -36,7 +36,10 @@ export function isInside(root: string, p: string): boolean {
 export async function resolveInside(uri: string, root: string, realRoot: string): Promise<string> {
   const p = uriToPath(uri, root);
   if (!isInside(root, p)) {
-    throw new StorageError(`"${uri}" resolves to ${p}, outside the storage root ${root}; job files must stay under the root`, uri);
+    throw new StorageError(
+      `"${uri}" resolves to ${p}, outside the storage root ${root}; job files must stay under the root`,
+      uri,
+    );
   }
   let existing = p;
   const rest: string[] = [];
@@ -60,7 +63,14 @@ export async function resolveInside(uri: string, root: string, realRoot: string)
 
 /** Checks that a job id or path part is one plain path segment. */
 export function assertSegment(part: string, what: string): void {
-  if (part === '' || part === '.' || part === '..' || part.includes('/') || part.includes('\\') || part.includes('\0')) {
+  if (
+    part === '' ||
+    part === '.' ||
+    part === '..' ||
+    part.includes('/') ||
+    part.includes('\\') ||
+    part.includes('\0')
+  ) {
     throw new StorageError(`${what} "${part}" must be one path segment without "/", "\\" or ".."`, part);
   }
 }

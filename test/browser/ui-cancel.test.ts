@@ -12,7 +12,15 @@ import { devServer } from '../support/temporal.ts';
 
 // Debian's Chromium, never a downloaded browser; these flags keep it off the closed network.
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOTS = fileURLToPath(new URL('../../.test-output/browser/', import.meta.url));
 
 describe('an operator cancels a running job from the Temporal Web UI', () => {
@@ -43,10 +51,17 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
     await writeReviewRequests(join(env.dir, 'storage', 'inputs', 'reviews.jsonl'), 60);
     const handle = await startBatchJob(
       env.conn.client,
-      { jobId, name, inputUri: `${env.storageRoot}/inputs/reviews.jsonl`, endpoint: '/v1/chat/completions', wait: { minPollMs: 200, maxPollMs: 1_000, progressRefreshMs: 1_000 } },
+      {
+        jobId,
+        name,
+        inputUri: `${env.storageRoot}/inputs/reviews.jsonl`,
+        endpoint: '/v1/chat/completions',
+        wait: { minPollMs: 200, maxPollMs: 1_000, progressRefreshMs: 1_000 },
+      },
       { taskQueue: env.taskQueue },
     );
-    for (let i = 0; i < 120 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 120 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
     expect(env.emulator.stats().batchesByStatus['in_progress']).toBe(1);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -62,10 +77,22 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
     // 2. Its current details (the workflow's live Markdown summary).
     // The UI reads current details through a query that a busy worker may answer late, and it does
     // not ask again by itself: reload until the details are there, as an operator would.
-    const userMetadata = page.getByRole('tab', { name: 'User Metadata' }).or(page.getByText('User Metadata', { exact: true })).first();
+    const userMetadata = page
+      .getByRole('tab', { name: 'User Metadata' })
+      .or(page.getByText('User Metadata', { exact: true }))
+      .first();
     // The UI renders the Markdown inside an iframe: read the text of every frame.
     const allText = async (): Promise<string> =>
-      (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+      (
+        await Promise.all(
+          page.frames().map((f) =>
+            f
+              .locator('body')
+              .innerText()
+              .catch(() => ''),
+          ),
+        )
+      ).join('\n');
     let details = '';
     for (let attempt = 0; attempt < 15 && !details.includes('estimated cost committed'); attempt++) {
       await userMetadata.click();
@@ -81,7 +108,10 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
 
     // 3. Request cancellation and confirm it.
     await page.getByRole('button', { name: 'Request Cancellation' }).first().click();
-    const dialog = page.getByRole('dialog').filter({ hasText: /cancel/i }).last();
+    const dialog = page
+      .getByRole('dialog')
+      .filter({ hasText: /cancel/i })
+      .last();
     await dialog.getByRole('button', { name: 'Confirm' }).click();
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');

@@ -10,7 +10,8 @@ import { loadWorkerConfig } from '../../src/worker-config.ts';
 async function run(): Promise<void> {
   const config = loadWorkerConfig();
   const codePath = process.env['CHAOS_WORKFLOW_BUNDLE'];
-  if (!codePath) throw new Error('CHAOS_WORKFLOW_BUNDLE is not set: the chaos runner sets it to its prebuilt workflow bundle');
+  if (!codePath)
+    throw new Error('CHAOS_WORKFLOW_BUNDLE is not set: the chaos runner sets it to its prebuilt workflow bundle');
   const connection = await NativeConnection.connect(config.connection);
   try {
     const worker = await Worker.create({
@@ -18,7 +19,13 @@ async function run(): Promise<void> {
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       workflowBundle: { codePath },
-      plugins: [new OpenAIBatchPlugin({ storageRoot: config.storageRoot, openaiBaseUrl: config.openaiBaseUrl, crashHook: crashOnceAt(config.testCrashAt) })],
+      plugins: [
+        new OpenAIBatchPlugin({
+          storageRoot: config.storageRoot,
+          openaiBaseUrl: config.openaiBaseUrl,
+          crashHook: crashOnceAt(config.testCrashAt),
+        }),
+      ],
     });
     console.log(`worker polling task queue "${config.taskQueue}"`);
     await worker.run();

@@ -14,7 +14,11 @@ export interface CheckResult {
 export const RUNNING_STATUSES = new Set(['validating', 'in_progress', 'finalizing', 'cancelling']);
 
 /** Statuses a row may end in, given how the job ended (issue 9: what each end promises). */
-function allowedRow(jobStatus: string, row: { status: string; code: string | undefined }, rowErrorCodes: ReadonlySet<string>): boolean {
+function allowedRow(
+  jobStatus: string,
+  row: { status: string; code: string | undefined },
+  rowErrorCodes: ReadonlySet<string>,
+): boolean {
   if (row.status === 'succeeded') return true;
   if (jobStatus === 'completed') {
     // Retryable row failures that outlived every round; nothing cancelled, skipped or lost.
@@ -22,7 +26,8 @@ function allowedRow(jobStatus: string, row: { status: string; code: string | und
   }
   if (jobStatus === 'cancelled') {
     if (row.status === 'cancelled' || row.status.includes('cancel')) return true;
-    if (row.status === 'failed') return row.code === 'not_submitted' || (row.code !== undefined && rowErrorCodes.has(row.code));
+    if (row.status === 'failed')
+      return row.code === 'not_submitted' || (row.code !== undefined && rowErrorCodes.has(row.code));
     return false;
   }
   return false;
@@ -47,16 +52,27 @@ export function checkRowsOnce(input: ResultsCheckInput): CheckResult {
   const dups = [...seen].filter(([, n]) => n > 1);
   const extra = [...seen.keys()].filter((id) => !expected.has(id));
   const v: string[] = [];
-  if (missing.length) v.push(`${missing.length} input rows missing from results.jsonl (e.g. ${missing.slice(0, 3).join(', ')})`);
-  if (dups.length) v.push(`${dups.length} custom_ids more than once in results.jsonl (e.g. ${dups.slice(0, 3).map(([id, n]) => `${id} x${n}`).join(', ')})`);
-  if (extra.length) v.push(`${extra.length} custom_ids in results.jsonl that are not in the input (e.g. ${extra.slice(0, 3).join(', ')})`);
+  if (missing.length)
+    v.push(`${missing.length} input rows missing from results.jsonl (e.g. ${missing.slice(0, 3).join(', ')})`);
+  if (dups.length)
+    v.push(
+      `${dups.length} custom_ids more than once in results.jsonl (e.g. ${dups
+        .slice(0, 3)
+        .map(([id, n]) => `${id} x${n}`)
+        .join(', ')})`,
+    );
+  if (extra.length)
+    v.push(
+      `${extra.length} custom_ids in results.jsonl that are not in the input (e.g. ${extra.slice(0, 3).join(', ')})`,
+    );
   return { name, violations: v, note: `${input.rows.length}/${input.inputIds.length}` };
 }
 
 /** Final statuses agree with how the job ended, and report.json agrees with both. */
 export function checkStatuses(input: ResultsCheckInput): CheckResult {
   const name = 'statuses match the end';
-  if (!input.rows || input.jobStatus === undefined) return { name, violations: ['no results or no job end to compare'] };
+  if (!input.rows || input.jobStatus === undefined)
+    return { name, violations: ['no results or no job end to compare'] };
   const bad = new Map<string, number>();
   const tally: Record<string, number> = {};
   const detailed: Record<string, number> = {};
@@ -74,34 +90,50 @@ export function checkStatuses(input: ResultsCheckInput): CheckResult {
   if (!input.report) v.push('report.json does not exist');
   else {
     const reportStatus = input.report['status'];
-    if (reportStatus !== input.jobStatus) v.push(`report.json says status ${JSON.stringify(reportStatus)}, the job ended ${input.jobStatus}`);
+    if (reportStatus !== input.jobStatus)
+      v.push(`report.json says status ${JSON.stringify(reportStatus)}, the job ended ${input.jobStatus}`);
     const counts = (input.report['counts'] ?? {}) as Record<string, number>;
     for (const status of new Set([...Object.keys(counts), ...Object.keys(tally)])) {
-      if ((counts[status] ?? 0) !== (tally[status] ?? 0)) v.push(`report.json counts ${status}: ${counts[status] ?? 0}, results.jsonl has ${tally[status] ?? 0}`);
+      if ((counts[status] ?? 0) !== (tally[status] ?? 0))
+        v.push(`report.json counts ${status}: ${counts[status] ?? 0}, results.jsonl has ${tally[status] ?? 0}`);
     }
   }
-  return { name, violations: v, note: Object.entries(detailed).map(([s, n]) => `${s} ${n}`).join(', ') };
+  return {
+    name,
+    violations: v,
+    note: Object.entries(detailed)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', '),
+  };
 }
 
 /** No idempotency key has two batches; every batch carries one and belongs to the job. */
 export function checkOneBatchPerKey(stats: EmulatorStats, inventory: EmulatorInventory, jobId: string): CheckResult {
   const v: string[] = [];
-  for (const [key, n] of Object.entries(stats.batchesByIdempotencyKey)) if (n > 1) v.push(`idempotency key ${key} has ${n} batches`);
+  for (const [key, n] of Object.entries(stats.batchesByIdempotencyKey))
+    if (n > 1) v.push(`idempotency key ${key} has ${n} batches`);
   for (const b of inventory.batches) {
     if (!b.metadata?.['idempotency_key']) v.push(`batch ${b.id} has no idempotency key`);
-    else if (b.metadata['job_id'] !== jobId) v.push(`batch ${b.id} belongs to job ${b.metadata['job_id'] ?? '?'}, not ${jobId}`);
+    else if (b.metadata['job_id'] !== jobId)
+      v.push(`batch ${b.id} belongs to job ${b.metadata['job_id'] ?? '?'}, not ${jobId}`);
   }
   return { name: 'one batch per key', violations: v, note: `${inventory.batches.length} batches` };
 }
 
 /** Every batch at the emulator is one the job knows (in its summary / report). */
-export function checkBatchesKnown(inventory: EmulatorInventory, knownBatchIds: ReadonlySet<string> | undefined): CheckResult {
+export function checkBatchesKnown(
+  inventory: EmulatorInventory,
+  knownBatchIds: ReadonlySet<string> | undefined,
+): CheckResult {
   const name = 'no unknown batch';
   if (!knownBatchIds) return { name, violations: ['the job has no summary: its batch ids are unknown'] };
   const unknown = inventory.batches.filter((b) => !knownBatchIds.has(b.id));
   return {
     name,
-    violations: unknown.map((b) => `batch ${b.id} (round ${b.metadata?.['round'] ?? '?'}, chunk ${b.metadata?.['chunk'] ?? '?'}, now ${b.status}) is in no report of the job: created and never collected`),
+    violations: unknown.map(
+      (b) =>
+        `batch ${b.id} (round ${b.metadata?.['round'] ?? '?'}, chunk ${b.metadata?.['chunk'] ?? '?'}, now ${b.status}) is in no report of the job: created and never collected`,
+    ),
   };
 }
 
@@ -131,14 +163,30 @@ export function checkNoOrphanFiles(inventory: EmulatorInventory, jobId: string):
   const leftover = orphans.filter((f) => usedNames.has(f.filename));
   const unsubmitted = orphans.filter((f) => !usedNames.has(f.filename));
   const v: string[] = [];
-  const sample = (files: typeof orphans): string => files.slice(0, 3).map((f) => `${f.id} ${f.filename}`).join(', ');
-  if (leftover.length) v.push(`${leftover.length} uploads of a chunk whose batch uses another upload (a retried upload's leftover; e.g. ${sample(leftover)})`);
-  if (unsubmitted.length) v.push(`${unsubmitted.length} files no batch references, of chunks that never got a batch (e.g. ${sample(unsubmitted)})`);
+  const sample = (files: typeof orphans): string =>
+    files
+      .slice(0, 3)
+      .map((f) => `${f.id} ${f.filename}`)
+      .join(', ');
+  if (leftover.length)
+    v.push(
+      `${leftover.length} uploads of a chunk whose batch uses another upload (a retried upload's leftover; e.g. ${sample(leftover)})`,
+    );
+  if (unsubmitted.length)
+    v.push(
+      `${unsubmitted.length} files no batch references, of chunks that never got a batch (e.g. ${sample(unsubmitted)})`,
+    );
   return { name: 'no orphan file', violations: v, note: `${inventory.files.length} files` };
 }
 
 /** Where the key appears in a decoded history: walks every string and byte field. */
-export function findSecret(value: unknown, secret: string, path = '', out: string[] = [], seen = new Set<object>()): string[] {
+export function findSecret(
+  value: unknown,
+  secret: string,
+  path = '',
+  out: string[] = [],
+  seen = new Set<object>(),
+): string[] {
   if (out.length >= 5 || value === null || value === undefined) return out;
   if (typeof value === 'string') {
     if (value.includes(secret)) out.push(path || '(root)');

@@ -2,7 +2,12 @@
 // timings and row errors, the fault phases, the kill schedule and the restarts. Timings of the run
 // itself vary; the choices do not.
 import { SeededRandom } from '../../src/tools/emulator/seeded-random.ts';
-import { ROUTE_NAMES, type EmulatorConfigPatch, type RouteFaults, type RouteName } from '../../src/tools/emulator/index.ts';
+import {
+  ROUTE_NAMES,
+  type EmulatorConfigPatch,
+  type RouteFaults,
+  type RouteName,
+} from '../../src/tools/emulator/index.ts';
 import type { CrashPoint } from '../../activities/crash-point.ts';
 
 /** A worker kill: at a moment of the run, or while a worker is inside a call to a route, or while the job finalizes. */
@@ -42,7 +47,8 @@ export interface ChaosPlan {
    * In some seeds, `handle.cancel()` `delayMs` after the `afterCreates`-th call to `batches.create`
    * made after `notBeforeMs` had passed (counting every call: faults, retries).
    */
-  readonly cancel?: { readonly afterCreates: number; readonly notBeforeMs: number; readonly delayMs: number } | undefined;
+  readonly cancel?:
+    { readonly afterCreates: number; readonly notBeforeMs: number; readonly delayMs: number } | undefined;
   /**
    * When the chaos stops: faults off (row errors stay), no more kills armed by time or route. The
    * job then has until the timeout to end, so a seed that does not end is a hang, not a slow storm.
@@ -53,7 +59,14 @@ export interface ChaosPlan {
 const CHAOS_ENDS_AT_MS = 110_000;
 const CRASH_POINTS: readonly CrashPoint[] = ['during-upload', 'during-poll', 'after-create'];
 /** Routes whose in-flight call is a good moment for a kill (each is one phase of a chunk). */
-const KILL_ROUTES: readonly RouteName[] = ['files.create', 'batches.create', 'batches.list', 'batches.retrieve', 'files.content', 'batches.cancel'];
+const KILL_ROUTES: readonly RouteName[] = [
+  'files.create',
+  'batches.create',
+  'batches.list',
+  'batches.retrieve',
+  'files.content',
+  'batches.cancel',
+];
 
 export function planSeed(seed: number): ChaosPlan {
   const rng = new SeededRandom(`chaos-${seed}`);
@@ -75,7 +88,14 @@ export function planSeed(seed: number): ChaosPlan {
   const phaseCount = rng.int(3, 5);
   let at = 0;
   for (let i = 0; i < phaseCount; i++) {
-    const label = i === 0 ? 'mild' : rng.pick(phases.some((p) => p.label === 'calm') ? (['mild', 'storm'] as const) : (['calm', 'mild', 'storm'] as const));
+    const label =
+      i === 0
+        ? 'mild'
+        : rng.pick(
+            phases.some((p) => p.label === 'calm')
+              ? (['mild', 'storm'] as const)
+              : (['calm', 'mild', 'storm'] as const),
+          );
     phases.push({ atMs: at, label, faults: label === 'calm' ? {} : routeFaults(rng, label === 'storm' ? 2.5 : 1) });
     at += ms(10, 25);
   }
@@ -89,14 +109,16 @@ export function planSeed(seed: number): ChaosPlan {
     const restartAfterMs = ms(0, 3);
     const roll = rng.next();
     if (roll < 0.35) kills.push({ kind: 'timed', atMs: killAt, all: rng.next() < 0.3, restartAfterMs });
-    else if (roll < 0.75) kills.push({ kind: 'route', route: rng.pick(KILL_ROUTES), armedAtMs: killAt, restartAfterMs });
+    else if (roll < 0.75)
+      kills.push({ kind: 'route', route: rng.pick(KILL_ROUTES), armedAtMs: killAt, restartAfterMs });
     else kills.push({ kind: 'crash-point', atMs: killAt, point: rng.pick(CRASH_POINTS) });
     killAt += ms(12, 25);
     if (killAt > CHAOS_ENDS_AT_MS - 10_000) break;
   }
   // Every phase at least once: the finalize kill in most seeds, a create in flight in all.
   if (rng.next() < 0.7) kills.push({ kind: 'finalize', restartAfterMs: ms(0, 2) });
-  if (!kills.some((k) => k.kind === 'route' && k.route === 'batches.create')) kills.push({ kind: 'route', route: 'batches.create', armedAtMs: ms(20, 50), restartAfterMs: ms(0, 2) });
+  if (!kills.some((k) => k.kind === 'route' && k.route === 'batches.create'))
+    kills.push({ kind: 'route', route: 'batches.create', armedAtMs: ms(20, 50), restartAfterMs: ms(0, 2) });
 
   return {
     seed,
@@ -112,7 +134,11 @@ export function planSeed(seed: number): ChaosPlan {
       validatingSeconds: between(0.2, 1),
       finalizingSeconds: between(0.2, 0.6),
       cancellingSeconds: between(0.2, 1.5),
-      rowErrors: { server_error: between(0.02, 0.06), rate_limit_exceeded: between(0.01, 0.03), timeout: between(0, 0.02) },
+      rowErrors: {
+        server_error: between(0.02, 0.06),
+        rate_limit_exceeded: between(0.01, 0.03),
+        timeout: between(0, 0.02),
+      },
     },
     faultPhases: phases,
     kills,

@@ -7,7 +7,14 @@ import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../../src/tools/devserver/start-dev-server.ts';
-import { ROUTE_NAMES, startEmulator, type EmulatorConfigPatch, type EmulatorInventory, type RouteName, type RunningEmulator } from '../../src/tools/emulator/index.ts';
+import {
+  ROUTE_NAMES,
+  startEmulator,
+  type EmulatorConfigPatch,
+  type EmulatorInventory,
+  type RouteName,
+  type RunningEmulator,
+} from '../../src/tools/emulator/index.ts';
 import { SeededRandom } from '../../src/tools/emulator/seeded-random.ts';
 import { startBatchJob, type JobHandle } from '../../src/client/job-client.ts';
 import type { JobSummary, WaitOptions } from '../../common/job-types.ts';
@@ -60,7 +67,8 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
   const plan = planSeed(seed);
   let t0 = 0;
   const kills: Record<string, number> = {};
-  const log = (line: string): void => options.log(`[seed ${seed} ${((Date.now() - (t0 || Date.now())) / 1000).toFixed(1)}s] ${line}`);
+  const log = (line: string): void =>
+    options.log(`[seed ${seed} ${((Date.now() - (t0 || Date.now())) / 1000).toFixed(1)}s] ${line}`);
   const rng = new SeededRandom(`chaos-run-${seed}`);
   const dir = await mkdtemp(join(tmpdir(), `chaos-${seed}-`));
   const storageDir = join(dir, 'storage');
@@ -86,10 +94,21 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
   const client = new Client({ connection, namespace: 'default' });
 
   let currentFaults: FaultPhase = plan.faultPhases[0]!;
-  const emulatorConfig: EmulatorConfigPatch = { ...plan.emulator, apiKeys: [plan.apiKey], faults: currentFaults.faults };
+  const emulatorConfig: EmulatorConfigPatch = {
+    ...plan.emulator,
+    apiKeys: [plan.apiKey],
+    faults: currentFaults.faults,
+  };
   const stateDir = join(dir, 'emulator');
   const pool = new WorkerPool(
-    { temporalAddress: () => address, taskQueue, storageRoot, openaiBaseUrl: () => emulator.baseURL, apiKey: plan.apiKey, bundlePath: options.bundlePath },
+    {
+      temporalAddress: () => address,
+      taskQueue,
+      storageRoot,
+      openaiBaseUrl: () => emulator.baseURL,
+      apiKey: plan.apiKey,
+      bundlePath: options.bundlePath,
+    },
     plan.workers,
   );
   const routeKills = plan.kills.filter((k) => k.kind === 'route').map((k) => ({ ...k, fired: false }));
@@ -124,7 +143,13 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
   const onCall = (route: RouteName): void => {
     if (!t0) return;
     const elapsed = Date.now() - t0;
-    if (route === 'batches.create' && plan.cancel && cancelAtMs === undefined && ++createsSeen >= plan.cancel.afterCreates && elapsed >= plan.cancel.notBeforeMs) {
+    if (
+      route === 'batches.create' &&
+      plan.cancel &&
+      cancelAtMs === undefined &&
+      ++createsSeen >= plan.cancel.afterCreates &&
+      elapsed >= plan.cancel.notBeforeMs
+    ) {
       cancelAtMs = elapsed + plan.cancel.delayMs;
       at(plan.cancel.delayMs, cancelJob);
     }
@@ -147,7 +172,18 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
   await writeFile(
     inputPath,
     inputIds
-      .map((id, i) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `Classify review ${i}: good value, fast shipping.` }], max_tokens: 16 } }))
+      .map((id, i) =>
+        JSON.stringify({
+          custom_id: id,
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: {
+            model: 'gpt-4o-mini',
+            messages: [{ role: 'user', content: `Classify review ${i}: good value, fast shipping.` }],
+            max_tokens: 16,
+          },
+        }),
+      )
       .join('\n') + '\n',
   );
 
@@ -163,11 +199,21 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     pool.start();
     handle = await startBatchJob(
       client,
-      { jobId, inputUri: pathToFileURL(inputPath).href, endpoint: '/v1/chat/completions', limits: { maxRequests: plan.maxRequests }, maxActiveBatches: plan.maxActiveBatches, maxRounds: plan.maxRounds, wait: CHAOS_WAIT },
+      {
+        jobId,
+        inputUri: pathToFileURL(inputPath).href,
+        endpoint: '/v1/chat/completions',
+        limits: { maxRequests: plan.maxRequests },
+        maxActiveBatches: plan.maxActiveBatches,
+        maxRounds: plan.maxRounds,
+        wait: CHAOS_WAIT,
+      },
       { taskQueue },
     );
     t0 = Date.now();
-    note(`job ${jobId}: ${plan.rows} rows, ${plan.maxRequests} per chunk, ${plan.maxActiveBatches} active, ${plan.maxRounds} rounds`);
+    note(
+      `job ${jobId}: ${plan.rows} rows, ${plan.maxRequests} per chunk, ${plan.maxActiveBatches} active, ${plan.maxRounds} rounds`,
+    );
     // Fault phases: replace the whole fault table each time.
     for (const phase of plan.faultPhases.slice(1)) {
       at(phase.atMs, () => {
@@ -194,7 +240,8 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
         finalizeWatch = setInterval(() => {
           void readdir(join(storageDir, jobId))
             .then((names) => {
-              if (!finalizeWatch || !names.some((n) => n.startsWith('results.jsonl') || n.startsWith('failures.jsonl'))) return;
+              if (!finalizeWatch || !names.some((n) => n.startsWith('results.jsonl') || n.startsWith('failures.jsonl')))
+                return;
               clearInterval(finalizeWatch);
               finalizeWatch = undefined;
               const n = pool.kill('all', k.restartAfterMs, () => rng.next());
@@ -228,7 +275,12 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
         const config = emulator.config();
         await emulator.stop();
         await sleep(plan.emulatorRestart.downMs);
-        emulator = await startEmulator({ port: emulatorPort, stateDir, config: { ...config, faults: currentFaults.faults }, onCall });
+        emulator = await startEmulator({
+          port: emulatorPort,
+          stateDir,
+          config: { ...config, faults: currentFaults.faults },
+          onCall,
+        });
         restarts.emulator++;
         note('emulator: up again');
       })();
@@ -261,9 +313,12 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     later = emulator.inventory();
     note(`job ended: ${jobEnd ?? 'NOT ENDED'} after ${(endedAfterMs / 1000).toFixed(1)} s`);
     if (jobEnd === undefined) {
-      extraViolations.push(`the job did not end within ${options.jobTimeoutMs / 1000} s${cancelled ? ' (it was cancelled)' : ''}; ${await whatIsOpen(client)}`);
+      extraViolations.push(
+        `the job did not end within ${options.jobTimeoutMs / 1000} s${cancelled ? ' (it was cancelled)' : ''}; ${await whatIsOpen(client)}`,
+      );
     } else if (jobEnd !== 'completed' && !(cancelled && jobEnd === 'cancelled')) {
-      if (jobEnd !== 'failed') extraViolations.push(`the job ended ${jobEnd}${cancelled ? ' after a cancel' : ' with no cancel'}`);
+      if (jobEnd !== 'failed')
+        extraViolations.push(`the job ended ${jobEnd}${cancelled ? ' after a cancel' : ' with no cancel'}`);
     }
     await pool.stopAll();
 
@@ -271,7 +326,12 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
     const stats = emulator.stats();
     const resultsPath = join(storageDir, jobId, 'results.jsonl');
     const rows = await readFile(resultsPath, 'utf8')
-      .then((t) => t.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { custom_id: string; status: string; error?: { code?: string } | null }))
+      .then((t) =>
+        t
+          .split('\n')
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l) as { custom_id: string; status: string; error?: { code?: string } | null }),
+      )
       .catch(() => undefined);
     const report = await readFile(join(storageDir, jobId, 'report.json'), 'utf8')
       .then((t) => JSON.parse(t) as Record<string, unknown>)
@@ -288,22 +348,35 @@ export async function runSeed(seed: number, options: SeedOptions): Promise<SeedO
       checkNoOrphanFiles(atEnd, jobId),
       histories.check,
       await checkFiles(storageDir, plan.apiKey),
-      { name: 'key in no worker log', violations: pool.logs().includes(plan.apiKey) ? ['the API key appears in a worker\'s output'] : [] },
+      {
+        name: 'key in no worker log',
+        violations: pool.logs().includes(plan.apiKey) ? ["the API key appears in a worker's output"] : [],
+      },
     ];
-    if (jobEnd === undefined && handle) await handle.terminate('chaos: the job did not end in time').catch(() => undefined);
+    if (jobEnd === undefined && handle)
+      await handle.terminate('chaos: the job did not end in time').catch(() => undefined);
 
     const figures: Record<string, string | number> = {
       rows: plan.rows,
-      'chunk workflows': Object.entries(histories.chunksByRound).map(([r, n]) => `r${r} ${n}`).join(', '),
+      'chunk workflows': Object.entries(histories.chunksByRound)
+        .map(([r, n]) => `r${r} ${n}`)
+        .join(', '),
       rounds: summary ? summary.rounds.length : `${Object.keys(histories.chunksByRound).length} (no summary)`,
       'history runs': histories.runs,
       'kills (runner)': pool.counts.killed,
-      'kills by kind': Object.entries(kills).map(([k, n]) => `${k} ${n}`).join(', ') || '-',
+      'kills by kind':
+        Object.entries(kills)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || '-',
       'crash-point deaths': pool.counts.crashedAtPoint,
       'unexpected worker exits': pool.counts.unexpectedExits,
       'workers started': pool.counts.started,
       restarts: `dev server ${restarts.devServer}, emulator ${restarts.emulator}`,
-      cancel: !plan.cancel ? 'no' : cancelled && cancelAtMs !== undefined ? `at ${(cancelAtMs / 1000).toFixed(0)} s` : 'planned, not sent (the job ended first)',
+      cancel: !plan.cancel
+        ? 'no'
+        : cancelled && cancelAtMs !== undefined
+          ? `at ${(cancelAtMs / 1000).toFixed(0)} s`
+          : 'planned, not sent (the job ended first)',
       'faults injected': `${stats.faultsInjectedTotal} (${faultKinds(stats.faultsInjected)})`,
       'batches created': stats.batchesCreated,
       'files uploaded': stats.filesUploaded,
@@ -332,12 +405,19 @@ function quietTimeout(ms: number): Promise<undefined> {
 
 function faultKinds(byRoute: Record<string, Record<string, number>>): string {
   const kinds: Record<string, number> = {};
-  for (const perKind of Object.values(byRoute)) for (const [k, n] of Object.entries(perKind)) kinds[k] = (kinds[k] ?? 0) + n;
-  return Object.entries(kinds).map(([k, n]) => `${k} ${n}`).join(', ');
+  for (const perKind of Object.values(byRoute))
+    for (const [k, n] of Object.entries(perKind)) kinds[k] = (kinds[k] ?? 0) + n;
+  return Object.entries(kinds)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
 }
 
 /** Every run of every workflow on this seed's server (the job, its chunks, continued runs): the key in none. */
-async function checkHistories(client: Client, secret: string, jobId: string): Promise<{ check: CheckResult; runs: number; chunksByRound: Record<string, number> }> {
+async function checkHistories(
+  client: Client,
+  secret: string,
+  jobId: string,
+): Promise<{ check: CheckResult; runs: number; chunksByRound: Record<string, number> }> {
   const v: string[] = [];
   let runs = 0;
   let mine = 0;
@@ -349,7 +429,8 @@ async function checkHistories(client: Client, secret: string, jobId: string): Pr
     if (m) chunks.set(wf.workflowId, m[1]!);
     const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     const where = findSecret(history, secret);
-    if (where.length) v.push(`the API key is in the history of ${wf.workflowId} (run ${wf.runId}) at ${where.slice(0, 2).join(', ')}`);
+    if (where.length)
+      v.push(`the API key is in the history of ${wf.workflowId} (run ${wf.runId}) at ${where.slice(0, 2).join(', ')}`);
   }
   if (mine === 0) v.push('no workflow history of the job was found (the check saw nothing)');
   const chunksByRound: Record<string, number> = {};
@@ -364,9 +445,14 @@ async function whatIsOpen(client: Client): Promise<string> {
     for await (const wf of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
       const d = await client.workflow.getHandle(wf.workflowId, wf.runId).describe();
       const raw = d.raw.pendingActivities ?? [];
-      const acts = raw.map((a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${a.lastFailure?.message ? ` (last failure: ${a.lastFailure.message.slice(0, 120)})` : ''}`);
+      const acts = raw.map(
+        (a) =>
+          `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${a.lastFailure?.message ? ` (last failure: ${a.lastFailure.message.slice(0, 120)})` : ''}`,
+      );
       const children = d.raw.pendingChildren?.length ?? 0;
-      parts.push(`${wf.workflowId}: ${acts.length ? acts.join('; ') : 'no pending activity'}${children ? `, ${children} pending children` : ''}${d.raw.workflowExtendedInfo?.cancelRequested ? ', cancel requested' : ''}`);
+      parts.push(
+        `${wf.workflowId}: ${acts.length ? acts.join('; ') : 'no pending activity'}${children ? `, ${children} pending children` : ''}${d.raw.workflowExtendedInfo?.cancelRequested ? ', cancel requested' : ''}`,
+      );
     }
   } catch (err) {
     parts.push(`(could not list open workflows: ${String(err)})`);
@@ -387,5 +473,9 @@ async function batchIdsOfRunningJob(client: Client, jobId: string): Promise<Read
 
 async function checkFiles(storageDir: string, secret: string): Promise<CheckResult> {
   const { files, hits } = await filesContaining(storageDir, secret);
-  return { name: 'key in no result file', violations: hits.map((h) => `the API key is in ${h}`), note: `${files} files` };
+  return {
+    name: 'key in no result file',
+    violations: hits.map((h) => `the API key is in ${h}`),
+    note: `${files} files`,
+  };
 }

@@ -42,7 +42,13 @@ export class WorkerPool {
   #nextId = 1;
   #closing = false;
   #paused = 0;
-  readonly counts: WorkerCounts = { started: 0, killed: 0, crashedAtPoint: 0, unexpectedExits: 0, unexpectedExitLines: [] };
+  readonly counts: WorkerCounts = {
+    started: 0,
+    killed: 0,
+    crashedAtPoint: 0,
+    unexpectedExits: 0,
+    unexpectedExitLines: [],
+  };
 
   constructor(settings: WorkerSettings, size: number) {
     this.#settings = settings;
@@ -86,7 +92,9 @@ export class WorkerPool {
     this.#closing = true;
     const exits = [...this.#running.values()].map((r) => {
       r.killedByUs = true;
-      const exited = new Promise<void>((resolve) => (r.child.exitCode !== null || r.child.signalCode !== null ? resolve() : r.child.once('exit', () => resolve())));
+      const exited = new Promise<void>((resolve) =>
+        r.child.exitCode !== null || r.child.signalCode !== null ? resolve() : r.child.once('exit', () => resolve()),
+      );
       r.child.kill('SIGKILL');
       return exited;
     });

@@ -7,7 +7,23 @@ describe('openai-batch --help', () => {
     const main = await runCli(['--help'], { cwd: tmpdir() });
     expect(main.code).toBe(0);
     const commands = [...main.stdout.matchAll(/^ {2}([a-z-]+) {2,}\S/gm)].map((m) => m[1] as string);
-    expect(commands).toEqual(expect.arrayContaining(['run', 'submit', 'status', 'watch', 'cancel', 'retry', 'extend-deadline', 'results', 'list', 'schedule', 'worker', 'dev', 'emulator']));
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        'run',
+        'submit',
+        'status',
+        'watch',
+        'cancel',
+        'retry',
+        'extend-deadline',
+        'results',
+        'list',
+        'schedule',
+        'worker',
+        'dev',
+        'emulator',
+      ]),
+    );
     for (const name of commands) {
       const help = await runCli([name, '--help'], { cwd: tmpdir() });
       expect(help.code, name).toBe(0);
@@ -19,6 +35,8 @@ describe('openai-batch --help', () => {
   it('an unknown command is one line and exit 2', async () => {
     const out = await runCli(['frobnicate'], { cwd: tmpdir() });
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe('openai-batch: unknown command "frobnicate"\nRun `openai-batch --help` for the commands.\n');
+    expect(out.stderr).toBe(
+      'openai-batch: unknown command "frobnicate"\nRun `openai-batch --help` for the commands.\n',
+    );
   });
 });

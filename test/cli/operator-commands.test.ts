@@ -19,7 +19,11 @@ describe('the operator commands against a real dev server, worker and emulator',
     env = await startJobEnv('cli-ops', { rowsPerSecond: 'instant' });
     worker = await env.createWorker();
     running = worker.run();
-    cliEnv = { TEMPORAL_ADDRESS: devServer().address, OPENAI_BATCH_TASK_QUEUE: env.taskQueue, OPENAI_BATCH_STORAGE_ROOT: env.storageRoot };
+    cliEnv = {
+      TEMPORAL_ADDRESS: devServer().address,
+      OPENAI_BATCH_TASK_QUEUE: env.taskQueue,
+      OPENAI_BATCH_STORAGE_ROOT: env.storageRoot,
+    };
     await mkdir(join(env.dir, 'work'), { recursive: true });
     input = join(env.dir, 'work', 'reviews.jsonl');
     await writeReviewRequests(input, 40);
@@ -34,7 +38,18 @@ describe('the operator commands against a real dev server, worker and emulator',
 
   it('submit, watch, status, results and list a job end to end', async () => {
     const jobId = `ops-${Date.now()}`;
-    const submitted = await cli('submit', input, '--job-id', jobId, '--name', 'nightly-reviews', '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
+    const submitted = await cli(
+      'submit',
+      input,
+      '--job-id',
+      jobId,
+      '--name',
+      'nightly-reviews',
+      '--poll-min-seconds',
+      '0.2',
+      '--poll-max-seconds',
+      '1',
+    );
     expect(submitted.stderr).toBe('');
     expect(submitted.stdout.trim()).toBe(jobId);
 
@@ -43,13 +58,19 @@ describe('the operator commands against a real dev server, worker and emulator',
     expect(watched.stdout).toContain(`job ${jobId}: COMPLETED`);
 
     const status = await cli('status', jobId, '--json');
-    const described = JSON.parse(status.stdout) as { status: string; summary: { rows: number; counts: Record<string, number>; batchIds: string[] } };
+    const described = JSON.parse(status.stdout) as {
+      status: string;
+      summary: { rows: number; counts: Record<string, number>; batchIds: string[] };
+    };
     expect(described.status).toBe('COMPLETED');
     expect(described.summary.rows).toBe(40);
     expect(described.summary.counts['succeeded']).toBe(40);
 
     const results = await cli('results', jobId, '--status', 'succeeded');
-    const rows = results.stdout.trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string });
+    const rows = results.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { custom_id: string });
     expect(new Set(rows.map((r) => r.custom_id)).size).toBe(40);
     const none = await cli('results', jobId, '--status', 'failed');
     expect(none.stdout).toBe('');
@@ -71,7 +92,8 @@ describe('the operator commands against a real dev server, worker and emulator',
     const jobId = `ops-cancel-${Date.now()}`;
     await cli('submit', input, '--job-id', jobId, '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
     // Wait until the batch exists and runs.
-    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
     const cancelled = await cli('cancel', jobId, '--wait');
     env.emulator.setConfig({ rowsPerSecond: 'instant' });
     expect(cancelled.code).toBe(0);
@@ -81,12 +103,24 @@ describe('the operator commands against a real dev server, worker and emulator',
     expect(JSON.parse(report.stdout)).toHaveProperty('counts');
   });
 
-  it('extend-deadline moves a running job\'s deadline; retry says why it refuses', async () => {
+  it("extend-deadline moves a running job's deadline; retry says why it refuses", async () => {
     env.emulator.setConfig({ rowsPerSecond: 2 });
     const jobId = `ops-updates-${Date.now()}`;
     const deadline = new Date(Date.now() + 3_600_000);
-    await cli('submit', input, '--job-id', jobId, '--deadline', deadline.toISOString(), '--poll-min-seconds', '0.2', '--poll-max-seconds', '1');
-    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++) await new Promise((r) => setTimeout(r, 250));
+    await cli(
+      'submit',
+      input,
+      '--job-id',
+      jobId,
+      '--deadline',
+      deadline.toISOString(),
+      '--poll-min-seconds',
+      '0.2',
+      '--poll-max-seconds',
+      '1',
+    );
+    for (let i = 0; i < 60 && (env.emulator.stats().batchesByStatus['in_progress'] ?? 0) === 0; i++)
+      await new Promise((r) => setTimeout(r, 250));
     try {
       const extended = await cli('extend-deadline', jobId, '--by', '2h');
       expect(extended.stderr).toBe('');
@@ -95,7 +129,9 @@ describe('the operator commands against a real dev server, worker and emulator',
       );
       const retry = await cli('retry', jobId);
       expect(retry.code).toBe(2);
-      expect(retry.stderr).toContain(`retry refused by job ${jobId}: no finished chunk has retryable rows yet (1 chunk still running)`);
+      expect(retry.stderr).toContain(
+        `retry refused by job ${jobId}: no finished chunk has retryable rows yet (1 chunk still running)`,
+      );
       expect(retry.stderr).not.toMatch(/\n\s+at /);
       const earlier = await cli('extend-deadline', jobId, '--to', deadline.toISOString());
       expect(earlier.code).toBe(2);
@@ -112,10 +148,29 @@ describe('the operator commands against a real dev server, worker and emulator',
 
   it('schedule create, list, describe, pause, unpause and delete', async () => {
     const id = `nightly-${Date.now()}`;
-    const created = await cli('schedule', 'create', id, '--input', input, '--cron', '0 2 * * *', '--overlap', 'buffer_one', '--catchup-window', '2h', '--paused', '--name', 'nightly');
+    const created = await cli(
+      'schedule',
+      'create',
+      id,
+      '--input',
+      input,
+      '--cron',
+      '0 2 * * *',
+      '--overlap',
+      'buffer_one',
+      '--catchup-window',
+      '2h',
+      '--paused',
+      '--name',
+      'nightly',
+    );
     expect(created.stderr).toBe('');
     expect((await cli('schedule', 'list')).stdout).toContain(id);
-    const described = JSON.parse((await cli('schedule', 'describe', id)).stdout) as { paused: boolean; overlap: string; catchupWindowMs: number };
+    const described = JSON.parse((await cli('schedule', 'describe', id)).stdout) as {
+      paused: boolean;
+      overlap: string;
+      catchupWindowMs: number;
+    };
     expect(described).toMatchObject({ paused: true, overlap: 'BUFFER_ONE', catchupWindowMs: 7_200_000 });
     await cli('schedule', 'unpause', id, '--note', 'go');
     expect((JSON.parse((await cli('schedule', 'describe', id)).stdout) as { paused: boolean }).paused).toBe(false);
@@ -136,6 +191,8 @@ describe('the operator commands against a real dev server, worker and emulator',
   });
 
   it('builds visibility queries that quote user values', () => {
-    expect(listQuery({ status: 'running', batchId: "b'1" })).toBe("WorkflowType = 'openAIBatchJob' AND OpenAIBatchJobStatus = 'running' AND OpenAIBatchIds = 'b\\'1'");
+    expect(listQuery({ status: 'running', batchId: "b'1" })).toBe(
+      "WorkflowType = 'openAIBatchJob' AND OpenAIBatchJobStatus = 'running' AND OpenAIBatchIds = 'b\\'1'",
+    );
   });
 });

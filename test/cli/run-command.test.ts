@@ -22,9 +22,13 @@ describe('openai-batch run', () => {
   it('runs the review example on the emulator to one result per request and exits 0', async () => {
     const input = join(dir, 'reviews.jsonl');
     await writeReviewRequests(input, 300);
-    const { code, stdout, stderr } = await cli(['run', input, '--job-id', 'cli-reviews', '--name', 'reviews', '--task-queue', `cli-ok-${process.pid}`], dir, {
-      TEMPORAL_ADDRESS: devServer().address,
-    });
+    const { code, stdout, stderr } = await cli(
+      ['run', input, '--job-id', 'cli-reviews', '--name', 'reviews', '--task-queue', `cli-ok-${process.pid}`],
+      dir,
+      {
+        TEMPORAL_ADDRESS: devServer().address,
+      },
+    );
     expect(stderr).not.toMatch(/at .*\.ts:\d+/); // no stack trace
     expect(code).toBe(0);
     expect(stdout).toContain(`Temporal: ${devServer().address} (real, from TEMPORAL_ADDRESS)`);
@@ -32,7 +36,10 @@ describe('openai-batch run', () => {
     expect(stdout).toMatch(/job cli-reviews completed: 300 rows \(succeeded 300\)/);
     const resultsPath = /results: +(\S+)/.exec(stdout)?.[1];
     expect(resultsPath).toBe(join(dir, '.openai-batch', 'cli-reviews', 'results.jsonl'));
-    const rows = (await readFile(resultsPath!, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; status: string });
+    const rows = (await readFile(resultsPath!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { custom_id: string; status: string });
     expect(new Set(rows.map((r) => r.custom_id)).size).toBe(300);
     expect(rows.every((r) => r.status === 'succeeded')).toBe(true);
   });
@@ -43,7 +50,11 @@ describe('openai-batch run', () => {
     const lines = (await readFile(input, 'utf8')).trim().split('\n');
     lines[2] = '{"custom_id": "x", "method": "POST"';
     await writeFile(input, lines.join('\n') + '\n');
-    const { code, stderr } = await cli(['run', input, '--job-id', 'cli-bad', '--task-queue', `cli-bad-${process.pid}`], dir, { TEMPORAL_ADDRESS: devServer().address });
+    const { code, stderr } = await cli(
+      ['run', input, '--job-id', 'cli-bad', '--task-queue', `cli-bad-${process.pid}`],
+      dir,
+      { TEMPORAL_ADDRESS: devServer().address },
+    );
     expect(code).toBe(2);
     expect(stderr).toContain('job cli-bad failed');
     expect(stderr).toMatch(/line 3/);
@@ -53,26 +64,35 @@ describe('openai-batch run', () => {
   it('explains a wrong flag value by its flag name', async () => {
     const input = join(dir, 'ok.jsonl');
     await writeReviewRequests(input, 2);
-    const { code, stderr } = await cli(['run', input, '--max-rounds', 'zero'], dir, { TEMPORAL_ADDRESS: devServer().address });
+    const { code, stderr } = await cli(['run', input, '--max-rounds', 'zero'], dir, {
+      TEMPORAL_ADDRESS: devServer().address,
+    });
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')[0]).toBe('openai-batch run: --max-rounds must be a number, got "zero"');
   });
 
-  it("--on-invalid skip runs the valid lines, lists the refused ones as rejected, and exits 0", async () => {
+  it('--on-invalid skip runs the valid lines, lists the refused ones as rejected, and exits 0', async () => {
     const input = join(dir, 'some-bad.jsonl');
     await writeReviewRequests(input, 20);
     const lines = (await readFile(input, 'utf8')).trim().split('\n');
     lines[3] = '{"custom_id": "bad-method", "method": "GET", "url": "/v1/chat/completions", "body": {}}';
     lines[7] = 'not json at all';
     await writeFile(input, lines.join('\n') + '\n');
-    const { code, stdout, stderr } = await cli(['run', input, '--job-id', 'cli-skip', '--on-invalid', 'skip', '--task-queue', `cli-skip-${process.pid}`], dir, {
-      TEMPORAL_ADDRESS: devServer().address,
-    });
+    const { code, stdout, stderr } = await cli(
+      ['run', input, '--job-id', 'cli-skip', '--on-invalid', 'skip', '--task-queue', `cli-skip-${process.pid}`],
+      dir,
+      {
+        TEMPORAL_ADDRESS: devServer().address,
+      },
+    );
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(stdout).toMatch(/job cli-skip completed: 19 rows \(succeeded 18, rejected 1\)/);
     expect(stdout).toContain('rejected input lines: 2');
     expect(code).toBe(0);
-    const rows = (await readFile(join(dir, '.openai-batch', 'cli-skip', 'results.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; status: string });
+    const rows = (await readFile(join(dir, '.openai-batch', 'cli-skip', 'results.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { custom_id: string; status: string });
     expect(rows.filter((r) => r.status === 'rejected').map((r) => r.custom_id)).toEqual(['bad-method']);
     expect(new Set(rows.map((r) => r.custom_id)).size).toBe(19);
   });

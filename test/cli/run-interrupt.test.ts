@@ -54,7 +54,11 @@ describe('Ctrl-C during `openai-batch run` in a terminal', () => {
     input = join(dir, 'reviews.jsonl');
     await writeReviewRequests(input, 200);
     // Slow enough that the job is mid-batch when Ctrl-C arrives.
-    emulator = await startEmulator({ port: 0, stateDir: join(dir, 'emulator'), config: { rowsPerSecond: 2, validatingSeconds: 0.2, cancellingSeconds: 0.2, finalizingSeconds: 0.2 } });
+    emulator = await startEmulator({
+      port: 0,
+      stateDir: join(dir, 'emulator'),
+      config: { rowsPerSecond: 2, validatingSeconds: 0.2, cancellingSeconds: 0.2, finalizingSeconds: 0.2 },
+    });
   });
   afterAll(async () => {
     await term.close();
@@ -69,8 +73,21 @@ describe('Ctrl-C during `openai-batch run` in a terminal', () => {
       OPENAI_API_KEY: 'sk-test-not-a-secret',
       OPENAI_BATCH_STORAGE_ROOT: '',
     };
-    const exports = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join(' ');
-    const args = ['run', input, '--job-id', jobId, '--task-queue', `interrupt-${jobId}`, '--poll-min-seconds', '0.2', '--poll-max-seconds', '1'];
+    const exports = Object.entries(env)
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join(' ');
+    const args = [
+      'run',
+      input,
+      '--job-id',
+      jobId,
+      '--task-queue',
+      `interrupt-${jobId}`,
+      '--poll-min-seconds',
+      '0.2',
+      '--poll-max-seconds',
+      '1',
+    ];
     // The shell stays after the CLI exits, so that its exit code can be read off the screen.
     return `cd ${shellQuote(dir)} && env ${exports} ${shellQuote(process.execPath)} ${shellQuote(bin)} ${args.map(shellQuote).join(' ')}; echo "EXIT=$?"; sleep 600`;
   }

@@ -11,7 +11,10 @@ const bin = fileURLToPath(new URL('../../bin/openai-batch.js', import.meta.url))
 function oldNode(): string | undefined {
   for (const path of ['/usr/bin/node', '/usr/local/bin/node']) {
     try {
-      const [major, minor] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' }).trim().split('.').map(Number) as [number, number];
+      const [major, minor] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' })
+        .trim()
+        .split('.')
+        .map(Number) as [number, number];
       if (major < 22 || (major === 22 && minor < 18)) return path;
     } catch {
       // not installed here
@@ -34,13 +37,18 @@ function expectOneLine(out: { code: number | null; stdout: string; stderr: strin
 
 describe('openai-batch on an unsupported Node', () => {
   const old = oldNode();
-  it.skipIf(!old)(`prints one line naming the version needed and how to get it (${old ?? 'no Node older than 22.18 here'})`, async () => {
-    const out = await runProcess(old!, [bin, 'run', '--help'], { env: { ...process.env } });
-    expectOneLine(out, /this is Node (?:1\d|2[0-2])\.\d+\.\d+ /);
-  });
+  it.skipIf(!old)(
+    `prints one line naming the version needed and how to get it (${old ?? 'no Node older than 22.18 here'})`,
+    async () => {
+      const out = await runProcess(old!, [bin, 'run', '--help'], { env: { ...process.env } });
+      expectOneLine(out, /this is Node (?:1\d|2[0-2])\.\d+\.\d+ /);
+    },
+  );
 
   it('says the same for any version below 22.18 it is told it runs on', async () => {
-    const out = await runProcess(process.execPath, [bin, '--help'], { env: { ...process.env, OPENAI_BATCH_TEST_NODE_VERSION: '22.17.1' } });
+    const out = await runProcess(process.execPath, [bin, '--help'], {
+      env: { ...process.env, OPENAI_BATCH_TEST_NODE_VERSION: '22.17.1' },
+    });
     expectOneLine(out, /this is Node 22\.17\.1 /);
   });
 

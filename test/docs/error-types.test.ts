@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
-import { FAILURE_TYPES, FATAL_FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES, updateRejected } from '../../common/failures.ts';
+import {
+  FAILURE_TYPES,
+  FATAL_FAILURE_TYPES,
+  NON_RETRYABLE_FAILURE_TYPES,
+  updateRejected,
+} from '../../common/failures.ts';
 import { toApplicationFailure } from '../../src/openai/errors.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -14,7 +19,10 @@ const declared = Object.values(FAILURE_TYPES) as string[];
 
 /** The README's "Error types" table: type -> its row (the "retried" cell first). */
 function readmeTable(): Map<string, string> {
-  const section = readme.slice(readme.indexOf('## Error types\n'), readme.indexOf('\n## ', readme.indexOf('## Error types\n') + 1));
+  const section = readme.slice(
+    readme.indexOf('## Error types\n'),
+    readme.indexOf('\n## ', readme.indexOf('## Error types\n') + 1),
+  );
   const rows = new Map<string, string>();
   for (const line of section.split('\n')) {
     const cells = /^\| `(OpenAIBatch\.\w+)` \| (.+)$/.exec(line);
@@ -46,7 +54,8 @@ describe('the failure types', () => {
   it('every OpenAIBatch.* type named in the code is declared in common/failures.ts', async () => {
     const files = (await Promise.all(['src/', 'activities/', 'workflows/', 'common/'].map(sourceFiles))).flat();
     const named = new Set<string>();
-    for (const file of files) for (const t of (await readFile(file, 'utf8')).match(/OpenAIBatch\.[A-Z]\w*/g) ?? []) named.add(t);
+    for (const file of files)
+      for (const t of (await readFile(file, 'utf8')).match(/OpenAIBatch\.[A-Z]\w*/g) ?? []) named.add(t);
     expect(named.size).toBeGreaterThan(5);
     expect([...named].filter((t) => !declared.includes(t))).toEqual([]);
   });
@@ -80,7 +89,10 @@ describe('the failure types', () => {
 
   it('a refused update has one shape: its type and "<update> rejected: <why>"', () => {
     const refusal = updateRejected('retryFailedRows', 'the job is still planning');
-    expect([refusal.type, refusal.message]).toEqual([FAILURE_TYPES.updateRejected, 'retryFailedRows rejected: the job is still planning']);
+    expect([refusal.type, refusal.message]).toEqual([
+      FAILURE_TYPES.updateRejected,
+      'retryFailedRows rejected: the job is still planning',
+    ]);
     expect(readmeTable().get(FAILURE_TYPES.updateRejected)).toContain('`<update> rejected: <why>`');
   });
 });

@@ -14,7 +14,10 @@ import * as myWorkflows from '../../examples/my-workflows.ts';
 import { allReadmes, readmeBlockAfter, readmeBlocks, repoRoot } from '../support/readme-blocks.ts';
 import { until } from '../support/until.ts';
 
-const ENTRIES = { 'temporal-openai-batch': 'src/index.ts', 'temporal-openai-batch/workflows': 'workflows/index.ts' } as const;
+const ENTRIES = {
+  'temporal-openai-batch': 'src/index.ts',
+  'temporal-openai-batch/workflows': 'workflows/index.ts',
+} as const;
 type Entry = keyof typeof ENTRIES;
 
 /** The names an entry file exports (explicit named exports only: the project has no `export *` there). */
@@ -23,7 +26,12 @@ async function exportedNames(entry: Entry): Promise<Set<string>> {
   const names = new Set<string>();
   for (const [, list] of source.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
     for (const item of list!.split(',')) {
-      const name = item.trim().replace(/^type /, '').split(/\s+as\s+/).at(-1)?.trim();
+      const name = item
+        .trim()
+        .replace(/^type /, '')
+        .split(/\s+as\s+/)
+        .at(-1)
+        ?.trim();
       if (name) names.add(name);
     }
   }
@@ -42,9 +50,16 @@ describe('every name the READMEs document is exported where they say', () => {
   });
 
   it("each name in the Import paths table is exported by that row's entry, and each CLI command exists", async () => {
-    const table = readme.slice(readme.indexOf('### Import paths'), readme.indexOf('\n## ', readme.indexOf('### Import paths')));
+    const table = readme.slice(
+      readme.indexOf('### Import paths'),
+      readme.indexOf('\n## ', readme.indexOf('### Import paths')),
+    );
     const rows = [...table.matchAll(/^\| `([^`]+)` \| (.*) \| [^|]+ \|$/gm)];
-    expect(rows.map((r) => r[1])).toEqual(['temporal-openai-batch', 'temporal-openai-batch/workflows', 'npx openai-batch']);
+    expect(rows.map((r) => r[1])).toEqual([
+      'temporal-openai-batch',
+      'temporal-openai-batch/workflows',
+      'npx openai-batch',
+    ]);
     for (const [, entry, what] of rows) {
       const names = [...what!.matchAll(/`([A-Za-z_][\w-]*)`/g)].map((m) => m[1]!);
       expect(names.length).toBeGreaterThan(3);
@@ -62,9 +77,14 @@ describe('every name the READMEs document is exported where they say', () => {
     let imports = 0;
     for (const [path] of allReadmes()) {
       for (const block of readmeBlocks(path)) {
-        for (const [, list, entry] of block.body.matchAll(/import (?:type )?\{([^}]*)\} from '(temporal-openai-batch(?:\/workflows)?)'/g)) {
+        for (const [, list, entry] of block.body.matchAll(
+          /import (?:type )?\{([^}]*)\} from '(temporal-openai-batch(?:\/workflows)?)'/g,
+        )) {
           const exported = entry === 'temporal-openai-batch' ? root : workflows;
-          const names = list!.split(',').map((n) => n.trim().replace(/^type /, '')).filter(Boolean);
+          const names = list!
+            .split(',')
+            .map((n) => n.trim().replace(/^type /, ''))
+            .filter(Boolean);
           imports += names.length;
           expect([path, names.filter((name) => !exported.has(name))]).toEqual([path, []]);
         }
@@ -82,13 +102,20 @@ describe('no link or path in a README leaves the repository', () => {
       const prose = text.replace(/```[\s\S]*?```/g, '');
       const targets = [
         ...[...prose.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)].map((m) => m[1]!).filter((t) => !/^[a-z]+:/i.test(t)),
-        ...[...prose.matchAll(/`((?:\.{1,2}\/)*[\w.-]+(?:\/[\w.-]+)+\.(?:ts|js|md|json|jsonl|yml|yaml))`/g)].map((m) => m[1]!),
+        ...[...prose.matchAll(/`((?:\.{1,2}\/)*[\w.-]+(?:\/[\w.-]+)+\.(?:ts|js|md|json|jsonl|yml|yaml))`/g)].map(
+          (m) => m[1]!,
+        ),
       ];
       for (const target of targets) {
         // Prose also names files a user makes (`inputs/reviews.jsonl`); a repository path starts with
         // ./ or ../, or with a folder of the repository or of the README's own folder.
         const first = target.split('/')[0]!;
-        if (!target.startsWith('.') && !existsSync(join(repoRoot, first)) && !existsSync(join(repoRoot, dirname(path), first))) continue;
+        if (
+          !target.startsWith('.') &&
+          !existsSync(join(repoRoot, first)) &&
+          !existsSync(join(repoRoot, dirname(path), first))
+        )
+          continue;
         checked++;
         // A path is relative to the README's folder, or (as prose often writes it) to the repository.
         const candidates = [resolve(repoRoot, dirname(path), target), resolve(repoRoot, target)];
@@ -116,17 +143,27 @@ describe('no link or path in a README leaves the repository', () => {
 
 describe("the folder READMEs' code runs as written", () => {
   it('src/tools/emulator/README.md: the emulator command prints what the README shows', async () => {
-    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/tools/emulator/README.md').trim().split('\n') as [string, string];
+    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/tools/emulator/README.md')
+      .trim()
+      .split('\n') as [string, string];
     const port = await freePort();
     // As written, without the optional part, on a port free on this machine.
-    const args = command.replace(/ \[[^\]]*\]/g, '').replace('--port 8787', `--port ${port}`).split(' ');
+    const args = command
+      .replace(/ \[[^\]]*\]/g, '')
+      .replace('--port 8787', `--port ${port}`)
+      .split(' ');
     expect(args.slice(0, 3)).toEqual(['npx', 'openai-batch', 'emulator']);
     const dir = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/openai-batch.js'), ...args.slice(2)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/openai-batch.js'), ...args.slice(2)], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      await until('the emulator to print its address', () => Promise.resolve(out.includes('\n') || child.exitCode !== null));
+      await until('the emulator to print its address', () =>
+        Promise.resolve(out.includes('\n') || child.exitCode !== null),
+      );
       expect(out.trim()).toBe(shown.replace(/^# /, '').replace('8787', String(port)));
       expect(existsSync(join(dir, '.emulator'))).toBe(true);
     } finally {
@@ -140,8 +177,20 @@ describe("the folder READMEs' code runs as written", () => {
     const dir = await mkdtemp(join(tmpdir(), 'emulator-readme-'));
     const { emulator, client } = await emulatorClient(join(dir, 'state'));
     try {
-      const file = await client.files.create({ file: new File(['{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"text-embedding-3-small","input":"hi"}}\n'], 'in.jsonl'), purpose: 'batch' });
-      const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/embeddings', completion_window: '24h' });
+      const file = await client.files.create({
+        file: new File(
+          [
+            '{"custom_id":"a","method":"POST","url":"/v1/embeddings","body":{"model":"text-embedding-3-small","input":"hi"}}\n',
+          ],
+          'in.jsonl',
+        ),
+        purpose: 'batch',
+      });
+      const batch = await client.batches.create({
+        input_file_id: file.id,
+        endpoint: '/v1/embeddings',
+        completion_window: '24h',
+      });
       expect(batch.status).toBe('validating');
       expect((await client.batches.retrieve(batch.id)).id).toBe(batch.id);
       expect(emulator.stats().batchesCreated).toBe(1);
@@ -153,7 +202,10 @@ describe("the folder READMEs' code runs as written", () => {
 
   it('workflows/README.md: a bundle that re-exports the job workflows next to its own builds for the sandbox', async () => {
     expect(Object.keys(myWorkflows)).toEqual(expect.arrayContaining(['openAIBatchJob', 'openAIBatchChunk', 'greet']));
-    const bundle = await bundleWorkflowCode({ workflowsPath: join(repoRoot, 'examples/my-workflows.ts'), logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: join(repoRoot, 'examples/my-workflows.ts'),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
     expect(bundle.code).toContain('openAIBatchJob');
     expect(bundle.code).toContain('hello, ');
   });

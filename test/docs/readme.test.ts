@@ -17,7 +17,9 @@ import { devServer } from '../support/temporal.ts';
 const root = new URL('../../', import.meta.url);
 // README blocks show the published import specifiers; the example files import the sources.
 const published = (source: string): string =>
-  source.replace("from '../src/index.ts'", "from 'temporal-openai-batch'").replace("from '../workflows/index.ts'", "from 'temporal-openai-batch/workflows'");
+  source
+    .replace("from '../src/index.ts'", "from 'temporal-openai-batch'")
+    .replace("from '../workflows/index.ts'", "from 'temporal-openai-batch/workflows'");
 
 describe('every README code block is an example file that a test runs', () => {
   it.each(['examples/start-job.ts', 'examples/nightly-schedule.ts'])('the README shows %s verbatim', async (file) => {
@@ -34,7 +36,13 @@ describe('every README code block is an example file that a test runs', () => {
         shown.push(`${path}: ${file}`);
       }
     }
-    expect(shown).toEqual(expect.arrayContaining(['README.md: examples/start-job.ts', 'src/tools/emulator/README.md: examples/emulator-client.ts', 'workflows/README.md: examples/my-workflows.ts']));
+    expect(shown).toEqual(
+      expect.arrayContaining([
+        'README.md: examples/start-job.ts',
+        'src/tools/emulator/README.md: examples/emulator-client.ts',
+        'workflows/README.md: examples/my-workflows.ts',
+      ]),
+    );
   });
 });
 
@@ -58,7 +66,11 @@ describe('the README examples run against a real dev server, worker and emulator
   });
 
   it('start a job from code: every review gets a sentiment', async () => {
-    const sentiments = await classifyReviews(env.conn.client, { inputUri, taskQueue: env.taskQueue, storageRoot: env.storageRoot });
+    const sentiments = await classifyReviews(env.conn.client, {
+      inputUri,
+      taskQueue: env.taskQueue,
+      storageRoot: env.storageRoot,
+    });
     expect(Object.values(sentiments).reduce((a, b) => a + b, 0)).toBe(30);
     for (const key of Object.keys(sentiments)) expect(['positive', 'neutral', 'negative']).toContain(key);
   });
@@ -88,7 +100,15 @@ describe('the README examples run against a real dev server, worker and emulator
     const job = await env.conn.client.workflow.start('openAIBatchJob', {
       taskQueue: env.taskQueue,
       workflowId: `readme-ops-${Date.now()}`,
-      args: [{ name: 'nightly-reviews', inputUri, endpoint: '/v1/chat/completions', deadline: deadline.toISOString(), wait: { minPollMs: 200, maxPollMs: 1000, progressRefreshMs: 1000 } }],
+      args: [
+        {
+          name: 'nightly-reviews',
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          deadline: deadline.toISOString(),
+          wait: { minPollMs: 200, maxPollMs: 1000, progressRefreshMs: 1000 },
+        },
+      ],
       typedSearchAttributes: [{ key: JOB_NAME, value: 'nightly-reviews' }],
     });
     let batchId: string | undefined;
@@ -101,11 +121,22 @@ describe('the README examples run against a real dev server, worker and emulator
     const script = join(env.dir, 'operator.sh');
     const lines = readmeBlockAfter('doc-test: operator').replace(/^temporal /gm, `"${cli.path}" `);
     // Visibility is eventually consistent: retry the script's list lines until the job shows up.
-    await writeFile(script, `set -eu
+    await writeFile(
+      script,
+      `set -eu
 for i in $(seq 1 20); do ${lines.split('\n')[1]} | grep -q "$JOB_ID" && break; sleep 0.5; done
-${lines}`);
+${lines}`,
+    );
     // The temporal CLI reads TEMPORAL_ADDRESS, as the README says.
-    const out = await runProcess('/bin/sh', [script], { env: { ...process.env, TEMPORAL_ADDRESS: devServer().address, JOB_ID: job.workflowId, BATCH_ID: batchId!, NEW_DEADLINE: newDeadline } });
+    const out = await runProcess('/bin/sh', [script], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: devServer().address,
+        JOB_ID: job.workflowId,
+        BATCH_ID: batchId!,
+        NEW_DEADLINE: newDeadline,
+      },
+    });
     env.emulator.setConfig({ rowsPerSecond: 'instant' });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);

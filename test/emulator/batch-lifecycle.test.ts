@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BadRequestError, ConflictError, NotFoundError, toFile } from 'openai';
 import type { Batch } from 'openai/resources/batches';
-import { FAST, chatLine, openEmulator, readJsonl, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
+import {
+  FAST,
+  chatLine,
+  openEmulator,
+  readJsonl,
+  uploadBatchFile,
+  waitForStatus,
+  type EmulatorFixture,
+} from './support/emulator-fixture.ts';
 import { validateSchema, SPEC_2025_06 } from './support/openapi-validator.ts';
 
 let fx: EmulatorFixture;
@@ -11,7 +19,10 @@ beforeAll(async () => {
 afterAll(async () => fx?.close());
 
 async function createChatBatch(rows: number, metadata?: Record<string, string>) {
-  const path = await fx.writeJsonl(`b-${Date.now()}-${rows}.jsonl`, Array.from({ length: rows }, (_, i) => chatLine(`r-${i}`)));
+  const path = await fx.writeJsonl(
+    `b-${Date.now()}-${rows}.jsonl`,
+    Array.from({ length: rows }, (_, i) => chatLine(`r-${i}`)),
+  );
   const file = await uploadBatchFile(fx.client, path);
   return fx.client.batches.create({
     input_file_id: file.id,
@@ -23,7 +34,12 @@ async function createChatBatch(rows: number, metadata?: Record<string, string>) 
 
 describe('batch lifecycle', () => {
   it('goes validating -> in_progress -> finalizing -> completed, counts advancing with time and each *_at set when reached', async () => {
-    const created = await createChatBatch(40, { job_id: 'job-1', round: '0', chunk: '0', idempotency_key: 'job-1/r0/c0' });
+    const created = await createChatBatch(40, {
+      job_id: 'job-1',
+      round: '0',
+      chunk: '0',
+      idempotency_key: 'job-1/r0/c0',
+    });
     expect(created.status).toBe('validating');
     expect(validateSchema('Batch', created)).toEqual([]);
     expect(created.expires_at).toBe(created.created_at + 86_400);
@@ -53,8 +69,10 @@ describe('batch lifecycle', () => {
 
     const done = last;
     expect(done.model).toBe('gpt-4o-mini');
-    for (const field of ['in_progress_at', 'finalizing_at', 'completed_at'] as const) expect(done[field]).toBeTypeOf('number');
-    for (const field of ['failed_at', 'expired_at', 'cancelling_at', 'cancelled_at'] as const) expect(done[field]).toBeNull();
+    for (const field of ['in_progress_at', 'finalizing_at', 'completed_at'] as const)
+      expect(done[field]).toBeTypeOf('number');
+    for (const field of ['failed_at', 'expired_at', 'cancelling_at', 'cancelled_at'] as const)
+      expect(done[field]).toBeNull();
     expect(done.created_at).toBeLessThanOrEqual(done.in_progress_at!);
     expect(done.in_progress_at!).toBeLessThanOrEqual(done.finalizing_at!);
     expect(done.finalizing_at!).toBeLessThanOrEqual(done.completed_at!);
@@ -65,10 +83,12 @@ describe('batch lifecycle', () => {
     const output = await fx.client.files.retrieve(done.output_file_id!);
     expect(output).toMatchObject({ purpose: 'batch_output', filename: `${done.id}_output.jsonl` });
     expect(validateSchema('OpenAIFile', output)).toEqual([]);
-    const lines = await readJsonl<{ id: string; custom_id: string; response: { status_code: number; request_id: string; body: Record<string, unknown> }; error: null }>(
-      fx.client,
-      output.id,
-    );
+    const lines = await readJsonl<{
+      id: string;
+      custom_id: string;
+      response: { status_code: number; request_id: string; body: Record<string, unknown> };
+      error: null;
+    }>(fx.client, output.id);
     expect(lines.map((l) => l.custom_id).sort()).toEqual(Array.from({ length: 40 }, (_, i) => `r-${i}`).sort());
     let prompt = 0;
     let completion = 0;
@@ -85,13 +105,18 @@ describe('batch lifecycle', () => {
       completion += usage.completion_tokens;
     }
     // Batch usage is the sum of the rows' usage.
-    expect(done.usage).toMatchObject({ input_tokens: prompt, output_tokens: completion, total_tokens: prompt + completion });
+    expect(done.usage).toMatchObject({
+      input_tokens: prompt,
+      output_tokens: completion,
+      total_tokens: prompt + completion,
+    });
     expect(fx.emulator.stats().batchesByIdempotencyKey['job-1/r0/c0']).toBe(1);
   });
 
   it('for await over batches.list pages through every batch newest first, with first_id/last_id/has_more', async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await createChatBatch(1, { job_id: 'list-job', round: '1', chunk: String(i) })).id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await createChatBatch(1, { job_id: 'list-job', round: '1', chunk: String(i) })).id);
     const listed: string[] = [];
     for await (const b of fx.client.batches.list({ limit: 2 })) listed.push(b.id);
     expect(listed.slice(0, 5)).toEqual([...ids].reverse());
@@ -109,7 +134,10 @@ describe('batch lifecycle', () => {
       .catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(NotFoundError);
     expect((missing as NotFoundError).param).toBe('input_file_id');
-    const other = await fx.client.files.create({ file: await toFile(Buffer.from('{}'), 'x.jsonl'), purpose: 'user_data' });
+    const other = await fx.client.files.create({
+      file: await toFile(Buffer.from('{}'), 'x.jsonl'),
+      purpose: 'user_data',
+    });
     const wrong = await fx.client.batches
       .create({ input_file_id: other.id, endpoint: '/v1/chat/completions', completion_window: '24h' })
       .catch((e: unknown) => e);
@@ -119,7 +147,11 @@ describe('batch lifecycle', () => {
 
   it('metadata beyond 16 pairs, 64-character keys or 512-character values is refused, as are a bad endpoint and window', async () => {
     const file = await uploadBatchFile(fx.client, await fx.writeJsonl('meta.jsonl', [chatLine('m')]));
-    const base = { input_file_id: file.id, endpoint: '/v1/chat/completions' as const, completion_window: '24h' as const };
+    const base = {
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions' as const,
+      completion_window: '24h' as const,
+    };
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
     const cases: [Record<string, unknown>, string][] = [
       [{ ...base, metadata: tooMany }, 'metadata'],
@@ -136,7 +168,10 @@ describe('batch lifecycle', () => {
       expect((err as BadRequestError).param).toBe(param);
       expect(validateSchema('Error', (err as BadRequestError).error)).toEqual([]);
     }
-    const ok = await fx.client.batches.create({ ...base, metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`.padEnd(64, 'x'), 'v'.repeat(512)])) });
+    const ok = await fx.client.batches.create({
+      ...base,
+      metadata: Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`.padEnd(64, 'x'), 'v'.repeat(512)])),
+    });
     expect(Object.keys(ok.metadata!)).toHaveLength(16);
   });
 

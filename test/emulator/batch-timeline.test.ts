@@ -14,7 +14,15 @@ function record(overrides: Partial<BatchRecord> = {}): BatchRecord {
     completion_window: '24h',
     metadata: null,
     output_expires_after: null,
-    plan: { validatingMs: 1000, finalizingMs: 2000, cancellingMs: 500, windowMs: 86_400_000, rowsPerSecond: 10, rowErrors: {}, seed: 1 },
+    plan: {
+      validatingMs: 1000,
+      finalizingMs: 2000,
+      cancellingMs: 500,
+      windowMs: 86_400_000,
+      rowsPerSecond: 10,
+      rowErrors: {},
+      seed: 1,
+    },
     validation: { ok: true, doneAtMs: T0 + 200, total: 100, model: 'm', promptTokens: 1000, failedRows: [3, 50] },
     cancelRequestedAtMs: null,
     final: null,
@@ -36,7 +44,9 @@ describe('batch timeline (a pure function of the record and the clock)', () => {
   });
 
   it('stays validating until validation has really finished, however short validatingSeconds is', () => {
-    const r = record({ validation: { ok: true, doneAtMs: T0 + 5000, total: 1, model: 'm', promptTokens: 1, failedRows: [] } });
+    const r = record({
+      validation: { ok: true, doneAtMs: T0 + 5000, total: 1, model: 'm', promptTokens: 1, failedRows: [] },
+    });
     expect(batchMoment(r, T0 + 4000).status).toBe('validating');
     expect(batchMoment(r, T0 + 5000).at.in_progress).toBe(T0 + 5000);
   });
@@ -56,7 +66,13 @@ describe('batch timeline (a pure function of the record and the clock)', () => {
   });
 
   it('a failed validation fails the batch once the validating time is over', () => {
-    const r = record({ validation: { ok: false, doneAtMs: T0 + 10, errors: [{ code: 'empty_file', message: 'x', param: null, line: null }] } });
+    const r = record({
+      validation: {
+        ok: false,
+        doneAtMs: T0 + 10,
+        errors: [{ code: 'empty_file', message: 'x', param: null, line: null }],
+      },
+    });
     expect(batchMoment(r, T0 + 500).status).toBe('validating');
     expect(batchMoment(r, T0 + 1000)).toMatchObject({ status: 'failed', at: { failed: T0 + 1000, in_progress: null } });
   });

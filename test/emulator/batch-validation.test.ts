@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch, BatchCreateParams } from 'openai/resources/batches';
-import { FAST, chatLine, openEmulator, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
+import {
+  FAST,
+  chatLine,
+  openEmulator,
+  uploadBatchFile,
+  waitForStatus,
+  type EmulatorFixture,
+} from './support/emulator-fixture.ts';
 import { validateSchema } from './support/openapi-validator.ts';
 
 let fx: EmulatorFixture;
@@ -10,7 +17,10 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-async function runBatch(lines: readonly unknown[], endpoint: BatchCreateParams['endpoint'] = '/v1/chat/completions'): Promise<Batch> {
+async function runBatch(
+  lines: readonly unknown[],
+  endpoint: BatchCreateParams['endpoint'] = '/v1/chat/completions',
+): Promise<Batch> {
   const file = await uploadBatchFile(fx.client, await fx.writeJsonl(`v-${Math.random()}.jsonl`, lines));
   const created = await fx.client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
   const done = await waitForStatus(fx.client, created.id, ['failed', 'completed']);
@@ -32,7 +42,11 @@ function expectFailure(batch: Batch, expected: { code: string; line: number | nu
 
 describe('input validation fails the batch with errors.data entries (code, message, line, param)', () => {
   it('a line that is not JSON', async () => {
-    expectFailure(await runBatch([chatLine('a'), '{"custom_id": "b", oops']), { code: 'invalid_json_line', line: 2, param: null });
+    expectFailure(await runBatch([chatLine('a'), '{"custom_id": "b", oops']), {
+      code: 'invalid_json_line',
+      line: 2,
+      param: null,
+    });
   });
 
   it.each(['custom_id', 'method', 'url', 'body'] as const)('a line without %s', async (field) => {
@@ -42,28 +56,57 @@ describe('input validation fails the batch with errors.data entries (code, messa
   });
 
   it('a duplicate custom_id', async () => {
-    expectFailure(await runBatch([chatLine('a'), chatLine('b'), chatLine('a')]), { code: 'duplicate_custom_id', line: 3, param: 'custom_id' });
+    expectFailure(await runBatch([chatLine('a'), chatLine('b'), chatLine('a')]), {
+      code: 'duplicate_custom_id',
+      line: 3,
+      param: 'custom_id',
+    });
   });
 
   it('a url that does not match the batch endpoint', async () => {
-    expectFailure(await runBatch([chatLine('a'), { ...chatLine('b'), url: '/v1/embeddings' }]), { code: 'url_mismatch', line: 2, param: 'url' });
+    expectFailure(await runBatch([chatLine('a'), { ...chatLine('b'), url: '/v1/embeddings' }]), {
+      code: 'url_mismatch',
+      line: 2,
+      param: 'url',
+    });
   });
 
   it('more than one model', async () => {
-    expectFailure(await runBatch([chatLine('a'), chatLine('b', 'hi', 'gpt-4o')]), { code: 'model_mismatch', line: 2, param: 'body.model' });
+    expectFailure(await runBatch([chatLine('a'), chatLine('b', 'hi', 'gpt-4o')]), {
+      code: 'model_mismatch',
+      line: 2,
+      param: 'body.model',
+    });
   });
 
   it('more requests than the limit', async () => {
-    expectFailure(await runBatch(Array.from({ length: 6 }, (_, i) => chatLine(`r${i}`))), { code: 'too_many_tasks', line: null, param: null });
+    expectFailure(await runBatch(Array.from({ length: 6 }, (_, i) => chatLine(`r${i}`))), {
+      code: 'too_many_tasks',
+      line: null,
+      param: null,
+    });
   });
 
   it('a file larger than the byte limit', async () => {
-    expectFailure(await runBatch([chatLine('a', 'x'.repeat(5000))]), { code: 'file_too_large', line: null, param: null });
+    expectFailure(await runBatch([chatLine('a', 'x'.repeat(5000))]), {
+      code: 'file_too_large',
+      line: null,
+      param: null,
+    });
   });
 
   it('more embedding inputs than the limit across all requests', async () => {
-    const embed = (id: string) => ({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: ['a', 'b', 'c', 'd'] } });
-    expectFailure(await runBatch([embed('a'), embed('b')], '/v1/embeddings'), { code: 'too_many_tasks', line: null, param: null });
+    const embed = (id: string) => ({
+      custom_id: id,
+      method: 'POST',
+      url: '/v1/embeddings',
+      body: { model: 'text-embedding-3-small', input: ['a', 'b', 'c', 'd'] },
+    });
+    expectFailure(await runBatch([embed('a'), embed('b')], '/v1/embeddings'), {
+      code: 'too_many_tasks',
+      line: null,
+      param: null,
+    });
   });
 
   it('an empty file', async () => {

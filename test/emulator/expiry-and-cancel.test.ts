@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST, chatLine, openEmulator, readJsonl, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
+import {
+  FAST,
+  chatLine,
+  openEmulator,
+  readJsonl,
+  uploadBatchFile,
+  waitForStatus,
+  type EmulatorFixture,
+} from './support/emulator-fixture.ts';
 import { validateSchema, SPEC_2025_06 } from './support/openapi-validator.ts';
 
 let fx: EmulatorFixture;
@@ -8,12 +16,27 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-type Line = { id: string; custom_id: string; response: { status_code: number } | null; error: { code: string; message: string } | null };
+type Line = {
+  id: string;
+  custom_id: string;
+  response: { status_code: number } | null;
+  error: { code: string; message: string } | null;
+};
 
 async function startBatch(rows: number) {
   const ids = Array.from({ length: rows }, (_, i) => `row-${i}`);
-  const file = await uploadBatchFile(fx.client, await fx.writeJsonl(`e-${Math.random()}.jsonl`, ids.map((id) => chatLine(id))));
-  const batch = await fx.client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const file = await uploadBatchFile(
+    fx.client,
+    await fx.writeJsonl(
+      `e-${Math.random()}.jsonl`,
+      ids.map((id) => chatLine(id)),
+    ),
+  );
+  const batch = await fx.client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
   return { batch, ids };
 }
 
@@ -43,7 +66,10 @@ describe('expiry and cancellation keep processed rows', () => {
         id: expect.stringMatching(/^batch_req_/) as string,
         custom_id: line.custom_id,
         response: null,
-        error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+        error: {
+          code: 'batch_expired',
+          message: 'This request could not be executed before the completion window expired.',
+        },
       });
       expect(validateSchema('BatchRequestOutput', line, { spec: SPEC_2025_06 })).toEqual([]);
     }

@@ -43,26 +43,40 @@ describe('faults on API calls map to the SDK error classes', () => {
   });
 
   it('a dropped connection during a streamed upload is an APIConnectionError, and nothing is stored', async () => {
-    const path = await fx.writeJsonl('drop.jsonl', Array.from({ length: 2000 }, (_, i) => chatLine(`d${i}`)));
+    const path = await fx.writeJsonl(
+      'drop.jsonl',
+      Array.from({ length: 2000 }, (_, i) => chatLine(`d${i}`)),
+    );
     const before = fx.emulator.stats().filesUploaded;
     fx.emulator.setConfig(only('files.create', { dropConnection: 1 }));
-    const err = await fx.client.files.create({ file: createReadStream(path), purpose: 'batch' }).catch((e: unknown) => e);
+    const err = await fx.client.files
+      .create({ file: createReadStream(path), purpose: 'batch' })
+      .catch((e: unknown) => e);
     clear('files.create');
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(fx.emulator.stats().filesUploaded).toBe(before);
   });
 
   it('a create whose response is lost still created exactly one batch, findable by its idempotency key', async () => {
-    const file = await fx.client.files.create({ file: await toFile(Buffer.from(JSON.stringify(chatLine('x')) + '\n'), 'lost.jsonl'), purpose: 'batch' });
+    const file = await fx.client.files.create({
+      file: await toFile(Buffer.from(JSON.stringify(chatLine('x')) + '\n'), 'lost.jsonl'),
+      purpose: 'batch',
+    });
     fx.emulator.setConfig(only('batches.create', { dropAfterHandling: 1 }));
     const err = await fx.client.batches
-      .create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { idempotency_key: 'lost-1' } })
+      .create({
+        input_file_id: file.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        metadata: { idempotency_key: 'lost-1' },
+      })
       .catch((e: unknown) => e);
     clear('batches.create');
     expect(err).toBeInstanceOf(APIConnectionError);
     expect(fx.emulator.stats().batchesByIdempotencyKey['lost-1']).toBe(1);
     const found: string[] = [];
-    for await (const b of fx.client.batches.list({ limit: 100 })) if (b.metadata?.idempotency_key === 'lost-1') found.push(b.id);
+    for await (const b of fx.client.batches.list({ limit: 100 }))
+      if (b.metadata?.idempotency_key === 'lost-1') found.push(b.id);
     expect(found).toHaveLength(1);
   });
 
@@ -76,13 +90,24 @@ describe('faults on API calls map to the SDK error classes', () => {
 
   it('every route faulted at 15% fails about 15% of calls, reproducibly for the same seed, and the control routes count them', async () => {
     const outcomes = async (seed: number): Promise<string> => {
-      const other = await openEmulator({ ...FAST, seed, faults: { '*': { rateLimit: 0.05, serverError: 0.05, dropConnection: 0.05 } } });
+      const other = await openEmulator({
+        ...FAST,
+        seed,
+        faults: { '*': { rateLimit: 0.05, serverError: 0.05, dropConnection: 0.05 } },
+      });
       try {
         const results: string[] = [];
         for (let i = 0; i < 60; i++) {
           const r = await other.client.batches.list().then(
             () => 'ok',
-            (e: unknown) => (e instanceof RateLimitError ? '429' : e instanceof InternalServerError ? '500' : e instanceof APIConnectionError ? 'drop' : 'other'),
+            (e: unknown) =>
+              e instanceof RateLimitError
+                ? '429'
+                : e instanceof InternalServerError
+                  ? '500'
+                  : e instanceof APIConnectionError
+                    ? 'drop'
+                    : 'other',
           );
           results.push(r);
         }
@@ -108,8 +133,11 @@ describe('faults on API calls map to the SDK error classes', () => {
 
   it('POST /_emulator/config changes faults while running, per route, and rejects an invalid config', async () => {
     const control = fx.emulator.baseURL.replace(/\/v1$/, '/_emulator/config');
-    const post = (body: unknown) => fetch(control, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const updated = (await (await post({ faults: { 'files.retrieve': { serverError: 1 } } })).json()) as { faults: Record<string, unknown> };
+    const post = (body: unknown) =>
+      fetch(control, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const updated = (await (await post({ faults: { 'files.retrieve': { serverError: 1 } } })).json()) as {
+      faults: Record<string, unknown>;
+    };
     expect(updated.faults['files.retrieve']).toEqual({ serverError: 1 });
     await expect(fx.client.files.retrieve('file-any')).rejects.toBeInstanceOf(InternalServerError);
     // Other routes are untouched.

@@ -41,7 +41,10 @@ describe('files', () => {
   it('for await over files.list pages through every file, newest first, filtered by purpose', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const f = await fx.client.files.create({ file: await toFile(Buffer.from('x'), `page-${i}.txt`), purpose: 'user_data' });
+      const f = await fx.client.files.create({
+        file: await toFile(Buffer.from('x'), `page-${i}.txt`),
+        purpose: 'user_data',
+      });
       ids.push(f.id);
     }
     const seen: string[] = [];
@@ -59,13 +62,21 @@ describe('files', () => {
   });
 
   it('delete removes the file: later reads are 404s shaped like OpenAI', async () => {
-    const f = await fx.client.files.create({ file: await toFile(Buffer.from('gone'), 'gone.txt'), purpose: 'user_data' });
+    const f = await fx.client.files.create({
+      file: await toFile(Buffer.from('gone'), 'gone.txt'),
+      purpose: 'user_data',
+    });
     const deleted = await fx.client.files.delete(f.id);
     expect(deleted).toEqual({ id: f.id, object: 'file', deleted: true });
     expect(validateSchema('DeleteFileResponse', deleted)).toEqual([]);
     const err = await fx.client.files.retrieve(f.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
-    expect(validateSchema('ErrorResponse', (err as NotFoundError).error === undefined ? {} : { error: (err as NotFoundError).error })).toEqual([]);
+    expect(
+      validateSchema(
+        'ErrorResponse',
+        (err as NotFoundError).error === undefined ? {} : { error: (err as NotFoundError).error },
+      ),
+    ).toEqual([]);
     await expect(fx.client.files.content(f.id)).rejects.toBeInstanceOf(NotFoundError);
     await expect(fx.client.files.delete(f.id)).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -73,14 +84,31 @@ describe('files', () => {
   it('uploads without a purpose, with an unknown purpose, a non-.jsonl batch file or a bad expires_after are 400s', async () => {
     const f = () => toFile(Buffer.from('{}\n'), 'x.jsonl');
     const cases: [string, () => Promise<unknown>, string][] = [
-      ['unknown purpose', async () => fx.client.files.create({ file: await f(), purpose: 'nope' as 'batch' }), 'purpose'],
-      ['batch file not .jsonl', async () => fx.client.files.create({ file: await toFile(Buffer.from('{}'), 'x.txt'), purpose: 'batch' }), 'file'],
+      [
+        'unknown purpose',
+        async () => fx.client.files.create({ file: await f(), purpose: 'nope' as 'batch' }),
+        'purpose',
+      ],
+      [
+        'batch file not .jsonl',
+        async () => fx.client.files.create({ file: await toFile(Buffer.from('{}'), 'x.txt'), purpose: 'batch' }),
+        'file',
+      ],
       [
         'expires_after too short',
-        async () => fx.client.files.create({ file: await f(), purpose: 'batch', expires_after: { anchor: 'created_at', seconds: 60 } }),
+        async () =>
+          fx.client.files.create({
+            file: await f(),
+            purpose: 'batch',
+            expires_after: { anchor: 'created_at', seconds: 60 },
+          }),
         'expires_after.seconds',
       ],
-      ['missing purpose', async () => fx.client.files.create({ file: await f() } as unknown as OpenAI.FileCreateParams), 'purpose'],
+      [
+        'missing purpose',
+        async () => fx.client.files.create({ file: await f() } as unknown as OpenAI.FileCreateParams),
+        'purpose',
+      ],
     ];
     for (const [name, call, param] of cases) {
       const err = await call().catch((e: unknown) => e);
@@ -91,12 +119,22 @@ describe('files', () => {
   });
 
   it('a missing or empty API key gets a 401 with an OpenAI error body', async () => {
-    const noKey = new OpenAI({ baseURL: fx.emulator.baseURL, apiKey: 'unused', maxRetries: 0, defaultHeaders: { authorization: null } });
+    const noKey = new OpenAI({
+      baseURL: fx.emulator.baseURL,
+      apiKey: 'unused',
+      maxRetries: 0,
+      defaultHeaders: { authorization: null },
+    });
     const err = await noKey.files.list().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AuthenticationError);
     expect((err as AuthenticationError).status).toBe(401);
     expect((err as AuthenticationError).message).toContain("You didn't provide an API key");
-    const empty = new OpenAI({ baseURL: fx.emulator.baseURL, apiKey: 'x', maxRetries: 0, defaultHeaders: { authorization: 'Bearer ' } });
+    const empty = new OpenAI({
+      baseURL: fx.emulator.baseURL,
+      apiKey: 'x',
+      maxRetries: 0,
+      defaultHeaders: { authorization: 'Bearer ' },
+    });
     await expect(empty.batches.list()).rejects.toBeInstanceOf(AuthenticationError);
     // A working key still works after that.
     await expect(sdkClient(fx.emulator.baseURL).files.list()).resolves.toBeDefined();

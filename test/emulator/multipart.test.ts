@@ -13,7 +13,9 @@ afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force:
 function body(boundary: string, file: Buffer): Buffer {
   return Buffer.concat([
     Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n`),
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="in.jsonl"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
     file,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -32,7 +34,12 @@ describe('streaming multipart parser', () => {
     dirs.push(dir);
     // Content that contains CRLFs and near-miss boundaries.
     const file = Buffer.from(`{"a":1}\r\n--openai-boundar\r\n--openai-boundary-not\n${'x'.repeat(3000)}\r\n`);
-    const result = await parseMultipart(asRequest(body('openai-boundary', file), size), 'openai-boundary', join(dir, 'f'), 1e9);
+    const result = await parseMultipart(
+      asRequest(body('openai-boundary', file), size),
+      'openai-boundary',
+      join(dir, 'f'),
+      1e9,
+    );
     expect(result.fields).toEqual({ purpose: 'batch' });
     expect(result.file).toMatchObject({ filename: 'in.jsonl', bytes: file.length });
     expect(await readFile(join(dir, 'f'))).toEqual(file);

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chatLine, openEmulator, readJsonl, sdkClient, uploadBatchFile, waitForStatus } from './support/emulator-fixture.ts';
+import {
+  chatLine,
+  openEmulator,
+  readJsonl,
+  sdkClient,
+  uploadBatchFile,
+  waitForStatus,
+} from './support/emulator-fixture.ts';
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -16,7 +23,9 @@ afterAll(async () => {
 
 /** Starts `openai-batch emulator` as a real process and resolves with its base URL from the ready line. */
 async function startCli(args: string[]): Promise<{ child: ChildProcess; baseURL: string }> {
-  const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   for await (const line of lines) {
     const match = /^listening on (http:\/\/127\.0\.0\.1:\d+\/v1)$/.exec(line);
@@ -38,7 +47,13 @@ describe('state on disk', () => {
     const config = { rowsPerSecond: 20, validatingSeconds: 0, finalizingSeconds: 0 } as const;
     const first = await openEmulator(config, stateDir);
     const ids = Array.from({ length: 40 }, (_, i) => `row-${i}`);
-    const file = await uploadBatchFile(first.client, await first.writeJsonl('restart.jsonl', ids.map((id) => chatLine(id))));
+    const file = await uploadBatchFile(
+      first.client,
+      await first.writeJsonl(
+        'restart.jsonl',
+        ids.map((id) => chatLine(id)),
+      ),
+    );
     const batch = await first.client.batches.create({
       input_file_id: file.id,
       endpoint: '/v1/chat/completions',
@@ -72,7 +87,10 @@ describe('state on disk', () => {
     const stateDir = await mkdtemp(join(tmpdir(), 'emulator-cli-'));
     dirs.push(stateDir);
     const configPath = join(stateDir, '..', `${stateDir.split('/').pop()}-config.json`);
-    await writeFile(configPath, JSON.stringify({ rowsPerSecond: 'instant', validatingSeconds: 0, finalizingSeconds: 0 }));
+    await writeFile(
+      configPath,
+      JSON.stringify({ rowsPerSecond: 'instant', validatingSeconds: 0, finalizingSeconds: 0 }),
+    );
     dirs.push(configPath);
 
     const one = await startCli(['--port', '0', '--state-dir', stateDir, '--config', configPath]);
@@ -82,7 +100,11 @@ describe('state on disk', () => {
     await writeFile(path, [chatLine('a'), chatLine('b')].map((l) => JSON.stringify(l)).join('\n') + '\n');
     dirs.push(path);
     const file = await uploadBatchFile(client, path);
-    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     await waitForStatus(client, batch.id, ['completed']);
     expect(await stopCli(one.child, 'SIGTERM')).toBe(0);
 
@@ -97,12 +119,17 @@ describe('state on disk', () => {
   it('the CLI refuses a missing state dir and an invalid config file with exit code 2', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        const child = spawn(process.execPath, ['bin/openai-batch.js', 'emulator', ...args], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.once('exit', (code) => resolve({ code, stderr }));
       });
-    expect(await run([])).toMatchObject({ code: 2, stderr: expect.stringContaining('--state-dir is required') as string });
+    expect(await run([])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--state-dir is required') as string,
+    });
     const bad = join(tmpdir(), `emulator-bad-config-${process.pid}.json`);
     await writeFile(bad, JSON.stringify({ rowsPerSecond: 'fast' }));
     dirs.push(bad);

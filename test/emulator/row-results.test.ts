@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch, BatchCreateParams } from 'openai/resources/batches';
-import { FAST, chatLine, openEmulator, readJsonl, uploadBatchFile, waitForStatus, type EmulatorFixture } from './support/emulator-fixture.ts';
+import {
+  FAST,
+  chatLine,
+  openEmulator,
+  readJsonl,
+  uploadBatchFile,
+  waitForStatus,
+  type EmulatorFixture,
+} from './support/emulator-fixture.ts';
 import { validateSchema, SPEC_2025_06 } from './support/openapi-validator.ts';
 
 type Line = {
@@ -15,7 +23,10 @@ beforeAll(async () => {
 });
 afterAll(async () => fx?.close());
 
-async function run(lines: readonly unknown[], endpoint: BatchCreateParams['endpoint']): Promise<{ batch: Batch; output: Line[]; errors: Line[] }> {
+async function run(
+  lines: readonly unknown[],
+  endpoint: BatchCreateParams['endpoint'],
+): Promise<{ batch: Batch; output: Line[]; errors: Line[] }> {
   const file = await uploadBatchFile(fx.client, await fx.writeJsonl(`r-${Math.random()}.jsonl`, lines));
   const created = await fx.client.batches.create({ input_file_id: file.id, endpoint, completion_window: '24h' });
   const batch = await waitForStatus(fx.client, created.id, ['completed', 'failed']);
@@ -31,9 +42,17 @@ const line = (id: string, url: string, body: Record<string, unknown>) => ({ cust
 
 describe('synthesized responses', () => {
   it.each([
-    ['/v1/chat/completions', 'CreateChatCompletionResponse', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello there' }] }],
+    [
+      '/v1/chat/completions',
+      'CreateChatCompletionResponse',
+      { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello there' }] },
+    ],
     ['/v1/responses', 'Response', { model: 'gpt-4.1-mini', input: 'Summarize this review' }],
-    ['/v1/embeddings', 'CreateEmbeddingResponse', { model: 'text-embedding-3-small', input: ['one', 'two'], dimensions: 8 }],
+    [
+      '/v1/embeddings',
+      'CreateEmbeddingResponse',
+      { model: 'text-embedding-3-small', input: ['one', 'two'], dimensions: 8 },
+    ],
     ['/v1/completions', 'CreateCompletionResponse', { model: 'gpt-3.5-turbo-instruct', prompt: 'Once upon a time' }],
     ['/v1/moderations', 'CreateModerationResponse', { model: 'omni-moderation-latest', input: 'a harmless sentence' }],
   ] as const)('%s rows get bodies that conform to %s', async (endpoint, schema, body) => {
@@ -50,12 +69,23 @@ describe('synthesized responses', () => {
 
   it('usage comes from the tokenizer: a longer prompt costs more prompt tokens, and embeddings are unit vectors of the asked size', async () => {
     const { output } = await run(
-      [chatLine('short', 'Hi'), chatLine('long', 'This review is considerably longer and mentions many details about the delivery. '.repeat(10))],
+      [
+        chatLine('short', 'Hi'),
+        chatLine(
+          'long',
+          'This review is considerably longer and mentions many details about the delivery. '.repeat(10),
+        ),
+      ],
       '/v1/chat/completions',
     );
-    const usage = Object.fromEntries(output.map((l) => [l.custom_id, (l.response!.body.usage as { prompt_tokens: number }).prompt_tokens]));
+    const usage = Object.fromEntries(
+      output.map((l) => [l.custom_id, (l.response!.body.usage as { prompt_tokens: number }).prompt_tokens]),
+    );
     expect(usage.long!).toBeGreaterThan(usage.short! * 10);
-    const emb = await run([line('e', '/v1/embeddings', { model: 'text-embedding-3-small', input: 'x', dimensions: 16 })], '/v1/embeddings');
+    const emb = await run(
+      [line('e', '/v1/embeddings', { model: 'text-embedding-3-small', input: 'x', dimensions: 16 })],
+      '/v1/embeddings',
+    );
     const vector = (emb.output[0]!.response!.body.data as { embedding: number[] }[])[0]!.embedding;
     expect(vector).toHaveLength(16);
     expect(Math.abs(Math.hypot(...vector) - 1)).toBeLessThan(1e-5);
@@ -73,17 +103,30 @@ describe('synthesized responses', () => {
         meta: { $ref: '#/$defs/meta' },
       },
       required: ['sentiment', 'stars', 'topics', 'reply', 'meta'],
-      $defs: { meta: { type: 'object', properties: { confident: { type: 'boolean' } }, required: ['confident'], additionalProperties: false } },
+      $defs: {
+        meta: {
+          type: 'object',
+          properties: { confident: { type: 'boolean' } },
+          required: ['confident'],
+          additionalProperties: false,
+        },
+      },
     };
     const rows = Array.from({ length: 20 }, (_, i) =>
-      chatLine(`s${i}`, `review ${i}`, 'gpt-4o-mini', { response_format: { type: 'json_schema', json_schema: { name: 'review', strict: true, schema } } }),
+      chatLine(`s${i}`, `review ${i}`, 'gpt-4o-mini', {
+        response_format: { type: 'json_schema', json_schema: { name: 'review', strict: true, schema } },
+      }),
     );
     const { output } = await run(rows, '/v1/chat/completions');
     for (const row of output) {
-      const content = JSON.parse(((row.response!.body.choices as { message: { content: string } }[])[0]!.message.content)) as Record<string, unknown>;
+      const content = JSON.parse(
+        (row.response!.body.choices as { message: { content: string } }[])[0]!.message.content,
+      ) as Record<string, unknown>;
       expect(Object.keys(content).sort()).toEqual(['meta', 'reply', 'sentiment', 'stars', 'topics']);
       expect(['positive', 'negative', 'neutral']).toContain(content.sentiment);
-      expect(Number.isInteger(content.stars) && (content.stars as number) >= 1 && (content.stars as number) <= 5).toBe(true);
+      expect(Number.isInteger(content.stars) && (content.stars as number) >= 1 && (content.stars as number) <= 5).toBe(
+        true,
+      );
       expect((content.topics as unknown[]).length).toBeGreaterThanOrEqual(1);
       expect((content.topics as unknown[]).length).toBeLessThanOrEqual(3);
       expect(typeof (content.meta as { confident: unknown }).confident).toBe('boolean');
@@ -102,9 +145,13 @@ describe('per-row failures', () => {
     for (const row of errors) {
       expect(validateSchema('BatchRequestOutput', row, { spec: SPEC_2025_06 })).toEqual([]);
       expect(row.error).toBeNull();
-      const body = row.response!.body as { error: { code: string; type: string; message: string; param: string | null } };
+      const body = row.response!.body as {
+        error: { code: string; type: string; message: string; param: string | null };
+      };
       expect(validateSchema('Error', body.error)).toEqual([]);
-      const expectedStatus = { rate_limit_exceeded: 429, server_error: 500, context_length_exceeded: 400 }[body.error.code];
+      const expectedStatus = { rate_limit_exceeded: 429, server_error: 500, context_length_exceeded: 400 }[
+        body.error.code
+      ];
       expect(row.response!.status_code).toBe(expectedStatus);
       byCode[body.error.code] = (byCode[body.error.code] ?? 0) + 1;
     }
@@ -118,7 +165,10 @@ describe('per-row failures', () => {
   });
 
   it('a row missing a required body parameter fails alone with a 400, and a batch where every row fails has no output file', async () => {
-    const { batch, errors } = await run([line('a', '/v1/chat/completions', { model: 'gpt-4o-mini' })], '/v1/chat/completions');
+    const { batch, errors } = await run(
+      [line('a', '/v1/chat/completions', { model: 'gpt-4o-mini' })],
+      '/v1/chat/completions',
+    );
     expect(batch.output_file_id).toBeNull();
     expect(batch.request_counts).toEqual({ total: 1, completed: 0, failed: 1 });
     expect(errors[0]!.response).toMatchObject({
@@ -130,7 +180,8 @@ describe('per-row failures', () => {
   it('the enqueued-token limit fails a batch that would exceed what is already in progress with token_limit_exceeded', async () => {
     fx.emulator.setConfig({ enqueuedTokenLimit: { 'gpt-4o-mini': 150 }, rowsPerSecond: 1, validatingSeconds: 0 });
     try {
-      const rows = (p: string) => Array.from({ length: 10 }, (_, i) => chatLine(`${p}-${i}`, 'some words to count here'));
+      const rows = (p: string) =>
+        Array.from({ length: 10 }, (_, i) => chatLine(`${p}-${i}`, 'some words to count here'));
       const first = await fx.client.batches.create({
         input_file_id: (await uploadBatchFile(fx.client, await fx.writeJsonl('t1.jsonl', rows('a')))).id,
         endpoint: '/v1/chat/completions',
@@ -145,7 +196,9 @@ describe('per-row failures', () => {
       const failed = await waitForStatus(fx.client, second.id, ['failed', 'in_progress']);
       expect(failed.status).toBe('failed');
       expect(failed.errors?.data?.[0]).toMatchObject({ code: 'token_limit_exceeded', line: null, param: null });
-      expect(failed.errors?.data?.[0]?.message).toMatch(/^Enqueued token limit reached for gpt-4o-mini in organization org-emulator\. Limit: 150 enqueued tokens\./);
+      expect(failed.errors?.data?.[0]?.message).toMatch(
+        /^Enqueued token limit reached for gpt-4o-mini in organization org-emulator\. Limit: 150 enqueued tokens\./,
+      );
       await fx.client.batches.cancel(first.id);
     } finally {
       fx.emulator.setConfig({ enqueuedTokenLimit: { 'gpt-4o-mini': null }, rowsPerSecond: 'instant' });

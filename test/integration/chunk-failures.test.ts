@@ -32,10 +32,14 @@ describe('a chunk reports and keeps its rows on every exit', () => {
 
   async function signalsSent(workflowId: string): Promise<string[]> {
     const history = await env.conn.client.workflow.getHandle(workflowId).fetchHistory();
-    return (history.events ?? []).flatMap((e) => (e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ? [e.signalExternalWorkflowExecutionInitiatedEventAttributes.signalName] : []));
+    return (history.events ?? []).flatMap((e) =>
+      e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName
+        ? [e.signalExternalWorkflowExecutionInitiatedEventAttributes.signalName]
+        : [],
+    );
   }
 
-  it('a poll delay longer than the wait activity\'s schedule-to-close bound keeps the chunk waiting and leaves no batch running', async () => {
+  it("a poll delay longer than the wait activity's schedule-to-close bound keeps the chunk waiting and leaves no batch running", async () => {
     const jobId = `poll-bound-${Date.now()}`;
     const inputUri = await writeChatInput(env, 40, { file: 'poll-bound.jsonl' });
     const chunkId = `${jobId}/r1/c0`;
@@ -44,18 +48,32 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       // The bound is progressRefreshMs * 2 + 300 s = 310 s; each poll of a running batch asks for 400 s.
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: { ...FAST_WAIT, minPollMs: 400_000, maxPollMs: 400_000, progressRefreshMs: 5_000 } },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          maxRounds: 1,
+          wait: { ...FAST_WAIT, minPollMs: 400_000, maxPollMs: 400_000, progressRefreshMs: 5_000 },
+        },
         { taskQueue: env.taskQueue },
       );
       await until('the chunk polled its running batch once, or ended', async () => {
-        const description = await env.conn.client.workflow.getHandle(chunkId).describe().catch(() => undefined);
+        const description = await env.conn.client.workflow
+          .getHandle(chunkId)
+          .describe()
+          .catch(() => undefined);
         if (!description) return false;
         if (description.status.name !== 'RUNNING') return true;
-        return (description.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'waitForBatch' && (a.attempt ?? 0) >= 2);
+        return (description.raw.pendingActivities ?? []).some(
+          (a) => a.activityType?.name === 'waitForBatch' && (a.attempt ?? 0) >= 2,
+        );
       });
       const status = await chunkStatus(chunkId);
       if (status === 'RUNNING') await handle.cancel();
-      const outcome = await handle.result().then((s) => s, (err: unknown) => err);
+      const outcome = await handle.result().then(
+        (s) => s,
+        (err: unknown) => err,
+      );
       return { status, outcome };
     });
     expect(status).toBe('RUNNING');
@@ -79,7 +97,13 @@ describe('a chunk reports and keeps its rows on every exit', () => {
         // Polls a minute apart: no poll meets the revoked key before the cancel does.
         const handle = await startBatchJob(
           env.conn.client,
-          { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: { ...FAST_WAIT, minPollMs: 60_000, maxPollMs: 60_000 } },
+          {
+            jobId,
+            inputUri,
+            endpoint: '/v1/chat/completions',
+            maxRounds: 1,
+            wait: { ...FAST_WAIT, minPollMs: 60_000, maxPollMs: 60_000 },
+          },
           { taskQueue: env.taskQueue },
         );
         await until('the chunk waits on its batch', async () => {
@@ -95,7 +119,12 @@ describe('a chunk reports and keeps its rows on every exit', () => {
         const chunkEnd = await chunkStatus(chunkId);
         const signals = await signalsSent(chunkId);
         // Only wait for the job once the chunk reported (else it would wait for ever on this code).
-        const outcome = signals.includes('chunkDone') ? await handle.result().then((s) => s, (err: unknown) => err) : undefined;
+        const outcome = signals.includes('chunkDone')
+          ? await handle.result().then(
+              (s) => s,
+              (err: unknown) => err,
+            )
+          : undefined;
         return { chunkEnd, signals, outcome };
       });
       expect(signals).toContain('chunkDone');
@@ -106,7 +135,10 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       expect(tally(rows).ids.size).toBe(40);
     } finally {
       env.emulator.setConfig({ apiKeys: [] });
-      await env.conn.client.workflow.getHandle(jobId).terminate('test cleanup').catch(() => undefined);
+      await env.conn.client.workflow
+        .getHandle(jobId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
   });
 
@@ -119,7 +151,15 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       const summary = await worker.runUntil(async () => {
         const handle = await startBatchJob(
           env.conn.client,
-          { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, limits: { maxRequests: 10 }, continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, tokenLimitBackoffMs: 300, maxTokenLimitRetries: 4 } },
+          {
+            jobId,
+            inputUri,
+            endpoint: '/v1/chat/completions',
+            maxRounds: 1,
+            limits: { maxRequests: 10 },
+            continueAsNewAfterEvents: 50,
+            wait: { ...FAST_WAIT, tokenLimitBackoffMs: 300, maxTokenLimitRetries: 4 },
+          },
           { taskQueue: env.taskQueue },
         );
         return await handle.result();
@@ -131,7 +171,9 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       const rows = await readJsonlFile<ResultLine>(env.storageRoot, summary.resultsUri);
       expect(rows).toHaveLength(20);
       // token_limit_exceeded is a retryable code: a later round (or an operator's retry) takes these rows.
-      expect(new Set(rows.map((r) => `${r.status} ${r.error?.code}`))).toEqual(new Set(['failed token_limit_exceeded']));
+      expect(new Set(rows.map((r) => `${r.status} ${r.error?.code}`))).toEqual(
+        new Set(['failed token_limit_exceeded']),
+      );
       const backoffs: number[] = [];
       let continued = 0;
       for (let c = 0; c < 2; c++) {
@@ -154,7 +196,10 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       expect(new Set(backoffs).size).toBeGreaterThan(1);
     } finally {
       env.emulator.setConfig({ rowsPerSecond: 2, enqueuedTokenLimit: { 'gpt-4o-mini': null } });
-      await env.conn.client.workflow.getHandle(jobId).terminate('test cleanup').catch(() => undefined);
+      await env.conn.client.workflow
+        .getHandle(jobId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
     }
   });
 
@@ -182,7 +227,11 @@ describe('a chunk reports and keeps its rows on every exit', () => {
       ],
     });
     const { summary, chunkEnd } = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       await until('some rows of the batch are done', async () => {
         const progress = await getJobProgress(handle).catch(() => undefined);
         return progress?.active.some((a) => a.phase === 'waiting' && a.done > 0) ?? false;

@@ -25,23 +25,41 @@ describe('a cancel while the batch is being created', () => {
     const createsBefore = env.emulator.stats().callsPerRoute['batches.create'] ?? 0;
     const batchesBefore = env.emulator.stats().batchesCreated;
     const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       // The create has reached the emulator, which holds it before creating the batch.
-      await until('the create to reach the emulator', () => Promise.resolve((env.emulator.stats().callsPerRoute['batches.create'] ?? 0) > createsBefore), 60_000, 20);
+      await until(
+        'the create to reach the emulator',
+        () => Promise.resolve((env.emulator.stats().callsPerRoute['batches.create'] ?? 0) > createsBefore),
+        60_000,
+        20,
+      );
       expect(env.emulator.stats().batchesCreated).toBe(batchesBefore);
       await handle.cancel();
-      return await handle.result().then(() => undefined, (err: unknown) => err);
+      return await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     const storage = openStorage(env.storageRoot);
-    const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, storage.jobUri(jobId, 'results.jsonl'));
+    const rows = await readJsonlFile<{ custom_id: string; status: string }>(
+      env.storageRoot,
+      storage.jobUri(jobId, 'results.jsonl'),
+    );
     const { ids, statuses } = tally(rows);
     expect(rows).toHaveLength(100);
     expect(ids.size).toBe(100);
     // The create went through: the chunk found its batch, cancelled it and collected it (no row
     // is `failed / not_submitted`).
-    expect(Object.keys(statuses).filter((s) => s !== 'cancelled' && s !== 'succeeded'), JSON.stringify(statuses)).toEqual([]);
+    expect(
+      Object.keys(statuses).filter((s) => s !== 'cancelled' && s !== 'succeeded'),
+      JSON.stringify(statuses),
+    ).toEqual([]);
     const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
     expect(stats.batchesByMetadata[jobId]).toBe(1);
     const running = Object.entries(stats.batchesByStatus).filter(([status, n]) => RUNNING.includes(status) && n > 0);

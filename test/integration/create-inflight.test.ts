@@ -29,7 +29,13 @@ describe('a retry while the first create is still on its way', () => {
     try {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: { ...FAST_WAIT, heartbeatTimeoutMs: 1_000 } },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 200 },
+          wait: { ...FAST_WAIT, heartbeatTimeoutMs: 1_000 },
+        },
         { taskQueue: env.taskQueue },
       );
       const ended = await doomed.exited;
@@ -41,7 +47,10 @@ describe('a retry while the first create is still on its way', () => {
       expect(summary.status).toBe('completed');
       const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
       const keys = Object.entries(stats.batchesByIdempotencyKey).filter(([key]) => key.startsWith(`${jobId}:`));
-      expect(keys.map(([, n]) => n), `batches per idempotency key: ${JSON.stringify(keys)}`).toEqual([1]);
+      expect(
+        keys.map(([, n]) => n),
+        `batches per idempotency key: ${JSON.stringify(keys)}`,
+      ).toEqual([1]);
       expect(stats.batchesByMetadata[jobId]).toBe(1);
       const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri);
       const { ids, statuses } = tally(rows);

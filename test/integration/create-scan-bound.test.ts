@@ -25,8 +25,20 @@ function otherBatch(i: number, ageMs: number): BatchRecord {
     completion_window: '24h',
     metadata: { job_id: 'someone-else', idempotency_key: `someone-else:${i}` },
     output_expires_after: null,
-    plan: { validatingMs: 0, finalizingMs: 0, cancellingMs: 0, windowMs: 86_400_000, rowsPerSecond: null, rowErrors: {}, seed: 1 },
-    validation: { ok: false, doneAtMs: createdAtMs, errors: [{ code: 'empty_file', message: 'The input file is empty.', param: null, line: null }] },
+    plan: {
+      validatingMs: 0,
+      finalizingMs: 0,
+      cancellingMs: 0,
+      windowMs: 86_400_000,
+      rowsPerSecond: null,
+      rowErrors: {},
+      seed: 1,
+    },
+    validation: {
+      ok: false,
+      doneAtMs: createdAtMs,
+      errors: [{ code: 'empty_file', message: 'The input file is empty.', param: null, line: null }],
+    },
     cancelRequestedAtMs: null,
     final: null,
   };
@@ -45,7 +57,11 @@ describe('the adopt scan in a busy organization', () => {
       const record = otherBatch(i, 7 * 60_000);
       await writeFile(join(dir, 'emulator', 'batches', `${record.id}.json`), JSON.stringify(record));
     }
-    emulator = await startEmulator({ port: 0, stateDir: join(dir, 'emulator'), config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2, cancellingSeconds: 0.2 } });
+    emulator = await startEmulator({
+      port: 0,
+      stateDir: join(dir, 'emulator'),
+      config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2, cancellingSeconds: 0.2 },
+    });
     conn = await connectToDevServer();
   });
   afterAll(async () => {
@@ -54,7 +70,7 @@ describe('the adopt scan in a busy organization', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('each create lists one page, stopping at the chunk\'s first create time, not at the job\'s start', async () => {
+  it("each create lists one page, stopping at the chunk's first create time, not at the job's start", async () => {
     expect(emulator.stats().batchesCreated).toBe(OTHER_BATCHES);
     const before = emulator.stats().callsPerRoute['batches.list'] ?? 0;
     const storageRoot = pathToFileURL(join(dir, 'storage')).href;
@@ -65,10 +81,16 @@ describe('the adopt scan in a busy organization', () => {
       connection: conn.nativeConnection,
       namespace: devServer().namespace,
       taskQueue,
-      plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' })],
+      plugins: [
+        new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' }),
+      ],
     });
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: FAST_WAIT }, { taskQueue });
+      const handle = await startBatchJob(
+        conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: FAST_WAIT },
+        { taskQueue },
+      );
       return await handle.result();
     });
     expect(summary.status).toBe('completed');

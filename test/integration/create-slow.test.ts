@@ -19,7 +19,13 @@ describe('a create slower than the heartbeat timeout', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: { ...FAST_WAIT, heartbeatTimeoutMs: 1_000 } },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 200 },
+          wait: { ...FAST_WAIT, heartbeatTimeoutMs: 1_000 },
+        },
         { taskQueue: env.taskQueue },
       );
       return await handle.result();
@@ -28,7 +34,10 @@ describe('a create slower than the heartbeat timeout', () => {
     const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
     const keys = Object.entries(stats.batchesByIdempotencyKey).filter(([key]) => key.startsWith(`${jobId}:`));
     expect(keys, JSON.stringify(keys)).toHaveLength(1);
-    expect(keys.every(([, n]) => n === 1), `batches per idempotency key: ${JSON.stringify(keys)}`).toBe(true);
+    expect(
+      keys.every(([, n]) => n === 1),
+      `batches per idempotency key: ${JSON.stringify(keys)}`,
+    ).toBe(true);
     expect(stats.batchesByMetadata[jobId]).toBe(1);
     const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri);
     const { ids, statuses } = tally(rows);

@@ -7,7 +7,10 @@ describe('a worker shut down while createBatch runs', () => {
   let env: JobEnv;
   beforeAll(async () => {
     // The search before the create is held 3 s, so the shutdown lands while createBatch runs.
-    env = await startJobEnv('create-shutdown', { rowsPerSecond: 200, faults: { 'batches.list': { latencyMs: 3_000 } } });
+    env = await startJobEnv('create-shutdown', {
+      rowsPerSecond: 200,
+      faults: { 'batches.list': { latencyMs: 3_000 } },
+    });
   });
   afterAll(async () => {
     await env?.close();
@@ -19,8 +22,17 @@ describe('a worker shut down while createBatch runs', () => {
     const listsBefore = env.emulator.stats().callsPerRoute['batches.list'] ?? 0;
     const first = await env.createWorker();
     const running = first.run();
-    const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-    await until('createBatch to search for the key', () => Promise.resolve((env.emulator.stats().callsPerRoute['batches.list'] ?? 0) > listsBefore), 120_000, 20);
+    const handle = await startBatchJob(
+      env.conn.client,
+      { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT },
+      { taskQueue: env.taskQueue },
+    );
+    await until(
+      'createBatch to search for the key',
+      () => Promise.resolve((env.emulator.stats().callsPerRoute['batches.list'] ?? 0) > listsBefore),
+      120_000,
+      20,
+    );
     // A deploy: SIGTERM, a graceful shutdown that cancels running activities (WORKER_SHUTDOWN).
     first.shutdown();
     await running;

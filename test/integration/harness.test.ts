@@ -20,7 +20,9 @@ describe('the test harness on a real Temporal dev server', () => {
       connection: conn.nativeConnection,
       namespace: devServer().namespace,
       taskQueue,
-      plugins: [new OpenAIBatchPlugin({ storageRoot: '/tmp/openai-batch-harness', openaiBaseUrl: 'http://127.0.0.1:1/v1' })],
+      plugins: [
+        new OpenAIBatchPlugin({ storageRoot: '/tmp/openai-batch-harness', openaiBaseUrl: 'http://127.0.0.1:1/v1' }),
+      ],
     });
     const workflowId = `harness-${Date.now()}`;
     const health = await worker.runUntil(
@@ -39,7 +41,9 @@ describe('the test harness on a real Temporal dev server', () => {
   });
 
   it('registers the project search attributes on the server', async () => {
-    const listed = await conn.client.connection.operatorService.listSearchAttributes({ namespace: devServer().namespace });
+    const listed = await conn.client.connection.operatorService.listSearchAttributes({
+      namespace: devServer().namespace,
+    });
     for (const key of SEARCH_ATTRIBUTE_KEYS) expect(Object.keys(listed.customAttributes ?? {})).toContain(key.name);
   });
 

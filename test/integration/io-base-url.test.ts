@@ -38,12 +38,22 @@ describe('a base URL with credentials in it', () => {
       connection: env.conn.nativeConnection,
       namespace: devServer().namespace,
       taskQueue: env.taskQueue,
-      plugins: [new OpenAIBatchPlugin({ storageRoot: env.storageRoot, openaiBaseUrl: url.href, openaiApiKey: 'sk-test-not-a-secret' })],
+      plugins: [
+        new OpenAIBatchPlugin({
+          storageRoot: env.storageRoot,
+          openaiBaseUrl: url.href,
+          openaiApiKey: 'sk-test-not-a-secret',
+        }),
+      ],
     });
     const chunk = env.conn.client.workflow.getHandle(`${jobId}/r1/c0`);
     let seen = '';
     await worker.runUntil(async () => {
-      const job = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const job = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       // The upload has failed at least once: its failure is on record (pending activity or history).
       await until('the upload to fail', async () => {
         const description = await chunk.describe().catch(() => undefined);
@@ -64,7 +74,10 @@ describe('a base URL with credentials in it', () => {
   });
 
   it('query parameters of the base URL are sent with every request, not pasted into paths', async () => {
-    const client = createOpenAIClient({ apiKey: 'sk-test-not-a-secret', baseURL: `${env.emulator.baseURL}?api-version=2025-01-01` });
+    const client = createOpenAIClient({
+      apiKey: 'sk-test-not-a-secret',
+      baseURL: `${env.emulator.baseURL}?api-version=2025-01-01`,
+    });
     expect(client.baseURL).toBe(env.emulator.baseURL);
     const before = env.emulator.stats().callsPerRoute['files.list'] ?? 0;
     await client.files.list();

@@ -14,12 +14,21 @@ import { devServer } from '../support/temporal.ts';
  * A pass-through HTTP proxy to `target`, except that the first `cut` file downloads lose their
  * content-length and end, cleanly, at the last line break before half their bytes.
  */
-async function truncatingProxy(target: string, cut: number): Promise<{ baseURL: string; cutsDone: () => number; close: () => Promise<void> }> {
+async function truncatingProxy(
+  target: string,
+  cut: number,
+): Promise<{ baseURL: string; cutsDone: () => number; close: () => Promise<void> }> {
   const upstream = new URL(target);
   let cutsDone = 0;
   const server: Server = createServer((req, res) => {
     const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (up) => {
         const isContent = /\/files\/[^/]+\/content$/.test(req.url ?? '') && up.statusCode === 200;
         if (!isContent || cutsDone >= cut) {
@@ -70,10 +79,20 @@ describe('downloads cut short', () => {
       connection: env.conn.nativeConnection,
       namespace: devServer().namespace,
       taskQueue: env.taskQueue,
-      plugins: [new OpenAIBatchPlugin({ storageRoot: env.storageRoot, openaiBaseUrl: proxy.baseURL, openaiApiKey: 'sk-test-not-a-secret' })],
+      plugins: [
+        new OpenAIBatchPlugin({
+          storageRoot: env.storageRoot,
+          openaiBaseUrl: proxy.baseURL,
+          openaiApiKey: 'sk-test-not-a-secret',
+        }),
+      ],
     });
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       return await handle.result();
     });
     expect(proxy.cutsDone()).toBe(1);
@@ -81,7 +100,9 @@ describe('downloads cut short', () => {
     // The stored output is the emulator's file byte for byte, and every row succeeded in round 1.
     const batchId = summary.batchIds[0] ?? '';
     const storage = openStorage(env.storageRoot);
-    const outputs = (await storage.list(storage.jobUri(jobId, 'r1', 'c0'))).filter((u) => u.endsWith(`${batchId}-output.jsonl`));
+    const outputs = (await storage.list(storage.jobUri(jobId, 'r1', 'c0'))).filter((u) =>
+      u.endsWith(`${batchId}-output.jsonl`),
+    );
     expect(outputs).toHaveLength(1);
     const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri);
     expect(tally(rows).statuses).toEqual({ succeeded: 300 });

@@ -2,7 +2,11 @@
 // goes, so that a heartbeat timeout shorter than the whole scan does not kill it.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createChunkLivenessActivities, type EndedChunk, type FindEndedChunksInput } from '../../activities/chunk-liveness.ts';
+import {
+  createChunkLivenessActivities,
+  type EndedChunk,
+  type FindEndedChunksInput,
+} from '../../activities/chunk-liveness.ts';
 import { connectToDevServer, uniqueTaskQueue } from '../support/temporal.ts';
 
 const liveness = createChunkLivenessActivities();
@@ -28,7 +32,8 @@ describe('findEndedChunks against the real dev server', () => {
       await conn.client.workflow.start('openAIBatchChunk', { taskQueue, workflowId, args: [{}] });
       (i % 2 === 0 ? running : terminated).push(workflowId);
     }
-    for (const id of terminated) await conn.client.workflow.getHandle(id).terminate('test: an operator terminated this chunk');
+    for (const id of terminated)
+      await conn.client.workflow.getHandle(id).terminate('test: an operator terminated this chunk');
     const missing = Array.from({ length: 50 }, (_, i) => `${prefix}/r1/c${100 + i}`);
     const ids = [...running, ...terminated, ...missing];
 

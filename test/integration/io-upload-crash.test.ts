@@ -12,7 +12,10 @@ import { devServer } from '../support/temporal.ts';
 
 const PART_BYTES = 4096;
 
-function spawnUploadWorker(env: JobEnv, crashAt?: string): { exited: Promise<NodeJS.Signals | null>; output: () => string; stop: () => void } {
+function spawnUploadWorker(
+  env: JobEnv,
+  crashAt?: string,
+): { exited: Promise<NodeJS.Signals | null>; output: () => string; stop: () => void } {
   const script = fileURLToPath(new URL('./io-upload-worker.ts', import.meta.url));
   const child = spawn(process.execPath, [script], {
     env: {
@@ -32,8 +35,14 @@ function spawnUploadWorker(env: JobEnv, crashAt?: string): { exited: Promise<Nod
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
-  return { exited, output: () => out, stop: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGTERM')) };
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
+  return {
+    exited,
+    output: () => out,
+    stop: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGTERM')),
+  };
 }
 
 describe('a worker killed in the middle of a parted upload', () => {
@@ -51,7 +60,11 @@ describe('a worker killed in the middle of a parted upload', () => {
     const doomed = spawnUploadWorker(env, 'during-upload');
     const next = { current: undefined as ReturnType<typeof spawnUploadWorker> | undefined };
     try {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       expect(await doomed.exited, doomed.output()).toBe('SIGKILL');
       const afterCrash = env.emulator.stats();
       // Killed after OpenAI had at least one part of the upload.
@@ -74,7 +87,8 @@ describe('a worker killed in the middle of a parted upload', () => {
     expect(stats.callsPerRoute['files.create'] ?? 0).toBe(0);
     const client = new OpenAI({ apiKey: 'sk-test-not-a-secret', baseURL: env.emulator.baseURL, maxRetries: 0 });
     const referenced = new Set<string>();
-    for await (const b of client.batches.list()) for (const id of [b.input_file_id, b.output_file_id, b.error_file_id]) if (id) referenced.add(id);
+    for await (const b of client.batches.list())
+      for (const id of [b.input_file_id, b.output_file_id, b.error_file_id]) if (id) referenced.add(id);
     const orphans: string[] = [];
     for await (const f of client.files.list()) if (!referenced.has(f.id)) orphans.push(`${f.id} ${f.filename}`);
     expect(orphans).toEqual([]);

@@ -63,11 +63,16 @@ describe('uploads that fail part-way', () => {
     let reached = 0;
     // The attempt dies in the middle of its 5th part (the hook runs once per piece of parts 2 and on).
     const w = await worker((point) => {
-      if (point === 'during-upload' && ++reached === 4) throw new Error('test: the worker lost its connection mid-upload');
+      if (point === 'during-upload' && ++reached === 4)
+        throw new Error('test: the worker lost its connection mid-upload');
     });
     const before = env.emulator.stats();
     const summary = await w.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       return await handle.result();
     });
     expect(summary.status).toBe('completed');
@@ -80,7 +85,15 @@ describe('uploads that fail part-way', () => {
     const input = files.find((f) => f.filename.startsWith(jobId));
     expect(input).toBeDefined();
     const partsNeeded = Math.ceil(input!.bytes / PART_BYTES);
-    console.log('resume figures', JSON.stringify({ bytes: input!.bytes, partsNeeded, calls: stats.callsPerRoute, bytesUploaded: stats.bytesUploaded - before.bytesUploaded }));
+    console.log(
+      'resume figures',
+      JSON.stringify({
+        bytes: input!.bytes,
+        partsNeeded,
+        calls: stats.callsPerRoute,
+        bytesUploaded: stats.bytesUploaded - before.bytesUploaded,
+      }),
+    );
     expect(partsNeeded).toBeGreaterThan(5);
     // One upload, resumed: the retry did not start a second one, nor fall back to files.create.
     expect(calls('uploads.create')).toBe(1);
@@ -102,8 +115,16 @@ describe('uploads that fail part-way', () => {
     env.emulator.setConfig({ faults: { 'files.create': { dropAfterHandling: 1 } } });
     const w = await worker();
     const summary = await w.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-      await until('the first files.create', () => Promise.resolve((env.emulator.stats().callsPerRoute['files.create'] ?? 0) > (before.callsPerRoute['files.create'] ?? 0)));
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      await until('the first files.create', () =>
+        Promise.resolve(
+          (env.emulator.stats().callsPerRoute['files.create'] ?? 0) > (before.callsPerRoute['files.create'] ?? 0),
+        ),
+      );
       env.emulator.setConfig({ faults: { 'files.create': null } });
       return await handle.result();
     });
@@ -111,26 +132,41 @@ describe('uploads that fail part-way', () => {
     const { files, orphans } = await unreferencedFiles(env);
     expect(files.filter((f) => f.filename.startsWith(jobId))).toHaveLength(1);
     expect(orphans).toEqual([]);
-    expect((env.emulator.stats().callsPerRoute['files.create'] ?? 0) - (before.callsPerRoute['files.create'] ?? 0)).toBe(1);
+    expect(
+      (env.emulator.stats().callsPerRoute['files.create'] ?? 0) - (before.callsPerRoute['files.create'] ?? 0),
+    ).toBe(1);
   });
 
-  describe('one attempt at a time, in Temporal\'s activity environment', () => {
+  describe("one attempt at a time, in Temporal's activity environment", () => {
     const client = (): OpenAI => createOpenAIClient({ apiKey: 'sk-test-not-a-secret', baseURL: env.emulator.baseURL });
     async function chunkFile(name: string, rows: number): Promise<{ uri: string; bytes: number }> {
       const uri = await writeChatInput(env, rows, { file: name });
       return { uri, bytes: await openStorage(env.storageRoot).size(uri) };
     }
-    const upload = (activity: ReturnType<typeof createUploadChunkActivities>) => (input: UploadChunkInput) => activity.uploadChunk(input);
+    const upload = (activity: ReturnType<typeof createUploadChunkActivities>) => (input: UploadChunkInput) =>
+      activity.uploadChunk(input);
 
     it('a retry whose recorded upload OpenAI no longer accepts cancels it and uploads afresh', async () => {
       const storage = openStorage(env.storageRoot);
       const { uri, bytes } = await chunkFile('refused.jsonl', 40);
       const sdk = client();
-      const old = await sdk.uploads.create({ bytes, filename: 'refused-chunk.jsonl', mime_type: 'application/jsonl', purpose: 'batch' });
+      const old = await sdk.uploads.create({
+        bytes,
+        filename: 'refused-chunk.jsonl',
+        mime_type: 'application/jsonl',
+        purpose: 'batch',
+      });
       await sdk.uploads.cancel(old.id);
       const activity = createUploadChunkActivities(client, storage, () => undefined, PART_BYTES);
-      const envA = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { uploadId: old.id, partIds: [], bytesDone: 0 }, heartbeatTimeoutMs: 5_000 });
-      const result: { fileId: string; bytes: number } = await envA.run(upload(activity), { chunkUri: uri, filename: 'refused-chunk.jsonl' });
+      const envA = new MockActivityEnvironment({
+        attempt: 2,
+        heartbeatDetails: { uploadId: old.id, partIds: [], bytesDone: 0 },
+        heartbeatTimeoutMs: 5_000,
+      });
+      const result: { fileId: string; bytes: number } = await envA.run(upload(activity), {
+        chunkUri: uri,
+        filename: 'refused-chunk.jsonl',
+      });
       expect(result.bytes).toBe(bytes);
       expect((await sdk.files.retrieve(result.fileId)).filename).toBe('refused-chunk.jsonl');
       expect(await pendingUploadIds(join(env.dir, 'emulator'))).toEqual([]);
@@ -144,7 +180,8 @@ describe('uploads that fail part-way', () => {
       const envA = new MockActivityEnvironment({ heartbeatTimeoutMs: 5_000 });
       let heartbeats = 0;
       envA.on('heartbeat', (details: unknown) => {
-        if ((details as { partIds?: unknown[] } | undefined)?.partIds?.length === 2 && ++heartbeats === 1) envA.cancel();
+        if ((details as { partIds?: unknown[] } | undefined)?.partIds?.length === 2 && ++heartbeats === 1)
+          envA.cancel();
       });
       await expect(envA.run(upload(activity), { chunkUri: uri, filename: 'cancelled-chunk.jsonl' })).rejects.toThrow();
       expect(heartbeats).toBe(1);

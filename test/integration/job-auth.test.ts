@@ -21,8 +21,22 @@ describe('a refused API key', () => {
     const jobId = `auth-${Date.now()}`;
     const worker = await env.createWorker();
     const { err, status } = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT, limits: { maxRequests: 100 }, maxActiveBatches: 1 }, { taskQueue: env.taskQueue });
-      const err = await handle.result().then(() => undefined, (e: unknown) => e);
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          endpoint: '/v1/chat/completions',
+          inputUri,
+          wait: FAST_WAIT,
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 1,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      const err = await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       const status = (await handle.describe()).typedSearchAttributes.get(JOB_STATUS);
       return { err, status };
     });
@@ -44,7 +58,9 @@ describe('a refused API key', () => {
     const { ids, statuses } = tally(rows);
     expect(ids.size).toBe(300);
     expect(statuses['succeeded'] ?? 0).toBe(0);
-    const report = JSON.parse(await readSmallText(openStorage(env.storageRoot), summary.reportUri)) as { status: string };
+    const report = JSON.parse(await readSmallText(openStorage(env.storageRoot), summary.reportUri)) as {
+      status: string;
+    };
     expect(report.status).toBe('failed');
   });
 });

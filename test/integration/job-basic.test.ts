@@ -30,7 +30,14 @@ describe('a job on the real dev server with the emulator', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri: inputPath, endpoint: '/v1/chat/completions', limits: { maxRequests: 50_000 }, maxActiveBatches: 3, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri: inputPath,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 50_000 },
+          maxActiveBatches: 3,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
       return await awaitJobSummary(handle);
@@ -42,7 +49,11 @@ describe('a job on the real dev server with the emulator', () => {
     expect(summary.rows).toBe(120_000);
     expect(summary.counts.succeeded).toBe(120_000);
 
-    const rows = await readJsonlFile<{ custom_id: string; status: string; usage: { input: number; output: number } | null }>(env.storageRoot, summary.resultsUri);
+    const rows = await readJsonlFile<{
+      custom_id: string;
+      status: string;
+      usage: { input: number; output: number } | null;
+    }>(env.storageRoot, summary.resultsUri);
     const { ids, statuses } = tally(rows);
     expect(rows).toHaveLength(120_000);
     expect(ids.size).toBe(120_000);
@@ -95,17 +106,31 @@ describe('a job on the real dev server with the emulator', () => {
   it('invalid input with onInvalid "fail" fails the job before any upload, naming the lines', async () => {
     const inputPath = await writeChatInput(env, 20, {
       file: 'invalid.jsonl',
-      lines: (i) => (i === 2 ? '{not json' : i === 6 ? JSON.stringify({ custom_id: 'req-6', method: 'GET', url: '/v1/chat/completions', body: {} }) : undefined),
+      lines: (i) =>
+        i === 2
+          ? '{not json'
+          : i === 6
+            ? JSON.stringify({ custom_id: 'req-6', method: 'GET', url: '/v1/chat/completions', body: {} })
+            : undefined,
     });
     const before = env.emulator.stats();
     const worker = await env.createWorker();
     const failure = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId: `invalid-${Date.now()}`, inputUri: inputPath, endpoint: '/v1/chat/completions', onInvalid: 'fail', wait: FAST_WAIT },
+        {
+          jobId: `invalid-${Date.now()}`,
+          inputUri: inputPath,
+          endpoint: '/v1/chat/completions',
+          onInvalid: 'fail',
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
-      return await handle.result().then(() => undefined, (err: unknown) => err);
+      return await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     });
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause;

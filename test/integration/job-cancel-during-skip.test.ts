@@ -20,7 +20,10 @@ describe('cancel while a skipped chunk is being recorded', () => {
   it('a cancel during a budget skip keeps every input row exactly once in results.jsonl', async () => {
     const jobId = `cancel-skip-${Date.now()}`;
     const inputUri = await writeChatInput(env, 300, { file: 'cancel-skip.jsonl' });
-    const estimate = await planJob({ jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 } }, openStorage(env.storageRoot));
+    const estimate = await planJob(
+      { jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 } },
+      openStorage(env.storageRoot),
+    );
     const perChunk = estimate.chunks[0]?.estimatedCostUsd ?? 0;
     // Chunk 0 runs (slowly); chunks 1 and 2 are over budget: the first skip is held while the job is cancelled.
     const skip = new ActivityGate('collectChunk', (input) => input['end'] === 'not_submitted');
@@ -28,18 +31,32 @@ describe('cancel while a skipped chunk is being recorded', () => {
     const outcome = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, maxCostUsd: perChunk * 1.5, maxRounds: 1, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 100 },
+          maxCostUsd: perChunk * 1.5,
+          maxRounds: 1,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
       await skip.entered;
       await handle.cancel();
       await untilCancelHandled(env.conn.client, handle);
       skip.release();
-      return await handle.result().then(() => undefined, (err: unknown) => err);
+      return await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'));
+    const rows = await readJsonlFile<{ custom_id: string; status: string }>(
+      env.storageRoot,
+      openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'),
+    );
     expect(tally(rows).ids.size).toBe(300);
     expect(rows).toHaveLength(300);
   });

@@ -26,21 +26,39 @@ describe('a chunk that ends without reporting while its job is cancelling', () =
     const outcome = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, maxActiveBatches: 1, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 1,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
-      await until('chunk 0 to run its batch', async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.index === 0 && c.done > 0) ?? false);
+      await until(
+        'chunk 0 to run its batch',
+        async () =>
+          (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.index === 0 && c.done > 0) ??
+          false,
+      );
       await handle.cancel();
       await chunkCancel.entered;
       await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('terminated while cancelling');
       chunkCancel.release();
       // A job that hangs never settles: bound the wait (generously) so the test can say so.
-      const settled = handle.result().then(() => 'completed', (err: unknown) => err);
+      const settled = handle.result().then(
+        () => 'completed',
+        (err: unknown) => err,
+      );
       return await Promise.race([settled, new Promise((r) => setTimeout(() => r('still running after 90 s'), 90_000))]);
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
-    const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'));
+    const rows = await readJsonlFile<{ custom_id: string; status: string }>(
+      env.storageRoot,
+      openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'),
+    );
     expect(tally(rows).ids.size).toBe(200);
     expect(rows).toHaveLength(200);
     // Nothing is left billing unwatched.

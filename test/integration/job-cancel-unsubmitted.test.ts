@@ -25,19 +25,32 @@ describe('a job cancelled before its chunks were submitted', () => {
     const outcome = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, maxActiveBatches: 1, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 1,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
       await upload.entered;
       await handle.cancel();
       await untilCancelHandled(env.conn.client, handle);
       upload.release();
-      return await handle.result().then(() => undefined, (err: unknown) => err);
+      return await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata[jobId] ?? 0).toBe(0);
-    const rows = await readJsonlFile<{ custom_id: string; status: string; error: { code: string } | null }>(env.storageRoot, openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'));
+    const rows = await readJsonlFile<{ custom_id: string; status: string; error: { code: string } | null }>(
+      env.storageRoot,
+      openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'),
+    );
     const { ids, statuses } = tally(rows);
     expect(ids.size).toBe(200);
     expect(statuses).toEqual({ cancelled: 200 });

@@ -26,15 +26,27 @@ describe('cancellation, deadline and budget', () => {
     const inputUri = await writeChatInput(env, 900, { file: 'cancel.jsonl' });
     const worker = await env.createWorker();
     const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       // Wait until all three batches run and some rows are done.
       for (let i = 0; i < 300; i++) {
         const progress = await getJobProgress(handle).catch(() => undefined);
-        if (progress && progress.active.length === 3 && progress.active.every((a) => a.phase === 'waiting' && a.done > 0)) break;
+        if (
+          progress &&
+          progress.active.length === 3 &&
+          progress.active.every((a) => a.phase === 'waiting' && a.done > 0)
+        )
+          break;
         await new Promise((r) => setTimeout(r, 200));
       }
       await handle.cancel();
-      return await handle.result().then(() => undefined, (err: unknown) => err);
+      return await handle.result().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -65,10 +77,17 @@ describe('cancellation, deadline and budget', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, deadline: Date.now() + 6_000, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 300 },
+          deadline: Date.now() + 6_000,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result());
+      return await handle.result();
     });
     expect(summary.status).toBe('deadline_exceeded');
     const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
@@ -84,17 +103,28 @@ describe('cancellation, deadline and budget', () => {
     env.emulator.setConfig({ rowsPerSecond: 'instant' });
     const jobId = `budget-${Date.now()}`;
     const inputUri = await writeChatInput(env, 900, { file: 'budget.jsonl' });
-    const estimate = await planJob({ jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 } }, openStorage(env.storageRoot));
+    const estimate = await planJob(
+      { jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 } },
+      openStorage(env.storageRoot),
+    );
     const perChunk = estimate.chunks[0]?.estimatedCostUsd ?? 0;
     expect(perChunk).toBeGreaterThan(0);
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, maxCostUsd: perChunk * 1.5, maxRounds: 1, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 300 },
+          maxCostUsd: perChunk * 1.5,
+          maxRounds: 1,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result());
+      return await handle.result();
     });
     expect(summary.skippedForBudget).toBe(2);
     expect(summary.batchIds).toHaveLength(1);

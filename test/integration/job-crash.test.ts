@@ -26,7 +26,11 @@ describe('a worker process killed with SIGKILL', () => {
         OPENAI_BATCH_TEST_CRASH_AT: point,
       });
       try {
-        const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+        const handle = await startBatchJob(
+          env.conn.client,
+          { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 200 }, wait: FAST_WAIT },
+          { taskQueue: env.taskQueue },
+        );
         const ended = await doomed.exited;
         expect(ended.signal, doomed.output()).toBe('SIGKILL');
         if (point === 'after-create') {
@@ -34,7 +38,7 @@ describe('a worker process killed with SIGKILL', () => {
           expect(env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata[jobId]).toBeGreaterThanOrEqual(1);
         }
         const worker = await env.createWorker();
-        const summary = await worker.runUntil(async () => (await handle.result()));
+        const summary = await worker.runUntil(async () => await handle.result());
         expect(summary.status).toBe('completed');
       } finally {
         await doomed.stop();
@@ -43,7 +47,10 @@ describe('a worker process killed with SIGKILL', () => {
       const mine = Object.entries(stats.batchesByMetadata).filter(([k]) => k.startsWith(`${jobId}/`));
       expect(mine.map(([k]) => k).sort()).toEqual([`${jobId}/1/0`, `${jobId}/1/1`]);
       expect(mine.every(([, n]) => n === 1)).toBe(true);
-      const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, env.storageRoot.replace(/\/?$/, '/') + `${jobId}/results.jsonl`);
+      const rows = await readJsonlFile<{ custom_id: string; status: string }>(
+        env.storageRoot,
+        env.storageRoot.replace(/\/?$/, '/') + `${jobId}/results.jsonl`,
+      );
       const { ids, statuses } = tally(rows);
       expect(rows).toHaveLength(400);
       expect(ids.size).toBe(400);

@@ -8,7 +8,16 @@ describe('API faults', () => {
     // About 20% of calls on every route fail: 429 with retry-after, 500, 503, a dropped connection,
     // or a call carried out whose response is lost (a create the client never hears about).
     env = await startJobEnv('faults', {
-      faults: { '*': { rateLimit: 0.05, retryAfterSeconds: 0.3, serverError: 0.04, serviceUnavailable: 0.01, dropConnection: 0.05, dropAfterHandling: 0.05 } },
+      faults: {
+        '*': {
+          rateLimit: 0.05,
+          retryAfterSeconds: 0.3,
+          serverError: 0.04,
+          serviceUnavailable: 0.01,
+          dropConnection: 0.05,
+          dropAfterHandling: 0.05,
+        },
+      },
       rowsPerSecond: 500,
       seed: 7,
     });
@@ -22,15 +31,30 @@ describe('API faults', () => {
     const inputUri = await writeChatInput(env, 1_500, { file: 'faults.jsonl' });
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 75 }, maxActiveBatches: 10, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-      return (await handle.result());
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 75 },
+          maxActiveBatches: 10,
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      return await handle.result();
     });
     expect(summary.status).toBe('completed');
     const stats = env.emulator.stats({ metadataKeys: ['job_id', 'round', 'chunk'] });
-    console.log('emulator calls and faults', JSON.stringify({ calls: stats.callsPerRoute, faults: stats.faultsInjected }));
+    console.log(
+      'emulator calls and faults',
+      JSON.stringify({ calls: stats.callsPerRoute, faults: stats.faultsInjected }),
+    );
     expect(stats.faultsInjectedTotal).toBeGreaterThanOrEqual(15);
     const kinds = new Set(Object.values(stats.faultsInjected).flatMap((byKind) => Object.keys(byKind)));
-    for (const kind of ['rateLimit', 'serverError', 'dropConnection', 'dropAfterHandling']) expect(kinds, `fault kind ${kind}`).toContain(kind);
+    for (const kind of ['rateLimit', 'serverError', 'dropConnection', 'dropAfterHandling'])
+      expect(kinds, `fault kind ${kind}`).toContain(kind);
     // Exactly one batch per chunk and round, and per idempotency key.
     const mine = Object.entries(stats.batchesByMetadata).filter(([k]) => k.startsWith(`${jobId}/`));
     expect(mine).toHaveLength(20);

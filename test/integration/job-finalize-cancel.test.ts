@@ -25,16 +25,26 @@ describe('cancel during finalize', () => {
     const finalize = new ActivityGate('finalizeJob');
     const worker = await gatedWorker(env, finalize);
     const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       await finalize.entered;
       await handle.cancel();
       await untilCancelHandled(env.conn.client, handle);
       finalize.release();
-      return await handle.result().then((summary) => summary.status, (err: unknown) => err);
+      return await handle.result().then(
+        (summary) => summary.status,
+        (err: unknown) => err,
+      );
     });
     expect(await scheduledActivities(env.conn.client, jobId, 'finalizeJob')).toBe(1);
-    const ended = outcome instanceof WorkflowFailedError && outcome.cause instanceof CancelledFailure ? 'cancelled' : outcome;
-    const report = JSON.parse(await readFile(fileURLToPath(openStorage(env.storageRoot).jobUri(jobId, 'report.json')), 'utf8')) as { status: string };
+    const ended =
+      outcome instanceof WorkflowFailedError && outcome.cause instanceof CancelledFailure ? 'cancelled' : outcome;
+    const report = JSON.parse(
+      await readFile(fileURLToPath(openStorage(env.storageRoot).jobUri(jobId, 'report.json')), 'utf8'),
+    ) as { status: string };
     expect(report.status).toBe(ended);
     expect(['completed', 'cancelled']).toContain(ended);
   });

@@ -18,7 +18,9 @@ async function figures(client: Client, workflowId: string): Promise<HistoryFigur
   const history = await handle.fetchHistory();
   let largest = 0;
   for (const event of history.events ?? []) {
-    const attrs = Object.values(event).find((v): v is Record<string, unknown> => typeof v === 'object' && v !== null && ('input' in v || 'result' in v));
+    const attrs = Object.values(event).find(
+      (v): v is Record<string, unknown> => typeof v === 'object' && v !== null && ('input' in v || 'result' in v),
+    );
     for (const key of ['input', 'result'] as const) {
       const payloads = (attrs?.[key] as { payloads?: { data?: Uint8Array | null }[] } | undefined)?.payloads ?? [];
       for (const p of payloads) largest = Math.max(largest, p.data?.length ?? 0);
@@ -36,13 +38,20 @@ describe('history size and the cost of waiting', () => {
     await env?.close();
   });
 
-  async function run(rows: number, extra: Record<string, unknown> = {}): Promise<{ jobId: string; summary: JobSummary }> {
+  async function run(
+    rows: number,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ jobId: string; summary: JobSummary }> {
     const jobId = `history-${rows}-${Date.now()}`;
     const inputUri = await writeChatInput(env, rows, { file: `history-${rows}.jsonl` });
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...extra }, { taskQueue: env.taskQueue });
-      return (await handle.result());
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...extra },
+        { taskQueue: env.taskQueue },
+      );
+      return await handle.result();
     });
     return { jobId, summary };
   }
@@ -79,10 +88,14 @@ describe('history size and the cost of waiting', () => {
     const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];
     const job = (await env.conn.client.workflow.getHandle(jobId).fetchHistory()).events ?? [];
     // Event positions of each waitForBatch activity: the gap between two is one wake.
-    const waits = chunk.flatMap((e, i) => (e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForBatch' ? [i] : []));
+    const waits = chunk.flatMap((e, i) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForBatch' ? [i] : [],
+    );
     const gaps = waits.slice(1).map((p, i) => p - (waits[i] as number));
     const perWake = gaps.reduce((a, b) => a + b, 0) / Math.max(1, gaps.length);
-    const progressSignals = job.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'chunkProgress').length;
+    const progressSignals = job.filter(
+      (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'chunkProgress',
+    ).length;
     const fixedChunkEvents = chunk.length - perWake * gaps.length;
     console.log(
       `[wait] polls ${polls}; wait activities ${waits.length}; chunk events ${chunk.length} (≈${perWake.toFixed(1)} per wake, ≈${fixedChunkEvents.toFixed(0)} fixed); ` +

@@ -23,20 +23,40 @@ describe('a chunk workflow that ends without reporting', () => {
         env.conn.client,
         // Progress every second makes the job's history reach 50 events (and continue-as-new) while
         // chunk 0 still runs; chunk 1 waits for the single slot.
-        { jobId, endpoint: '/v1/chat/completions', inputUri, limits: { maxRequests: 100 }, maxActiveBatches: 1, continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 1_000 } },
+        {
+          jobId,
+          endpoint: '/v1/chat/completions',
+          inputUri,
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 1,
+          continueAsNewAfterEvents: 50,
+          wait: { ...FAST_WAIT, progressRefreshMs: 1_000 },
+        },
         { taskQueue: env.taskQueue },
       );
       const chunkId = `${jobId}/r1/c0`;
       await until('the job to continue as new while chunk 0 runs', async () => {
         const latest = await env.conn.client.workflow.getHandle(jobId).describe();
-        return latest.runId !== handle.firstExecutionRunId && (await getJobProgress(handle)).active.some((c) => c.index === 0 && c.batchId);
+        return (
+          latest.runId !== handle.firstExecutionRunId &&
+          (await getJobProgress(handle)).active.some((c) => c.index === 0 && c.batchId)
+        );
       });
       await env.conn.client.workflow.getHandle(chunkId).terminate('operator mistake');
       env.emulator.setConfig({ rowsPerSecond: 'instant' });
-      return { summary: await env.conn.client.workflow.getHandle(jobId).result() as Awaited<ReturnType<typeof handle.result>>, chunkId };
+      return {
+        summary: (await env.conn.client.workflow.getHandle(jobId).result()) as Awaited<
+          ReturnType<typeof handle.result>
+        >,
+        chunkId,
+      };
     });
     expect(summary.status).toBe('completed');
-    const rows = await readJsonlFile<{ custom_id: string; status: string; error: { code: string; message: string } | null }>(env.storageRoot, summary.resultsUri);
+    const rows = await readJsonlFile<{
+      custom_id: string;
+      status: string;
+      error: { code: string; message: string } | null;
+    }>(env.storageRoot, summary.resultsUri);
     const { ids } = tally(rows);
     expect(ids.size).toBe(200);
     expect(rows).toHaveLength(200);

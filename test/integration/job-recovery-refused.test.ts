@@ -19,11 +19,21 @@ describe('recovery of a terminated chunk that fails for good', () => {
     const inputUri = await writeChatInput(env, 100, { file: 'recovery-refused.jsonl' });
     const worker = await env.createWorker();
     const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-      await until('the batch to have rows done', async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.done > 2) ?? false);
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      await until(
+        'the batch to have rows done',
+        async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.done > 2) ?? false,
+      );
       env.emulator.setConfig({ faults: { 'files.content': { unauthorized: 1 } } });
       await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('operator mistake');
-      return await handle.result().then((summary) => summary, (err: unknown) => err);
+      return await handle.result().then(
+        (summary) => summary,
+        (err: unknown) => err,
+      );
     });
     expect(outcome, String(outcome)).not.toBeInstanceOf(Error);
     expect(env.emulator.stats().faultsInjected['files.content']?.['unauthorized'] ?? 0).toBeGreaterThan(0);

@@ -36,8 +36,15 @@ describe('recovery of a terminated chunk', () => {
     const inputUri = await writeChatInput(env, 100, { file: 'recovery-mid.jsonl' });
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
-      await until('the batch to have rows done', async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.done > 2) ?? false);
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      await until(
+        'the batch to have rows done',
+        async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.done > 2) ?? false,
+      );
       await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('operator mistake');
       return await handle.result();
     });
@@ -58,7 +65,11 @@ describe('recovery of a terminated chunk', () => {
     const collect = new ActivityGate('collectChunk', (input) => input['end'] === 'completed');
     const worker = await gatedWorker(env, collect);
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', maxRounds: 1, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       await collect.entered;
       await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('operator mistake');
       collect.release();

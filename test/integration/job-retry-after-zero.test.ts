@@ -7,7 +7,10 @@ describe('a 429 that says "retry-after: 0"', () => {
   beforeAll(async () => {
     // Every download and every retrieve is refused once in a while with retry-after 0: "retry now".
     env = await startJobEnv('retry-after-zero', {
-      faults: { 'files.content': { rateLimit: 0.5, retryAfterSeconds: 0 }, 'batches.retrieve': { rateLimit: 0.3, retryAfterSeconds: 0 } },
+      faults: {
+        'files.content': { rateLimit: 0.5, retryAfterSeconds: 0 },
+        'batches.retrieve': { rateLimit: 0.3, retryAfterSeconds: 0 },
+      },
       rowsPerSecond: 500,
       seed: 11,
     });
@@ -21,7 +24,11 @@ describe('a 429 that says "retry-after: 0"', () => {
     const inputUri = await writeChatInput(env, 200, { file: 'retry-after-zero.jsonl' });
     const worker = await env.createWorker();
     const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 50 }, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 50 }, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       return await handle.result();
     });
     const stats = env.emulator.stats();

@@ -13,9 +13,13 @@ interface ResultLine {
 async function runJob(env: JobEnv, input: Record<string, unknown>, during?: () => Promise<void>): Promise<JobSummary> {
   const worker = await env.createWorker();
   return await worker.runUntil(async () => {
-    const handle = await startBatchJob(env.conn.client, { endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...input } as StartJobInput, { taskQueue: env.taskQueue });
+    const handle = await startBatchJob(
+      env.conn.client,
+      { endpoint: '/v1/chat/completions', wait: FAST_WAIT, ...input } as StartJobInput,
+      { taskQueue: env.taskQueue },
+    );
     const watcher = during?.();
-    const summary = (await handle.result());
+    const summary = await handle.result();
     await watcher;
     return summary;
   });
@@ -31,13 +35,22 @@ describe('retry rounds, terminal failures and expiry', () => {
   });
 
   it('10% retryable per-row failures: retry rounds bring every row to succeeded', async () => {
-    env.emulator.setConfig({ rowErrors: { server_error: 0.05, rate_limit_exceeded: 0.05 }, rowsPerSecond: 'instant', completionWindowSeconds: 86_400 });
+    env.emulator.setConfig({
+      rowErrors: { server_error: 0.05, rate_limit_exceeded: 0.05 },
+      rowsPerSecond: 'instant',
+      completionWindowSeconds: 86_400,
+    });
     const inputUri = await writeChatInput(env, 2_000, { file: 'retryable.jsonl' });
-    const summary = await runJob(env, { jobId: `retryable-${Date.now()}`, inputUri, limits: { maxRequests: 800 }, maxRounds: 6 });
+    const summary = await runJob(env, {
+      jobId: `retryable-${Date.now()}`,
+      inputUri,
+      limits: { maxRequests: 800 },
+      maxRounds: 6,
+    });
     expect(summary.status).toBe('completed');
     expect(summary.rounds.length).toBeGreaterThanOrEqual(2);
     const first = summary.rounds[0];
-    expect((first?.counts.failed ?? 0)).toBeGreaterThan(100);
+    expect(first?.counts.failed ?? 0).toBeGreaterThan(100);
     const rows = await readJsonlFile<ResultLine>(env.storageRoot, summary.resultsUri);
     const { ids, statuses } = tally(rows);
     expect(ids.size).toBe(2_000);
@@ -96,7 +109,12 @@ describe('retry rounds, terminal failures and expiry', () => {
     env.emulator.setConfig({ rowsPerSecond: 'instant', completionWindowSeconds: 86_400, limits: { maxRequests: 250 } });
     const inputUri = await writeChatInput(env, 500, { file: 'failed-batch.jsonl' });
     try {
-      const summary = await runJob(env, { jobId: `failed-batch-${Date.now()}`, inputUri, limits: { maxRequests: 300 }, maxRounds: 2 });
+      const summary = await runJob(env, {
+        jobId: `failed-batch-${Date.now()}`,
+        inputUri,
+        limits: { maxRequests: 300 },
+        maxRounds: 2,
+      });
       expect(summary.status).toBe('completed');
       const rows = await readJsonlFile<ResultLine & { batch_ids: string[] }>(env.storageRoot, summary.resultsUri);
       expect(tally(rows).ids.size).toBe(500);

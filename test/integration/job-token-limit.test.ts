@@ -17,7 +17,10 @@ describe('enqueued-token limits and continue-as-new', () => {
   it('token_limit_exceeded: the chunk is resubmitted later with a new idempotency key and the job completes', async () => {
     const jobId = `tokens-${Date.now()}`;
     const inputUri = await writeChatInput(env, 600, { file: 'tokens.jsonl' });
-    const estimate = await planJob({ jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 } }, openStorage(env.storageRoot));
+    const estimate = await planJob(
+      { jobId: `estimate-${jobId}`, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 } },
+      openStorage(env.storageRoot),
+    );
     const perChunk = estimate.chunks[0]?.estimatedInputTokens ?? 0;
     // Room for one chunk in the queue, not two.
     env.emulator.setConfig({ enqueuedTokenLimit: { 'gpt-4o-mini': Math.round(perChunk * 1.5) } });
@@ -25,10 +28,17 @@ describe('enqueued-token limits and continue-as-new', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, maxActiveBatches: 2, wait: { ...FAST_WAIT, tokenLimitBackoffMs: 1_000 } },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 300 },
+          maxActiveBatches: 2,
+          wait: { ...FAST_WAIT, tokenLimitBackoffMs: 1_000 },
+        },
         { taskQueue: env.taskQueue },
       );
-      return (await handle.result());
+      return await handle.result();
     });
     env.emulator.setConfig({ enqueuedTokenLimit: { 'gpt-4o-mini': null } });
     expect(summary.status).toBe('completed');
@@ -50,7 +60,10 @@ describe('enqueued-token limits and continue-as-new', () => {
     for (let c = 0; c < 2; c++) {
       const history = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`).fetchHistory();
       for (const e of history.events ?? []) {
-        if (e.timerStartedEventAttributes) timers.push(e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : '');
+        if (e.timerStartedEventAttributes)
+          timers.push(
+            e.userMetadata?.summary ? defaultPayloadConverter.fromPayload<string>(e.userMetadata.summary) : '',
+          );
       }
     }
     expect(timers.length).toBeGreaterThanOrEqual(1);
@@ -65,10 +78,18 @@ describe('enqueued-token limits and continue-as-new', () => {
     const { summary, firstRunId } = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50, wait: FAST_WAIT },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 2,
+          continueAsNewAfterEvents: 50,
+          wait: FAST_WAIT,
+        },
         { taskQueue: env.taskQueue },
       );
-      return { summary: (await handle.result()), firstRunId: handle.firstExecutionRunId };
+      return { summary: await handle.result(), firstRunId: handle.firstExecutionRunId };
     });
     expect(summary.status).toBe('completed');
     const latest = await env.conn.client.workflow.getHandle(jobId).describe();
@@ -93,7 +114,14 @@ describe('enqueued-token limits and continue-as-new', () => {
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 500 } },
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 100 },
+          continueAsNewAfterEvents: 50,
+          wait: { ...FAST_WAIT, progressRefreshMs: 500 },
+        },
         { taskQueue: env.taskQueue },
       );
       return await handle.result();

@@ -28,7 +28,9 @@ async function refusal(sent: Promise<unknown>): Promise<string> {
 
 async function eventTypes(handle: WorkflowHandle): Promise<string[]> {
   const history = await handle.fetchHistory();
-  return (history.events ?? []).flatMap((e) => Object.keys(e).filter((k) => k.endsWith('EventAttributes') && e[k as keyof typeof e]));
+  return (history.events ?? []).flatMap((e) =>
+    Object.keys(e).filter((k) => k.endsWith('EventAttributes') && e[k as keyof typeof e]),
+  );
 }
 
 describe('updates on a running job', () => {
@@ -47,7 +49,18 @@ describe('updates on a running job', () => {
     const jobId = `retry-now-${Date.now()}`;
     const worker = await env.createWorker();
     const { summary, progressAfter, refusals, result } = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT, limits: { maxRequests: 1_500 }, maxRounds: 4 }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          endpoint: '/v1/chat/completions',
+          inputUri,
+          wait: FAST_WAIT,
+          limits: { maxRequests: 1_500 },
+          maxRounds: 4,
+        },
+        { taskQueue: env.taskQueue },
+      );
       const refusals = [await refusal(retryFailedRowsNow(handle))];
       let progress: JobProgress | undefined;
       await until('chunk 1 to finish while chunk 0 runs', async () => {
@@ -68,11 +81,13 @@ describe('updates on a running job', () => {
       const progressAfter = await getJobProgress(handle);
       // A second request while no other finished chunk has rows to retry is refused.
       refusals.push(await refusal(retryFailedRowsNow(handle)));
-      const summary = (await handle.result());
+      const summary = await handle.result();
       const types = await eventTypes(handle);
       return { summary, progressAfter, refusals, result, types };
     });
-    expect(refusals[0]).toMatch(/retryFailedRows rejected: the job is still planning|retryFailedRows rejected: no finished chunk has retryable rows yet/);
+    expect(refusals[0]).toMatch(
+      /retryFailedRows rejected: the job is still planning|retryFailedRows rejected: no finished chunk has retryable rows yet/,
+    );
     // Round 2's chunk and round 1's slow chunk are running; neither has finished.
     expect(refusals[1]).toContain('retryFailedRows rejected: a retry round is already being started');
     expect(refusals[2]).toMatch(/no finished chunk has retryable rows yet \(2 chunks still running\)/);
@@ -107,8 +122,14 @@ describe('updates on a running job', () => {
       // A long refresh: the wait that runs when the update arrives holds the old deadline and ends
       // on it; the chunk must then wait again rather than cancel.
       const wait = { ...FAST_WAIT, progressRefreshMs: 60_000 };
-      const handle = await startBatchJob(env.conn.client, { jobId, endpoint: '/v1/chat/completions', inputUri, wait, deadline: new Date(oldDeadline).toISOString() }, { taskQueue: env.taskQueue });
-      await until('the batch to run', async () => (await getJobProgress(handle)).active.some((c) => c.batchId !== undefined));
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, endpoint: '/v1/chat/completions', inputUri, wait, deadline: new Date(oldDeadline).toISOString() },
+        { taskQueue: env.taskQueue },
+      );
+      await until('the batch to run', async () =>
+        (await getJobProgress(handle)).active.some((c) => c.batchId !== undefined),
+      );
       const refusals = [
         await refusal(extendJobDeadline(handle, 'tomorrow morning')),
         await refusal(extendJobDeadline(handle, oldDeadline - 60_000)),
@@ -117,7 +138,7 @@ describe('updates on a running job', () => {
         await refusal(extendJobDeadline(handle, oldDeadline * 1000)),
       ];
       const extended = await extendJobDeadline(handle, oldDeadline + 120_000);
-      const summary = (await handle.result());
+      const summary = await handle.result();
       const types = await eventTypes(handle);
       const chunkHistory = await env.conn.client.workflow.getHandle(chunkWorkflowId(jobId, 1, 0)).fetchHistory();
       const chunkSummaries = (chunkHistory.events ?? [])
@@ -128,7 +149,9 @@ describe('updates on a running job', () => {
         }));
       return { summary, refusals, extended, types, chunkSummaries };
     });
-    expect(refusals[0]).toContain('deadline "tomorrow morning" is not an ISO 8601 date with a time zone or epoch milliseconds');
+    expect(refusals[0]).toContain(
+      'deadline "tomorrow morning" is not an ISO 8601 date with a time zone or epoch milliseconds',
+    );
     expect(refusals[1]).toMatch(/must be later than the current one/);
     expect(refusals[2]).toContain('is not an ISO 8601 date with a time zone or epoch milliseconds');
     expect(refusals[3]).toContain('is more than a year ahead; give epoch milliseconds');
@@ -142,9 +165,13 @@ describe('updates on a running job', () => {
     // Only the accepted update is in the job's history.
     expect(types.filter((t) => t === 'workflowExecutionUpdateAcceptedEventAttributes')).toHaveLength(1);
     // Every activity of the chunk carries a summary for the UI's timeline.
-    expect(chunkSummaries.map((s) => s.activity)).toEqual(expect.arrayContaining(['uploadChunk', 'createBatch', 'waitForBatch', 'collectChunk']));
+    expect(chunkSummaries.map((s) => s.activity)).toEqual(
+      expect.arrayContaining(['uploadChunk', 'createBatch', 'waitForBatch', 'collectChunk']),
+    );
     for (const s of chunkSummaries) expect(s.summary, s.activity).not.toBe('');
-    expect(chunkSummaries.find((s) => s.activity === 'createBatch')?.summary).toMatch(/^create the batch of file-\S+ exactly once \(key /);
+    expect(chunkSummaries.find((s) => s.activity === 'createBatch')?.summary).toMatch(
+      /^create the batch of file-\S+ exactly once \(key /,
+    );
   });
 
   it('retryFailedRows is refused while chunks of the round still wait for a slot, and no row is lost', async () => {
@@ -153,11 +180,23 @@ describe('updates on a running job', () => {
     const inputUri = await writeChatInput(env, 300, { file: 'retry-waiting.jsonl' });
     const worker = await env.createWorker();
     const { message, summary } = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId: `retry-waiting-${Date.now()}`, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT, limits: { maxRequests: 100 }, maxActiveBatches: 1, maxRounds: 3 }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId: `retry-waiting-${Date.now()}`,
+          endpoint: '/v1/chat/completions',
+          inputUri,
+          wait: FAST_WAIT,
+          limits: { maxRequests: 100 },
+          maxActiveBatches: 1,
+          maxRounds: 3,
+        },
+        { taskQueue: env.taskQueue },
+      );
       await until('chunk 0 to finish', async () => (await getJobProgress(handle)).chunks.done >= 1);
       const message = await refusal(retryFailedRowsNow(handle));
       env.emulator.setConfig({ rowErrors: { server_error: 0 } });
-      return { message, summary: (await handle.result()) };
+      return { message, summary: await handle.result() };
     });
     expect(message).toContain('round 1 still has 1 chunk(s) waiting for a free slot (maxActiveBatches 1)');
     const rows = await readJsonlFile<ResultLine>(env.storageRoot, summary.resultsUri);
@@ -170,7 +209,11 @@ describe('updates on a running job', () => {
     const inputUri = await writeChatInput(env, 100, { file: 'no-deadline.jsonl' });
     const worker = await env.createWorker();
     const message = await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId: `no-deadline-${Date.now()}`, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId: `no-deadline-${Date.now()}`, endpoint: '/v1/chat/completions', inputUri, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
       const m = await refusal(extendJobDeadline(handle, Date.now() + 3_600_000));
       await handle.result();
       return m;

@@ -26,7 +26,11 @@ interface PackageJson {
 
 /** Runs npm on the Node running the tests (first on PATH); fails with npm's own output when it fails. */
 async function npm(args: readonly string[], cwd: string): Promise<ProcessOutput> {
-  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`, npm_config_update_notifier: 'false' };
+  const env = {
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
+    npm_config_update_notifier: 'false',
+  };
   const out = await runProcess('npm', args, { cwd, env });
   if (out.code !== 0) throw new Error(`npm ${args.join(' ')} failed (${out.code}):\n${out.stdout}\n${out.stderr}`);
   return out;
@@ -65,7 +69,15 @@ describe('the packed package, installed into a project outside the repository', 
     await writeFile(
       join(project, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { target: 'es2023', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, types: ['node'], skipLibCheck: true },
+        compilerOptions: {
+          target: 'es2023',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          strict: true,
+          noEmit: true,
+          types: ['node'],
+          skipLibCheck: true,
+        },
         files: ['job.ts'],
       }),
     );
@@ -79,7 +91,15 @@ describe('the packed package, installed into a project outside the repository', 
 
   it('ships the compiled entry points and their types, and no test or example', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const entry of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/workflows/index.js', 'dist/workflows/index.d.ts', 'dist/common/failures.js', 'dist/src/tools/cli/main.js', 'bin/openai-batch.js']) {
+    for (const entry of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/workflows/index.js',
+      'dist/workflows/index.d.ts',
+      'dist/common/failures.js',
+      'dist/src/tools/cli/main.js',
+      'bin/openai-batch.js',
+    ]) {
       expect(paths).toContain(entry);
     }
     expect(paths.filter((p) => /^(test|examples|bench)\//.test(p) || p.startsWith('dist/test/'))).toEqual([]);
@@ -94,8 +114,11 @@ describe('the packed package, installed into a project outside the repository', 
     expect(out.code).toBe(0);
   });
 
-  it("the installed bin runs the compiled CLI (Node strips no types under node_modules)", async () => {
-    const out = await runProcess(join(project, 'node_modules', '.bin', 'openai-batch'), ['--help'], { cwd: project, env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` } });
+  it('the installed bin runs the compiled CLI (Node strips no types under node_modules)', async () => {
+    const out = await runProcess(join(project, 'node_modules', '.bin', 'openai-batch'), ['--help'], {
+      cwd: project,
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+    });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
     expect(out.stdout).toContain('openai-batch');
@@ -105,11 +128,22 @@ describe('the packed package, installed into a project outside the repository', 
     const { address, namespace } = devServer();
     const out = await runProcess(process.execPath, ['job.ts', join(dir, 'work')], {
       cwd: project,
-      env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, TASK_QUEUE: uniqueTaskQueue('packed') },
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_NAMESPACE: namespace,
+        TASK_QUEUE: uniqueTaskQueue('packed'),
+      },
     });
     expect(out.stderr).toBe('');
     expect(out.code).toBe(0);
-    const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { rows: number; counts: Record<string, number>; sentiments: string[]; jobName: string; auth: string };
+    const result = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as {
+      rows: number;
+      counts: Record<string, number>;
+      sentiments: string[];
+      jobName: string;
+      auth: string;
+    };
     expect(result.rows).toBe(12);
     expect(result.counts).toMatchObject({ succeeded: 12 });
     expect(result.sentiments).toHaveLength(12);

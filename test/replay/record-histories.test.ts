@@ -24,13 +24,22 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
     await writeFile(new URL(`histories/${name}.json`, import.meta.url), historyToJSON(history));
   }
 
-  async function runScenario(name: string, input: Record<string, unknown>, chunks: number, cancelAfterMs?: number): Promise<void> {
+  async function runScenario(
+    name: string,
+    input: Record<string, unknown>,
+    chunks: number,
+    cancelAfterMs?: number,
+  ): Promise<void> {
     const jobId = `replay-${name}-${Date.now()}`;
     const inputUri = await writeChatInput(env, 200, { file: `${name}.jsonl` });
     const worker = await env.createWorker();
     let firstRunId = '';
     await worker.runUntil(async () => {
-      const handle = await startBatchJob(env.conn.client, { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: FAST_WAIT, ...input }, { taskQueue: env.taskQueue });
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: FAST_WAIT, ...input },
+        { taskQueue: env.taskQueue },
+      );
       firstRunId = handle.firstExecutionRunId;
       if (cancelAfterMs !== undefined) {
         await new Promise((r) => setTimeout(r, cancelAfterMs));
@@ -51,7 +60,10 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
       const previousRunId = latest.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
       if (previousRunId) {
         const previous = await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`, previousRunId).fetchHistory();
-        await writeFile(new URL(`histories/${name}-r1-c${c}-previous-run.json`, import.meta.url), historyToJSON(previous));
+        await writeFile(
+          new URL(`histories/${name}-r1-c${c}-previous-run.json`, import.meta.url),
+          historyToJSON(previous),
+        );
       }
     }
   }
@@ -66,8 +78,16 @@ describe.skipIf(!record)('recording histories for the replay test', () => {
     env.emulator.setConfig({ rowsPerSecond: 100, enqueuedTokenLimit: { 'gpt-4o-mini': 3_000 } });
     await runScenario('token-limit', { maxActiveBatches: 2 }, 2);
     env.emulator.setConfig({ rowsPerSecond: 'instant', enqueuedTokenLimit: { 'gpt-4o-mini': null } });
-    await runScenario('continued', { limits: { maxRequests: 50 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50 }, 4);
+    await runScenario(
+      'continued',
+      { limits: { maxRequests: 50 }, maxActiveBatches: 2, continueAsNewAfterEvents: 50 },
+      4,
+    );
     env.emulator.setConfig({ rowsPerSecond: 25 });
-    await runScenario('chunk-continued', { continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 500 } }, 2);
+    await runScenario(
+      'chunk-continued',
+      { continueAsNewAfterEvents: 50, wait: { ...FAST_WAIT, progressRefreshMs: 500 } },
+      2,
+    );
   });
 });

@@ -11,7 +11,10 @@ describe('stored histories replay against the current workflow code', () => {
     const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
     expect(files.length).toBeGreaterThanOrEqual(8);
     const histories = await Promise.all(
-      files.map(async (f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(await readFile(new URL(f, dir), 'utf8'))) })),
+      files.map(async (f) => ({
+        workflowId: f.replace(/\.json$/, ''),
+        history: historyFromJSON(JSON.parse(await readFile(new URL(f, dir), 'utf8'))),
+      })),
     );
     const failures: string[] = [];
     let replayed = 0;

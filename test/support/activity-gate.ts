@@ -33,7 +33,11 @@ export class ActivityGate {
   readonly interceptor: ActivityInterceptorsFactory = (ctx) => ({
     inbound: {
       execute: async (input, next) => {
-        if (!this.#used && ctx.info.activityType === this.#activityType && this.#matches((input.args[0] ?? {}) as Record<string, unknown>)) {
+        if (
+          !this.#used &&
+          ctx.info.activityType === this.#activityType &&
+          this.#matches((input.args[0] ?? {}) as Record<string, unknown>)
+        ) {
           this.#used = true;
           this.#enter(input.args);
           const beat = setInterval(() => ctx.heartbeat(), 500);
@@ -52,7 +56,9 @@ export class ActivityGate {
 /** How many activities of `activityType` the workflow's current run has scheduled. */
 export async function scheduledActivities(client: Client, workflowId: string, activityType: string): Promise<number> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).length;
+  return (history.events ?? []).filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType,
+  ).length;
 }
 
 /** Waits until the workflow has completed a workflow task after its cancel request. */
@@ -70,7 +76,13 @@ export async function gatedWorker(env: JobEnv, ...gates: ActivityGate[]): Promis
     connection: env.conn.nativeConnection,
     namespace: devServer().namespace,
     taskQueue: env.taskQueue,
-    plugins: [new OpenAIBatchPlugin({ storageRoot: env.storageRoot, openaiBaseUrl: env.emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' })],
+    plugins: [
+      new OpenAIBatchPlugin({
+        storageRoot: env.storageRoot,
+        openaiBaseUrl: env.emulator.baseURL,
+        openaiApiKey: 'sk-test-not-a-secret',
+      }),
+    ],
     interceptors: { activity: gates.map((g) => g.interceptor) },
   });
 }

@@ -38,7 +38,17 @@ export interface JobEnv {
 
 export async function startJobEnv(name: string, config: EmulatorOptions['config'] = {}): Promise<JobEnv> {
   const dir = await mkdtemp(join(tmpdir(), `job-${name}-`));
-  const emulator = await startEmulator({ port: 0, stateDir: join(dir, 'emulator'), config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2, cancellingSeconds: 0.2, ...config } });
+  const emulator = await startEmulator({
+    port: 0,
+    stateDir: join(dir, 'emulator'),
+    config: {
+      rowsPerSecond: 'instant',
+      validatingSeconds: 0.2,
+      finalizingSeconds: 0.2,
+      cancellingSeconds: 0.2,
+      ...config,
+    },
+  });
   const conn = await connectToDevServer();
   const storageRoot = pathToFileURL(join(dir, 'storage')).href;
   const taskQueue = uniqueTaskQueue(name);
@@ -53,7 +63,9 @@ export async function startJobEnv(name: string, config: EmulatorOptions['config'
         connection: conn.nativeConnection,
         namespace: devServer().namespace,
         taskQueue,
-        plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' })],
+        plugins: [
+          new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' }),
+        ],
       });
     },
     async close() {
@@ -65,7 +77,11 @@ export async function startJobEnv(name: string, config: EmulatorOptions['config'
 }
 
 /** Writes `count` chat-completion request lines under the storage root; returns the file's URI. */
-export async function writeChatInput(env: Pick<JobEnv, 'dir'>, count: number, options: { model?: string; file?: string; lines?: (i: number) => string | undefined } = {}): Promise<string> {
+export async function writeChatInput(
+  env: Pick<JobEnv, 'dir'>,
+  count: number,
+  options: { model?: string; file?: string; lines?: (i: number) => string | undefined } = {},
+): Promise<string> {
   await mkdir(join(env.dir, 'storage', 'inputs'), { recursive: true });
   const path = join(env.dir, 'storage', 'inputs', options.file ?? `input-${count}.jsonl`);
   const model = options.model ?? 'gpt-4o-mini';
@@ -77,7 +93,11 @@ export async function writeChatInput(env: Pick<JobEnv, 'dir'>, count: number, op
           custom_id: `req-${i}`,
           method: 'POST',
           url: '/v1/chat/completions',
-          body: { model, messages: [{ role: 'user', content: `Classify review ${i}: good value, fast shipping.` }], max_tokens: 16 },
+          body: {
+            model,
+            messages: [{ role: 'user', content: `Classify review ${i}: good value, fast shipping.` }],
+            max_tokens: 16,
+          },
         }),
     );
   }
@@ -98,7 +118,10 @@ export async function readJsonlFile<T = Record<string, unknown>>(storageRoot: st
 }
 
 /** Asserts-friendly tally of a results file: how many rows per custom_id and per status. */
-export function tally(rows: readonly { custom_id: string; status: string }[]): { ids: Map<string, number>; statuses: Record<string, number> } {
+export function tally(rows: readonly { custom_id: string; status: string }[]): {
+  ids: Map<string, number>;
+  statuses: Record<string, number>;
+} {
   const ids = new Map<string, number>();
   const statuses: Record<string, number> = {};
   for (const row of rows) {

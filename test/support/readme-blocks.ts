@@ -32,5 +32,9 @@ export function readmeBlockAfter(marker: string, readme = 'README.md'): string {
 /** Every fenced block of a README, with its language and the marker comment right above it, if any. */
 export function readmeBlocks(readme: string): { lang: string; marker: string | undefined; body: string }[] {
   const text = readmes.get(readme) ?? '';
-  return [...text.matchAll(/(?:<!-- ([^>]*?) -->\n)?```(\w*)\n([\s\S]*?)```/g)].map((m) => ({ marker: m[1], lang: m[2] ?? '', body: m[3] ?? '' }));
+  return [...text.matchAll(/(?:<!-- ([^>]*?) -->\n)?```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
+    marker: m[1],
+    lang: m[2] ?? '',
+    body: m[3] ?? '',
+  }));
 }

@@ -11,7 +11,11 @@ export interface ProcessOutput {
 }
 
 /** Runs a program to its end and resolves with its exit code and output. */
-export function runProcess(command: string, args: readonly string[], options: { cwd?: string; env: NodeJS.ProcessEnv }): Promise<ProcessOutput> {
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env: NodeJS.ProcessEnv },
+): Promise<ProcessOutput> {
   return new Promise((resolve) => {
     const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -23,10 +27,20 @@ export function runProcess(command: string, args: readonly string[], options: { 
 }
 
 /** Runs `openai-batch` as a user would, in its own process. */
-export function runCli(args: readonly string[], options: { cwd: string; env?: Record<string, string> }): Promise<ProcessOutput> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<ProcessOutput> {
   return runProcess(process.execPath, [bin, ...args], {
     cwd: options.cwd,
     // Never let a developer's own keys or servers leak into a test.
-    env: { ...process.env, OPENAI_API_KEY: '', OPENAI_BASE_URL: '', OPENAI_BATCH_STORAGE_ROOT: '', TEMPORAL_ADDRESS: '', ...options.env },
+    env: {
+      ...process.env,
+      OPENAI_API_KEY: '',
+      OPENAI_BASE_URL: '',
+      OPENAI_BATCH_STORAGE_ROOT: '',
+      TEMPORAL_ADDRESS: '',
+      ...options.env,
+    },
   });
 }

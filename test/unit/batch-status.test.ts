@@ -8,7 +8,16 @@ describe('BatchStatus', () => {
   });
 
   it('terminal statuses are the four a batch never leaves', () => {
-    const all: BatchStatus[] = ['validating', 'failed', 'in_progress', 'finalizing', 'completed', 'expired', 'cancelling', 'cancelled'];
+    const all: BatchStatus[] = [
+      'validating',
+      'failed',
+      'in_progress',
+      'finalizing',
+      'completed',
+      'expired',
+      'cancelling',
+      'cancelled',
+    ];
     expect(all.filter(isTerminalStatus)).toEqual(['failed', 'completed', 'expired', 'cancelled']);
   });
 });

@@ -11,8 +11,12 @@ describe('a resubmission after token_limit_exceeded never reuses an input file t
 
   it('uploads again once the TTL passed, or will pass before the new batch has read the file', () => {
     expect(inputFileMayHaveExpired(uploadedAt, ttlSeconds, uploadedAt + ttlSeconds * 1000 + 1)).toBe(true);
-    expect(inputFileMayHaveExpired(uploadedAt, ttlSeconds, uploadedAt + ttlSeconds * 1000 - INPUT_TTL_MARGIN_MS)).toBe(true);
-    expect(inputFileMayHaveExpired(uploadedAt, ttlSeconds, uploadedAt + ttlSeconds * 1000 - INPUT_TTL_MARGIN_MS - 1)).toBe(false);
+    expect(inputFileMayHaveExpired(uploadedAt, ttlSeconds, uploadedAt + ttlSeconds * 1000 - INPUT_TTL_MARGIN_MS)).toBe(
+      true,
+    );
+    expect(
+      inputFileMayHaveExpired(uploadedAt, ttlSeconds, uploadedAt + ttlSeconds * 1000 - INPUT_TTL_MARGIN_MS - 1),
+    ).toBe(false);
   });
 
   it('without a known upload time or TTL (a run resumed from an older one), keeps the file', () => {

@@ -18,7 +18,10 @@ describe('cost arithmetic', () => {
   });
 
   it('overrides replace or add models', () => {
-    const prices = { 'my-model': { input: 4, cachedInput: 1, output: 16 }, 'gpt-4o': { input: 5, cachedInput: 2.5, output: 20 } };
+    const prices = {
+      'my-model': { input: 4, cachedInput: 1, output: 16 },
+      'gpt-4o': { input: 5, cachedInput: 2.5, output: 20 },
+    };
     // 2,000 in × $4 + 1,000 out × $16 = $0.008 + $0.016 = $0.024 sync; $0.012 batch.
     expect(costOf({ input: 2000, cachedInput: 0, output: 1000, reasoning: 0 }, 'my-model', { prices })).toBe(0.012);
     expect(costOf({ input: 1e6, cachedInput: 0, output: 0, reasoning: 0 }, 'gpt-4o', { prices, batch: false })).toBe(5);

@@ -18,19 +18,42 @@ describe('createBatch with batches already carrying its key', () => {
     dir = await mkdtemp(join(tmpdir(), 'create-duplicates-'));
     emulator = await startEmulator({ port: 0, stateDir: dir, config: { rowsPerSecond: 1 } });
     openai = new OpenAI({ baseURL: emulator.baseURL, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
-    const line = JSON.stringify({ custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] } });
-    fileId = (await openai.files.create({ file: await toFile(Buffer.from(`${line}\n`), 'one.jsonl'), purpose: 'batch' })).id;
+    const line = JSON.stringify({
+      custom_id: 'a',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    fileId = (
+      await openai.files.create({ file: await toFile(Buffer.from(`${line}\n`), 'one.jsonl'), purpose: 'batch' })
+    ).id;
   });
   afterAll(async () => {
     await emulator?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const input = (key: string): CreateBatchInput => ({ jobId: 'job', round: 1, chunk: 0, inputFileId: fileId, endpoint: '/v1/chat/completions', idempotencyKey: key, notBeforeMs: Date.now() });
-  const activity = createCreateBatchActivity(() => openai, () => undefined);
+  const input = (key: string): CreateBatchInput => ({
+    jobId: 'job',
+    round: 1,
+    chunk: 0,
+    inputFileId: fileId,
+    endpoint: '/v1/chat/completions',
+    idempotencyKey: key,
+    notBeforeMs: Date.now(),
+  });
+  const activity = createCreateBatchActivity(
+    () => openai,
+    () => undefined,
+  );
   const createBatch = (i: CreateBatchInput) => activity.createBatch(i);
   const createWithKey = async (key: string) =>
-    await openai.batches.create({ input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { idempotency_key: key } });
+    await openai.batches.create({
+      input_file_id: fileId,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+      metadata: { idempotency_key: key },
+    });
 
   it('two batches with the key: adopts the oldest, cancels the other, creates none', async () => {
     const oldest = await createWithKey('k-two');

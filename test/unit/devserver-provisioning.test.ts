@@ -53,7 +53,9 @@ describe('finding the Temporal CLI', () => {
   });
 
   it('names every step it tried when nothing works', async () => {
-    const err = await findTemporalCli({ explicitPath: join(dir, 'missing'), allowGoBuild: false }).catch((e: unknown) => e);
+    const err = await findTemporalCli({ explicitPath: join(dir, 'missing'), allowGoBuild: false }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TemporalCliNotFoundError);
     const attempts = (err as TemporalCliNotFoundError).attempts.join('\n');
     expect(attempts).toContain(`explicit path ${join(dir, 'missing')}: not an executable file`);
@@ -74,8 +76,13 @@ describe('finding the Temporal CLI', () => {
 
 describe('starting the dev server', () => {
   it('fails with the server output when the binary exits instead of serving', async () => {
-    const broken = await fakeBinary(join(dir, 'temporal'), '#!/bin/sh\necho "bind: address already in use" >&2\nexit 3\n');
-    const err = await startDevServer({ cliPath: broken, allowDownload: false, readyTimeoutMs: 20_000 }).catch((e: unknown) => e);
+    const broken = await fakeBinary(
+      join(dir, 'temporal'),
+      '#!/bin/sh\necho "bind: address already in use" >&2\nexit 3\n',
+    );
+    const err = await startDevServer({ cliPath: broken, allowDownload: false, readyTimeoutMs: 20_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(String(err)).toMatch(/exited \(3\) before it was ready/);
     expect(String(err)).toContain('bind: address already in use');
   });
@@ -85,7 +92,9 @@ describe('the orphan guard', () => {
   it('kills the server process group once its parent is gone', async () => {
     const parent = spawn('/bin/sleep', ['60'], { stdio: 'ignore' });
     const server = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => server.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      server.once('exit', (_code, signal) => resolve(signal)),
+    );
     guardAgainstOrphan(server.pid!, parent.pid);
     parent.kill('SIGKILL');
     expect(await exited).toBe('SIGTERM');

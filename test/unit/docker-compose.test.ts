@@ -15,7 +15,9 @@ interface Service {
 }
 
 const root = new URL('../../', import.meta.url);
-const compose = parse(await readFile(new URL('docker-compose.yml', root), 'utf8')) as { services: Record<string, Service> };
+const compose = parse(await readFile(new URL('docker-compose.yml', root), 'utf8')) as {
+  services: Record<string, Service>;
+};
 const services = compose.services;
 
 function service(name: string): Service {
@@ -59,7 +61,14 @@ describe('docker-compose.yml (validated here since no Docker engine runs on thes
     const env = Object.fromEntries(Object.entries(worker.environment ?? {}).map(([k, v]) => [k, String(v)]));
     // Every variable the compose file sets is one the worker reads, and none it needs is missing.
     for (const name of Object.keys(env)) expect(WORKER_ENV_VARS).toContain(name);
-    for (const name of ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'OPENAI_BATCH_TASK_QUEUE', 'OPENAI_BATCH_STORAGE_ROOT', 'OPENAI_API_KEY', 'OPENAI_BASE_URL']) {
+    for (const name of [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'OPENAI_BATCH_TASK_QUEUE',
+      'OPENAI_BATCH_STORAGE_ROOT',
+      'OPENAI_API_KEY',
+      'OPENAI_BASE_URL',
+    ]) {
       expect(Object.keys(env)).toContain(name);
     }
     // And the worker's configuration really resolves from them.

@@ -23,19 +23,55 @@ describe('finalize lists rejected input lines', () => {
 
   /** Plans with onInvalid 'skip', lets every planned request succeed, reconciles and finalizes. */
   async function runJob(input: (string | Buffer)[]) {
-    const uri = await writeInput(dir, 'in.jsonl', Buffer.concat(input.map((l) => Buffer.concat([Buffer.from(l), Buffer.from('\n')]))));
-    const manifest = await planJob({ jobId: 'job', inputUri: uri, endpoint: '/v1/chat/completions', onInvalid: 'skip' }, storage);
+    const uri = await writeInput(
+      dir,
+      'in.jsonl',
+      Buffer.concat(input.map((l) => Buffer.concat([Buffer.from(l), Buffer.from('\n')]))),
+    );
+    const manifest = await planJob(
+      { jobId: 'job', inputUri: uri, endpoint: '/v1/chat/completions', onInvalid: 'skip' },
+      storage,
+    );
     const chunks = [];
     for (const chunk of manifest.chunks) {
       const ids = lines(await readUri(chunk.uri)).map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
-      const outputUri = await writeInput(dir, `out-${chunk.index}.jsonl`, ids.map((id) => okLine(id)).join('\n') + '\n');
-      const outcome = await reconcileChunk({ jobId: 'job', round: 0, chunkIndex: chunk.index, chunkUri: chunk.uri, batchId: `batch_${chunk.index}`, batchStatus: 'completed', outputUri, endpoint: '/v1/chat/completions' }, storage);
+      const outputUri = await writeInput(
+        dir,
+        `out-${chunk.index}.jsonl`,
+        ids.map((id) => okLine(id)).join('\n') + '\n',
+      );
+      const outcome = await reconcileChunk(
+        {
+          jobId: 'job',
+          round: 0,
+          chunkIndex: chunk.index,
+          chunkUri: chunk.uri,
+          batchId: `batch_${chunk.index}`,
+          batchStatus: 'completed',
+          outputUri,
+          endpoint: '/v1/chat/completions',
+        },
+        storage,
+      );
       chunks.push({ index: chunk.index, recordsUri: outcome.recordsUri, batchId: `batch_${chunk.index}` });
     }
-    const report = await finalizeJob({ jobId: 'job', model: manifest.model, endpoint: '/v1/chat/completions', rounds: [{ round: 0, chunks }], rejected: manifest.rejected }, storage);
+    const report = await finalizeJob(
+      {
+        jobId: 'job',
+        model: manifest.model,
+        endpoint: '/v1/chat/completions',
+        rounds: [{ round: 0, chunks }],
+        rejected: manifest.rejected,
+      },
+      storage,
+    );
     const results = lines(await readUri(report.resultsUri)).map((l) => JSON.parse(l) as ResultLine);
     const failures = lines(await readUri(report.failuresUri)).map((l) => JSON.parse(l) as ResultLine);
-    const json = JSON.parse(await readUri(report.reportUri)) as { rows: number; counts: Record<string, number>; rejected: Record<string, unknown> };
+    const json = JSON.parse(await readUri(report.reportUri)) as {
+      rows: number;
+      counts: Record<string, number>;
+      rejected: Record<string, unknown>;
+    };
     return { manifest, report, results, failures, json };
   }
 
@@ -54,13 +90,21 @@ describe('finalize lists rejected input lines', () => {
       Buffer.from([0x7b, 0xff, 0x7d]), // 11: not UTF-8 → no id
     ]);
     expect(manifest.rejected.count).toBe(9);
-    expect(results.map((r) => [r.custom_id, r.status])).toEqual([['a', 'succeeded'], ['d', 'succeeded'], ['b', 'rejected'], ['c', 'rejected']]);
+    expect(results.map((r) => [r.custom_id, r.status])).toEqual([
+      ['a', 'succeeded'],
+      ['d', 'succeeded'],
+      ['b', 'rejected'],
+      ['c', 'rejected'],
+    ]);
     const b = results.find((r) => r.custom_id === 'b');
     expect(b).toMatchObject({ attempts: 0, batch_ids: [], round: 0, error: { code: 'invalid_method', line: 2 } });
     expect(b?.error?.reasons?.map((r) => r.reason)).toEqual(['invalid_method', 'url_mismatch', 'invalid_body']);
     expect(b?.error?.message).toMatch(/^input line 2 was not submitted: method/);
     expect(results.find((r) => r.custom_id === 'c')?.error).toMatchObject({ code: 'model_mismatch', line: 5 });
-    expect(failures.map((f) => [f.custom_id, f.status, f.error?.line])).toEqual([['b', 'rejected', 2], ['c', 'rejected', 5]]);
+    expect(failures.map((f) => [f.custom_id, f.status, f.error?.line])).toEqual([
+      ['b', 'rejected', 2],
+      ['c', 'rejected', 5],
+    ]);
     expect(report.rows).toBe(4);
     expect(report.counts).toMatchObject({ succeeded: 2, rejected: 2 });
     expect(json.rows).toBe(4);

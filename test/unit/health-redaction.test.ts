@@ -36,13 +36,16 @@ describe('the health check keeps secrets out of history', () => {
       plugins: [
         new OpenAIBatchPlugin({
           storageRoot: '/tmp/openai-batch-health-redaction',
-          openaiBaseUrl: 'https://gateway-user:hunter2-password@gateway.example.com:8443/openai/tok3n0a1b2c3d4e5f6a7b8c9d0/v1?api-key=sk-query-secret-0123456789#frag',
+          openaiBaseUrl:
+            'https://gateway-user:hunter2-password@gateway.example.com:8443/openai/tok3n0a1b2c3d4e5f6a7b8c9d0/v1?api-key=sk-query-secret-0123456789#frag',
           openaiApiKey: 'sk-test-not-a-secret',
         }),
       ],
     });
     const workflowId = `health-redaction-${Date.now()}`;
-    const health = await worker.runUntil(conn.client.workflow.execute(healthCheckWorkflow, { taskQueue, workflowId, args: [{ requestedBy: 'vitest' }] }));
+    const health = await worker.runUntil(
+      conn.client.workflow.execute(healthCheckWorkflow, { taskQueue, workflowId, args: [{ requestedBy: 'vitest' }] }),
+    );
     // Still useful to an operator: the host, port and the harmless path segments.
     expect(health.openaiBaseUrl).toBe('https://gateway.example.com:8443/openai/***/v1');
     expect(health.storageRoot).toBe('/tmp/openai-batch-health-redaction');

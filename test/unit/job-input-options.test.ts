@@ -32,6 +32,8 @@ describe('options that are each valid but cannot work together are refused, nami
 
   it('maxTokenLimitRetries is a whole number from 0', () => {
     expect(refusal({ wait: { maxTokenLimitRetries: 0 } })).toBeUndefined();
-    expect(refusal({ wait: { maxTokenLimitRetries: -1 } })?.issues.map((i) => i.path)).toEqual(['wait.maxTokenLimitRetries']);
+    expect(refusal({ wait: { maxTokenLimitRetries: -1 } })?.issues.map((i) => i.path)).toEqual([
+      'wait.maxTokenLimitRetries',
+    ]);
   });
 });

@@ -13,13 +13,15 @@ function issues(input: unknown): string[] {
 
 describe('validating a job input before it reaches Temporal', () => {
   it('accepts a minimal input', () => {
-    expect(parseJobInput({ inputUri: 'inputs/a.jsonl', endpoint: '/v1/chat/completions' })).toMatchObject({ endpoint: '/v1/chat/completions' });
+    expect(parseJobInput({ inputUri: 'inputs/a.jsonl', endpoint: '/v1/chat/completions' })).toMatchObject({
+      endpoint: '/v1/chat/completions',
+    });
   });
 
   it('names each bad field by its path', () => {
-    expect(issues({ inputUri: '', endpoint: '/v1/nope', maxActiveBatches: 0, limits: { maxRequests: 200_000 } }).sort()).toEqual(
-      ['endpoint', 'inputUri', 'limits.maxRequests', 'maxActiveBatches'].sort(),
-    );
+    expect(
+      issues({ inputUri: '', endpoint: '/v1/nope', maxActiveBatches: 0, limits: { maxRequests: 200_000 } }).sort(),
+    ).toEqual(['endpoint', 'inputUri', 'limits.maxRequests', 'maxActiveBatches'].sort());
   });
 
   it('refuses unknown fields, so that a secret such as an API key never lands in workflow history', () => {
@@ -37,7 +39,9 @@ describe('validating a job input before it reaches Temporal', () => {
   });
 
   it('accepts a deadline as epoch milliseconds or an ISO date with offset', () => {
-    expect(parseJobInput({ inputUri: 'a', endpoint: '/v1/responses', deadline: '2026-01-01T09:00:00Z' }).deadline).toBe('2026-01-01T09:00:00Z');
+    expect(parseJobInput({ inputUri: 'a', endpoint: '/v1/responses', deadline: '2026-01-01T09:00:00Z' }).deadline).toBe(
+      '2026-01-01T09:00:00Z',
+    );
     expect(issues({ inputUri: 'a', endpoint: '/v1/responses', deadline: 'tomorrow' })).toEqual(['deadline']);
   });
 });

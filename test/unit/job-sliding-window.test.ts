@@ -28,6 +28,9 @@ describe('admit: the sliding window launches a chunk or says why it skips it', (
     expect(admit({ committedCostUsd: 3 }, chunk, NOW, { maxCostUsd: 4 })).toEqual({ launch: false, skip: 'budget' });
     expect(admit({ committedCostUsd: 2 }, chunk, NOW, { maxCostUsd: 4 })).toEqual({ launch: true });
     // The deadline is told before the budget.
-    expect(admit({ committedCostUsd: 3 }, chunk, NOW, { deadlineMs: NOW, maxCostUsd: 4 })).toEqual({ launch: false, skip: 'deadline' });
+    expect(admit({ committedCostUsd: 3 }, chunk, NOW, { deadlineMs: NOW, maxCostUsd: 4 })).toEqual({
+      launch: false,
+      skip: 'deadline',
+    });
   });
 });

@@ -1,26 +1,66 @@
 import { describe, expect, it } from 'vitest';
-import { etaMs, jobProgress, pendingRetries, progressMarkdown, retriedKeys, roughDuration, type JobState } from '../../workflows/job/job-state.ts';
+import {
+  etaMs,
+  jobProgress,
+  pendingRetries,
+  progressMarkdown,
+  retriedKeys,
+  roughDuration,
+  type JobState,
+} from '../../workflows/job/job-state.ts';
 import type { ChunkResult } from '../../common/job-types.ts';
 
 const T0 = Date.parse('2026-11-22T01:00:00Z');
 
 function result(round: number, index: number, retryCount: number): ChunkResult {
   return {
-    round, index, end: 'completed', batchIds: [`batch_${round}_${index}`], recordsUri: `file:///r${round}c${index}`,
-    retryUri: retryCount > 0 ? `file:///retry-r${round}c${index}` : undefined, retryCount,
-    counts: { succeeded: 100 - retryCount, failed: retryCount }, usage: { input: 10, cachedInput: 0, output: 5, reasoning: 0 }, estimatedCostUsd: 0.01,
+    round,
+    index,
+    end: 'completed',
+    batchIds: [`batch_${round}_${index}`],
+    recordsUri: `file:///r${round}c${index}`,
+    retryUri: retryCount > 0 ? `file:///retry-r${round}c${index}` : undefined,
+    retryCount,
+    counts: { succeeded: 100 - retryCount, failed: retryCount },
+    usage: { input: 10, cachedInput: 0, output: 5, reasoning: 0 },
+    estimatedCostUsd: 0.01,
   };
 }
 
 function state(overrides: Partial<JobState> = {}): JobState {
   return {
-    jobId: 'job', startedAtMs: T0, model: 'gpt-4o-mini', firstRoundRequests: 400, rejected: { count: 0 }, phase: 'running', round: 1,
+    jobId: 'job',
+    startedAtMs: T0,
+    model: 'gpt-4o-mini',
+    firstRoundRequests: 400,
+    rejected: { count: 0 },
+    phase: 'running',
+    round: 1,
     plan: {
-      jobId: 'job', round: 1, endpoint: '/v1/chat/completions', model: 'gpt-4o-mini', totalRequests: 400, totalBytes: 1, estimatedInputTokens: 1, estimatedCostUsd: 0.04,
-      chunks: [0, 1, 2, 3].map((index) => ({ index, uri: `file:///c${index}`, requests: 100, bytes: 1, estimatedInputTokens: 1, estimatedCostUsd: 0.01 })),
+      jobId: 'job',
+      round: 1,
+      endpoint: '/v1/chat/completions',
+      model: 'gpt-4o-mini',
+      totalRequests: 400,
+      totalBytes: 1,
+      estimatedInputTokens: 1,
+      estimatedCostUsd: 0.04,
+      chunks: [0, 1, 2, 3].map((index) => ({
+        index,
+        uri: `file:///c${index}`,
+        requests: 100,
+        bytes: 1,
+        estimatedInputTokens: 1,
+        estimatedCostUsd: 0.01,
+      })),
       rejected: { count: 0 },
     },
-    nextChunk: 4, active: {}, results: [], committedCostUsd: 0.04, skippedForBudget: 0, deadlineHit: false,
+    nextChunk: 4,
+    active: {},
+    results: [],
+    committedCostUsd: 0.04,
+    skippedForBudget: 0,
+    deadlineHit: false,
     ...overrides,
   };
 }
@@ -45,7 +85,17 @@ describe('ETA', () => {
   it('the Markdown current details show the ETA and the deadline', () => {
     const s = state({
       results: [result(1, 0, 0)],
-      active: { 'job/r1/c1': { round: 1, index: 1, phase: 'waiting', batchId: 'batch_abc', batchStatus: 'in_progress', done: 50, total: 100 } },
+      active: {
+        'job/r1/c1': {
+          round: 1,
+          index: 1,
+          phase: 'waiting',
+          batchId: 'batch_abc',
+          batchStatus: 'in_progress',
+          done: 50,
+          total: 100,
+        },
+      },
       roundStartedAtMs: T0,
     });
     const now = T0 + 30 * 60_000;
@@ -55,7 +105,7 @@ describe('ETA', () => {
     // 150 rows in 30 minutes: 250 more take 50 minutes.
     expect(p.etaMs).toBe(now + 50 * 60_000);
     const md = progressMarkdown(p, now);
-    expect(md).toContain('- ETA: 2026-11-22 02:20 UTC (in about 50 m, at this round\'s rate so far)');
+    expect(md).toContain("- ETA: 2026-11-22 02:20 UTC (in about 50 m, at this round's rate so far)");
     expect(md).toContain('- deadline: 2026-11-22 07:00 UTC');
     expect(md).toContain('- r1/c1: waiting `batch_abc` (in_progress 50/100)');
   });
@@ -80,8 +130,17 @@ describe('rows still to retry', () => {
 
   it("the round's percentage ignores an earlier round's chunk that still runs", () => {
     const s = state({
-      round: 2, retried: ['r1/c0'], roundStartedAtMs: T0,
-      plan: { ...state().plan, round: 2, totalRequests: 5, chunks: [{ index: 0, uri: 'file:///r2c0', requests: 5, bytes: 1, estimatedInputTokens: 1, estimatedCostUsd: 0 }] },
+      round: 2,
+      retried: ['r1/c0'],
+      roundStartedAtMs: T0,
+      plan: {
+        ...state().plan,
+        round: 2,
+        totalRequests: 5,
+        chunks: [
+          { index: 0, uri: 'file:///r2c0', requests: 5, bytes: 1, estimatedInputTokens: 1, estimatedCostUsd: 0 },
+        ],
+      },
       active: { 'job/r1/c1': { round: 1, index: 1, phase: 'waiting', done: 90, total: 100 } },
     });
     const p = jobProgress(s, T0 + 1_000);

@@ -12,7 +12,8 @@ async function collect(bytes: Buffer | string, pieceSize = 3, maxLineBytes?: num
   return out;
 }
 
-const summary = (items: JsonlItem[]) => items.map((i) => (i.kind === 'line' ? [i.lineNumber, i.offset, i.text] : [i.kind, i.lineNumber, i.offset, i.bytes]));
+const summary = (items: JsonlItem[]) =>
+  items.map((i) => (i.kind === 'line' ? [i.lineNumber, i.offset, i.text] : [i.kind, i.lineNumber, i.offset, i.bytes]));
 
 describe('JSONL reader', () => {
   it('yields line numbers and byte offsets for LF and CRLF, skipping blank lines', async () => {
@@ -33,7 +34,9 @@ describe('JSONL reader', () => {
   });
 
   it('reports invalid UTF-8 by line instead of decoding it to replacement characters', async () => {
-    const items = await collect(Buffer.concat([Buffer.from('{"a":1}\n{"b":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"c":3}\n')]));
+    const items = await collect(
+      Buffer.concat([Buffer.from('{"a":1}\n{"b":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n{"c":3}\n')]),
+    );
     expect(summary(items)).toEqual([
       [1, 0, '{"a":1}'],
       ['invalid_utf8', 2, 8, 10],

@@ -10,10 +10,16 @@ let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, storage, cleanup } = await tempStorage()));
 afterEach(() => cleanup());
 
-const ids = (n: number, prefix = 'row') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
-const plan = (over: Partial<PlanJobInput> & { inputUri: string }) => planJob({ jobId: 'job', endpoint: '/v1/chat/completions', ...over }, storage);
+const ids = (n: number, prefix = 'row') =>
+  Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+const plan = (over: Partial<PlanJobInput> & { inputUri: string }) =>
+  planJob({ jobId: 'job', endpoint: '/v1/chat/completions', ...over }, storage);
 
-async function chunkRequestCounts(inputLines: string[], limits: PlanJobInput['limits'], endpoint: PlanJobInput['endpoint'] = '/v1/chat/completions') {
+async function chunkRequestCounts(
+  inputLines: string[],
+  limits: PlanJobInput['limits'],
+  endpoint: PlanJobInput['endpoint'] = '/v1/chat/completions',
+) {
   const uri = await writeInput(dir, 'in.jsonl', inputLines.join('\n') + '\n');
   const m = await plan({ inputUri: uri, endpoint, ...(limits ? { limits } : {}) });
   return m.chunks.map((c) => c.requests);
@@ -21,8 +27,18 @@ async function chunkRequestCounts(inputLines: string[], limits: PlanJobInput['li
 
 describe('chunk limits', () => {
   it('maxRequests: exactly at the limit is one chunk, one over starts a second', async () => {
-    expect(await chunkRequestCounts(ids(3).map((id) => chatLine(id)), { maxRequests: 3 })).toEqual([3]);
-    expect(await chunkRequestCounts(ids(4).map((id) => chatLine(id)), { maxRequests: 3 })).toEqual([3, 1]);
+    expect(
+      await chunkRequestCounts(
+        ids(3).map((id) => chatLine(id)),
+        { maxRequests: 3 },
+      ),
+    ).toEqual([3]);
+    expect(
+      await chunkRequestCounts(
+        ids(4).map((id) => chatLine(id)),
+        { maxRequests: 3 },
+      ),
+    ).toEqual([3, 1]);
   });
 
   it('maxBytes: counts each line with its newline; exactly at fits, one byte over splits', async () => {
@@ -33,7 +49,13 @@ describe('chunk limits', () => {
   });
 
   it('maxEmbeddingInputs counts inputs inside each request, not requests', async () => {
-    const emb = (id: string, n: number) => JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/embeddings', body: { model: 'text-embedding-3-small', input: Array.from({ length: n }, (_, i) => `text ${i}`) } });
+    const emb = (id: string, n: number) =>
+      JSON.stringify({
+        custom_id: id,
+        method: 'POST',
+        url: '/v1/embeddings',
+        body: { model: 'text-embedding-3-small', input: Array.from({ length: n }, (_, i) => `text ${i}`) },
+      });
     const input = [emb('a', 4), emb('b', 3), emb('c', 3)];
     expect(await chunkRequestCounts(input, { maxEmbeddingInputs: 10 }, '/v1/embeddings')).toEqual([3]);
     expect(await chunkRequestCounts(input, { maxEmbeddingInputs: 9 }, '/v1/embeddings')).toEqual([2, 1]);
@@ -45,8 +67,12 @@ describe('chunk limits', () => {
     const unbounded = await plan({ inputUri: uri, tokenCounting: 'exact' });
     const perRequest = unbounded.estimatedInputTokens / 3;
     expect(Number.isInteger(perRequest)).toBe(true);
-    expect((await plan({ inputUri: uri, limits: { maxTokensPerBatch: perRequest * 3 } })).chunks.map((c) => c.requests)).toEqual([3]);
-    expect((await plan({ inputUri: uri, limits: { maxTokensPerBatch: perRequest * 3 - 1 } })).chunks.map((c) => c.requests)).toEqual([2, 1]);
+    expect(
+      (await plan({ inputUri: uri, limits: { maxTokensPerBatch: perRequest * 3 } })).chunks.map((c) => c.requests),
+    ).toEqual([3]);
+    expect(
+      (await plan({ inputUri: uri, limits: { maxTokensPerBatch: perRequest * 3 - 1 } })).chunks.map((c) => c.requests),
+    ).toEqual([2, 1]);
   });
 
   it('respects all limits at once and writes chunks under <jobId>/r<round>/c<index>/input.jsonl', async () => {
@@ -55,7 +81,9 @@ describe('chunk limits', () => {
     const bytesOfTwo = Buffer.byteLength(input[0] as string) * 2 + 2;
     const m = await plan({ inputUri: uri, round: 2, limits: { maxRequests: 3, maxBytes: bytesOfTwo } });
     expect(m.chunks.map((c) => c.requests)).toEqual([2, 2, 2, 1]);
-    expect(m.chunks.map((c) => c.uri)).toEqual([0, 1, 2, 3].map((i) => storage.jobUri('job', 'r2', `c${i}`, 'input.jsonl')));
+    expect(m.chunks.map((c) => c.uri)).toEqual(
+      [0, 1, 2, 3].map((i) => storage.jobUri('job', 'r2', `c${i}`, 'input.jsonl')),
+    );
     expect(lines(await readUri(m.chunks[1]?.uri as string))).toEqual(input.slice(2, 4));
     expect(m.totalRequests).toBe(7);
     expect(m.totalBytes).toBe(input.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
@@ -82,20 +110,39 @@ describe('determinism', () => {
 
 describe('invalid input', () => {
   it("onInvalid 'fail' names lines, reasons and counts, and writes nothing", async () => {
-    const input = [chatLine('a'), chatLine('a'), 'not json', chatLine('c', 'x', 'gpt-4o'), ...ids(30, 'bad').map((id) => JSON.stringify({ custom_id: id, method: 'GET', url: '/v1/chat/completions', body: {} })), chatLine('z')];
+    const input = [
+      chatLine('a'),
+      chatLine('a'),
+      'not json',
+      chatLine('c', 'x', 'gpt-4o'),
+      ...ids(30, 'bad').map((id) =>
+        JSON.stringify({ custom_id: id, method: 'GET', url: '/v1/chat/completions', body: {} }),
+      ),
+      chatLine('z'),
+    ];
     const uri = await writeInput(dir, 'in.jsonl', input.join('\n'));
     const err = await plan({ inputUri: uri, limits: { maxRequests: 1 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInputError);
     const e = err as InvalidInputError;
-    expect(e.message).toContain('33 of 35 request lines in in.jsonl are invalid for /v1/chat/completions; nothing was uploaded.');
+    expect(e.message).toContain(
+      '33 of 35 request lines in in.jsonl are invalid for /v1/chat/completions; nothing was uploaded.',
+    );
     expect(e.message).toContain('line 2: custom_id "a" is already used on line 1 [duplicate_custom_id]');
     expect(e.message).toContain('line 3: not valid JSON');
-    expect(e.message).toContain('line 4: body.model is "gpt-4o" but the job\'s first request uses "gpt-4o-mini" [model_mismatch]');
+    expect(e.message).toContain(
+      'line 4: body.model is "gpt-4o" but the job\'s first request uses "gpt-4o-mini" [model_mismatch]',
+    );
     expect(e.message).toContain('line 5: method must be "POST" [invalid_method]');
     expect(e.message).toContain('  invalid_method: 30 — set "method" to "POST"');
     expect(e.message).toContain("onInvalid: 'skip' to submit the 2 valid lines");
     expect(e.report.firstIssues).toHaveLength(20);
-    expect(e.report.countsByReason).toEqual({ duplicate_custom_id: 1, invalid_json: 1, model_mismatch: 1, invalid_method: 30, invalid_body: 30 });
+    expect(e.report.countsByReason).toEqual({
+      duplicate_custom_id: 1,
+      invalid_json: 1,
+      model_mismatch: 1,
+      invalid_method: 30,
+      invalid_body: 30,
+    });
     expect(JSON.parse(JSON.stringify(e.report))).toEqual(e.report);
     expect(await readdir(dir)).toEqual(['in.jsonl']);
   });
@@ -106,7 +153,11 @@ describe('invalid input', () => {
     const m = await plan({ inputUri: uri, onInvalid: 'skip' });
     expect(m.totalRequests).toBe(2);
     expect(m.rejected).toEqual({ count: 1, uri: storage.jobUri('job', 'r0', 'rejected.jsonl') });
-    const rejected = JSON.parse(lines(await readUri(m.rejected.uri as string))[0] as string) as { line: number; reasons: { reason: string }[]; text: string };
+    const rejected = JSON.parse(lines(await readUri(m.rejected.uri as string))[0] as string) as {
+      line: number;
+      reasons: { reason: string }[];
+      text: string;
+    };
     expect(rejected.line).toBe(2);
     expect(rejected.text).toBe('{"custom_id":"b"}');
     expect(rejected.reasons.map((r) => r.reason)).toEqual(['invalid_method', 'url_mismatch', 'invalid_body']);
@@ -129,12 +180,32 @@ describe('invalid input', () => {
     expect(reads).toBe(1);
 
     reads = 0;
-    const repeated = await writeInput(dir, 'repeated.jsonl', ['a', 'b', 'a', 'c'].map((id) => chatLine(id)).join('\n') + '\n');
-    const m = await planJob({ jobId: 'twice', inputUri: repeated, endpoint: '/v1/chat/completions', onInvalid: 'skip', limits: { maxRequests: 2 } }, counting);
+    const repeated = await writeInput(
+      dir,
+      'repeated.jsonl',
+      ['a', 'b', 'a', 'c'].map((id) => chatLine(id)).join('\n') + '\n',
+    );
+    const m = await planJob(
+      {
+        jobId: 'twice',
+        inputUri: repeated,
+        endpoint: '/v1/chat/completions',
+        onInvalid: 'skip',
+        limits: { maxRequests: 2 },
+      },
+      counting,
+    );
     expect(reads).toBe(2);
-    expect(await Promise.all(m.chunks.map((c) => readUri(c.uri)))).toEqual([`${chatLine('a')}\n${chatLine('b')}\n`, `${chatLine('c')}\n`]);
-    const rejected = lines(await readUri(m.rejected.uri as string)).map((l) => JSON.parse(l) as { line: number; reasons: { message: string }[] });
-    expect(rejected.map((r) => [r.line, r.reasons[0]?.message])).toEqual([[3, 'custom_id "a" is already used on line 1']]);
+    expect(await Promise.all(m.chunks.map((c) => readUri(c.uri)))).toEqual([
+      `${chatLine('a')}\n${chatLine('b')}\n`,
+      `${chatLine('c')}\n`,
+    ]);
+    const rejected = lines(await readUri(m.rejected.uri as string)).map(
+      (l) => JSON.parse(l) as { line: number; reasons: { message: string }[] },
+    );
+    expect(rejected.map((r) => [r.line, r.reasons[0]?.message])).toEqual([
+      [3, 'custom_id "a" is already used on line 1'],
+    ]);
     expect(await storage.list(storage.jobUri('twice'))).toEqual([
       storage.jobUri('twice', 'r0', 'c0', 'input.jsonl'),
       storage.jobUri('twice', 'r0', 'c1', 'input.jsonl'),
@@ -144,17 +215,26 @@ describe('invalid input', () => {
   });
 
   it('reports a BOM as a warning, and invalid UTF-8 and over-long lines as invalid with their line numbers', async () => {
-    const uri = await writeInput(dir, 'in.jsonl', Buffer.concat([
-      Buffer.from([0xef, 0xbb, 0xbf]),
-      Buffer.from(`${chatLine('a')}\r\n{"custom_id":"`),
-      Buffer.from([0xff]),
-      Buffer.from(`"}\r\n${chatLine('long', 'y'.repeat(600))}\r\n${chatLine('d')}\r\n`),
-    ]));
+    const uri = await writeInput(
+      dir,
+      'in.jsonl',
+      Buffer.concat([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from(`${chatLine('a')}\r\n{"custom_id":"`),
+        Buffer.from([0xff]),
+        Buffer.from(`"}\r\n${chatLine('long', 'y'.repeat(600))}\r\n${chatLine('d')}\r\n`),
+      ]),
+    );
     const m = await plan({ inputUri: uri, onInvalid: 'skip', limits: { maxBytes: 400 } });
     expect(m.warnings[0]).toMatch(/byte-order mark/);
     expect(m.totalRequests).toBe(2);
-    const reasons = lines(await readUri(m.rejected.uri as string)).map((l) => JSON.parse(l) as { line: number; reasons: { reason: string }[] });
-    expect(reasons.map((r) => [r.line, r.reasons[0]?.reason])).toEqual([[2, 'invalid_utf8'], [3, 'line_too_long']]);
+    const reasons = lines(await readUri(m.rejected.uri as string)).map(
+      (l) => JSON.parse(l) as { line: number; reasons: { reason: string }[] },
+    );
+    expect(reasons.map((r) => [r.line, r.reasons[0]?.reason])).toEqual([
+      [2, 'invalid_utf8'],
+      [3, 'line_too_long'],
+    ]);
     expect(await readUri(m.chunks[0]?.uri as string)).toBe(`${chatLine('a')}\n${chatLine('d')}\n`);
   });
 

@@ -11,7 +11,12 @@ export async function tempStorage(): Promise<{ dir: string; storage: BlobStorage
 }
 
 export function chatLine(id: string, content = `hello ${id}`, model = 'gpt-4o-mini'): string {
-  return JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: { model, messages: [{ role: 'user', content }], max_tokens: 10 } });
+  return JSON.stringify({
+    custom_id: id,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model, messages: [{ role: 'user', content }], max_tokens: 10 },
+  });
 }
 
 export async function writeInput(dir: string, name: string, content: string | Buffer): Promise<string> {

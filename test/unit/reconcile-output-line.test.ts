@@ -5,8 +5,18 @@ import type { BlobStorage } from '../../src/storage/index.ts';
 import { chatLine, lines, readUri, tempStorage, writeInput } from './plan-fixtures.ts';
 import { batchErrorLine, httpErrorLine, okLine } from './reconcile-fixtures.ts';
 
-const body = (content: unknown) => ({ id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content } }], usage: { prompt_tokens: 3, completion_tokens: 1 } });
-const envelope = (response: unknown, error: unknown = null, id = 'a') => ({ id: 'batch_req_1', custom_id: id, response, error });
+const body = (content: unknown) => ({
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  choices: [{ index: 0, message: { role: 'assistant', content } }],
+  usage: { prompt_tokens: 3, completion_tokens: 1 },
+});
+const envelope = (response: unknown, error: unknown = null, id = 'a') => ({
+  id: 'batch_req_1',
+  custom_id: id,
+  response,
+  error,
+});
 
 // Lines laid out to mislead a cut: the key and the tail inside strings, nested and repeated keys.
 const SAMPLES: string[] = [
@@ -15,7 +25,9 @@ const SAMPLES: string[] = [
   httpErrorLine('c', 429, 'rate_limit_exceeded'),
   batchErrorLine('d', 'batch_expired'),
   // OpenAI's own files put a space after ':' and ','.
-  JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('hi') })).replace(/":/g, '": ').replace(/,"/g, ', "'),
+  JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('hi') }))
+    .replace(/":/g, '": ')
+    .replace(/,"/g, ', "'),
   JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('x"body":1},"error":null}') })),
   JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('tail }},"error":null}') })),
   JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: { nested: { body: 1 }, list: [{ body: '}' }] } })),
@@ -24,7 +36,12 @@ const SAMPLES: string[] = [
   JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('nul \u0000 inside') })),
   JSON.stringify(envelope({ status_code: 200, request_id: 'r', body: body('é ✓ \u2028 "q" \\') })),
   JSON.stringify({ id: 'x', custom_id: 'id "body": 1', response: { status_code: 200, body: body('k') }, error: null }),
-  JSON.stringify({ custom_id: 'meta first', meta: { body: { a: 1 } }, response: { status_code: 200, body: body('m') }, error: null }),
+  JSON.stringify({
+    custom_id: 'meta first',
+    meta: { body: { a: 1 } },
+    response: { status_code: 200, body: body('m') },
+    error: null,
+  }),
   JSON.stringify({ custom_id: 'response last', error: null, response: { status_code: 200, body: body('r') } }),
   JSON.stringify({ custom_id: 'after body', response: { status_code: 200, body: body('s'), extra: 1 }, error: null }),
   JSON.stringify(envelope({ status_code: 200, body: body('e') }, { code: 'x', message: 'y' })),
@@ -58,7 +75,9 @@ describe('parsing an output line', () => {
   it('cuts the body out of the usual layouts, spaced or not, and leaves the others to JSON.parse', () => {
     const cut = SAMPLES.map((t) => parseOutputLine(t)?.bodyJson !== undefined);
     expect(cut.slice(0, 3)).toEqual([true, true, true]);
-    expect(parseOutputLine(SAMPLES[4] as string)?.bodyJson).toBe(JSON.stringify(body('hi')).replace(/":/g, '": ').replace(/,"/g, ', "'));
+    expect(parseOutputLine(SAMPLES[4] as string)?.bodyJson).toBe(
+      JSON.stringify(body('hi')).replace(/":/g, '": ').replace(/,"/g, ', "'),
+    );
     expect(parseOutputLine(SAMPLES[10] as string)?.bodyJson).toBeUndefined(); // holds \u0000
     expect(parseOutputLine(SAMPLES[15] as string)?.bodyJson).toBeUndefined(); // a key after body
     expect(parseOutputLine(SAMPLES[16] as string)?.bodyJson).toBeUndefined(); // error not null
@@ -66,13 +85,17 @@ describe('parsing an output line', () => {
 
   it('gives what JSON.parse gives on thousands of lines with one character inserted, removed or replaced', () => {
     let seed = 7;
-    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const rand = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
     const alphabet = '{}[]",:\\ 0n1e-.ubody';
     for (let i = 0; i < 4000; i++) {
       const text = SAMPLES[rand(SAMPLES.length)] as string;
       const at = rand(text.length + 1);
       const c = alphabet[rand(alphabet.length)] as string;
-      const mutated = [text.slice(0, at) + c + text.slice(at), text.slice(0, at) + text.slice(at + 1), text.slice(0, at) + c + text.slice(at + 1)][rand(3)] as string;
+      const mutated = [
+        text.slice(0, at) + c + text.slice(at),
+        text.slice(0, at) + text.slice(at + 1),
+        text.slice(0, at) + c + text.slice(at + 1),
+      ][rand(3)] as string;
       expectSameAsJsonParse(mutated);
     }
   });
@@ -89,14 +112,36 @@ describe('records keep the body text the output file held', () => {
     const spaced = SAMPLES[4] as string;
     const chunkUri = await writeInput(dir, 'chunk.jsonl', `${chatLine('a')}\n${chatLine('b')}\n`);
     const outputUri = await writeInput(dir, 'out.jsonl', `${spaced}\n${okLine('b')}\n`);
-    const outcome = await reconcileChunk({ jobId: 'job', round: 0, chunkIndex: 0, chunkUri, batchId: 'batch_0', batchStatus: 'completed', outputUri, endpoint: '/v1/chat/completions' }, storage);
+    const outcome = await reconcileChunk(
+      {
+        jobId: 'job',
+        round: 0,
+        chunkIndex: 0,
+        chunkUri,
+        batchId: 'batch_0',
+        batchStatus: 'completed',
+        outputUri,
+        endpoint: '/v1/chat/completions',
+      },
+      storage,
+    );
     expect(outcome.counts).toMatchObject({ succeeded: 2 });
     expect(outcome.usage).toEqual({ input: 13, cachedInput: 0, output: 6, reasoning: 0 });
-    const report = await finalizeJob({ jobId: 'job', model: 'gpt-4o-mini', endpoint: '/v1/chat/completions', rounds: [{ round: 0, chunks: [{ index: 0, recordsUri: outcome.recordsUri, batchId: 'batch_0' }] }] }, storage);
+    const report = await finalizeJob(
+      {
+        jobId: 'job',
+        model: 'gpt-4o-mini',
+        endpoint: '/v1/chat/completions',
+        rounds: [{ round: 0, chunks: [{ index: 0, recordsUri: outcome.recordsUri, batchId: 'batch_0' }] }],
+      },
+      storage,
+    );
     const [a, b] = lines(await readUri(report.resultsUri));
     const spacedBody = parseOutputLine(spaced)?.bodyJson as string;
     expect(a?.endsWith(`,"response":${spacedBody}}`)).toBe(true);
     expect((JSON.parse(a as string) as { response: unknown }).response).toEqual(body('hi'));
-    expect((JSON.parse(b as string) as { response: unknown }).response).toEqual((JSON.parse(okLine('b')) as { response: { body: unknown } }).response.body);
+    expect((JSON.parse(b as string) as { response: unknown }).response).toEqual(
+      (JSON.parse(okLine('b')) as { response: { body: unknown } }).response.body,
+    );
   });
 });

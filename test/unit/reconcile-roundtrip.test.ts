@@ -36,7 +36,22 @@ async function simulateAndReconcile(manifest: JobManifest, fate: (n: number) => 
     const dir = `r${manifest.round}/c${chunk.index}`;
     const outputUri = (await storage.writeAtomic(storage.jobUri('job', dir, 'output.jsonl'), text(out.reverse()))).uri;
     const errorUri = (await storage.writeAtomic(storage.jobUri('job', dir, 'errors.jsonl'), text(err))).uri;
-    outcomes.push(await reconcileChunk({ jobId: 'job', round: manifest.round, chunkIndex: chunk.index, chunkUri: chunk.uri, batchId: `batch_${manifest.round}_${chunk.index}`, batchStatus: 'completed', outputUri, errorUri, endpoint: '/v1/chat/completions' }, storage));
+    outcomes.push(
+      await reconcileChunk(
+        {
+          jobId: 'job',
+          round: manifest.round,
+          chunkIndex: chunk.index,
+          chunkUri: chunk.uri,
+          batchId: `batch_${manifest.round}_${chunk.index}`,
+          batchStatus: 'completed',
+          outputUri,
+          errorUri,
+          endpoint: '/v1/chat/completions',
+        },
+        storage,
+      ),
+    );
   }
   return outcomes;
 }
@@ -44,8 +59,14 @@ async function simulateAndReconcile(manifest: JobManifest, fate: (n: number) => 
 describe('a 100,000-row job round trip', () => {
   it('plans, reconciles two rounds and merges each custom_id exactly once, the latest round winning', async () => {
     const input = storage.jobUri('job', 'input.jsonl');
-    await storage.writeAtomic(input, text(Array.from({ length: ROWS }, (_, n) => chatLine(`row-${n}`, `review number ${n}`))));
-    const round0 = await planJob({ jobId: 'job', inputUri: input, endpoint: '/v1/chat/completions', limits: { maxRequests: 30_000 } }, storage);
+    await storage.writeAtomic(
+      input,
+      text(Array.from({ length: ROWS }, (_, n) => chatLine(`row-${n}`, `review number ${n}`))),
+    );
+    const round0 = await planJob(
+      { jobId: 'job', inputUri: input, endpoint: '/v1/chat/completions', limits: { maxRequests: 30_000 } },
+      storage,
+    );
     expect(round0.chunks.map((c) => c.requests)).toEqual([30_000, 30_000, 30_000, 10_000]);
     const outcomes0 = await simulateAndReconcile(round0, fate0);
     const retryable0 = outcomes0.reduce((n, o) => n + o.retryCount, 0);
@@ -57,16 +78,29 @@ describe('a 100,000-row job round trip', () => {
       for (const o of outcomes0) if (o.retryUri) for await (const b of await storage.openRead(o.retryUri)) yield b;
     }
     await storage.writeAtomic(retryInput, merged());
-    const round1 = await planJob({ jobId: 'job', inputUri: retryInput, endpoint: '/v1/chat/completions', round: 1 }, storage);
+    const round1 = await planJob(
+      { jobId: 'job', inputUri: retryInput, endpoint: '/v1/chat/completions', round: 1 },
+      storage,
+    );
     expect(round1.totalRequests).toBe(3_000);
     const outcomes1 = await simulateAndReconcile(round1, (n) => (n % 100 === 1 ? 'bad' : 'ok'));
 
-    const report = await finalizeJob({
-      jobId: 'job',
-      model: 'gpt-4o-mini',
-      endpoint: '/v1/chat/completions',
-      rounds: [round0, round1].map((m, r) => ({ round: m.round, chunks: m.chunks.map((c, i) => ({ index: c.index, recordsUri: ((r === 0 ? outcomes0 : outcomes1)[i] as ChunkOutcome).recordsUri, batchId: `batch_${m.round}_${c.index}` })) })),
-    }, storage);
+    const report = await finalizeJob(
+      {
+        jobId: 'job',
+        model: 'gpt-4o-mini',
+        endpoint: '/v1/chat/completions',
+        rounds: [round0, round1].map((m, r) => ({
+          round: m.round,
+          chunks: m.chunks.map((c, i) => ({
+            index: c.index,
+            recordsUri: ((r === 0 ? outcomes0 : outcomes1)[i] as ChunkOutcome).recordsUri,
+            batchId: `batch_${m.round}_${c.index}`,
+          })),
+        })),
+      },
+      storage,
+    );
 
     expect(report.rows).toBe(ROWS);
     const seen = new Set<string>();
@@ -74,7 +108,13 @@ describe('a 100,000-row job round trip', () => {
     let twoAttempts = 0;
     for await (const item of readJsonl(await storage.openRead(report.resultsUri))) {
       if (item.kind !== 'line') continue;
-      const r = JSON.parse(item.text) as { custom_id: string; status: string; attempts: number; batch_ids: string[]; round: number };
+      const r = JSON.parse(item.text) as {
+        custom_id: string;
+        status: string;
+        attempts: number;
+        batch_ids: string[];
+        round: number;
+      };
       expect(seen.has(r.custom_id)).toBe(false);
       seen.add(r.custom_id);
       statuses[r.status] = (statuses[r.status] ?? 0) + 1;

@@ -8,8 +8,23 @@ type Json = Record<string, unknown>;
 const VALID_BODIES: Record<BatchEndpoint, Json[]> = {
   '/v1/chat/completions': [
     { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] },
-    { model: 'gpt-4o-mini', messages: [{ role: 'system', content: 's' }, { role: 'user', content: [{ type: 'text', text: 'x' }] }], max_tokens: 5, stream: false },
-    { model: 'gpt-4o-mini', messages: [{ role: 'assistant', content: null, tool_calls: [] }, { role: 'tool', content: 'r', tool_call_id: 't' }, { role: 'developer' }] },
+    {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: 's' },
+        { role: 'user', content: [{ type: 'text', text: 'x' }] },
+      ],
+      max_tokens: 5,
+      stream: false,
+    },
+    {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [] },
+        { role: 'tool', content: 'r', tool_call_id: 't' },
+        { role: 'developer' },
+      ],
+    },
   ],
   '/v1/responses': [
     { model: 'gpt-5', input: 'x' },
@@ -26,10 +41,7 @@ const VALID_BODIES: Record<BatchEndpoint, Json[]> = {
     { model: 'gpt-3.5-turbo-instruct', prompt: ['a', ''] },
     { model: 'gpt-3.5-turbo-instruct', prompt: [] },
   ],
-  '/v1/moderations': [
-    { input: 'x' },
-    { model: 'omni-moderation-latest', input: ['x', { type: 'image_url' }] },
-  ],
+  '/v1/moderations': [{ input: 'x' }, { model: 'omni-moderation-latest', input: ['x', { type: 'image_url' }] }],
 };
 
 // Bodies the hand-written checks leave to zod although zod accepts them (rare shapes).
@@ -39,7 +51,13 @@ const LEFT_TO_ZOD: [BatchEndpoint, Json][] = [
   ['/v1/completions', { model: 'gpt-3.5-turbo-instruct', prompt: [1, 2] }],
 ];
 
-const envelope = (endpoint: BatchEndpoint, body: unknown, over: Json = {}): Json => ({ custom_id: 'row-1', method: 'POST', url: endpoint, body, ...over });
+const envelope = (endpoint: BatchEndpoint, body: unknown, over: Json = {}): Json => ({
+  custom_id: 'row-1',
+  method: 'POST',
+  url: endpoint,
+  body,
+  ...over,
+});
 
 /** Every way to spoil a valid line that the tests below try, per endpoint: one field at a time. */
 function spoiled(endpoint: BatchEndpoint, body: Json): [string, unknown][] {
@@ -65,24 +83,74 @@ function spoiled(endpoint: BatchEndpoint, body: Json): [string, unknown][] {
     ['numeric model', envelope(endpoint, { ...body, model: 4 })],
   ];
   if (endpoint !== '/v1/embeddings' && endpoint !== '/v1/moderations') {
-    cases.push(['stream true', envelope(endpoint, { ...body, stream: true })], ['stream null', envelope(endpoint, { ...body, stream: null })]);
+    cases.push(
+      ['stream true', envelope(endpoint, { ...body, stream: true })],
+      ['stream null', envelope(endpoint, { ...body, stream: null })],
+    );
   }
   if (endpoint !== '/v1/moderations') cases.push(['missing model', envelope(endpoint, { ...body, model: undefined })]);
-  const chat = (messages: unknown): [string, unknown] => [`messages ${JSON.stringify(messages)}`, envelope(endpoint, { ...body, messages })];
-  const input = (value: unknown): [string, unknown] => [`input ${JSON.stringify(value)?.slice(0, 40)}`, envelope(endpoint, { ...body, input: value })];
+  const chat = (messages: unknown): [string, unknown] => [
+    `messages ${JSON.stringify(messages)}`,
+    envelope(endpoint, { ...body, messages }),
+  ];
+  const input = (value: unknown): [string, unknown] => [
+    `input ${JSON.stringify(value)?.slice(0, 40)}`,
+    envelope(endpoint, { ...body, input: value }),
+  ];
   switch (endpoint) {
     case '/v1/chat/completions':
-      cases.push(chat([]), chat('hi'), chat(undefined), chat([null]), chat(['hi']), chat([{ content: 'x' }]), chat([{ role: 'robot', content: 'x' }]), chat([{ role: 7 }]));
-      cases.push(chat([{ role: 'user', content: 7 }]), chat([{ role: 'user', content: { text: 'x' } }]), chat([{ role: 'user', content: [{ text: 'x' }] }]), chat([{ role: 'user', content: ['x'] }]), chat([{ role: 'user', content: [null] }]));
+      cases.push(
+        chat([]),
+        chat('hi'),
+        chat(undefined),
+        chat([null]),
+        chat(['hi']),
+        chat([{ content: 'x' }]),
+        chat([{ role: 'robot', content: 'x' }]),
+        chat([{ role: 7 }]),
+      );
+      cases.push(
+        chat([{ role: 'user', content: 7 }]),
+        chat([{ role: 'user', content: { text: 'x' } }]),
+        chat([{ role: 'user', content: [{ text: 'x' }] }]),
+        chat([{ role: 'user', content: ['x'] }]),
+        chat([{ role: 'user', content: [null] }]),
+      );
       break;
     case '/v1/responses':
-      cases.push(input(''), input([]), input(['x']), input([['x']]), input([null]), input(7), input(undefined), input({ role: 'user' }));
+      cases.push(
+        input(''),
+        input([]),
+        input(['x']),
+        input([['x']]),
+        input([null]),
+        input(7),
+        input(undefined),
+        input({ role: 'user' }),
+      );
       break;
     case '/v1/embeddings':
-      cases.push(input(''), input([]), input(['a', '']), input([null]), input(7), input(undefined), input({}), input([-1]), input([1.5]), input([[]]), input(Array.from({ length: 2049 }, () => 'x')));
+      cases.push(
+        input(''),
+        input([]),
+        input(['a', '']),
+        input([null]),
+        input(7),
+        input(undefined),
+        input({}),
+        input([-1]),
+        input([1.5]),
+        input([[]]),
+        input(Array.from({ length: 2049 }, () => 'x')),
+      );
       break;
     case '/v1/completions':
-      cases.push(['prompt missing', envelope(endpoint, { ...body, prompt: undefined })], ['prompt number', envelope(endpoint, { ...body, prompt: 7 })], ['prompt [null]', envelope(endpoint, { ...body, prompt: [null] })], ['prompt [[\'a\']]', envelope(endpoint, { ...body, prompt: [['a']] })]);
+      cases.push(
+        ['prompt missing', envelope(endpoint, { ...body, prompt: undefined })],
+        ['prompt number', envelope(endpoint, { ...body, prompt: 7 })],
+        ['prompt [null]', envelope(endpoint, { ...body, prompt: [null] })],
+        ["prompt [['a']]", envelope(endpoint, { ...body, prompt: [['a']] })],
+      );
       break;
     case '/v1/moderations':
       cases.push(input(''), input([]), input(7), input(undefined), input(null));
@@ -135,15 +203,21 @@ describe('fast request checks agree with the zod schemas', () => {
   });
 
   it('a body with an own "__proto__" key is left to zod, and the result is zod\'s', () => {
-    const body = JSON.parse('{"__proto__":{"x":1},"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}') as Json;
+    const body = JSON.parse(
+      '{"__proto__":{"x":1},"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}',
+    ) as Json;
     const value = envelope('/v1/chat/completions', body);
     expect(fastCheckRequest(value, '/v1/chat/completions', 512)).toBeUndefined();
     const line = `{"custom_id":"row-1","method":"POST","url":"/v1/chat/completions","body":{"__proto__":{"x":1},"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}}`;
-    expect(validateRequestLine(line, '/v1/chat/completions')).toEqual(validateWithSchemas(JSON.parse(line), '/v1/chat/completions', 512));
+    expect(validateRequestLine(line, '/v1/chat/completions')).toEqual(
+      validateWithSchemas(JSON.parse(line), '/v1/chat/completions', 512),
+    );
   });
 
   it('honours a custom custom_id limit exactly at and one over', () => {
-    const value = envelope('/v1/chat/completions', VALID_BODIES['/v1/chat/completions'][0], { custom_id: 'x'.repeat(64) });
+    const value = envelope('/v1/chat/completions', VALID_BODIES['/v1/chat/completions'][0], {
+      custom_id: 'x'.repeat(64),
+    });
     expect(fastCheckRequest(value, '/v1/chat/completions', 64)?.customId).toBe('x'.repeat(64));
     const over = { ...value, custom_id: 'x'.repeat(65) };
     expect(fastCheckRequest(over, '/v1/chat/completions', 64)).toBeUndefined();
@@ -160,7 +234,9 @@ describe('fast request checks agree with the zod schemas', () => {
       return r.ok ? [] : r.issues.map((i) => `${i.reason} ${i.field ?? ''}`);
     };
     expect(reasons(envelope('/v1/chat/completions', { ...chat, stream: true }))).toEqual(['invalid_body body.stream']);
-    expect(reasons(envelope('/v1/chat/completions', { ...chat, messages: [{ role: 'robot', content: 'x' }] }))).toEqual(['invalid_body body.messages[0].role']);
+    expect(reasons(envelope('/v1/chat/completions', { ...chat, messages: [{ role: 'robot', content: 'x' }] }))).toEqual(
+      ['invalid_body body.messages[0].role'],
+    );
     expect(reasons(envelope('/v1/chat/completions', chat, { url: '/v1/responses' }))).toEqual(['url_mismatch url']);
     expect(reasons(envelope('/v1/chat/completions', chat, { extra: 1 }))).toEqual(['unknown_field line']);
   });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WAIT } from '../../common/job-options.ts';
-import { countPolls, DEFAULT_POLL_SCHEDULE, estimateWaitCost, estimatedRemainingMs, nextPollDelayMs } from '../../common/poll-schedule.ts';
+import {
+  countPolls,
+  DEFAULT_POLL_SCHEDULE,
+  estimateWaitCost,
+  estimatedRemainingMs,
+  nextPollDelayMs,
+} from '../../common/poll-schedule.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;

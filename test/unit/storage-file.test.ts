@@ -24,7 +24,10 @@ describe('file storage', () => {
     expect(await storage.exists(uri)).toBe(true);
     expect(await storage.size(uri)).toBe(5);
     await storage.writeAtomic(storage.jobUri('job-1', 'report.json'), pieces('{}'));
-    expect(await storage.list(storage.jobUri('job-1'))).toEqual([storage.jobUri('job-1', 'r0/c0/input.jsonl'), storage.jobUri('job-1', 'report.json')]);
+    expect(await storage.list(storage.jobUri('job-1'))).toEqual([
+      storage.jobUri('job-1', 'r0/c0/input.jsonl'),
+      storage.jobUri('job-1', 'report.json'),
+    ]);
     expect(await storage.list(storage.jobUri('job-1', 'rep'))).toEqual([storage.jobUri('job-1', 'report.json')]);
     await storage.delete(uri);
     expect(await storage.exists(uri)).toBe(false);
@@ -62,7 +65,9 @@ describe('file storage', () => {
   it('rejects URIs that escape the root with a StorageError naming the root', async () => {
     await expect(storage.openRead('../outside.jsonl')).rejects.toThrow(/outside the storage root/);
     await expect(storage.exists('file:///etc/passwd')).rejects.toBeInstanceOf(StorageError);
-    await expect(storage.writeAtomic(`${storage.rootUri}/job/../../escape.txt`, pieces('x'))).rejects.toThrow(/outside the storage root/);
+    await expect(storage.writeAtomic(`${storage.rootUri}/job/../../escape.txt`, pieces('x'))).rejects.toThrow(
+      /outside the storage root/,
+    );
     expect(() => storage.jobUri('..', 'x')).toThrow(StorageError);
     expect(() => storage.jobUri('job', '../x')).toThrow(/one path segment/);
     await expect(storage.openRead('s3://bucket/key')).rejects.toThrow(/scheme/);

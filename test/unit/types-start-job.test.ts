@@ -24,7 +24,13 @@ export function refusedByTheCompiler(client: Client): void {
 
 const accepted: StartJobInput[] = [
   { inputUri: 'in.jsonl', endpoint: '/v1/chat/completions' },
-  { inputUri: 'file:///data/in.jsonl', endpoint: '/v1/embeddings', deadline: '2026-12-01T06:00:00Z', limits: { maxRequests: 1_000 }, onInvalid: 'skip' },
+  {
+    inputUri: 'file:///data/in.jsonl',
+    endpoint: '/v1/embeddings',
+    deadline: '2026-12-01T06:00:00Z',
+    limits: { maxRequests: 1_000 },
+    onInvalid: 'skip',
+  },
 ];
 
 describe("startBatchJob's typed input", () => {

@@ -7,6 +7,9 @@ export async function cancelAndCollect(run: ChunkRun, id: string, cancelledByDea
   await run.report({ phase: 'cancelling' }, false);
   await run.activities.quick.cancelBatch.executeWithOptions({ summary: `cancel batch ${id}` }, [{ batchId: id }]);
   const snapshot = await waitFor(run, id, true);
-  const end: ChunkEnd = snapshot.status === 'completed' || snapshot.status === 'expired' || snapshot.status === 'failed' ? snapshot.status : 'cancelled';
+  const end: ChunkEnd =
+    snapshot.status === 'completed' || snapshot.status === 'expired' || snapshot.status === 'failed'
+      ? snapshot.status
+      : 'cancelled';
   return await run.collect(end, snapshot, { cancelledByDeadline });
 }

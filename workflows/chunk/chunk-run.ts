@@ -1,7 +1,20 @@
-import { CancellationScope, getExternalWorkflowHandle, log, patched, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkInput, ChunkProgress, ChunkResult } from '../../common/job-types.ts';
-import { chunkDeadlineSignal, chunkDoneSignal, chunkProgressQuery, chunkProgressSignal } from '../../common/messages.ts';
+import {
+  chunkDeadlineSignal,
+  chunkDoneSignal,
+  chunkProgressQuery,
+  chunkProgressSignal,
+} from '../../common/messages.ts';
 import { emptyChunkResult } from '../empty-chunk-result.ts';
 import { DONE_SIGNAL_UNCANCELLABLE } from '../patches.ts';
 import { chunkActivities, type ChunkActivities } from './activities.ts';
@@ -64,7 +77,14 @@ export class ChunkRun {
     this.deadline = input.deadlineMs;
     this.createTriedAtMs = input.jobStartedAtMs;
     const { round, chunk } = input;
-    this.progress = { round, index: chunk.index, phase: resume ? 'waiting' : 'uploading', batchId: this.batchId, done: 0, total: chunk.requests };
+    this.progress = {
+      round,
+      index: chunk.index,
+      phase: resume ? 'waiting' : 'uploading',
+      batchId: this.batchId,
+      done: 0,
+      total: chunk.requests,
+    };
     this.job = getExternalWorkflowHandle(input.jobWorkflowId);
   }
 
@@ -87,7 +107,13 @@ export class ChunkRun {
   /** What continue-as-new carries: where the next run resumes. Undefined before the upload. */
   resume(): ChunkResume | undefined {
     if (!this.fileId) return undefined;
-    return { fileId: this.fileId, attempt: this.attempt, batchIds: [...this.batchIds], batchId: this.batchId, ...(this.uploadedAtMs === undefined ? {} : { uploadedAtMs: this.uploadedAtMs }) };
+    return {
+      fileId: this.fileId,
+      attempt: this.attempt,
+      batchIds: [...this.batchIds],
+      batchId: this.batchId,
+      ...(this.uploadedAtMs === undefined ? {} : { uploadedAtMs: this.uploadedAtMs }),
+    };
   }
 
   pastDeadline(): boolean {
@@ -99,11 +125,16 @@ export class ChunkRun {
     const progress = (this.progress = { ...this.progress, ...next });
     setCurrentDetails(
       `**Chunk** ${progress.index} of round ${progress.round} (job \`${this.input.jobId}\`): ${progress.phase}` +
-        (progress.batchId ? `, batch \`${progress.batchId}\` ${progress.batchStatus ?? ''} ${progress.done}/${progress.total}` : ''),
+        (progress.batchId
+          ? `, batch \`${progress.batchId}\` ${progress.batchStatus ?? ''} ${progress.done}/${progress.total}`
+          : ''),
     );
     if (notifyJob) {
       await this.job.signal(chunkProgressSignal, progress).catch((err: unknown) => {
-        log.warn('chunk progress signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, error: String(err) });
+        log.warn('chunk progress signal to the job failed', {
+          jobWorkflowId: this.input.jobWorkflowId,
+          error: String(err),
+        });
       });
     }
   }
@@ -113,30 +144,53 @@ export class ChunkRun {
     const { input } = this;
     const { round, chunk } = input;
     await this.report({ phase: 'collecting' }, false);
-    const outcome = await this.activities.io.collectChunk.executeWithOptions({ summary: `collect ${end} batch ${snapshot?.batchId || '(none)'}: round ${round}, chunk ${chunk.index}` }, [{
-      jobId: input.jobId,
+    const outcome = await this.activities.io.collectChunk.executeWithOptions(
+      { summary: `collect ${end} batch ${snapshot?.batchId || '(none)'}: round ${round}, chunk ${chunk.index}` },
+      [
+        {
+          jobId: input.jobId,
+          round,
+          chunkIndex: chunk.index,
+          chunkUri: chunk.uri,
+          endpoint: input.endpoint,
+          batchId: snapshot?.batchId ?? '',
+          end,
+          outputFileId: snapshot?.outputFileId,
+          errorFileId: snapshot?.errorFileId,
+          batchErrors:
+            snapshot?.errors ?? (extra.reason ? [{ code: 'chunk_failed', message: extra.reason }] : undefined),
+          jsonSchema: input.jsonSchema,
+          retryInvalidOutput: input.retryInvalidOutput,
+          cancelledByDeadline: extra.cancelledByDeadline,
+        },
+      ],
+    );
+    return {
       round,
-      chunkIndex: chunk.index,
-      chunkUri: chunk.uri,
-      endpoint: input.endpoint,
-      batchId: snapshot?.batchId ?? '',
+      index: chunk.index,
       end,
-      outputFileId: snapshot?.outputFileId,
-      errorFileId: snapshot?.errorFileId,
-      batchErrors: snapshot?.errors ?? (extra.reason ? [{ code: 'chunk_failed', message: extra.reason }] : undefined),
-      jsonSchema: input.jsonSchema,
-      retryInvalidOutput: input.retryInvalidOutput,
-      cancelledByDeadline: extra.cancelledByDeadline,
-    }]);
-    return { round, index: chunk.index, end, batchIds: [...this.batchIds], estimatedCostUsd: chunk.estimatedCostUsd, reason: extra.reason, ...outcome };
+      batchIds: [...this.batchIds],
+      estimatedCostUsd: chunk.estimatedCostUsd,
+      reason: extra.reason,
+      ...outcome,
+    };
   }
 
   /** Collects with `end`; when the collect itself fails, a result with no records (logged). */
   async collectOrEmpty(end: ChunkEnd, snapshot: BatchSnapshot | undefined, reason: string): Promise<ChunkResult> {
     const { round, chunk } = this.input;
     return await this.collect(end, snapshot, { reason }).catch((err: unknown) => {
-      log.warn('collect of a chunk that could not end normally failed; reporting it without records', { reason, error: String(err) });
-      return emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, batchIds: this.batchIds, reason });
+      log.warn('collect of a chunk that could not end normally failed; reporting it without records', {
+        reason,
+        error: String(err),
+      });
+      return emptyChunkResult({
+        round,
+        index: chunk.index,
+        estimatedCostUsd: chunk.estimatedCostUsd,
+        batchIds: this.batchIds,
+        reason,
+      });
     });
   }
 
@@ -148,9 +202,14 @@ export class ChunkRun {
   async signalDone(result: ChunkResult): Promise<void> {
     const send = () =>
       this.job.signal(chunkDoneSignal, result).catch((err: unknown) => {
-        log.warn('chunk done signal to the job failed', { jobWorkflowId: this.input.jobWorkflowId, workflowId: workflowInfo().workflowId, error: String(err) });
+        log.warn('chunk done signal to the job failed', {
+          jobWorkflowId: this.input.jobWorkflowId,
+          workflowId: workflowInfo().workflowId,
+          error: String(err),
+        });
       });
-    if (CancellationScope.current().consideredCancelled && patched(DONE_SIGNAL_UNCANCELLABLE)) await CancellationScope.nonCancellable(send);
+    if (CancellationScope.current().consideredCancelled && patched(DONE_SIGNAL_UNCANCELLABLE))
+      await CancellationScope.nonCancellable(send);
     else await send();
   }
 }

@@ -1,4 +1,12 @@
-import { CancellationScope, CancelledFailure, ContinueAsNew, isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  CancelledFailure,
+  ContinueAsNew,
+  isCancellation,
+  log,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ChunkInput, ChunkResult } from '../../common/job-types.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import { ChunkRun, type ChunkResume } from './chunk-run.ts';
@@ -28,7 +36,12 @@ export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume):
     if (isCancellation(err) || cancelledCreate) await onCancel(run);
     else await onFailure(run, err);
     // The chunk ends cancelled, also when its cancelled create failed or timed out.
-    if (cancelledCreate && !isCancellation(err)) throw new CancelledFailure('cancelled while the batch was being created', [], err instanceof Error ? err : undefined);
+    if (cancelledCreate && !isCancellation(err))
+      throw new CancelledFailure(
+        'cancelled while the batch was being created',
+        [],
+        err instanceof Error ? err : undefined,
+      );
     throw err;
   }
   await run.report({ phase: 'done', done: run.progress.total }, false);
@@ -41,7 +54,11 @@ async function runChunk(run: ChunkRun): Promise<ChunkResult> {
   let fileId = run.fileId ?? (await upload(run));
   for (;;) {
     if (!run.batchId) {
-      if (run.pastDeadline()) return await run.collect('not_submitted', undefined, { cancelledByDeadline: true, reason: 'deadline passed before submission' });
+      if (run.pastDeadline())
+        return await run.collect('not_submitted', undefined, {
+          cancelledByDeadline: true,
+          reason: 'deadline passed before submission',
+        });
       if (run.attempt > 1 && mustReupload(run)) fileId = await upload(run);
       await submit(run, fileId);
     }
@@ -53,8 +70,13 @@ async function runChunk(run: ChunkRun): Promise<ChunkResult> {
     if (isTokenLimitExceeded(snapshot)) {
       const bounded = patched(TOKEN_LIMIT_RETRIES);
       if (bounded && tokenLimitRetriesUsedUp(run)) {
-        log.warn('token_limit_exceeded on every submission; recording the rows for a later round', { batchId, attempt: run.attempt });
-        return await run.collect('failed', snapshot, { reason: `token_limit_exceeded on all ${run.attempt} submissions` });
+        log.warn('token_limit_exceeded on every submission; recording the rows for a later round', {
+          batchId,
+          attempt: run.attempt,
+        });
+        return await run.collect('failed', snapshot, {
+          reason: `token_limit_exceeded on all ${run.attempt} submissions`,
+        });
       }
       await tokenLimitBackoff(run, batchId, bounded);
       if (bounded) await continueAsNewIfLong(run, undefined);

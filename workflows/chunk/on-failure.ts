@@ -32,10 +32,17 @@ async function cancelKnownBatch(run: ChunkRun, reason: string): Promise<ChunkRes
   try {
     const id = await knownBatchId(run);
     if (!id) return undefined;
-    log.warn('chunk failed with its batch running: cancelling it and collecting what it finished', { batchId: id, reason });
+    log.warn('chunk failed with its batch running: cancelling it and collecting what it finished', {
+      batchId: id,
+      reason,
+    });
     return { ...(await cancelAndCollect(run, id, false)), reason };
   } catch (cancelErr) {
-    log.warn('cancel and collect of a failed chunk\'s batch failed', { batchId: run.batchId, reason, error: messageOf(cancelErr) });
+    log.warn("cancel and collect of a failed chunk's batch failed", {
+      batchId: run.batchId,
+      reason,
+      error: messageOf(cancelErr),
+    });
     return undefined;
   }
 }
@@ -62,11 +69,16 @@ export async function onCancel(run: ChunkRun): Promise<void> {
     let partial: ChunkResult;
     try {
       const id = await knownBatchId(run);
-      partial = id ? await cancelAndCollect(run, id, false) : await run.collect('cancelled', undefined, { reason: 'cancelled before submission' });
+      partial = id
+        ? await cancelAndCollect(run, id, false)
+        : await run.collect('cancelled', undefined, { reason: 'cancelled before submission' });
     } catch (err) {
       if (!patched(REPORT_WHEN_CANCEL_FAILS)) throw err;
       const reason = `cancelling the chunk failed${run.batchId ? ` (batch ${run.batchId} may still run: cancel it at OpenAI)` : ''}: ${messageOf(err)}`;
-      log.warn('chunk cancel path failed; recording its rows as failed', { batchId: run.batchId, error: messageOf(err) });
+      log.warn('chunk cancel path failed; recording its rows as failed', {
+        batchId: run.batchId,
+        error: messageOf(err),
+      });
       partial = await run.collectOrEmpty('failed', undefined, reason);
     }
     await run.report({ phase: 'done' }, false);

@@ -28,7 +28,9 @@ export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: 
   const { deadline, input } = run;
   log.info('token_limit_exceeded; resubmitting later', { batchId, attempt: run.attempt });
   await run.report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
-  const backoff = jitter ? Math.round(input.wait.tokenLimitBackoffMs * (1 - TOKEN_LIMIT_JITTER + 2 * TOKEN_LIMIT_JITTER * Math.random())) : input.wait.tokenLimitBackoffMs;
+  const backoff = jitter
+    ? Math.round(input.wait.tokenLimitBackoffMs * (1 - TOKEN_LIMIT_JITTER + 2 * TOKEN_LIMIT_JITTER * Math.random()))
+    : input.wait.tokenLimitBackoffMs;
   const wait = deadline === undefined ? backoff : Math.min(backoff, Math.max(0, deadline - Date.now()));
   await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
   run.attempt += 1;
@@ -36,12 +38,18 @@ export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: 
 }
 
 /** Whether an input file uploaded at `uploadedAtMs` with a TTL may be gone (or go) before a batch created `nowMs` reads it. */
-export function inputFileMayHaveExpired(uploadedAtMs: number | undefined, ttlSeconds: number | undefined, nowMs: number): boolean {
+export function inputFileMayHaveExpired(
+  uploadedAtMs: number | undefined,
+  ttlSeconds: number | undefined,
+  nowMs: number,
+): boolean {
   if (uploadedAtMs === undefined || ttlSeconds === undefined) return false;
   return nowMs + INPUT_TTL_MARGIN_MS >= uploadedAtMs + ttlSeconds * 1000;
 }
 
 /** Whether a resubmission must upload the chunk again (its file may have expired at OpenAI). */
 export function mustReupload(run: ChunkRun): boolean {
-  return inputFileMayHaveExpired(run.uploadedAtMs, run.input.fileTtlSeconds, Date.now()) && patched(REUPLOAD_EXPIRED_INPUT);
+  return (
+    inputFileMayHaveExpired(run.uploadedAtMs, run.input.fileTtlSeconds, Date.now()) && patched(REUPLOAD_EXPIRED_INPUT)
+  );
 }

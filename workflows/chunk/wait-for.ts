@@ -33,7 +33,10 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
     }
     if (snapshot.terminal || snapshot.deadlineReached) return snapshot;
     nextPollAtMs = snapshot.nextPollAtMs;
-    await run.report({ phase: 'waiting', batchStatus: snapshot.status, done: snapshot.completed + snapshot.failed }, true);
+    await run.report(
+      { phase: 'waiting', batchStatus: snapshot.status, done: snapshot.completed + snapshot.failed },
+      true,
+    );
     if (!cancelling) await continueAsNewIfLong(run, id);
   }
 }
@@ -43,8 +46,12 @@ export async function continueAsNewIfLong(run: ChunkRun, batchId: string | undef
   const { input } = run;
   const resumeState = run.resume();
   const info = workflowInfo();
-  const longHistory = input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents;
+  const longHistory =
+    input.continueAsNewAfterEvents !== undefined && info.historyLength >= input.continueAsNewAfterEvents;
   if (!(info.continueAsNewSuggested || longHistory) || !resumeState) return;
   log.info('chunk continuing as new', { historyLength: info.historyLength, batchId });
-  await continueAsNew<typeof openAIBatchChunk>(run.deadline === input.deadlineMs ? input : { ...input, deadlineMs: run.deadline }, resumeState);
+  await continueAsNew<typeof openAIBatchChunk>(
+    run.deadline === input.deadlineMs ? input : { ...input, deadlineMs: run.deadline },
+    resumeState,
+  );
 }

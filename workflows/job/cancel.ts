@@ -38,6 +38,7 @@ async function untilChunksEnd(run: JobRun): Promise<void> {
   const checkMs = Math.min(run.job.wait.progressRefreshMs * 2, CANCEL_CHECK_MS);
   while (run.activeIds.length > 0) {
     const seen = run.doneEvents;
-    if (!(await condition(() => run.doneEvents !== seen || run.activeIds.length === 0, checkMs))) await recoverEndedChunks(run);
+    if (!(await condition(() => run.doneEvents !== seen || run.activeIds.length === 0, checkMs)))
+      await recoverEndedChunks(run);
   }
 }

@@ -1,5 +1,13 @@
 // One chunk of a round: launched as a child workflow, or recorded as not submitted.
-import { ChildWorkflowCancellationType, isCancellation, log, ParentClosePolicy, patched, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ChildWorkflowCancellationType,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  patched,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { chunkWorkflowId, DEFAULT_OPENAI_FILE_TTL_SECONDS } from '../../common/job-options.ts';
 import type { ChunkRef } from '../../common/job-types.ts';
 import { chunkDeadlineSignal } from '../../common/messages.ts';
@@ -14,11 +22,30 @@ import type { SkipReason } from './sliding-window.ts';
 export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason): Promise<void> {
   const { state, job } = run;
   // Rows of a cancelled job say so: `cancelled` with no batch (code not_submitted).
-  const outcome = await job.act.collectChunk.executeWithOptions({ summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` }, [{
-    jobId: job.jobId, round: state.round, chunkIndex: chunk.index, chunkUri: chunk.uri, endpoint: job.input.endpoint,
-    batchId: '', end: reason === 'cancelled' ? 'cancelled' : 'not_submitted', cancelledByDeadline: reason === 'deadline',
-  }]);
-  run.record({ round: state.round, index: chunk.index, end: 'not_submitted', batchIds: [], estimatedCostUsd: chunk.estimatedCostUsd, reason, ...outcome });
+  const outcome = await job.act.collectChunk.executeWithOptions(
+    { summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` },
+    [
+      {
+        jobId: job.jobId,
+        round: state.round,
+        chunkIndex: chunk.index,
+        chunkUri: chunk.uri,
+        endpoint: job.input.endpoint,
+        batchId: '',
+        end: reason === 'cancelled' ? 'cancelled' : 'not_submitted',
+        cancelledByDeadline: reason === 'deadline',
+      },
+    ],
+  );
+  run.record({
+    round: state.round,
+    index: chunk.index,
+    end: 'not_submitted',
+    batchIds: [],
+    estimatedCostUsd: chunk.estimatedCostUsd,
+    reason,
+    ...outcome,
+  });
 }
 
 /** Starts the chunk's workflow; it reports by signal, and its result covers a lost signal. */
@@ -32,12 +59,24 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
   const startedWithDeadline = job.deadline.ms;
   const handle = await startChild(openAIBatchChunk, {
     workflowId,
-    args: [{
-      jobId, jobWorkflowId: workflowInfo().workflowId, round, chunk, endpoint: input.endpoint, model: state.model,
-      jobStartedAtMs: state.startedAtMs, jobRunId: state.runId, deadlineMs: startedWithDeadline, jsonSchema: input.jsonSchema,
-      retryInvalidOutput: input.retryInvalidOutput, wait: job.wait, continueAsNewAfterEvents: input.continueAsNewAfterEvents,
-      fileTtlSeconds: input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS,
-    }],
+    args: [
+      {
+        jobId,
+        jobWorkflowId: workflowInfo().workflowId,
+        round,
+        chunk,
+        endpoint: input.endpoint,
+        model: state.model,
+        jobStartedAtMs: state.startedAtMs,
+        jobRunId: state.runId,
+        deadlineMs: startedWithDeadline,
+        jsonSchema: input.jsonSchema,
+        retryInvalidOutput: input.retryInvalidOutput,
+        wait: job.wait,
+        continueAsNewAfterEvents: input.continueAsNewAfterEvents,
+        fileTtlSeconds: input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS,
+      },
+    ],
     // Children outlive this run's continue-as-new and report by signal to the workflow id;
     // the job cancels them itself (by id) when it is cancelled.
     parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -47,7 +86,11 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
   // An extendDeadline that ran while the child was starting may not have reached it.
   const deadline = job.deadline.ms;
   if (deadline !== startedWithDeadline && deadline !== undefined) {
-    await handle.signal(chunkDeadlineSignal, { deadlineMs: deadline }).catch((err: unknown) => log.warn('could not tell a new chunk the extended deadline', { workflowId, error: String(err) }));
+    await handle
+      .signal(chunkDeadlineSignal, { deadlineMs: deadline })
+      .catch((err: unknown) =>
+        log.warn('could not tell a new chunk the extended deadline', { workflowId, error: String(err) }),
+      );
   }
   void handle.result().then(
     (result) => run.record(result),
@@ -57,12 +100,18 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
       const why = err instanceof Error ? err.message : String(err);
       if (patched(RECOVER_ENDED_CHUNKS)) {
         // Cancelled with the job, this recovery is redone by the cancel branch's own check.
-        recordLostChunk(run, workflowId, `chunk workflow ${workflowId} ended without reporting its result: ${why}`).catch((e: unknown) =>
+        recordLostChunk(
+          run,
+          workflowId,
+          `chunk workflow ${workflowId} ended without reporting its result: ${why}`,
+        ).catch((e: unknown) =>
           log.warn('recovery of an ended chunk did not finish', { workflowId, error: String(e) }),
         );
         return;
       }
-      run.record(emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, reason: why }));
+      run.record(
+        emptyChunkResult({ round, index: chunk.index, estimatedCostUsd: chunk.estimatedCostUsd, reason: why }),
+      );
     },
   );
 }

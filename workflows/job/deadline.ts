@@ -53,11 +53,15 @@ export class Deadline {
     if (next === undefined) {
       return `deadline ${JSON.stringify(requested)} is not an ISO 8601 date with a time zone or epoch milliseconds (example: {"deadline": "2026-11-23T06:00:00Z"})`;
     }
-    if (next > Date.now() + MAX_DEADLINE_AHEAD_MS) return `the new deadline (${new Date(next).toISOString()}) is more than a year ahead; give epoch milliseconds, not micro- or nanoseconds`;
+    if (next > Date.now() + MAX_DEADLINE_AHEAD_MS)
+      return `the new deadline (${new Date(next).toISOString()}) is more than a year ahead; give epoch milliseconds, not micro- or nanoseconds`;
     if (this.#ms === undefined) return 'the job has no deadline to extend; it runs until its batches end';
-    if (state && (state.phase === 'finalizing' || state.phase === 'completed' || state.phase === 'cancelled')) return `the job is ${state.phase}`;
-    if (this.passed() || state?.deadlineHit) return `the deadline (${utcMinute(this.#ms)}) already passed; the job is cancelling its batches and finishing`;
-    if (next <= this.#ms) return `the new deadline (${new Date(next).toISOString()}) must be later than the current one (${new Date(this.#ms).toISOString()})`;
+    if (state && (state.phase === 'finalizing' || state.phase === 'completed' || state.phase === 'cancelled'))
+      return `the job is ${state.phase}`;
+    if (this.passed() || state?.deadlineHit)
+      return `the deadline (${utcMinute(this.#ms)}) already passed; the job is cancelling its batches and finishing`;
+    if (next <= this.#ms)
+      return `the new deadline (${new Date(next).toISOString()}) must be later than the current one (${new Date(this.#ms).toISOString()})`;
     return undefined;
   }
 
@@ -70,13 +74,23 @@ export class Deadline {
     const next = parseDeadline(requested) ?? previous;
     this.#ms = next;
     for (const id of activeChunkIds) await tellChunk(id, next);
-    log.info('deadline extended', { previous: new Date(previous).toISOString(), deadline: new Date(next).toISOString(), chunks: activeChunkIds.length });
-    return { previousDeadline: new Date(previous).toISOString(), deadline: new Date(next).toISOString(), chunksNotified: activeChunkIds.length };
+    log.info('deadline extended', {
+      previous: new Date(previous).toISOString(),
+      deadline: new Date(next).toISOString(),
+      chunks: activeChunkIds.length,
+    });
+    return {
+      previousDeadline: new Date(previous).toISOString(),
+      deadline: new Date(next).toISOString(),
+      chunksNotified: activeChunkIds.length,
+    };
   }
 
   /** The input the next run (continue-as-new) starts from: it carries a moved deadline. */
   carriedInput(): JobInput {
-    return this.#ms === undefined || this.#ms === deadlineMs(this.#input) ? this.#input : { ...this.#input, deadline: this.#ms };
+    return this.#ms === undefined || this.#ms === deadlineMs(this.#input)
+      ? this.#input
+      : { ...this.#input, deadline: this.#ms };
   }
 }
 
@@ -100,6 +114,7 @@ function cutEnd(result: ChunkResult): boolean {
 export function parseDeadline(value: unknown): number | undefined {
   let ms = Number.NaN;
   if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:?\d\d)$/i.test(value.trim())) ms = Date.parse(value);
+  else if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT.*(Z|[+-]\d\d:?\d\d)$/i.test(value.trim()))
+    ms = Date.parse(value);
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }

@@ -22,26 +22,52 @@ export async function finish(run: JobRun, status: JobSummary['status']): Promise
   run.publish('finalizing');
   const rounds = [...new Set(s.results.map((r) => r.round))].sort((a, b) => a - b);
   await job.retryNow.answer(run);
-  const final = await job.act.finalizeJob.executeWithOptions({ summary: 'merge the rounds into results.jsonl, failures.jsonl and report.json' }, [{
-    jobId, inputUri: input.inputUri, model: s.model, endpoint: input.endpoint, prices: input.prices, rejected: s.rejected,
-    rounds: rounds.map((round) => ({
-      round,
-      chunks: s.results
-        .filter((r) => r.round === round && r.recordsUri !== '')
-        .map((r) => ({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' })),
-    })),
-    extra: { status, skippedForBudget: s.skippedForBudget, maxCostUsd: input.maxCostUsd ?? null, name: input.name ?? null },
-  }]);
+  const final = await job.act.finalizeJob.executeWithOptions(
+    { summary: 'merge the rounds into results.jsonl, failures.jsonl and report.json' },
+    [
+      {
+        jobId,
+        inputUri: input.inputUri,
+        model: s.model,
+        endpoint: input.endpoint,
+        prices: input.prices,
+        rejected: s.rejected,
+        rounds: rounds.map((round) => ({
+          round,
+          chunks: s.results
+            .filter((r) => r.round === round && r.recordsUri !== '')
+            .map((r) => ({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' })),
+        })),
+        extra: {
+          status,
+          skippedForBudget: s.skippedForBudget,
+          maxCostUsd: input.maxCostUsd ?? null,
+          name: input.name ?? null,
+        },
+      },
+    ],
+  );
   run.publish(status === 'cancelled' ? 'cancelled' : status === 'failed' ? 'failed' : 'completed');
   return {
-    jobId, status, model: s.model, endpoint: input.endpoint, rows: final.rows, counts: final.counts,
+    jobId,
+    status,
+    model: s.model,
+    endpoint: input.endpoint,
+    rows: final.rows,
+    counts: final.counts,
     rounds: rounds.map((round) => {
       const inRound = s.results.filter((r) => r.round === round);
       return { round, chunks: inRound.length, counts: sumCounts(inRound) };
     }),
-    usage: final.usage, costUsd: final.costUsd, syncCostUsd: final.syncCostUsd, batchIds: allBatchIds(s),
-    skippedForBudget: s.skippedForBudget, rejected: s.rejected.count,
-    resultsUri: final.resultsUri, failuresUri: final.failuresUri, reportUri: final.reportUri,
+    usage: final.usage,
+    costUsd: final.costUsd,
+    syncCostUsd: final.syncCostUsd,
+    batchIds: allBatchIds(s),
+    skippedForBudget: s.skippedForBudget,
+    rejected: s.rejected.count,
+    resultsUri: final.resultsUri,
+    failuresUri: final.failuresUri,
+    reportUri: final.reportUri,
   };
 }
 
@@ -49,7 +75,10 @@ export async function finish(run: JobRun, status: JobSummary['status']): Promise
  * The job's failure after a refused API key. The report is written (every row has its line); the
  * job itself fails, so that schedules, callers and the UI see that the credentials need fixing.
  */
-export function fatalFailure(fatal: { readonly type: string; readonly message: string }, summary: JobSummary): ApplicationFailure {
+export function fatalFailure(
+  fatal: { readonly type: string; readonly message: string },
+  summary: JobSummary,
+): ApplicationFailure {
   return ApplicationFailure.create({
     type: fatal.type,
     nonRetryable: true,

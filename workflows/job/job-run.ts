@@ -1,9 +1,28 @@
 // A job once planned: its settings and its state, never optional, and what every step does to them
 // (record a chunk's result, publish progress). Created by `planJobRun` or from a resumed state.
-import { log, patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BatchActivities } from '../../activities/create-batch-activities.ts';
-import { chunkWorkflowId, DEFAULT_MAX_ACTIVE_BATCHES, DEFAULT_MAX_ROUNDS, resolveWait } from '../../common/job-options.ts';
-import type { ChunkProgress, ChunkResult, JobInput, JobPhase, JobProgress, WaitOptions } from '../../common/job-types.ts';
+import {
+  chunkWorkflowId,
+  DEFAULT_MAX_ACTIVE_BATCHES,
+  DEFAULT_MAX_ROUNDS,
+  resolveWait,
+} from '../../common/job-options.ts';
+import type {
+  ChunkProgress,
+  ChunkResult,
+  JobInput,
+  JobPhase,
+  JobProgress,
+  WaitOptions,
+} from '../../common/job-types.ts';
 import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../common/search-attributes.ts';
 import { PUBLISH_BATCH_IDS_ON_PROGRESS } from '../patches.ts';
 import { Deadline } from './deadline.ts';
@@ -15,7 +34,11 @@ function activities(heartbeatTimeoutMs: number) {
   return proxyActivities<BatchActivities>({
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES] },
+    retry: {
+      initialInterval: '1 second',
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
+    },
   });
 }
 
@@ -90,7 +113,10 @@ export class JobRun {
     if (s.chunkUris) delete s.chunkUris[id];
     if (result.failureType && !s.fatal) {
       s.fatal = { type: result.failureType, message: result.reason ?? result.failureType };
-      log.warn('stopping the job: a chunk failed in a way every chunk would', { type: result.failureType, reason: result.reason });
+      log.warn('stopping the job: a chunk failed in a way every chunk would', {
+        type: result.failureType,
+        reason: result.reason,
+      });
     }
     this.doneEvents += 1;
   }
@@ -120,12 +146,33 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
   ]);
   const plan = await job.act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
-    { jobId, inputUri: input.inputUri, endpoint: input.endpoint, onInvalid: input.onInvalid ?? 'fail', limits: input.limits, prices: input.prices },
+    {
+      jobId,
+      inputUri: input.inputUri,
+      endpoint: input.endpoint,
+      onInvalid: input.onInvalid ?? 'fail',
+      limits: input.limits,
+      prices: input.prices,
+    },
   ]);
   const state: JobState = {
-    jobId, startedAtMs: Date.now(), runId: workflowInfo().firstExecutionRunId, model: plan.model, firstRoundRequests: plan.totalRequests, rejected: plan.rejected,
-    phase: 'running', round: 1, plan, nextChunk: 0, active: {}, results: [], committedCostUsd: 0, skippedForBudget: 0, deadlineHit: false,
-    roundStartedAtMs: Date.now(), retried: [],
+    jobId,
+    startedAtMs: Date.now(),
+    runId: workflowInfo().firstExecutionRunId,
+    model: plan.model,
+    firstRoundRequests: plan.totalRequests,
+    rejected: plan.rejected,
+    phase: 'running',
+    round: 1,
+    plan,
+    nextChunk: 0,
+    active: {},
+    results: [],
+    committedCostUsd: 0,
+    skippedForBudget: 0,
+    deadlineHit: false,
+    roundStartedAtMs: Date.now(),
+    retried: [],
   };
   upsertSearchAttributes([{ key: MODEL, value: plan.model }]);
   return new JobRun(job, state);

@@ -1,6 +1,14 @@
 // The job workflow's state and the pure functions over it. Carried across continue-as-new.
 import { ZERO_USAGE } from '../empty-chunk-result.ts';
-import type { ChunkProgress, ChunkResult, JobProgress, JobPhase, RoundPlan, RowStatus, TokenUsage } from '../../common/job-types.ts';
+import type {
+  ChunkProgress,
+  ChunkResult,
+  JobProgress,
+  JobPhase,
+  RoundPlan,
+  RowStatus,
+  TokenUsage,
+} from '../../common/job-types.ts';
 
 /** Everything the job needs to resume after continue-as-new: references and counts only. */
 export interface JobState {
@@ -59,7 +67,8 @@ export function pendingRetries(state: JobState): ChunkResult[] {
 export function sumCounts(results: readonly ChunkResult[]): Partial<Record<RowStatus, number>> {
   const counts: Partial<Record<RowStatus, number>> = {};
   for (const r of results) {
-    for (const [status, n] of Object.entries(r.counts) as [RowStatus, number][]) counts[status] = (counts[status] ?? 0) + n;
+    for (const [status, n] of Object.entries(r.counts) as [RowStatus, number][])
+      counts[status] = (counts[status] ?? 0) + n;
   }
   return counts;
 }
@@ -102,9 +111,16 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
     roundRequests: total,
     roundStartedAtMs: state.roundStartedAtMs ?? state.startedAtMs,
     // While an earlier round's chunk still runs, the job is not done even if this round is.
-    percent: finished ? 100 : total > 0 ? Math.min(active.some((p) => p.round < state.round) ? 99 : 100, Math.floor((100 * rowsDone) / total)) : 0,
+    percent: finished
+      ? 100
+      : total > 0
+        ? Math.min(active.some((p) => p.round < state.round) ? 99 : 100, Math.floor((100 * rowsDone) / total))
+        : 0,
     deadlineMs,
-    etaMs: finished || state.phase !== 'running' ? undefined : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),
+    etaMs:
+      finished || state.phase !== 'running'
+        ? undefined
+        : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),
     chunks: {
       planned: state.plan.chunks.length,
       active: active.length,
@@ -145,15 +161,27 @@ export function utcMinute(ms: number): string {
 /** The `progress` query's answer before planning has finished. */
 export function planningProgress(jobId: string): JobProgress {
   return {
-    jobId, phase: 'planning', round: 0, totalRequests: 0, rowsDone: 0, percent: 0,
-    chunks: { planned: 0, active: 0, done: 0, skipped: 0 }, counts: {},
-    usage: ZERO_USAGE, estimatedCostUsd: 0, batchIds: [], active: [],
+    jobId,
+    phase: 'planning',
+    round: 0,
+    totalRequests: 0,
+    rowsDone: 0,
+    percent: 0,
+    chunks: { planned: 0, active: 0, done: 0, skipped: 0 },
+    counts: {},
+    usage: ZERO_USAGE,
+    estimatedCostUsd: 0,
+    batchIds: [],
+    active: [],
   };
 }
 
 /** A short Markdown summary for the UI's "current details", as of `nowMs`. */
 export function progressMarkdown(p: JobProgress, nowMs: number): string {
-  const counts = Object.entries(p.counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+  const counts =
+    Object.entries(p.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none yet';
   return [
     `**OpenAI batch job** \`${p.jobId}\`: ${p.phase}, round ${p.round}, ${p.percent}%`,
     '',
@@ -161,8 +189,13 @@ export function progressMarkdown(p: JobProgress, nowMs: number): string {
     `- rows this round: ${counts}`,
     `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`,
     `- estimated cost committed: $${p.estimatedCostUsd.toFixed(4)}`,
-    ...(p.etaMs !== undefined ? [`- ETA: ${utcMinute(p.etaMs)} (in about ${roughDuration(p.etaMs - nowMs)}, at this round's rate so far)`] : []),
+    ...(p.etaMs !== undefined
+      ? [`- ETA: ${utcMinute(p.etaMs)} (in about ${roughDuration(p.etaMs - nowMs)}, at this round's rate so far)`]
+      : []),
     ...(p.deadlineMs !== undefined ? [`- deadline: ${utcMinute(p.deadlineMs)}`] : []),
-    ...p.active.map((a) => `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`),
+    ...p.active.map(
+      (a) =>
+        `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`,
+    ),
   ].join('\n');
 }

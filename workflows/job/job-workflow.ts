@@ -1,6 +1,12 @@
 import { CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
 import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
-import { chunkDoneSignal, chunkProgressSignal, extendDeadlineUpdate, progressQuery, retryFailedRowsUpdate } from '../../common/messages.ts';
+import {
+  chunkDoneSignal,
+  chunkProgressSignal,
+  extendDeadlineUpdate,
+  progressQuery,
+  retryFailedRowsUpdate,
+} from '../../common/messages.ts';
 import { finishCancelled } from './cancel.ts';
 import { fatalFailure, finishOnce } from './finish.ts';
 import { JobRun, jobSettings, planJobRun } from './job-run.ts';
@@ -35,7 +41,13 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       run?.publish();
       return extended;
     },
-    { validator: (request) => refuseIf('extendDeadline', deadline.whyNoExtension((request as Partial<ExtendDeadlineRequest> | undefined)?.deadline, run?.state)) },
+    {
+      validator: (request) =>
+        refuseIf(
+          'extendDeadline',
+          deadline.whyNoExtension((request as Partial<ExtendDeadlineRequest> | undefined)?.deadline, run?.state),
+        ),
+    },
   );
 
   try {
@@ -44,12 +56,16 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     // Rounds: the first, then retry rounds while rows are retryable and nothing stops the job.
     for (;;) {
       await runRound(run);
-      if (pendingRetries(state).length === 0 || state.round >= job.maxRounds || deadline.cut(state) || state.fatal) break;
+      if (pendingRetries(state).length === 0 || state.round >= job.maxRounds || deadline.cut(state) || state.fatal)
+        break;
       const started = await startNextRound(run);
       await retryNow.answer(run, started);
       if (!started) break;
     }
-    const summary = await finishOnce(run, state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed');
+    const summary = await finishOnce(
+      run,
+      state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed',
+    );
     if (state.fatal) throw fatalFailure(state.fatal, summary);
     return summary;
   } catch (err) {

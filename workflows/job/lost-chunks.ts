@@ -13,9 +13,16 @@ import { isTerminalStatus } from '../../common/batch-status.ts';
 export async function recoverEndedChunks(run: JobRun): Promise<void> {
   const ids = run.activeIds;
   if (ids.length === 0) return;
-  const ended = await run.job.act.findEndedChunks.executeWithOptions({ summary: `check that ${ids.length} chunk workflow(s) still run` }, [{ workflowIds: ids }]);
+  const ended = await run.job.act.findEndedChunks.executeWithOptions(
+    { summary: `check that ${ids.length} chunk workflow(s) still run` },
+    [{ workflowIds: ids }],
+  );
   for (const { workflowId, status } of ended) {
-    await recordLostChunk(run, workflowId, `chunk workflow ${workflowId} ended (${status}) without reporting its result`);
+    await recordLostChunk(
+      run,
+      workflowId,
+      `chunk workflow ${workflowId} ended (${status}) without reporting its result`,
+    );
   }
 }
 
@@ -34,26 +41,51 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
   const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
   let batch = progress.batchId ? await cancelBatch(run, workflowId, progress.batchId) : undefined;
-  if (collectsBatch && batch && !batch.terminal) batch = await survive(workflowId, 'waiting for its batch to end', () => untilBatchEnds(run, (batch as BatchSnapshot).batchId), batch);
+  if (collectsBatch && batch && !batch.terminal)
+    batch = await survive(
+      workflowId,
+      'waiting for its batch to end',
+      () => untilBatchEnds(run, (batch as BatchSnapshot).batchId),
+      batch,
+    );
   const ended = collectsBatch && batch?.terminal ? batch : undefined;
   let end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : 'failed';
-  const collect = (fromBatch: boolean) => job.act.collectChunk.executeWithOptions({ summary: `record the rows of ended chunk ${workflowId} (${fromBatch ? end : 'failed'})` }, [{
-    jobId: job.jobId, round: progress.round, chunkIndex: progress.index, chunkUri: chunkUri ?? '', endpoint: job.input.endpoint, batchId: progress.batchId ?? '',
-    end: fromBatch ? end : 'failed', outputFileId: fromBatch ? ended?.outputFileId : undefined, errorFileId: fromBatch ? ended?.errorFileId : undefined,
-    batchErrors: (fromBatch ? ended?.errors : undefined) ?? [{ code: 'chunk_ended', message: reason }],
-    jsonSchema: fromBatch && ended ? job.input.jsonSchema : undefined, retryInvalidOutput: fromBatch && ended ? job.input.retryInvalidOutput : undefined,
-    recovered: collectsBatch || undefined,
-  }]);
+  const collect = (fromBatch: boolean) =>
+    job.act.collectChunk.executeWithOptions(
+      { summary: `record the rows of ended chunk ${workflowId} (${fromBatch ? end : 'failed'})` },
+      [
+        {
+          jobId: job.jobId,
+          round: progress.round,
+          chunkIndex: progress.index,
+          chunkUri: chunkUri ?? '',
+          endpoint: job.input.endpoint,
+          batchId: progress.batchId ?? '',
+          end: fromBatch ? end : 'failed',
+          outputFileId: fromBatch ? ended?.outputFileId : undefined,
+          errorFileId: fromBatch ? ended?.errorFileId : undefined,
+          batchErrors: (fromBatch ? ended?.errors : undefined) ?? [{ code: 'chunk_ended', message: reason }],
+          jsonSchema: fromBatch && ended ? job.input.jsonSchema : undefined,
+          retryInvalidOutput: fromBatch && ended ? job.input.retryInvalidOutput : undefined,
+          recovered: collectsBatch || undefined,
+        },
+      ],
+    );
   let outcome: Awaited<ReturnType<typeof collect>> | typeof NO_RECORDS = NO_RECORDS;
   if (chunkUri) {
     const fromBatch = await survive(workflowId, 'collecting its batch', () => collect(true), undefined);
     // The batch's files could not be read: every row still gets its line, as failed with the reason.
     if (fromBatch === undefined) end = 'failed';
-    outcome = fromBatch ?? (await survive(workflowId, 'recording its rows as failed', () => collect(false), NO_RECORDS));
+    outcome =
+      fromBatch ?? (await survive(workflowId, 'recording its rows as failed', () => collect(false), NO_RECORDS));
   }
   // Its own report may have arrived meanwhile: that one counts.
   if (!s.active[workflowId]) return;
-  run.record({ ...lostChunkResult(progress, end, reason), estimatedCostUsd: planned?.estimatedCostUsd ?? 0, ...outcome });
+  run.record({
+    ...lostChunkResult(progress, end, reason),
+    estimatedCostUsd: planned?.estimatedCostUsd ?? 0,
+    ...outcome,
+  });
 }
 
 /**
@@ -72,7 +104,13 @@ async function survive<T>(workflowId: string, step: string, work: () => Promise<
 }
 
 function lostChunkResult(progress: ChunkProgress, end: ChunkEnd, reason: string) {
-  return { round: progress.round, index: progress.index, end, batchIds: progress.batchId ? [progress.batchId] : [], reason };
+  return {
+    round: progress.round,
+    index: progress.index,
+    end,
+    batchIds: progress.batchId ? [progress.batchId] : [],
+    reason,
+  };
 }
 
 /** Cancels the batch (a terminal one is left as it is); undefined when OpenAI refused. */
@@ -89,11 +127,21 @@ async function cancelBatch(run: JobRun, workflowId: string, batchId: string): Pr
 async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapshot> {
   const { wait } = run.job;
   for (;;) {
-    const snapshot = await run.job.act.waitForBatch.executeWithOptions({ summary: `wait for batch ${batchId} of an ended chunk to end` }, [{
-      batchId,
-      schedule: { minDelayMs: wait.minPollMs, maxDelayMs: wait.maxPollMs, fractionOfElapsed: 0.05, validatingDelayMs: wait.validatingPollMs },
-      refreshMs: wait.progressRefreshMs,
-    }]);
+    const snapshot = await run.job.act.waitForBatch.executeWithOptions(
+      { summary: `wait for batch ${batchId} of an ended chunk to end` },
+      [
+        {
+          batchId,
+          schedule: {
+            minDelayMs: wait.minPollMs,
+            maxDelayMs: wait.maxPollMs,
+            fractionOfElapsed: 0.05,
+            validatingDelayMs: wait.validatingPollMs,
+          },
+          refreshMs: wait.progressRefreshMs,
+        },
+      ],
+    );
     if (snapshot.terminal) return snapshot;
   }
 }

@@ -12,9 +12,19 @@ export async function startNextRound(run: JobRun): Promise<RetryNowResult | unde
   const { state: s, job } = run;
   const pending = pendingRetries(s);
   if (pending.length === 0) return undefined;
-  const plan = await job.act.planRetryRound.executeWithOptions({ summary: `plan round ${s.round + 1} from the retryable rows of ${pending.length} chunk(s)` }, [
-    { jobId: job.jobId, round: s.round + 1, endpoint: job.input.endpoint, retryUris: pending.map((r) => r.retryUri as string), limits: job.input.limits, prices: job.input.prices },
-  ]);
+  const plan = await job.act.planRetryRound.executeWithOptions(
+    { summary: `plan round ${s.round + 1} from the retryable rows of ${pending.length} chunk(s)` },
+    [
+      {
+        jobId: job.jobId,
+        round: s.round + 1,
+        endpoint: job.input.endpoint,
+        retryUris: pending.map((r) => r.retryUri as string),
+        limits: job.input.limits,
+        prices: job.input.prices,
+      },
+    ],
+  );
   s.retried = [...retriedKeys(s), ...pending.map((r) => resultKey(r.round, r.index))];
   if (plan.chunks.length === 0) return undefined;
   log.info('starting retry round', { round: s.round + 1, requests: plan.totalRequests });

@@ -41,7 +41,9 @@ export class RetryNow {
     let outcome: RetryNowResult | ApplicationFailure | undefined = started;
     if (!outcome) {
       const why = whyNoRetryNow(run, false);
-      outcome = (why ? undefined : await startNextRound(run)) ?? rejection(why ?? 'the retryable rows were already resubmitted');
+      outcome =
+        (why ? undefined : await startNextRound(run)) ??
+        rejection(why ?? 'the retryable rows were already resubmitted');
     }
     this.#outcome = outcome;
     this.#step = 'answered';
@@ -62,7 +64,8 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
     // Those chunks belong to the current round; a new round now would leave them unsubmitted.
     return `round ${state.round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ask again once they are submitted`;
   }
-  if (state.round >= maxRounds) return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
+  if (state.round >= maxRounds)
+    return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
   if (pendingRetries(state).length === 0) {
     const running = run.activeIds.length;
     return `no finished chunk has retryable rows yet (${running} chunk${running === 1 ? '' : 's'} still running); retryable rows are resubmitted when the round ends`;

@@ -11,7 +11,8 @@ import type { JobState } from './job-state.ts';
 export type SkipReason = 'budget' | 'deadline' | 'cancelled' | 'stopped';
 
 /** What to do with the next chunk of the round. */
-export type Admission = { readonly launch: true } | { readonly launch: false; readonly skip: Exclude<SkipReason, 'cancelled'> };
+export type Admission =
+  { readonly launch: true } | { readonly launch: false; readonly skip: Exclude<SkipReason, 'cancelled'> };
 
 /** What admission weighs besides the job's state. */
 export interface AdmitLimits {
@@ -25,10 +26,16 @@ export interface AdmitLimits {
  * Launch the chunk, or skip it: `stopped` once a chunk failed in a way every chunk would,
  * `deadline` at or after the deadline, `budget` when its estimated cost would pass the budget.
  */
-export function admit(state: Pick<JobState, 'fatal' | 'committedCostUsd'>, chunk: Pick<ChunkRef, 'estimatedCostUsd'>, nowMs: number, limits: AdmitLimits): Admission {
+export function admit(
+  state: Pick<JobState, 'fatal' | 'committedCostUsd'>,
+  chunk: Pick<ChunkRef, 'estimatedCostUsd'>,
+  nowMs: number,
+  limits: AdmitLimits,
+): Admission {
   if (state.fatal) return { launch: false, skip: 'stopped' };
   if (limits.deadlineMs !== undefined && nowMs >= limits.deadlineMs) return { launch: false, skip: 'deadline' };
-  if (limits.maxCostUsd !== undefined && state.committedCostUsd + chunk.estimatedCostUsd > limits.maxCostUsd) return { launch: false, skip: 'budget' };
+  if (limits.maxCostUsd !== undefined && state.committedCostUsd + chunk.estimatedCostUsd > limits.maxCostUsd)
+    return { launch: false, skip: 'budget' };
   return { launch: true };
 }
 
@@ -39,7 +46,10 @@ export async function fillWindow(run: JobRun): Promise<void> {
   while (run.activeIds.length < job.maxActive && state.nextChunk < state.plan.chunks.length) {
     const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
     state.nextChunk += 1;
-    const admission = admit(state, chunk, Date.now(), { deadlineMs: job.deadline.ms, maxCostUsd: job.input.maxCostUsd });
+    const admission = admit(state, chunk, Date.now(), {
+      deadlineMs: job.deadline.ms,
+      maxCostUsd: job.input.maxCostUsd,
+    });
     if (admission.launch) {
       state.committedCostUsd += chunk.estimatedCostUsd;
       await launchChunk(run, chunk);

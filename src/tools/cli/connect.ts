@@ -3,7 +3,12 @@ import { loadWorkerConfig } from '../../worker-config.ts';
 import { UserError } from './user-error.ts';
 
 /** A client on the Temporal server the environment names (TEMPORAL_ADDRESS, profiles, TLS, API key). */
-export async function connectFromEnvironment(): Promise<{ client: Client; taskQueue: string; address: string; close(): Promise<void> }> {
+export async function connectFromEnvironment(): Promise<{
+  client: Client;
+  taskQueue: string;
+  address: string;
+  close(): Promise<void>;
+}> {
   const config = loadWorkerConfig();
   const address = config.connection.address ?? 'localhost:7233';
   let connection: Connection;

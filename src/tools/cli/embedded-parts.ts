@@ -20,7 +20,10 @@ export interface Parts {
  * Uses the Temporal server of TEMPORAL_ADDRESS and the OpenAI of OPENAI_API_KEY/OPENAI_BASE_URL when
  * they are set; otherwise starts a dev server (with UI, state kept in `workDir`) and the emulator.
  */
-export async function startParts(workDir: string, options: { emulatorRowsPerSecond?: number | 'instant' } = {}): Promise<Parts> {
+export async function startParts(
+  workDir: string,
+  options: { emulatorRowsPerSecond?: number | 'instant' } = {},
+): Promise<Parts> {
   const stops: (() => Promise<void>)[] = [];
   const description: string[] = [];
   const stop = async (): Promise<void> => {
@@ -44,13 +47,17 @@ export async function startParts(workDir: string, options: { emulatorRowsPerSeco
       stops.push(() => server.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
-      description.push(`Temporal: embedded dev server at ${server.address}, Web UI ${server.uiUrl ?? 'off'} (TEMPORAL_ADDRESS not set)`);
+      description.push(
+        `Temporal: embedded dev server at ${server.address}, Web UI ${server.uiUrl ?? 'off'} (TEMPORAL_ADDRESS not set)`,
+      );
     }
     let openaiBaseUrl = process.env['OPENAI_BASE_URL'] || undefined;
     let openaiApiKey = process.env['OPENAI_API_KEY'] || undefined;
     const embeddedEmulator = !openaiApiKey && !openaiBaseUrl;
     if (openaiApiKey || openaiBaseUrl) {
-      description.push(`OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL'})`);
+      description.push(
+        `OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL'})`,
+      );
     } else {
       const emulator = await startEmulator({
         port: 0,
@@ -60,7 +67,9 @@ export async function startParts(workDir: string, options: { emulatorRowsPerSeco
       stops.push(() => emulator.stop());
       openaiBaseUrl = emulator.baseURL;
       openaiApiKey = 'emulator-key-not-a-secret';
-      description.push(`OpenAI: embedded emulator at ${emulator.baseURL} (no OPENAI_API_KEY or OPENAI_BASE_URL set; no money spent)`);
+      description.push(
+        `OpenAI: embedded emulator at ${emulator.baseURL} (no OPENAI_API_KEY or OPENAI_BASE_URL set; no money spent)`,
+      );
     }
     return { temporalAddress, temporalUiUrl, openaiBaseUrl, openaiApiKey, embeddedEmulator, description, stop };
   } catch (err) {

@@ -73,7 +73,9 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  default: 604800, 7 days)
 `;
 
-type JobFlagValues = { [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string };
+type JobFlagValues = {
+  [K in keyof typeof JOB_FLAGS]?: (typeof JOB_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;
+};
 
 function number(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -110,20 +112,33 @@ export function requestedJsonSchema(request: Record<string, unknown> | undefined
   const responses = field(body, 'text') ? field(field(body, 'text'), 'format') : undefined;
   const format = chat ?? (field(responses, 'type') === 'json_schema' ? responses : undefined);
   const schema = field(format, 'schema');
-  return field(format, 'strict') === true && schema && typeof schema === 'object' ? (schema as Record<string, unknown>) : undefined;
+  return field(format, 'strict') === true && schema && typeof schema === 'object'
+    ? (schema as Record<string, unknown>)
+    : undefined;
 }
 
 /** Turns the flags into a validated job input (field errors become one-line user errors). */
-export async function jobInputFromFlags(values: JobFlagValues, inputUri: string, inputPath: string | undefined): Promise<JobInput> {
+export async function jobInputFromFlags(
+  values: JobFlagValues,
+  inputUri: string,
+  inputPath: string | undefined,
+): Promise<JobInput> {
   const first = inputPath ? await firstRequest(inputPath) : undefined;
   const endpoint = values.endpoint ?? (typeof first?.['url'] === 'string' ? first['url'] : undefined);
-  if (!endpoint) throw new UserError('cannot tell the endpoint from the input\'s first line', 'pass --endpoint /v1/chat/completions (or the endpoint your lines use)');
+  if (!endpoint)
+    throw new UserError(
+      "cannot tell the endpoint from the input's first line",
+      'pass --endpoint /v1/chat/completions (or the endpoint your lines use)',
+    );
   let jsonSchema = requestedJsonSchema(first);
   if (values['json-schema']) {
     try {
       jsonSchema = JSON.parse(await readFile(values['json-schema'], 'utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new UserError(`--json-schema ${values['json-schema']}: ${err instanceof Error ? err.message : String(err)}`, 'pass a file that holds one JSON schema object');
+      throw new UserError(
+        `--json-schema ${values['json-schema']}: ${err instanceof Error ? err.message : String(err)}`,
+        'pass a file that holds one JSON schema object',
+      );
     }
   }
   let prices: unknown;
@@ -131,7 +146,10 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     try {
       prices = JSON.parse(await readFile(values.prices, 'utf8')) as unknown;
     } catch (err) {
-      throw new UserError(`--prices ${values.prices}: ${err instanceof Error ? err.message : String(err)}`, 'pass a JSON file like {"gpt-4o-mini": {"input": 0.15, "cachedInput": 0.075, "output": 0.6}}');
+      throw new UserError(
+        `--prices ${values.prices}: ${err instanceof Error ? err.message : String(err)}`,
+        'pass a JSON file like {"gpt-4o-mini": {"input": 0.15, "cachedInput": 0.075, "output": 0.6}}',
+      );
     }
   }
   const limits = {
@@ -145,7 +163,9 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     return seconds === undefined ? undefined : Math.round(seconds * 1000);
   };
   const wait = {
-    ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)])),
+    ...Object.fromEntries(
+      Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)]),
+    ),
     maxTokenLimitRetries: number('max-token-limit-retries', values['max-token-limit-retries']),
   };
   const raw = {
@@ -170,8 +190,12 @@ export async function jobInputFromFlags(values: JobFlagValues, inputUri: string,
     return parseJobInput(JSON.parse(JSON.stringify(raw)) as unknown);
   } catch (err) {
     if (err instanceof JobInputError) {
-      const flagOf = (path: string): string => JOB_FIELD_FLAGS[path] ?? (path.startsWith('prices.') ? '--prices' : path);
-      throw new UserError(err.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join('; '), 'run with --help for the accepted values');
+      const flagOf = (path: string): string =>
+        JOB_FIELD_FLAGS[path] ?? (path.startsWith('prices.') ? '--prices' : path);
+      throw new UserError(
+        err.issues.map((i) => `${flagOf(i.path)}: ${i.message}`).join('; '),
+        'run with --help for the accepted values',
+      );
     }
     throw err;
   }

@@ -8,7 +8,11 @@ export function progressLines(p: JobProgress, elapsedMs: number): string[] {
   // the display's elapsed time is only a fallback.
   const rate = elapsedMs > 0 ? p.rowsDone / elapsedMs : 0;
   const eta =
-    p.etaMs !== undefined ? duration(Math.max(0, p.etaMs - Date.now())) : rate > 0 && p.rowsDone < p.totalRequests ? duration((p.totalRequests - p.rowsDone) / rate) : '-';
+    p.etaMs !== undefined
+      ? duration(Math.max(0, p.etaMs - Date.now()))
+      : rate > 0 && p.rowsDone < p.totalRequests
+        ? duration((p.totalRequests - p.rowsDone) / rate)
+        : '-';
   const counts = Object.entries(p.counts)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([status, n]) => `${status} ${compact(n ?? 0)}`)
@@ -21,7 +25,9 @@ export function progressLines(p: JobProgress, elapsedMs: number): string[] {
       (counts ? `  [${counts}]` : ''),
   ];
   for (const c of p.active.slice(0, 5)) {
-    lines.push(`  r${c.round}/c${c.index} ${c.batchId ?? '(no batch yet)'} ${c.batchStatus ?? c.phase} ${compact(c.done)}/${compact(c.total)}`);
+    lines.push(
+      `  r${c.round}/c${c.index} ${c.batchId ?? '(no batch yet)'} ${c.batchStatus ?? c.phase} ${compact(c.done)}/${compact(c.total)}`,
+    );
   }
   if (p.active.length > 5) lines.push(`  ... and ${p.active.length - 5} more active chunks`);
   return lines;

@@ -5,14 +5,21 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
  * (worker state changes) would drown the CLI's progress display. Must run before the first connection.
  * With `ownSigint`, Ctrl-C is left to the command.
  */
-export function installQuietRuntime(defaultLevel: 'WARN' | 'ERROR' = 'WARN', options: { ownSigint?: boolean } = {}): void {
+export function installQuietRuntime(
+  defaultLevel: 'WARN' | 'ERROR' = 'WARN',
+  options: { ownSigint?: boolean } = {},
+): void {
   // A user's bad input fails an activity, which the SDK logs as a WARN with a stack trace; the
   // `run` command reports that failure itself in one line, so it asks for errors only.
   const wanted = process.env['OPENAI_BATCH_LOG_LEVEL']?.toUpperCase();
-  const level = wanted === 'DEBUG' || wanted === 'INFO' || wanted === 'WARN' || wanted === 'ERROR' ? wanted : defaultLevel;
+  const level =
+    wanted === 'DEBUG' || wanted === 'INFO' || wanted === 'WARN' || wanted === 'ERROR' ? wanted : defaultLevel;
   try {
     // By default the SDK shuts every worker down on SIGINT; `run` asks the user first instead.
-    Runtime.install({ logger: new DefaultLogger(level), ...(options.ownSigint ? { shutdownSignals: ['SIGTERM', 'SIGQUIT'] as NodeJS.Signals[] } : {}) });
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      ...(options.ownSigint ? { shutdownSignals: ['SIGTERM', 'SIGQUIT'] as NodeJS.Signals[] } : {}),
+    });
   } catch {
     // Already installed in this process.
   }

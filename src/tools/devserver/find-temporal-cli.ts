@@ -85,7 +85,9 @@ async function goBuild(onProgress: (line: string) => void): Promise<{ path?: str
   if (!go) return { why: 'go build: `go` is not on PATH' };
   const binDir = join(cacheDir(), 'bin');
   await mkdir(binDir, { recursive: true });
-  onProgress(`building the Temporal CLI with Go (${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}) into ${binDir}; this takes a few minutes once`);
+  onProgress(
+    `building the Temporal CLI with Go (${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}) into ${binDir}; this takes a few minutes once`,
+  );
   const { code, output } = await run(go, ['install', `${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}`], {
     ...process.env,
     GOBIN: binDir,

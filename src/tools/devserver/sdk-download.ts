@@ -17,7 +17,9 @@ export async function startWithSdkDownload(options: DevServerOptions): Promise<D
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(ui && options.uiPort !== undefined ? { uiPort: options.uiPort } : {}),
       ...(options.dbFilename !== undefined ? { dbFilename: options.dbFilename } : {}),
-      searchAttributes: (options.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS).map((k) => defineSearchAttributeKey(k.name, k.type)),
+      searchAttributes: (options.searchAttributes ?? SEARCH_ATTRIBUTE_KEYS).map((k) =>
+        defineSearchAttributeKey(k.name, k.type),
+      ),
     },
   });
   const address = env.address;

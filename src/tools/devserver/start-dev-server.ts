@@ -118,18 +118,28 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     dbFilename = join(tempDir, 'temporal.sqlite');
   }
   const args = [
-    'server', 'start-dev',
-    '--ip', ip,
-    '--port', String(port),
-    '--namespace', namespace,
-    '--db-filename', dbFilename,
-    '--log-level', 'warn',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--db-filename',
+    dbFilename,
+    '--log-level',
+    'warn',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
     ...keys.flatMap((k) => ['--search-attribute', `${k.name}=${CLI_TYPE_NAMES[k.type]}`]),
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-ip', ip]),
   ];
-  progress(`starting Temporal dev server (${cli.source}: ${cli.path}) on ${ip}:${port}${uiPort ? `, UI on ${uiPort}` : ''}`);
+  progress(
+    `starting Temporal dev server (${cli.source}: ${cli.path}) on ${ip}:${port}${uiPort ? `, UI on ${uiPort}` : ''}`,
+  );
   const child = spawn(cli.path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keepTail = (chunk: Buffer): void => {

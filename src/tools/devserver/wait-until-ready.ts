@@ -26,7 +26,11 @@ export async function retryUntil<T>(
  * Ready means the frontend answers, the namespace exists and every expected search attribute is
  * registered: a server that only accepts TCP connections would still fail the first workflow start.
  */
-export async function checkTemporalReady(address: string, namespace: string, searchAttributes: readonly string[]): Promise<void> {
+export async function checkTemporalReady(
+  address: string,
+  namespace: string,
+  searchAttributes: readonly string[],
+): Promise<void> {
   const connection = await Connection.connect({ address, connectTimeout: 2000 });
   try {
     await connection.workflowService.getSystemInfo({});

@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULT_CONFIG, mergeConfig, type EmulatorConfig, type EmulatorConfigPatch, type RouteName } from './config.ts';
+import {
+  DEFAULT_CONFIG,
+  mergeConfig,
+  type EmulatorConfig,
+  type EmulatorConfigPatch,
+  type RouteName,
+} from './config.ts';
 import { handleRequest } from './http/handle-request.ts';
 import { BatchEngine } from './lifecycle/batch-engine.ts';
 import { StateStore } from './state/state-store.ts';

@@ -18,7 +18,11 @@ export interface EmulatorStats {
 }
 
 /** Counts derived from the stored batches plus the persisted call and fault counters. */
-export function collectStats(store: StateStore, engine: BatchEngine, metadataKeys: readonly string[] = []): EmulatorStats {
+export function collectStats(
+  store: StateStore,
+  engine: BatchEngine,
+  metadataKeys: readonly string[] = [],
+): EmulatorStats {
   const byKey: Record<string, number> = {};
   const byMetadata: Record<string, number> = {};
   const byStatus: Record<string, number> = {};

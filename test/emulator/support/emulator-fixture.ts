@@ -52,7 +52,12 @@ export function sdkClient(baseURL: string): OpenAI {
 }
 
 /** A chat request line as a pipeline would write it. */
-export function chatLine(customId: string, text = `Classify review ${customId}`, model = 'gpt-4o-mini', extra: Record<string, unknown> = {}) {
+export function chatLine(
+  customId: string,
+  text = `Classify review ${customId}`,
+  model = 'gpt-4o-mini',
+  extra: Record<string, unknown> = {},
+) {
   return {
     custom_id: customId,
     method: 'POST',
@@ -67,7 +72,12 @@ export async function uploadBatchFile(client: OpenAI, path: string) {
 }
 
 /** Polls `batches.retrieve` until the batch reaches one of `statuses`. */
-export async function waitForStatus(client: OpenAI, id: string, statuses: readonly Batch['status'][], timeoutMs = 20_000): Promise<Batch> {
+export async function waitForStatus(
+  client: OpenAI,
+  id: string,
+  statuses: readonly Batch['status'][],
+  timeoutMs = 20_000,
+): Promise<Batch> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const batch = await client.batches.retrieve(id);

@@ -40,7 +40,11 @@ function loadSpec(path: string): Schema {
  *
  * Returns the problems found, each with its JSON path; an empty list means the value conforms.
  */
-export function validateSchema(schemaName: string, value: unknown, options: { spec?: string; strict?: boolean } = {}): string[] {
+export function validateSchema(
+  schemaName: string,
+  value: unknown,
+  options: { spec?: string; strict?: boolean } = {},
+): string[] {
   const spec = loadSpec(options.spec ?? CURRENT_SPEC);
   const problems: string[] = [];
   const validator = new Validator(spec, options.strict ?? true, problems);
@@ -64,7 +68,8 @@ class Validator {
     for (let i = 0; typeof current.$ref === 'string' && i < 20; i++) {
       const ref = current.$ref;
       let node: unknown = this.#spec;
-      for (const part of ref.replace(/^#\//, '').split('/')) node = (node as Schema)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+      for (const part of ref.replace(/^#\//, '').split('/'))
+        node = (node as Schema)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
       if (!node) throw new Error(`unresolvable $ref ${ref}`);
       current = node as Schema;
     }
@@ -132,7 +137,12 @@ class Validator {
     if (Array.isArray(value) && schema.items) {
       value.forEach((item, i) => this.check(schema.items as Schema, item, `${path}[${i}]`));
     }
-    if (value && typeof value === 'object' && !Array.isArray(value) && (schema.properties || schema.allOf || schema.required)) {
+    if (
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      (schema.properties || schema.allOf || schema.required)
+    ) {
       this.checkObject(schema, value as Record<string, unknown>, path);
     }
   }

@@ -27,13 +27,26 @@ async function main(dir: string): Promise<void> {
   const address = process.env['TEMPORAL_ADDRESS'] ?? 'localhost:7233';
   const namespace = process.env['TEMPORAL_NAMESPACE'] ?? 'default';
   const taskQueue = process.env['TASK_QUEUE'] ?? 'consumer';
-  const emulator = await startEmulator({ port: 0, stateDir: join(dir, 'emulator'), config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2 } });
+  const emulator = await startEmulator({
+    port: 0,
+    stateDir: join(dir, 'emulator'),
+    config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2 },
+  });
   const storageRoot = pathToFileURL(join(dir, 'storage')).href;
   await mkdir(join(dir, 'storage'), { recursive: true });
 
-  const reviews = Array.from({ length: 12 }, (_, i) => ({ id: `review-${i}`, text: `Review ${i}: works well, arrived on time.` }));
+  const reviews = Array.from({ length: 12 }, (_, i) => ({
+    id: `review-${i}`,
+    text: `Review ${i}: works well, arrived on time.`,
+  }));
   let lines = '';
-  for await (const line of buildRequests(reviews, { model: 'gpt-4o-mini', user: 'Classify this review: {{text}}', schema: Sentiment, params: { max_tokens: 20 } })) lines += line;
+  for await (const line of buildRequests(reviews, {
+    model: 'gpt-4o-mini',
+    user: 'Classify this review: {{text}}',
+    schema: Sentiment,
+    params: { max_tokens: 20 },
+  }))
+    lines += line;
   await writeFile(join(dir, 'storage', 'reviews.jsonl'), lines);
 
   const nativeConnection = await NativeConnection.connect({ address });
@@ -52,14 +65,25 @@ async function main(dir: string): Promise<void> {
       endpoint: '/v1/chat/completions',
       wait: { minPollMs: 200, maxPollMs: 1_000, validatingPollMs: 100, progressRefreshMs: 5_000 },
     };
-    const summary: JobSummary = await worker.runUntil(async () => await awaitJobSummary(await startBatchJob(client, input, { taskQueue })));
+    const summary: JobSummary = await worker.runUntil(
+      async () => await awaitJobSummary(await startBatchJob(client, input, { taskQueue })),
+    );
     const sentiments: string[] = [];
     for await (const row of iterateResults(summary, storageRoot)) {
       const response = row['response'] as { choices: { message: { content: string } }[] };
       sentiments.push(Sentiment.parse(JSON.parse(response.choices[0]!.message.content)).sentiment);
     }
     const schedulable: JobInput = { inputUri: input.inputUri, endpoint: input.endpoint };
-    console.log(JSON.stringify({ rows: summary.rows, counts: summary.counts, sentiments, jobName: JOB_NAME.name, auth: FAILURE_TYPES.auth, schedulable }));
+    console.log(
+      JSON.stringify({
+        rows: summary.rows,
+        counts: summary.counts,
+        sentiments,
+        jobName: JOB_NAME.name,
+        auth: FAILURE_TYPES.auth,
+        schedulable,
+      }),
+    );
   } finally {
     await connection.close();
     await nativeConnection.close();
@@ -72,7 +96,11 @@ export function mistakes(client: Client): void {
   // @ts-expect-error a misspelt endpoint
   void startBatchJob(client, { inputUri: 'reviews.jsonl', endpoint: '/v1/chat/completion' }, { taskQueue: 'q' });
   // @ts-expect-error a misspelt option
-  void startBatchJob(client, { inputUri: 'reviews.jsonl', endpoint: '/v1/chat/completions', maxRound: 3 }, { taskQueue: 'q' });
+  void startBatchJob(
+    client,
+    { inputUri: 'reviews.jsonl', endpoint: '/v1/chat/completions', maxRound: 3 },
+    { taskQueue: 'q' },
+  );
   // @ts-expect-error the input is required
   void startBatchJob(client, { endpoint: '/v1/embeddings' }, { taskQueue: 'q' });
 }

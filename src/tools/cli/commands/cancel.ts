@@ -40,4 +40,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch cancel <id>`. */
-export const cancelCommand: Command = { name: 'cancel', summary: 'cancel a job and its OpenAI batches, keeping done rows', usage, run };
+export const cancelCommand: Command = {
+  name: 'cancel',
+  summary: 'cancel a job and its OpenAI batches, keeping done rows',
+  usage,
+  run,
+};

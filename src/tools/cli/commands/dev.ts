@@ -56,8 +56,10 @@ async function run(argv: readonly string[]): Promise<number> {
         workflowId: `openai-batch-health-${Date.now()}`,
         args: [{ requestedBy: 'openai-batch dev' }],
       });
-      console.log(`worker healthy on task queue "${taskQueue}": OpenAI at ${health.openaiBaseUrl}, ` +
-        `API key ${health.apiKeyConfigured ? 'configured' : 'not configured'}, storage ${health.storageRoot}`);
+      console.log(
+        `worker healthy on task queue "${taskQueue}": OpenAI at ${health.openaiBaseUrl}, ` +
+          `API key ${health.apiKeyConfigured ? 'configured' : 'not configured'}, storage ${health.storageRoot}`,
+      );
       console.log(`Temporal address ${server.address}; Web UI ${server.uiUrl ?? 'off'}`);
       if (values.once) return;
       console.log('serving; press Ctrl-C to stop');
@@ -75,4 +77,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch dev`: a dev server with UI plus a worker, for local development. */
-export const devCommand: Command = { name: 'dev', summary: 'start a local Temporal dev server (with UI) and a worker', usage, run };
+export const devCommand: Command = {
+  name: 'dev',
+  summary: 'start a local Temporal dev server (with UI) and a worker',
+  usage,
+  run,
+};

@@ -69,4 +69,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch emulator`: the local OpenAI Batch API emulator. */
-export const emulatorCommand: Command = { name: 'emulator', summary: 'serve a local OpenAI Files + Batches API emulator', usage, run };
+export const emulatorCommand: Command = {
+  name: 'emulator',
+  summary: 'serve a local OpenAI Files + Batches API emulator',
+  usage,
+  run,
+};

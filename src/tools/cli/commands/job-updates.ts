@@ -31,7 +31,8 @@ async function onJob<T>(jobId: string, what: string, send: (handle: WorkflowHand
   try {
     return await send(conn.client.workflow.getHandle(jobId));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`no running job with id "${jobId}"`, 'see `openai-batch list`');
+    if (err instanceof WorkflowNotFoundError)
+      throw new UserError(`no running job with id "${jobId}"`, 'see `openai-batch list`');
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause instanceof Error ? err.cause.message : err.message;
       throw new UserError(`${what} refused by job ${jobId}: ${cause.replace(/^\w+ rejected: /, '')}`);
@@ -47,7 +48,9 @@ async function runRetry(argv: readonly string[]): Promise<number> {
   const jobId = positionals[0];
   if (!jobId) throw new UserError('retry needs a job id', 'openai-batch retry <job-id>');
   const r = await onJob(jobId, 'retry', (handle) => retryFailedRowsNow(handle));
-  console.log(`job ${jobId}: round ${r.round} started with ${r.requests} rows from ${r.fromChunks} finished chunk(s), in ${r.chunks} batch(es)`);
+  console.log(
+    `job ${jobId}: round ${r.round} started with ${r.requests} rows from ${r.fromChunks} finished chunk(s), in ${r.chunks} batch(es)`,
+  );
   return 0;
 }
 
@@ -61,18 +64,23 @@ export function parseDurationMs(text: string): number | undefined {
 }
 
 async function runExtend(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags('extend-deadline', argv, { to: { type: 'string' }, by: { type: 'string' } });
+  const { values, positionals } = parseFlags('extend-deadline', argv, {
+    to: { type: 'string' },
+    by: { type: 'string' },
+  });
   const jobId = positionals[0];
   const hint = 'openai-batch extend-deadline <job-id> --to 2026-11-23T06:00:00Z   (or --by 2h)';
   if (!jobId) throw new UserError('extend-deadline needs a job id', hint);
-  if ((values.to === undefined) === (values.by === undefined)) throw new UserError('give either --to <iso-date> or --by <duration>', hint);
+  if ((values.to === undefined) === (values.by === undefined))
+    throw new UserError('give either --to <iso-date> or --by <duration>', hint);
   let to: number | undefined;
   if (values.to !== undefined) {
     to = Date.parse(values.to);
     if (!Number.isFinite(to)) throw new UserError(`--to "${values.to}" is not an ISO 8601 date`, hint);
   }
   const byMs = values.by === undefined ? undefined : parseDurationMs(values.by);
-  if (values.by !== undefined && !byMs) throw new UserError(`--by "${values.by}" is not a duration like 90m, 2h or 1d`, hint);
+  if (values.by !== undefined && !byMs)
+    throw new UserError(`--by "${values.by}" is not a duration like 90m, 2h or 1d`, hint);
   const r = await onJob(jobId, 'extend-deadline', async (handle) => {
     let target = to;
     if (target === undefined) {
@@ -82,12 +90,24 @@ async function runExtend(argv: readonly string[]): Promise<number> {
     }
     return await extendJobDeadline(handle, target);
   });
-  console.log(`job ${jobId}: deadline moved from ${r.previousDeadline} to ${r.deadline}; ${r.chunksNotified} running chunk(s) told`);
+  console.log(
+    `job ${jobId}: deadline moved from ${r.previousDeadline} to ${r.deadline}; ${r.chunksNotified} running chunk(s) told`,
+  );
   return 0;
 }
 
 /** `openai-batch retry <id>`. */
-export const retryCommand: Command = { name: 'retry', summary: "resubmit finished chunks' retryable rows now (retryFailedRows update)", usage: retryUsage, run: runRetry };
+export const retryCommand: Command = {
+  name: 'retry',
+  summary: "resubmit finished chunks' retryable rows now (retryFailedRows update)",
+  usage: retryUsage,
+  run: runRetry,
+};
 
 /** `openai-batch extend-deadline <id>`. */
-export const extendDeadlineCommand: Command = { name: 'extend-deadline', summary: "move a running job's deadline later (extendDeadline update)", usage: extendUsage, run: runExtend };
+export const extendDeadlineCommand: Command = {
+  name: 'extend-deadline',
+  summary: "move a running job's deadline later (extendDeadline update)",
+  usage: extendUsage,
+  run: runExtend,
+};

@@ -23,7 +23,12 @@ function quote(value: string): string {
 }
 
 /** Builds the visibility query for the given filters (exported for tests). */
-export function listQuery(filters: { status?: string | undefined; batchId?: string | undefined; name?: string | undefined; query?: string | undefined }): string {
+export function listQuery(filters: {
+  status?: string | undefined;
+  batchId?: string | undefined;
+  name?: string | undefined;
+  query?: string | undefined;
+}): string {
   const parts = [`WorkflowType = 'openAIBatchJob'`];
   if (filters.status) parts.push(`OpenAIBatchJobStatus = ${quote(filters.status)}`);
   if (filters.batchId) parts.push(`OpenAIBatchIds = ${quote(filters.batchId)}`);
@@ -41,23 +46,31 @@ async function run(argv: readonly string[]): Promise<number> {
     limit: { type: 'string' },
   });
   const limit = Number(values.limit ?? 20);
-  if (!Number.isInteger(limit) || limit <= 0) throw new UserError(`--limit must be a positive whole number, got "${values.limit}"`);
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new UserError(`--limit must be a positive whole number, got "${values.limit}"`);
   const conn = await connectFromEnvironment();
   try {
-    const query = listQuery({ status: values.status, batchId: values['batch-id'], name: values.name, query: values.query });
+    const query = listQuery({
+      status: values.status,
+      batchId: values['batch-id'],
+      name: values.name,
+      query: values.query,
+    });
     let n = 0;
     for await (const wf of conn.client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {
       const attrs = wf.typedSearchAttributes;
       const get = (name: string): unknown => attrs.getAll().find((p) => p.key.name === name)?.value;
       const text = (value: unknown, fallback: string): string => (typeof value === 'string' ? value : fallback);
       const progress = get('OpenAIBatchProgress');
-      console.log([
-        wf.workflowId.padEnd(32),
-        text(get('OpenAIBatchJobStatus'), wf.status.name.toLowerCase()).padEnd(10),
-        `${typeof progress === 'number' ? progress : 0}%`.padStart(4),
-        wf.startTime.toISOString(),
-        text(get('OpenAIBatchJobName'), ''),
-      ].join('  '));
+      console.log(
+        [
+          wf.workflowId.padEnd(32),
+          text(get('OpenAIBatchJobStatus'), wf.status.name.toLowerCase()).padEnd(10),
+          `${typeof progress === 'number' ? progress : 0}%`.padStart(4),
+          wf.startTime.toISOString(),
+          text(get('OpenAIBatchJobName'), ''),
+        ].join('  '),
+      );
       if (++n >= limit) break;
     }
     if (n === 0) console.log(`no jobs match: ${query}`);
@@ -68,4 +81,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch list`. */
-export const listCommand: Command = { name: 'list', summary: 'list jobs (visibility query on the search attributes)', usage, run };
+export const listCommand: Command = {
+  name: 'list',
+  summary: 'list jobs (visibility query on the search attributes)',
+  usage,
+  run,
+};

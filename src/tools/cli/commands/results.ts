@@ -34,7 +34,10 @@ async function run(argv: readonly string[]): Promise<number> {
   const file = values.report ? 'report.json' : values.failures ? 'failures.jsonl' : 'results.jsonl';
   const uri = storage.jobUri(jobId, file);
   if (!(await storage.exists(uri))) {
-    throw new UserError(`job ${jobId} has no ${file} under ${storage.rootUri}`, 'a job writes it when it ends; check `openai-batch status ' + jobId + '` and --storage-root');
+    throw new UserError(
+      `job ${jobId} has no ${file} under ${storage.rootUri}`,
+      'a job writes it when it ends; check `openai-batch status ' + jobId + '` and --storage-root',
+    );
   }
   const wanted = values.status ? new Set(values.status) : undefined;
   const out = values.output ? createWriteStream(values.output) : process.stdout;
@@ -62,4 +65,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch results <id>`. */
-export const resultsCommand: Command = { name: 'results', summary: "print or export a job's reconciled results", usage, run };
+export const resultsCommand: Command = {
+  name: 'results',
+  summary: "print or export a job's reconciled results",
+  usage,
+  run,
+};

@@ -52,7 +52,9 @@ async function askCancel(): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    const answer = await rl.question('\nCancel the job (its OpenAI batches are cancelled, done rows kept)? [c]ancel / [l]eave running: ');
+    const answer = await rl.question(
+      '\nCancel the job (its OpenAI batches are cancelled, done rows kept)? [c]ancel / [l]eave running: ',
+    );
     return answer.trim().toLowerCase().startsWith('c');
   } finally {
     rl.close();
@@ -63,7 +65,10 @@ async function askCancel(): Promise<boolean> {
 async function cancelledSummary(storageRoot: string, jobId: string): Promise<JobSummary> {
   const storage = openStorage(storageRoot);
   const reportUri = storage.jobUri(jobId, 'report.json');
-  const report = JSON.parse(await readSmallText(storage, reportUri)) as Pick<JobSummary, 'model' | 'endpoint' | 'rows' | 'counts' | 'usage' | 'costUsd' | 'syncCostUsd' | 'skippedForBudget'> & {
+  const report = JSON.parse(await readSmallText(storage, reportUri)) as Pick<
+    JobSummary,
+    'model' | 'endpoint' | 'rows' | 'counts' | 'usage' | 'costUsd' | 'syncCostUsd' | 'skippedForBudget'
+  > & {
     rounds: { round: number; chunks: number; batchIds: (string | null)[] }[];
     rejected: { count: number };
     files: { results: string; failures: string };
@@ -84,14 +89,25 @@ async function cancelledSummary(storageRoot: string, jobId: string): Promise<Job
 
 function printSummary(summary: JobSummary): void {
   const path = (uri: string): string => (uri.startsWith('file://') ? fileURLToPath(uri) : uri);
-  const counts = Object.entries(summary.counts).filter(([, n]) => (n ?? 0) > 0).map(([s, n]) => `${s} ${compact(n ?? 0)}`).join(', ');
+  const counts = Object.entries(summary.counts)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([s, n]) => `${s} ${compact(n ?? 0)}`)
+    .join(', ');
   console.log(`\njob ${summary.jobId} ${summary.status}: ${compact(summary.rows)} rows (${counts || 'none'})`);
-  console.log(`rounds: ${summary.rounds.map((r) => `r${r.round} ${r.chunks} chunk(s)`).join(', ')}; batches: ${summary.batchIds.join(', ') || 'none'}`);
-  console.log(`tokens: input ${compact(summary.usage.input)} (cached ${compact(summary.usage.cachedInput)}), output ${compact(summary.usage.output)}, reasoning ${compact(summary.usage.reasoning)}`);
-  console.log(`cost: ${usd(summary.costUsd)} at batch prices; the same work synchronously: ${usd(summary.syncCostUsd)}`);
+  console.log(
+    `rounds: ${summary.rounds.map((r) => `r${r.round} ${r.chunks} chunk(s)`).join(', ')}; batches: ${summary.batchIds.join(', ') || 'none'}`,
+  );
+  console.log(
+    `tokens: input ${compact(summary.usage.input)} (cached ${compact(summary.usage.cachedInput)}), output ${compact(summary.usage.output)}, reasoning ${compact(summary.usage.reasoning)}`,
+  );
+  console.log(
+    `cost: ${usd(summary.costUsd)} at batch prices; the same work synchronously: ${usd(summary.syncCostUsd)}`,
+  );
   if (summary.rejected) console.log(`rejected input lines: ${summary.rejected}`);
   if (summary.skippedForBudget) console.log(`chunks not submitted (budget): ${summary.skippedForBudget}`);
-  console.log(`results:  ${path(summary.resultsUri)}\nfailures: ${path(summary.failuresUri)}\nreport:   ${path(summary.reportUri)}`);
+  console.log(
+    `results:  ${path(summary.resultsUri)}\nfailures: ${path(summary.failuresUri)}\nreport:   ${path(summary.reportUri)}`,
+  );
 }
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -101,20 +117,27 @@ async function run(argv: readonly string[]): Promise<number> {
     'task-queue': { type: 'string' },
   });
   const inputPath = positionals[0];
-  if (!inputPath || positionals.length > 1) throw new UserError('run needs exactly one input file', 'openai-batch run <input.jsonl> [options]');
+  if (!inputPath || positionals.length > 1)
+    throw new UserError('run needs exactly one input file', 'openai-batch run <input.jsonl> [options]');
   const info = await stat(inputPath).catch(() => undefined);
-  if (!info?.isFile()) throw new UserError(`input file not found: ${inputPath}`, 'pass the path of a JSONL file of batch requests');
+  if (!info?.isFile())
+    throw new UserError(`input file not found: ${inputPath}`, 'pass the path of a JSONL file of batch requests');
 
   const storageRoot = storageRootFrom(values['storage-root']);
   const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
-  const jobId = values['job-id'] ?? `job-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+  const jobId =
+    values['job-id'] ??
+    `job-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
   const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
 
   installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
-  const wait = parts.embeddedEmulator && !input.wait ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 } : input.wait;
+  const wait =
+    parts.embeddedEmulator && !input.wait
+      ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 }
+      : input.wait;
   for (const line of parts.description) console.log(line);
   try {
     const nativeConnection = await NativeConnection.connect({ address: parts.temporalAddress ?? 'localhost:7233' });
@@ -125,11 +148,18 @@ async function run(argv: readonly string[]): Promise<number> {
         connection: nativeConnection,
         namespace: process.env['TEMPORAL_NAMESPACE'] || 'default',
         taskQueue,
-        plugins: [new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey })],
+        plugins: [
+          new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey }),
+        ],
       });
       const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
-      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) } as StartJobInput, { taskQueue, workflowId: jobId });
-      console.log(`job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`);
+      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) } as StartJobInput, {
+        taskQueue,
+        workflowId: jobId,
+      });
+      console.log(
+        `job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`,
+      );
 
       const display = new ProgressDisplay();
       const started = Date.now();
@@ -154,10 +184,12 @@ async function run(argv: readonly string[]): Promise<number> {
       process.on('SIGINT', onSigint);
       const summary = await worker.runUntil(async () => {
         // The result is a long poll: on "leave", abort it rather than wait out its 20 s.
-        const result = client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(
-          (s) => ({ summary: s, error: undefined }),
-          (error: unknown) => ({ summary: undefined, error }),
-        );
+        const result = client
+          .withAbortSignal(stopWaiting.signal, () => handle.result())
+          .then(
+            (s) => ({ summary: s, error: undefined }),
+            (error: unknown) => ({ summary: undefined, error }),
+          );
         for (;;) {
           const winner = await Promise.race([result, new Promise<'tick'>((r) => setTimeout(() => r('tick'), 1_000))]);
           if (winner !== 'tick') return winner;
@@ -171,9 +203,12 @@ async function run(argv: readonly string[]): Promise<number> {
       });
       process.off('SIGINT', onSigint);
       if (leave) {
-        console.log(`left job ${jobId} running.` + (parts.temporalUiUrl
-          ? ` It is saved in ${workDir}/dev-server.sqlite; \`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
-          : ' A worker on its task queue finishes it; `openai-batch status ' + jobId + '` shows it.'));
+        console.log(
+          `left job ${jobId} running.` +
+            (parts.temporalUiUrl
+              ? ` It is saved in ${workDir}/dev-server.sqlite; \`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
+              : ' A worker on its task queue finishes it; `openai-batch status ' + jobId + '` shows it.'),
+        );
         return 1;
       }
       if (summary.error instanceof WorkflowFailedError && summary.error.cause instanceof CancelledFailure) {
@@ -185,7 +220,8 @@ async function run(argv: readonly string[]): Promise<number> {
         return 1;
       }
       if (summary.error) {
-        if (summary.error instanceof WorkflowFailedError) throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
+        if (summary.error instanceof WorkflowFailedError)
+          throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
         throw summary.error instanceof Error ? summary.error : new Error(JSON.stringify(summary.error));
       }
       const result = summary.summary!;
@@ -202,4 +238,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch run`: the main job on the embedded defaults. */
-export const runCommand: Command = { name: 'run', summary: 'run a batch job to the end (embedded Temporal and emulator by default)', usage, run };
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run a batch job to the end (embedded Temporal and emulator by default)',
+  usage,
+  run,
+};

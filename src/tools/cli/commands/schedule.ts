@@ -38,12 +38,18 @@ schedule id plus the run's time; it reads the same input URI, which your pipelin
 
 ${JOB_FLAGS_USAGE}`;
 
-async function withHandle<T>(schedules: ScheduleClient, id: string | undefined, sub: string, fn: (h: ReturnType<ScheduleClient['getHandle']>) => Promise<T>): Promise<T> {
+async function withHandle<T>(
+  schedules: ScheduleClient,
+  id: string | undefined,
+  sub: string,
+  fn: (h: ReturnType<ScheduleClient['getHandle']>) => Promise<T>,
+): Promise<T> {
   if (!id) throw new UserError(`schedule ${sub} needs a schedule id`, `openai-batch schedule ${sub} <schedule-id>`);
   try {
     return await fn(schedules.getHandle(id));
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new UserError(`no schedule with id "${id}"`, 'run `openai-batch schedule list`');
+    if (err instanceof ScheduleNotFoundError)
+      throw new UserError(`no schedule with id "${id}"`, 'run `openai-batch schedule list`');
     throw err;
   }
 }
@@ -63,22 +69,32 @@ async function run(argv: readonly string[]): Promise<number> {
   });
   const id = positionals[0];
   if (!sub || !['create', 'list', 'describe', 'pause', 'unpause', 'delete'].includes(sub)) {
-    throw new UserError(`unknown schedule subcommand "${sub ?? ''}"`, 'use create, list, describe, pause, unpause or delete');
+    throw new UserError(
+      `unknown schedule subcommand "${sub ?? ''}"`,
+      'use create, list, describe, pause, unpause or delete',
+    );
   }
   if (sub === 'create') {
-    if (!id) throw new UserError('schedule create needs a schedule id', 'openai-batch schedule create nightly-reviews --input ... --cron "0 2 * * *"');
+    if (!id)
+      throw new UserError(
+        'schedule create needs a schedule id',
+        'openai-batch schedule create nightly-reviews --input ... --cron "0 2 * * *"',
+      );
     if (!values.input) throw new UserError('schedule create needs --input <uri|path>');
     if (!values.cron === !values.every) throw new UserError('give exactly one of --cron or --every');
     if (values['job-id']) throw new UserError('--job-id cannot be used with a schedule: each run gets its own id');
     const overlap = OVERLAP[values.overlap ?? 'skip'];
-    if (overlap === undefined) throw new UserError(`--overlap must be one of ${Object.keys(OVERLAP).join(', ')}, got "${values.overlap}"`);
+    if (overlap === undefined)
+      throw new UserError(`--overlap must be one of ${Object.keys(OVERLAP).join(', ')}, got "${values.overlap}"`);
     const inputUri = values.input.includes('://') ? values.input : pathToFileURL(resolve(values.input)).href;
     const input = await jobInputFromFlags(values, inputUri, values.input.includes('://') ? undefined : values.input);
     const conn = await connectFromEnvironment();
     try {
       await conn.client.schedule.create({
         scheduleId: id,
-        spec: values.cron ? { cronExpressions: [values.cron] } : { intervals: [{ every: values.every as `${number}h` }] },
+        spec: values.cron
+          ? { cronExpressions: [values.cron] }
+          : { intervals: [{ every: values.every as `${number}h` }] },
         action: {
           type: 'startWorkflow',
           workflowType: 'openAIBatchJob',
@@ -113,25 +129,49 @@ async function run(argv: readonly string[]): Promise<number> {
       case 'describe':
         return await withHandle(schedules, id, sub, async (h) => {
           const d = await h.describe();
-          console.log(JSON.stringify({
-            scheduleId: d.scheduleId,
-            paused: d.state.paused,
-            note: d.state.note,
-            spec: d.spec,
-            overlap: d.policies.overlap,
-            catchupWindowMs: d.policies.catchupWindow,
-            nextActionTimes: d.info.nextActionTimes,
-            recentActions: d.info.recentActions.map((a) => ({ scheduledAt: a.scheduledAt, workflowId: a.action.workflow.workflowId })),
-            runningJobs: d.info.runningActions.map((a) => a.workflow.workflowId),
-          }, null, 2));
+          console.log(
+            JSON.stringify(
+              {
+                scheduleId: d.scheduleId,
+                paused: d.state.paused,
+                note: d.state.note,
+                spec: d.spec,
+                overlap: d.policies.overlap,
+                catchupWindowMs: d.policies.catchupWindow,
+                nextActionTimes: d.info.nextActionTimes,
+                recentActions: d.info.recentActions.map((a) => ({
+                  scheduledAt: a.scheduledAt,
+                  workflowId: a.action.workflow.workflowId,
+                })),
+                runningJobs: d.info.runningActions.map((a) => a.workflow.workflowId),
+              },
+              null,
+              2,
+            ),
+          );
           return 0;
         });
       case 'pause':
-        return await withHandle(schedules, id, sub, async (h) => (await h.pause(values.note), console.log(`schedule ${id} paused`), 0));
+        return await withHandle(
+          schedules,
+          id,
+          sub,
+          async (h) => (await h.pause(values.note), console.log(`schedule ${id} paused`), 0),
+        );
       case 'unpause':
-        return await withHandle(schedules, id, sub, async (h) => (await h.unpause(values.note), console.log(`schedule ${id} unpaused`), 0));
+        return await withHandle(
+          schedules,
+          id,
+          sub,
+          async (h) => (await h.unpause(values.note), console.log(`schedule ${id} unpaused`), 0),
+        );
       default:
-        return await withHandle(schedules, id, sub, async (h) => (await h.delete(), console.log(`schedule ${id} deleted`), 0));
+        return await withHandle(
+          schedules,
+          id,
+          sub,
+          async (h) => (await h.delete(), console.log(`schedule ${id} deleted`), 0),
+        );
     }
   } finally {
     await conn.close();
@@ -139,4 +179,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch schedule ...`: nightly jobs as Temporal Schedules. */
-export const scheduleCommand: Command = { name: 'schedule', summary: 'create and manage Temporal Schedules of jobs (nightly runs)', usage, run };
+export const scheduleCommand: Command = {
+  name: 'schedule',
+  summary: 'create and manage Temporal Schedules of jobs (nightly runs)',
+  usage,
+  run,
+};

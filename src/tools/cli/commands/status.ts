@@ -7,26 +7,36 @@ import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay, progressLines } from '../progress-display.ts';
 import { UserError } from '../user-error.ts';
 
-async function describeJob(client: Client, jobId: string): Promise<{ status: string; startedAt: Date; progress?: JobProgress; summary?: JobSummary }> {
+async function describeJob(
+  client: Client,
+  jobId: string,
+): Promise<{ status: string; startedAt: Date; progress?: JobProgress; summary?: JobSummary }> {
   const handle = client.workflow.getHandle(jobId);
   let description;
   try {
     description = await handle.describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`no job with id "${jobId}"`, 'run `openai-batch list` for the jobs');
+    if (err instanceof WorkflowNotFoundError)
+      throw new UserError(`no job with id "${jobId}"`, 'run `openai-batch list` for the jobs');
     throw err;
   }
   const status = description.status.name;
   // Live counts need a running job; for an ended one this is the plain progress query.
   const progress = await getLiveJobProgress(client, jobId).catch(() => undefined);
   const summary = status === 'COMPLETED' ? ((await handle.result()) as JobSummary) : undefined;
-  return { status, startedAt: description.startTime, ...(progress ? { progress } : {}), ...(summary ? { summary } : {}) };
+  return {
+    status,
+    startedAt: description.startTime,
+    ...(progress ? { progress } : {}),
+    ...(summary ? { summary } : {}),
+  };
 }
 
 function statusCommand(name: 'status' | 'watch'): Command {
-  const usage = name === 'status'
-    ? `Usage: openai-batch status <job-id> [--json]\n\nPrints a job's progress (the \`progress\` query) or, once it ended, its summary.\n`
-    : `Usage: openai-batch watch <job-id>\n\nShows a job's progress until it ends.\n`;
+  const usage =
+    name === 'status'
+      ? `Usage: openai-batch status <job-id> [--json]\n\nPrints a job's progress (the \`progress\` query) or, once it ended, its summary.\n`
+      : `Usage: openai-batch watch <job-id>\n\nShows a job's progress until it ends.\n`;
   return {
     name,
     summary: name === 'status' ? "print a job's progress or summary" : "follow a job's progress until it ends",
@@ -46,7 +56,13 @@ function statusCommand(name: 'status' | 'watch'): Command {
           }
           if (job.progress) {
             if (name === 'watch') display.update(job.progress, Date.now() - job.startedAt.getTime());
-            else console.log([`job ${jobId}: ${job.status}`, ...progressLines(job.progress, Date.now() - job.startedAt.getTime())].join('\n'));
+            else
+              console.log(
+                [
+                  `job ${jobId}: ${job.status}`,
+                  ...progressLines(job.progress, Date.now() - job.startedAt.getTime()),
+                ].join('\n'),
+              );
           } else if (name === 'status') {
             console.log(`job ${jobId}: ${job.status}`);
           }

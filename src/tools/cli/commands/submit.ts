@@ -21,9 +21,14 @@ Options:
 ${JOB_FLAGS_USAGE}`;
 
 async function run(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseFlags('submit', argv, { ...JOB_FLAGS, 'storage-root': { type: 'string' }, 'task-queue': { type: 'string' } });
+  const { values, positionals } = parseFlags('submit', argv, {
+    ...JOB_FLAGS,
+    'storage-root': { type: 'string' },
+    'task-queue': { type: 'string' },
+  });
   const source = positionals[0];
-  if (!source || positionals.length > 1) throw new UserError('submit needs exactly one input', 'openai-batch submit <input.jsonl> [options]');
+  if (!source || positionals.length > 1)
+    throw new UserError('submit needs exactly one input', 'openai-batch submit <input.jsonl> [options]');
   const storageRoot = storageRootFrom(values['storage-root']);
   const jobId = values['job-id'] ?? `job-${Date.now().toString(36)}`;
   const isLocalFile = !source.includes('://') && (await stat(source).catch(() => undefined))?.isFile();
@@ -35,7 +40,10 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const conn = await connectFromEnvironment();
   try {
-    const handle = await startBatchJob(conn.client, { ...input, inputUri } as StartJobInput, { taskQueue: values['task-queue'] ?? conn.taskQueue, workflowId: jobId });
+    const handle = await startBatchJob(conn.client, { ...input, inputUri } as StartJobInput, {
+      taskQueue: values['task-queue'] ?? conn.taskQueue,
+      workflowId: jobId,
+    });
     console.log(handle.workflowId);
   } finally {
     await conn.close();
@@ -44,4 +52,9 @@ async function run(argv: readonly string[]): Promise<number> {
 }
 
 /** `openai-batch submit`: start a job on an existing Temporal server and print its id. */
-export const submitCommand: Command = { name: 'submit', summary: 'start a job on an existing Temporal server; prints its id', usage, run };
+export const submitCommand: Command = {
+  name: 'submit',
+  summary: 'start a job on an existing Temporal server; prints its id',
+  usage,
+  run,
+};

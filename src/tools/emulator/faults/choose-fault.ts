@@ -1,9 +1,24 @@
 import type { EmulatorConfig, RouteName } from '../config.ts';
 import { hashUnit } from '../seeded-random.ts';
 
-export type FaultKind = 'rateLimit' | 'unauthorized' | 'serverError' | 'badGateway' | 'serviceUnavailable' | 'dropConnection' | 'dropAfterHandling';
+export type FaultKind =
+  | 'rateLimit'
+  | 'unauthorized'
+  | 'serverError'
+  | 'badGateway'
+  | 'serviceUnavailable'
+  | 'dropConnection'
+  | 'dropAfterHandling';
 
-const KINDS: readonly FaultKind[] = ['rateLimit', 'unauthorized', 'serverError', 'badGateway', 'serviceUnavailable', 'dropConnection', 'dropAfterHandling'];
+const KINDS: readonly FaultKind[] = [
+  'rateLimit',
+  'unauthorized',
+  'serverError',
+  'badGateway',
+  'serviceUnavailable',
+  'dropConnection',
+  'dropAfterHandling',
+];
 
 export interface FaultDecision {
   fault: FaultKind | null;

@@ -3,7 +3,11 @@ import { sendJson } from '../http/respond.ts';
 import type { FaultKind } from './choose-fault.ts';
 
 /** Answers a call with an injected HTTP fault, in the shapes OpenAI and its edge proxy use. */
-export function sendFault(res: ServerResponse, kind: Exclude<FaultKind, 'dropConnection' | 'dropAfterHandling'>, retryAfterSeconds: number): void {
+export function sendFault(
+  res: ServerResponse,
+  kind: Exclude<FaultKind, 'dropConnection' | 'dropAfterHandling'>,
+  retryAfterSeconds: number,
+): void {
   switch (kind) {
     case 'rateLimit':
       sendJson(
@@ -26,24 +30,41 @@ export function sendFault(res: ServerResponse, kind: Exclude<FaultKind, 'dropCon
       return;
     case 'unauthorized':
       sendJson(res, 401, {
-        error: { message: 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' },
+        error: {
+          message:
+            'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+          type: 'invalid_request_error',
+          param: null,
+          code: 'invalid_api_key',
+        },
       });
       return;
     case 'serverError':
       sendJson(res, 500, {
-        error: { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', param: null, code: null },
+        error: {
+          message: 'The server had an error while processing your request. Sorry about that!',
+          type: 'server_error',
+          param: null,
+          code: null,
+        },
       });
       return;
     case 'badGateway': {
       // A 502 comes from the edge proxy, as an HTML page, not from the API.
-      const html = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n';
+      const html =
+        '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n';
       res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
       res.end(html);
       return;
     }
     case 'serviceUnavailable':
       sendJson(res, 503, {
-        error: { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', param: null, code: null },
+        error: {
+          message: 'The engine is currently overloaded, please try again later.',
+          type: 'server_error',
+          param: null,
+          code: null,
+        },
       });
       return;
   }

@@ -68,7 +68,11 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     const accepted = deps.config().apiKeys;
     if (accepted.length > 0 && !accepted.includes(key)) {
       await drain(req);
-      throw new ApiError(401, `Incorrect API key provided: ${redactKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, { param: null, code: 'invalid_api_key' });
+      throw new ApiError(
+        401,
+        `Incorrect API key provided: ${redactKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        { param: null, code: 'invalid_api_key' },
+      );
     }
 
     const decision = chooseFault(deps.config(), name, callIndex);
@@ -116,5 +120,7 @@ function send(res: ServerResponse, result: unknown, started: number): void {
 
 /** As OpenAI shows a wrong key: its first and last characters only. */
 function redactKey(key: string): string {
-  return key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 20))}${key.slice(-4)}`;
+  return key.length <= 8
+    ? '*'.repeat(key.length)
+    : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 20))}${key.slice(-4)}`;
 }

@@ -17,7 +17,7 @@ export function multipartBoundary(contentType: string | undefined): string {
   const match = /^multipart\/form-data\s*;.*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
   const boundary = match?.[1] ?? match?.[2];
   if (!boundary) {
-    throw new ApiError(400, "Invalid Content-Type header (), expected multipart/form-data.", { param: null });
+    throw new ApiError(400, 'Invalid Content-Type header (), expected multipart/form-data.', { param: null });
   }
   return boundary;
 }
@@ -48,7 +48,9 @@ export async function parseMultipart(
     part.bytes += data.length;
     if (part.filename !== null && part.name === fileField) {
       if (part.bytes > maxFileBytes) {
-        throw new ApiError(400, `File is too large. The maximum file size is ${maxFileBytes} bytes.`, { param: fileField });
+        throw new ApiError(400, `File is too large. The maximum file size is ${maxFileBytes} bytes.`, {
+          param: fileField,
+        });
       }
       if (out && !out.write(data)) await once(out, 'drain');
     } else {
@@ -78,7 +80,8 @@ export async function parseMultipart(
     const filenameMatch = /\bfilename="([^"]*)"/i.exec(disposition);
     const filename = filenameMatch ? (filenameMatch[1] ?? '') : null;
     if (filename !== null && name === fileField) {
-      if (file !== null || out !== null) throw new ApiError(400, 'Only one file may be uploaded per request.', { param: fileField });
+      if (file !== null || out !== null)
+        throw new ApiError(400, 'Only one file may be uploaded per request.', { param: fileField });
       out = createWriteStream(filePath);
     }
     part = { name, filename, chunks: [], bytes: 0 };

@@ -2,7 +2,12 @@ import type { ServerResponse } from 'node:http';
 import { ApiError } from './api-error.ts';
 
 /** Sends a JSON body with the headers OpenAI always sets. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',

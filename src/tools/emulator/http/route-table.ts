@@ -36,7 +36,11 @@ export const CONTROL_ROUTES: readonly Route[] = [
   { method: 'POST', pattern: /^\/_emulator\/config$/, handler: postConfig },
 ];
 
-export function matchRoute<R extends Route>(routes: readonly R[], method: string, path: string): { route: R; id: string } | null {
+export function matchRoute<R extends Route>(
+  routes: readonly R[],
+  method: string,
+  path: string,
+): { route: R; id: string } | null {
   for (const route of routes) {
     if (route.method !== method) continue;
     const match = route.pattern.exec(path);

@@ -126,11 +126,23 @@ export class BatchEngine {
             plan: record.plan,
             batchSeq: record.seq,
           })
-        : { ok: false as const, errors: [{ code: 'file_not_found', message: `The input file ${record.input_file_id} no longer exists.`, param: 'input_file_id', line: null }] };
+        : {
+            ok: false as const,
+            errors: [
+              {
+                code: 'file_not_found',
+                message: `The input file ${record.input_file_id} no longer exists.`,
+                param: 'input_file_id',
+                line: null,
+              },
+            ],
+          };
       const doneAtMs = Date.now();
       // The token check and the assignment happen in one synchronous step, so two batches that
       // finish validating together cannot both slip under the limit.
-      record.validation = result.ok ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs) : { ...result, doneAtMs };
+      record.validation = result.ok
+        ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs)
+        : { ...result, doneAtMs };
       await this.#store.saveBatch(record);
     })();
     this.#validations.set(record.id, run);
@@ -188,7 +200,13 @@ export class BatchEngine {
           output_file_id: null,
           error_file_id: null,
           request_counts: { total: 0, completed: 0, failed: 0 },
-          usage: { input_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens: 0, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 0 },
+          usage: {
+            input_tokens: 0,
+            input_tokens_details: { cached_tokens: 0 },
+            output_tokens: 0,
+            output_tokens_details: { reasoning_tokens: 0 },
+            total_tokens: 0,
+          },
         };
         await this.#store.saveBatch(record);
         return;
@@ -208,7 +226,12 @@ export class BatchEngine {
         createdSec,
       });
       const expiresAt = createdSec + (record.output_expires_after?.seconds ?? THIRTY_DAYS);
-      const keep = async (path: string, lines: number, bytes: number, kind: 'output' | 'error'): Promise<string | null> => {
+      const keep = async (
+        path: string,
+        lines: number,
+        bytes: number,
+        kind: 'output' | 'error',
+      ): Promise<string | null> => {
         if (lines === 0) {
           await rm(path, { force: true });
           return null;
@@ -231,7 +254,13 @@ export class BatchEngine {
       };
       const output_file_id = await keep(outputPath, written.outputLines, written.outputBytes, 'output');
       const error_file_id = await keep(errorPath, written.errorLines, written.errorBytes, 'error');
-      record.final = { status, output_file_id, error_file_id, request_counts: written.request_counts, usage: written.usage };
+      record.final = {
+        status,
+        output_file_id,
+        error_file_id,
+        request_counts: written.request_counts,
+        usage: written.usage,
+      };
       await this.#store.saveBatch(record);
       // An input file deleted while its batch ran kept its bytes until now.
       if (!this.#store.files.has(record.input_file_id) && !this.isInputInUse(record.input_file_id)) {
@@ -248,7 +277,8 @@ export class BatchEngine {
   /** Whether an unfinished batch still reads this input file. */
   isInputInUse(fileId: string): boolean {
     for (const record of this.#store.batches.values()) {
-      if (record.input_file_id === fileId && !record.final && !(record.validation && !record.validation.ok)) return true;
+      if (record.input_file_id === fileId && !record.final && !(record.validation && !record.validation.ok))
+        return true;
     }
     return false;
   }

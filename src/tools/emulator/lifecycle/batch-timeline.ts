@@ -1,14 +1,7 @@
 import type { BatchRecord } from '../state/records.ts';
 
 export type BatchStatus =
-  | 'validating'
-  | 'failed'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled';
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 /** Where a batch stands at one instant, computed from its stored timestamps alone. */
 export interface BatchMoment {

@@ -46,5 +46,8 @@ export function injectedErrorResponse(code: RowErrorCode): {
   error: { message: string; type: string; param: string | null; code: string };
 } {
   const { type, message } = MESSAGES[code];
-  return { status: ROW_ERROR_STATUS[code], error: { message, type, param: code === 'context_length_exceeded' ? 'messages' : null, code } };
+  return {
+    status: ROW_ERROR_STATUS[code],
+    error: { message, type, param: code === 'context_length_exceeded' ? 'messages' : null, code },
+  };
 }

@@ -30,7 +30,10 @@ export interface ValidateInputOptions {
 export async function validateInput(options: ValidateInputOptions): Promise<InputValidation> {
   const { endpoint, limits } = options;
   if (options.bytes > limits.maxBytes) {
-    return fail(`The batch input file is larger than the maximum of ${limits.maxBytes.toLocaleString('en-US')} bytes.`, 'file_too_large');
+    return fail(
+      `The batch input file is larger than the maximum of ${limits.maxBytes.toLocaleString('en-US')} bytes.`,
+      'file_too_large',
+    );
   }
   const errors: BatchErrorEntry[] = [];
   const seen = new Set<string>();
@@ -60,7 +63,9 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
       continue;
     }
     const line = parsed as Record<string, unknown>;
-    const missing = (['custom_id', 'method', 'url', 'body'] as const).find((k) => line[k] === undefined || line[k] === null);
+    const missing = (['custom_id', 'method', 'url', 'body'] as const).find(
+      (k) => line[k] === undefined || line[k] === null,
+    );
     if (missing) {
       report('missing_required_parameter', `Missing required parameter: '${missing}'.`, missing);
       continue;
@@ -70,7 +75,11 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
       continue;
     }
     if (line.method !== 'POST') {
-      report('invalid_method', `Invalid value for 'method': only POST is supported, got '${String(line.method)}'.`, 'method');
+      report(
+        'invalid_method',
+        `Invalid value for 'method': only POST is supported, got '${String(line.method)}'.`,
+        'method',
+      );
       continue;
     }
     if (line.url !== endpoint) {
@@ -91,7 +100,8 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
     }
     seen.add(line.custom_id);
     const body = line.body as Record<string, unknown>;
-    const lineModel = typeof body.model === 'string' ? body.model : endpoint === '/v1/moderations' ? 'omni-moderation-latest' : null;
+    const lineModel =
+      typeof body.model === 'string' ? body.model : endpoint === '/v1/moderations' ? 'omni-moderation-latest' : null;
     if (lineModel !== null) {
       if (model === null) model = lineModel;
       else if (lineModel !== model) {
@@ -105,14 +115,18 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
     }
     if (endpoint === '/v1/embeddings') embeddingInputs += inputTexts(body.input).length;
     tokens += promptTokens(endpoint, body);
-    if (requestError(endpoint, body) || injectedRowError(options.plan, options.batchSeq, line.custom_id)) failedRows.push(total);
+    if (requestError(endpoint, body) || injectedRowError(options.plan, options.batchSeq, line.custom_id))
+      failedRows.push(total);
     total++;
   }
 
   if (errors.length > 0) return { ok: false, errors };
   if (total === 0) return fail('The batch input file is empty.', 'empty_file');
   if (total > limits.maxRequests) {
-    return fail(`The batch input file contains ${total.toLocaleString('en-US')} requests; the maximum is ${limits.maxRequests.toLocaleString('en-US')}.`, 'too_many_tasks');
+    return fail(
+      `The batch input file contains ${total.toLocaleString('en-US')} requests; the maximum is ${limits.maxRequests.toLocaleString('en-US')}.`,
+      'too_many_tasks',
+    );
   }
   if (embeddingInputs > limits.maxEmbeddingInputs) {
     return fail(

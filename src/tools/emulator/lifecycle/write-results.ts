@@ -31,7 +31,10 @@ export interface WrittenResults {
 }
 
 const UNFINISHED = {
-  expired: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+  expired: {
+    code: 'batch_expired',
+    message: 'This request could not be executed before the completion window expired.',
+  },
   cancelled: { code: 'batch_cancelled', message: 'This request was not executed because the batch was cancelled.' },
 } as const;
 

@@ -31,17 +31,22 @@ export async function createBatch(ctx: RouteContext): Promise<unknown> {
   const file = liveFile(ctx.store, input.input_file_id);
   if (!file) throw notFound('file', input.input_file_id, 'input_file_id');
   if (file.purpose !== 'batch') {
-    throw new ApiError(400, `Invalid 'input_file_id': file ${file.id} has purpose '${file.purpose}'; a batch input file must be uploaded with purpose 'batch'.`, {
-      param: 'input_file_id',
-      code: 'invalid_value',
-    });
+    throw new ApiError(
+      400,
+      `Invalid 'input_file_id': file ${file.id} has purpose '${file.purpose}'; a batch input file must be uploaded with purpose 'batch'.`,
+      {
+        param: 'input_file_id',
+        code: 'invalid_value',
+      },
+    );
   }
   const record = await ctx.engine.create(input, file);
   return ctx.engine.view(record);
 }
 
 function parseCreateBatch(raw: unknown): NewBatch {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ApiError(400, 'The request body must be a JSON object.');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ApiError(400, 'The request body must be a JSON object.');
   const body = raw as Record<string, unknown>;
   for (const param of ['input_file_id', 'endpoint', 'completion_window'] as const) {
     if (body[param] === undefined || body[param] === null) {
@@ -50,16 +55,26 @@ function parseCreateBatch(raw: unknown): NewBatch {
   }
   if (typeof body.input_file_id !== 'string') throw invalidType('input_file_id', 'a string');
   if (typeof body.endpoint !== 'string' || !API_ENDPOINTS.includes(body.endpoint)) {
-    throw new ApiError(400, `Invalid value for 'endpoint': expected one of ${API_ENDPOINTS.map((e) => `'${e}'`).join(', ')}.`, {
-      param: 'endpoint',
-      code: 'invalid_value',
-    });
+    throw new ApiError(
+      400,
+      `Invalid value for 'endpoint': expected one of ${API_ENDPOINTS.map((e) => `'${e}'`).join(', ')}.`,
+      {
+        param: 'endpoint',
+        code: 'invalid_value',
+      },
+    );
   }
   if (!SYNTHESIZED_ENDPOINTS.includes(body.endpoint)) {
-    throw new ApiError(400, `The emulator does not support batches for ${body.endpoint}.`, { param: 'endpoint', code: 'unsupported_value' });
+    throw new ApiError(400, `The emulator does not support batches for ${body.endpoint}.`, {
+      param: 'endpoint',
+      code: 'unsupported_value',
+    });
   }
   if (body.completion_window !== '24h') {
-    throw new ApiError(400, "Invalid value for 'completion_window': only '24h' is supported.", { param: 'completion_window', code: 'invalid_value' });
+    throw new ApiError(400, "Invalid value for 'completion_window': only '24h' is supported.", {
+      param: 'completion_window',
+      code: 'invalid_value',
+    });
   }
   return {
     input_file_id: body.input_file_id,
@@ -76,24 +91,36 @@ function parseMetadata(value: unknown): Record<string, string> | null {
   if (typeof value !== 'object' || Array.isArray(value)) throw invalidType('metadata', 'an object');
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 16) {
-    throw new ApiError(400, `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${entries.length} properties instead.`, {
-      param: 'metadata',
-      code: 'object_above_max_properties',
-    });
+    throw new ApiError(
+      400,
+      `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${entries.length} properties instead.`,
+      {
+        param: 'metadata',
+        code: 'object_above_max_properties',
+      },
+    );
   }
   for (const [key, v] of entries) {
     if (key.length > 64) {
-      throw new ApiError(400, `Invalid 'metadata': key '${key.slice(0, 70)}…' is too long. Expected a key with at most 64 characters, but got ${key.length} characters instead.`, {
-        param: 'metadata',
-        code: 'string_above_max_length',
-      });
+      throw new ApiError(
+        400,
+        `Invalid 'metadata': key '${key.slice(0, 70)}…' is too long. Expected a key with at most 64 characters, but got ${key.length} characters instead.`,
+        {
+          param: 'metadata',
+          code: 'string_above_max_length',
+        },
+      );
     }
     if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string');
     if (v.length > 512) {
-      throw new ApiError(400, `Invalid 'metadata.${key}': string too long. Expected a string with maximum length 512, but got a string with length ${v.length} instead.`, {
-        param: `metadata.${key}`,
-        code: 'string_above_max_length',
-      });
+      throw new ApiError(
+        400,
+        `Invalid 'metadata.${key}': string too long. Expected a string with maximum length 512, but got a string with length ${v.length} instead.`,
+        {
+          param: `metadata.${key}`,
+          code: 'string_above_max_length',
+        },
+      );
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;
@@ -103,7 +130,10 @@ function parseOutputExpiresAfter(value: unknown): NewBatch['output_expires_after
   if (value === undefined || value === null) return null;
   const v = value as { anchor?: unknown; seconds?: unknown };
   if (v.anchor !== 'created_at') {
-    throw new ApiError(400, "Invalid value for 'output_expires_after.anchor': expected 'created_at'.", { param: 'output_expires_after.anchor', code: 'invalid_value' });
+    throw new ApiError(400, "Invalid value for 'output_expires_after.anchor': expected 'created_at'.", {
+      param: 'output_expires_after.anchor',
+      code: 'invalid_value',
+    });
   }
   if (typeof v.seconds !== 'number' || !Number.isInteger(v.seconds) || v.seconds < 3600 || v.seconds > 2_592_000) {
     throw new ApiError(400, "Invalid 'output_expires_after.seconds': expected an integer between 3600 and 2592000.", {
@@ -123,7 +153,9 @@ export async function listBatches(ctx: RouteContext): Promise<unknown> {
   const limit = parseLimit(ctx.url, 100, 20);
   const now = Date.now();
   const batches = [...ctx.store.batches.values()].sort((a, b) => b.seq - a.seq);
-  return Promise.resolve(cursorPage(batches, ctx.url.searchParams.get('after'), limit, (record) => ctx.engine.view(record, now)));
+  return Promise.resolve(
+    cursorPage(batches, ctx.url.searchParams.get('after'), limit, (record) => ctx.engine.view(record, now)),
+  );
 }
 
 export async function retrieveBatch(ctx: RouteContext): Promise<unknown> {

@@ -25,6 +25,8 @@ export async function postConfig(ctx: RouteContext): Promise<unknown> {
   try {
     return ctx.setConfig(patch);
   } catch (err) {
-    throw new ApiError(400, `Invalid emulator config: ${err instanceof Error ? err.message : String(err)}`, { param: null });
+    throw new ApiError(400, `Invalid emulator config: ${err instanceof Error ? err.message : String(err)}`, {
+      param: null,
+    });
   }
 }

@@ -37,11 +37,23 @@ export async function createFile(ctx: RouteContext): Promise<unknown> {
   const tmp = ctx.store.tmpPath();
   try {
     const { fields, file } = await parseMultipart(ctx.req, boundary, tmp, ctx.config().limits.maxUploadBytes);
-    if (!file) throw new ApiError(400, "Missing required parameter: 'file'.", { param: 'file', code: 'missing_required_parameter' });
+    if (!file)
+      throw new ApiError(400, "Missing required parameter: 'file'.", {
+        param: 'file',
+        code: 'missing_required_parameter',
+      });
     const purpose = fields.purpose;
-    if (purpose === undefined) throw new ApiError(400, "Missing required parameter: 'purpose'.", { param: 'purpose', code: 'missing_required_parameter' });
+    if (purpose === undefined)
+      throw new ApiError(400, "Missing required parameter: 'purpose'.", {
+        param: 'purpose',
+        code: 'missing_required_parameter',
+      });
     if (!UPLOAD_PURPOSES.includes(purpose)) {
-      throw new ApiError(400, `'${purpose}' is not one of ${UPLOAD_PURPOSES.map((p) => `'${p}'`).join(', ')} - 'purpose'`, { param: 'purpose', code: 'invalid_value' });
+      throw new ApiError(
+        400,
+        `'${purpose}' is not one of ${UPLOAD_PURPOSES.map((p) => `'${p}'`).join(', ')} - 'purpose'`,
+        { param: 'purpose', code: 'invalid_value' },
+      );
     }
     if (purpose === 'batch' && !file.filename.toLowerCase().endsWith('.jsonl')) {
       throw new ApiError(400, 'Invalid file format for Batch API. Must be .jsonl', { param: 'file' });
@@ -58,7 +70,8 @@ export async function createFile(ctx: RouteContext): Promise<unknown> {
       status: 'processed',
       status_details: null,
       // Batch input files expire after 30 days unless told otherwise; other purposes persist.
-      expires_at: expiresAfter !== null ? createdAt + expiresAfter : purpose === 'batch' ? createdAt + THIRTY_DAYS : null,
+      expires_at:
+        expiresAfter !== null ? createdAt + expiresAfter : purpose === 'batch' ? createdAt + THIRTY_DAYS : null,
       seq: ctx.store.nextSeq(),
     };
     await rename(tmp, ctx.store.dataPath(record.id));
@@ -79,7 +92,10 @@ function parseExpiresAfter(fields: Record<string, string>): number | null {
   const seconds = fields['expires_after[seconds]'];
   if (anchor === undefined && seconds === undefined) return null;
   if (anchor !== 'created_at') {
-    throw new ApiError(400, "Invalid value for 'expires_after.anchor': expected 'created_at'.", { param: 'expires_after.anchor', code: 'invalid_value' });
+    throw new ApiError(400, "Invalid value for 'expires_after.anchor': expected 'created_at'.", {
+      param: 'expires_after.anchor',
+      code: 'invalid_value',
+    });
   }
   const value = Number(seconds);
   if (!Number.isInteger(value) || value < 3600 || value > 2_592_000) {
@@ -95,7 +111,10 @@ function parseExpiresAfter(fields: Record<string, string>): number | null {
 export async function listFiles(ctx: RouteContext): Promise<unknown> {
   const order = ctx.url.searchParams.get('order') ?? 'desc';
   if (order !== 'asc' && order !== 'desc') {
-    throw new ApiError(400, `Invalid value for 'order': expected 'asc' or 'desc', got '${order}'.`, { param: 'order', code: 'invalid_value' });
+    throw new ApiError(400, `Invalid value for 'order': expected 'asc' or 'desc', got '${order}'.`, {
+      param: 'order',
+      code: 'invalid_value',
+    });
   }
   const limit = parseLimit(ctx.url, 10_000, 10_000);
   const purpose = ctx.url.searchParams.get('purpose');

@@ -6,10 +6,14 @@ export function parseLimit(url: URL, max: number, fallback: number): number {
   if (raw === null || raw === '') return fallback;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-    throw new ApiError(400, `Invalid 'limit': integer below minimum value or above maximum value. Expected a value between 1 and ${max}, but got ${raw} instead.`, {
-      param: 'limit',
-      code: 'invalid_value',
-    });
+    throw new ApiError(
+      400,
+      `Invalid 'limit': integer below minimum value or above maximum value. Expected a value between 1 and ${max}, but got ${raw} instead.`,
+      {
+        param: 'limit',
+        code: 'invalid_value',
+      },
+    );
   }
   return limit;
 }
@@ -18,7 +22,12 @@ export function parseLimit(url: URL, max: number, fallback: number): number {
  * One cursor page of `items` (already in list order): the items after the one whose id is
  * `after`, at most `limit`, with OpenAI's `first_id`/`last_id`/`has_more`.
  */
-export function cursorPage<T extends { id: string }>(items: readonly T[], after: string | null, limit: number, render: (item: T) => unknown) {
+export function cursorPage<T extends { id: string }>(
+  items: readonly T[],
+  after: string | null,
+  limit: number,
+  render: (item: T) => unknown,
+) {
   let start = 0;
   if (after) {
     const at = items.findIndex((item) => item.id === after);

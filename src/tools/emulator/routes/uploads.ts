@@ -125,7 +125,11 @@ async function requireUpload(ctx: RouteContext): Promise<{ uploads: UploadStore;
 function requirePending(record: UploadRecord, action: string): void {
   const status = uploadObject(record).status;
   if (status !== 'pending') {
-    throw new ApiError(400, `Cannot ${action} an Upload with status '${String(status)}'. Only pending Uploads can be modified.`, { param: 'upload_id', code: 'invalid_state' });
+    throw new ApiError(
+      400,
+      `Cannot ${action} an Upload with status '${String(status)}'. Only pending Uploads can be modified.`,
+      { param: 'upload_id', code: 'invalid_state' },
+    );
   }
 }
 
@@ -133,16 +137,26 @@ function requirePending(record: UploadRecord, action: string): void {
 export async function createUpload(ctx: RouteContext): Promise<unknown> {
   const body = objectBody(await readJson(ctx.req), CREATE_PARAMS);
   for (const param of ['filename', 'purpose', 'bytes', 'mime_type']) {
-    if (body[param] === undefined || body[param] === null) throw new ApiError(400, `Missing required parameter: '${param}'.`, { param, code: 'missing_required_parameter' });
+    if (body[param] === undefined || body[param] === null)
+      throw new ApiError(400, `Missing required parameter: '${param}'.`, { param, code: 'missing_required_parameter' });
   }
   const { filename, purpose, bytes, mime_type: mimeType } = body;
   if (typeof filename !== 'string' || filename === '') throw invalidType('filename', 'a non-empty string');
   if (typeof mimeType !== 'string' || mimeType === '') throw invalidType('mime_type', 'a non-empty string');
   if (typeof purpose !== 'string' || !UPLOAD_PURPOSES.includes(purpose)) {
-    throw new ApiError(400, `'${String(purpose)}' is not one of ${UPLOAD_PURPOSES.map((p) => `'${p}'`).join(', ')} - 'purpose'`, { param: 'purpose', code: 'invalid_value' });
+    throw new ApiError(
+      400,
+      `'${String(purpose)}' is not one of ${UPLOAD_PURPOSES.map((p) => `'${p}'`).join(', ')} - 'purpose'`,
+      { param: 'purpose', code: 'invalid_value' },
+    );
   }
-  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0) throw invalidType('bytes', 'a non-negative integer');
-  if (bytes > MAX_UPLOAD_BYTES) throw new ApiError(400, `Invalid 'bytes': an Upload accepts at most ${MAX_UPLOAD_BYTES} bytes.`, { param: 'bytes', code: 'invalid_value' });
+  if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes < 0)
+    throw invalidType('bytes', 'a non-negative integer');
+  if (bytes > MAX_UPLOAD_BYTES)
+    throw new ApiError(400, `Invalid 'bytes': an Upload accepts at most ${MAX_UPLOAD_BYTES} bytes.`, {
+      param: 'bytes',
+      code: 'invalid_value',
+    });
   if (purpose === 'batch' && !filename.toLowerCase().endsWith('.jsonl')) {
     throw new ApiError(400, 'Invalid file format for Batch API. Must be .jsonl', { param: 'filename' });
   }
@@ -173,10 +187,18 @@ export async function addUploadPart(ctx: RouteContext): Promise<unknown> {
   const tmp = ctx.store.tmpPath();
   try {
     const { file } = await parseMultipart(ctx.req, boundary, tmp, MAX_PART_BYTES, 'data');
-    if (!file) throw new ApiError(400, "Missing required parameter: 'data'.", { param: 'data', code: 'missing_required_parameter' });
+    if (!file)
+      throw new ApiError(400, "Missing required parameter: 'data'.", {
+        param: 'data',
+        code: 'missing_required_parameter',
+      });
     // The upload may have been cancelled (or completed) while this part was arriving.
     requirePending(record, 'add a Part to');
-    const part: PartRecord = { id: `part_${randomBytes(12).toString('hex')}`, created_at: Math.floor(Date.now() / 1000), bytes: file.bytes };
+    const part: PartRecord = {
+      id: `part_${randomBytes(12).toString('hex')}`,
+      created_at: Math.floor(Date.now() / 1000),
+      bytes: file.bytes,
+    };
     await rename(tmp, uploads.partPath(part.id));
     record.parts.push(part);
     await uploads.save(record);
@@ -194,23 +216,40 @@ export async function completeUpload(ctx: RouteContext): Promise<unknown> {
   const body = objectBody(await readJson(ctx.req), COMPLETE_PARAMS);
   const { uploads, record } = await requireUpload(ctx);
   requirePending(record, 'complete');
-  if (body.part_ids === undefined) throw new ApiError(400, "Missing required parameter: 'part_ids'.", { param: 'part_ids', code: 'missing_required_parameter' });
-  if (!Array.isArray(body.part_ids) || !body.part_ids.every((p) => typeof p === 'string')) throw invalidType('part_ids', 'an array of strings');
+  if (body.part_ids === undefined)
+    throw new ApiError(400, "Missing required parameter: 'part_ids'.", {
+      param: 'part_ids',
+      code: 'missing_required_parameter',
+    });
+  if (!Array.isArray(body.part_ids) || !body.part_ids.every((p) => typeof p === 'string'))
+    throw invalidType('part_ids', 'an array of strings');
   if (body.md5 !== undefined && typeof body.md5 !== 'string') throw invalidType('md5', 'a string');
   const partIds = body.part_ids;
   const byId = new Map(record.parts.map((p) => [p.id, p]));
-  if (new Set(partIds).size !== partIds.length) throw new ApiError(400, "Invalid 'part_ids': a Part may be listed only once.", { param: 'part_ids', code: 'invalid_value' });
+  if (new Set(partIds).size !== partIds.length)
+    throw new ApiError(400, "Invalid 'part_ids': a Part may be listed only once.", {
+      param: 'part_ids',
+      code: 'invalid_value',
+    });
   const parts = partIds.map((id) => {
     const part = byId.get(id);
-    if (!part) throw new ApiError(400, `Invalid 'part_ids': Part '${id}' does not belong to Upload '${record.id}'.`, { param: 'part_ids', code: 'invalid_value' });
+    if (!part)
+      throw new ApiError(400, `Invalid 'part_ids': Part '${id}' does not belong to Upload '${record.id}'.`, {
+        param: 'part_ids',
+        code: 'invalid_value',
+      });
     return part;
   });
   const total = parts.reduce((sum, p) => sum + p.bytes, 0);
   if (total !== record.bytes) {
-    throw new ApiError(400, `The number of bytes uploaded upon completion (${total}) does not match the number of bytes specified when creating the Upload (${record.bytes}).`, {
-      param: 'part_ids',
-      code: 'invalid_value',
-    });
+    throw new ApiError(
+      400,
+      `The number of bytes uploaded upon completion (${total}) does not match the number of bytes specified when creating the Upload (${record.bytes}).`,
+      {
+        param: 'part_ids',
+        code: 'invalid_value',
+      },
+    );
   }
   const joined = ctx.store.tmpPath();
   const md5 = createHash('md5');
@@ -225,7 +264,10 @@ export async function completeUpload(ctx: RouteContext): Promise<unknown> {
       }
     }, out);
     if (body.md5 !== undefined && body.md5.toLowerCase() !== md5.digest('hex')) {
-      throw new ApiError(400, "The md5 checksum of the uploaded bytes does not match 'md5'.", { param: 'md5', code: 'invalid_value' });
+      throw new ApiError(400, "The md5 checksum of the uploaded bytes does not match 'md5'.", {
+        param: 'md5',
+        code: 'invalid_value',
+      });
     }
     const createdAt = Math.floor(Date.now() / 1000);
     const file: FileRecord = {
@@ -237,7 +279,12 @@ export async function completeUpload(ctx: RouteContext): Promise<unknown> {
       purpose: record.purpose,
       status: 'processed',
       status_details: null,
-      expires_at: record.fileExpiresAfter !== null ? createdAt + record.fileExpiresAfter : record.purpose === 'batch' ? createdAt + THIRTY_DAYS : null,
+      expires_at:
+        record.fileExpiresAfter !== null
+          ? createdAt + record.fileExpiresAfter
+          : record.purpose === 'batch'
+            ? createdAt + THIRTY_DAYS
+            : null,
       seq: ctx.store.nextSeq(),
     };
     await rename(joined, ctx.store.dataPath(file.id));
@@ -269,14 +316,23 @@ export async function cancelUpload(ctx: RouteContext): Promise<unknown> {
 export async function pendingUploadIds(stateDir: string, now = Date.now()): Promise<string[]> {
   const dir = join(stateDir, 'uploads');
   const names = await readdir(dir).catch(() => [] as string[]);
-  const records = await Promise.all(names.filter((n) => n.endsWith('.json')).map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as UploadRecord));
+  const records = await Promise.all(
+    names
+      .filter((n) => n.endsWith('.json'))
+      .map(async (n) => JSON.parse(await readFile(join(dir, n), 'utf8')) as UploadRecord),
+  );
   return records.filter((u) => uploadObject(u, now).status === 'pending').map((u) => u.id);
 }
 
 function objectBody(raw: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ApiError(400, 'The request body must be a JSON object.');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ApiError(400, 'The request body must be a JSON object.');
   for (const key of Object.keys(raw)) {
-    if (!allowed.includes(key)) throw new ApiError(400, `Unrecognized request argument supplied: ${key}`, { param: key, code: 'unknown_parameter' });
+    if (!allowed.includes(key))
+      throw new ApiError(400, `Unrecognized request argument supplied: ${key}`, {
+        param: key,
+        code: 'unknown_parameter',
+      });
   }
   return raw as Record<string, unknown>;
 }
@@ -287,10 +343,16 @@ function parseExpiresAfter(value: unknown): number | null {
   if (typeof value !== 'object' || Array.isArray(value)) throw invalidType('expires_after', 'an object');
   const { anchor, seconds } = value as Record<string, unknown>;
   if (anchor !== 'created_at') {
-    throw new ApiError(400, "Invalid value for 'expires_after.anchor': expected 'created_at'.", { param: 'expires_after.anchor', code: 'invalid_value' });
+    throw new ApiError(400, "Invalid value for 'expires_after.anchor': expected 'created_at'.", {
+      param: 'expires_after.anchor',
+      code: 'invalid_value',
+    });
   }
   if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 3600 || seconds > 2_592_000) {
-    throw new ApiError(400, "Invalid 'expires_after.seconds': expected an integer between 3600 and 2592000.", { param: 'expires_after.seconds', code: 'invalid_value' });
+    throw new ApiError(400, "Invalid 'expires_after.seconds': expected an integer between 3600 and 2592000.", {
+      param: 'expires_after.seconds',
+      code: 'invalid_value',
+    });
   }
   return seconds;
 }

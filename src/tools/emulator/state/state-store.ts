@@ -107,7 +107,10 @@ export class StateStore {
       await writeFile(tmp, text);
       await rename(tmp, path);
     });
-    this.#writes.set(path, write.catch(() => undefined));
+    this.#writes.set(
+      path,
+      write.catch(() => undefined),
+    );
     await write;
   }
 }

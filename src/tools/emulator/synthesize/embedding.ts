@@ -21,7 +21,9 @@ export function embeddingList(body: Record<string, unknown>, _ctx: SynthesisCont
     return {
       object: 'embedding',
       index,
-      embedding: base64 ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
+      embedding: base64
+        ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64')
+        : Array.from(vector),
     };
   });
   const tokens = promptTokens('/v1/embeddings', body);

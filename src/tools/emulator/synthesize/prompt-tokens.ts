@@ -7,7 +7,9 @@ function contentText(content: Json): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part: Json) => (part && typeof part === 'object' && 'text' in part && typeof part.text === 'string' ? part.text : ''))
+      .map((part: Json) =>
+        part && typeof part === 'object' && 'text' in part && typeof part.text === 'string' ? part.text : '',
+      )
       .join('\n');
   }
   return '';

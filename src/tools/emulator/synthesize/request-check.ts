@@ -15,7 +15,8 @@ const REQUIRED: Record<string, readonly string[]> = {
 export function requestError(endpoint: string, body: Record<string, unknown>): RowResult | null {
   for (const param of REQUIRED[endpoint] ?? []) {
     const value = body[param];
-    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) return missingParameter(param);
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0))
+      return missingParameter(param);
   }
   return null;
 }

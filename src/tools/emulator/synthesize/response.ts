@@ -61,7 +61,7 @@ export function responseObject(body: Record<string, unknown>, ctx: SynthesisCont
         total_tokens: input + output,
       },
       user: null,
-      metadata: (body.metadata) ?? {},
+      metadata: body.metadata ?? {},
     },
   };
 }

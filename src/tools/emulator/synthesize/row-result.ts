@@ -26,7 +26,12 @@ export function missingParameter(param: string): RowResult {
   return {
     ok: false,
     status: 400,
-    error: { message: `Missing required parameter: '${param}'.`, type: 'invalid_request_error', param, code: 'missing_required_parameter' },
+    error: {
+      message: `Missing required parameter: '${param}'.`,
+      type: 'invalid_request_error',
+      param,
+      code: 'missing_required_parameter',
+    },
   };
 }
 

@@ -22,13 +22,23 @@ export const SYNTHESIZED_ENDPOINTS: readonly string[] = Object.keys(SYNTHESIZERS
  * Executes one request line. The answer depends only on endpoint and body (its raw JSON text),
  * so the same request always gets the same answer, across batches and restarts.
  */
-export function synthesizeRow(endpoint: string, bodyText: string, body: Record<string, unknown>, createdSec: number): RowResult {
+export function synthesizeRow(
+  endpoint: string,
+  bodyText: string,
+  body: Record<string, unknown>,
+  createdSec: number,
+): RowResult {
   const synthesize = SYNTHESIZERS[endpoint];
   if (!synthesize) {
     return {
       ok: false,
       status: 400,
-      error: { message: `The emulator does not synthesize responses for ${endpoint}.`, type: 'invalid_request_error', param: null, code: null },
+      error: {
+        message: `The emulator does not synthesize responses for ${endpoint}.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: null,
+      },
     };
   }
   const digest = createHash('sha256').update(endpoint).update('\u0000').update(bodyText).digest('hex');
