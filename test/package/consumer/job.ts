@@ -95,9 +95,9 @@ async function main(dir: string): Promise<void> {
 export function mistakes(client: Client): void {
   // @ts-expect-error a misspelt endpoint
   void startBatchJob(client, { inputUri: 'reviews.jsonl', endpoint: '/v1/chat/completion' }, { taskQueue: 'q' });
-  // @ts-expect-error a misspelt option
   void startBatchJob(
     client,
+    // @ts-expect-error a misspelt option
     { inputUri: 'reviews.jsonl', endpoint: '/v1/chat/completions', maxRound: 3 },
     { taskQueue: 'q' },
   );
