@@ -30,7 +30,10 @@ export interface UploadProgress {
   readonly bytesSent?: number;
 }
 
-/** Files a failed attempt may have created are searched back this far before the activity was scheduled (clock skew). */
+/**
+ * Files a failed attempt may have created are searched back this far before the activity was scheduled
+ * (clock skew).
+ */
 const ADOPT_SLACK_MS = 10 * 60_000;
 
 type Uploaded = { fileId: string; bytes: number };

@@ -107,7 +107,8 @@ async function main(): Promise<void> {
     const file = await client.files.create({ file: createReadStream(input), purpose: 'batch' });
     const upload = { ...(await procStatus(pid)), sampled: s.stop(), ms: Date.now() - started };
     console.log(
-      `upload of ${mb(file.bytes)}: ${upload.ms} ms; peak RSS (VmHWM) ${mb(upload.hwm)}, sampled peak ${mb(upload.sampled)}`,
+      `upload of ${mb(file.bytes)}: ${upload.ms} ms; ` +
+        `peak RSS (VmHWM) ${mb(upload.hwm)}, sampled peak ${mb(upload.sampled)}`,
     );
 
     await resetPeak(pid);

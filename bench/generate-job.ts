@@ -1,10 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
-const WORDS =
-  'battery screen gorgeous advertised hours lasted less than the quick brown fox review product shipping late arrived broken excellent value price quality would buy again customer service refund slow fast bright dim heavy light'.split(
-    ' ',
-  );
+const WORDS = [
+  'battery screen gorgeous advertised hours lasted less than the quick brown fox review product shipping late',
+  'arrived broken excellent value price quality would buy again customer service refund',
+  'slow fast bright dim heavy light',
+]
+  .join(' ')
+  .split(' ');
 
 /** A deterministic review text of about `chars` characters. */
 function review(n: number, chars: number): string {

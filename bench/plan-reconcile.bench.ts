@@ -57,7 +57,11 @@ function row(
   peakRssMb: number,
 ): string {
   const mbps = bytes / MB / (ms / 1000);
-  return `${label.padEnd(28)} ${(bytes / MB).toFixed(0).padStart(6)} MB ${(ms / 1000).toFixed(1).padStart(7)} s ${mbps.toFixed(1).padStart(8)} MB/s   ${(baselineMs / ms).toFixed(2).padStart(5)}x baseline   cpu ${(cpuMs / 1000).toFixed(1).padStart(5)} s ${(baselineCpuMs / cpuMs).toFixed(2).padStart(5)}x   peak RSS ${peakRssMb.toFixed(0)} MB`;
+  const size = `${(bytes / MB).toFixed(0).padStart(6)} MB`;
+  const time = `${(ms / 1000).toFixed(1).padStart(7)} s ${mbps.toFixed(1).padStart(8)} MB/s`;
+  const ratio = `${(baselineMs / ms).toFixed(2).padStart(5)}x baseline`;
+  const cpu = `cpu ${(cpuMs / 1000).toFixed(1).padStart(5)} s ${(baselineCpuMs / cpuMs).toFixed(2).padStart(5)}x`;
+  return `${label.padEnd(28)} ${size} ${time}   ${ratio}   ${cpu}   peak RSS ${peakRssMb.toFixed(0)} MB`;
 }
 
 function stageRows(m: Measured, label: string): string[] {
@@ -99,17 +103,11 @@ export async function run(): Promise<void> {
     const finalize = await measuredStep('finalize', dir);
 
     console.log(
-      `\n${REQUESTS.toLocaleString('en')} requests, ${(input.bytes / MB).toFixed(0)} MB input, ${String(plan.shown.extra?.['chunks'])} chunks, ${(outputs.bytes / MB).toFixed(0)} MB outputs; Node ${process.version}`,
+      `\n${REQUESTS.toLocaleString('en')} requests, ${(input.bytes / MB).toFixed(0)} MB input, ` +
+        `${String(plan.shown.extra?.['chunks'])} chunks, ${(outputs.bytes / MB).toFixed(0)} MB outputs; ` +
+        `Node ${process.version}`,
     );
-    console.log(
-      'each stage runs in a fresh process; ratio = time of the baseline (read + JSON.parse each line of the same files, same process) / stage time',
-    );
-    console.log(
-      "stage peak RSS = the fresh process's maxRSS right after the stage (process start and modules included); the baseline runs after it, with the peak mark reset",
-    );
-    console.log(
-      'cpu = user + system time of the process (all threads) and the ratio of those times; less sensitive than wall time to other load on the machine',
-    );
+    for (const line of LEGEND) console.log(line);
     console.log(`plan (${String(plan.shown.extra?.['tokenCounting'])} tokens): input file`);
     for (const l of stageRows(plan, 'plan')) console.log(l);
     if (planExact) {
@@ -124,3 +122,13 @@ export async function run(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** What the columns of the table mean, printed under its heading. */
+const LEGEND = [
+  'each stage runs in a fresh process; ' +
+    'ratio = time of the baseline (read + JSON.parse each line of the same files, same process) / stage time',
+  "stage peak RSS = the fresh process's maxRSS right after the stage (process start and modules included); " +
+    'the baseline runs after it, with the peak mark reset',
+  'cpu = user + system time of the process (all threads) and the ratio of those times; ' +
+    'less sensitive than wall time to other load on the machine',
+];

@@ -48,7 +48,7 @@ export function optionIssues(input: {
   if (wait.minPollMs > wait.maxPollMs) {
     issues.push({
       path: ['wait', 'minPollMs'],
-      message: `is ${wait.minPollMs} ms, longer than wait.maxPollMs (${wait.maxPollMs} ms): lower wait.minPollMs or raise wait.maxPollMs`,
+      message: pollBoundsReversedMessage(wait.minPollMs, wait.maxPollMs),
     });
   }
   const ttlSeconds = input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS;
@@ -56,12 +56,26 @@ export function optionIssues(input: {
   if (ttlSeconds < neededSeconds) {
     issues.push({
       path: ['openaiFileTtlSeconds'],
-      message:
-        `is ${ttlSeconds} s, but a finished batch is noticed up to wait.maxPollMs (${Math.round(wait.maxPollMs / 1000)} s) later and its output must still be there to download: ` +
-        `set openaiFileTtlSeconds to at least ${neededSeconds} (wait.maxPollMs plus ${FILE_TTL_HEADROOM_MS / 1000} s), or lower wait.maxPollMs`,
+      message: fileTtlTooShortMessage(ttlSeconds, wait.maxPollMs, neededSeconds),
     });
   }
   return issues;
+}
+
+function pollBoundsReversedMessage(minPollMs: number, maxPollMs: number): string {
+  return (
+    `is ${minPollMs} ms, longer than wait.maxPollMs (${maxPollMs} ms): ` +
+    'lower wait.minPollMs or raise wait.maxPollMs'
+  );
+}
+
+function fileTtlTooShortMessage(ttlSeconds: number, maxPollMs: number, neededSeconds: number): string {
+  return (
+    `is ${ttlSeconds} s, but a finished batch is noticed up to wait.maxPollMs (${Math.round(maxPollMs / 1000)} s) ` +
+    'later and its output must still be there to download: ' +
+    `set openaiFileTtlSeconds to at least ${neededSeconds} (wait.maxPollMs plus ${FILE_TTL_HEADROOM_MS / 1000} s), ` +
+    'or lower wait.maxPollMs'
+  );
 }
 
 /** The deadline as epoch milliseconds, or undefined. */

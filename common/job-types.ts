@@ -93,7 +93,10 @@ export interface JobInput {
   readonly retryInvalidOutput?: boolean;
   /** Waiting durations. */
   readonly wait?: WaitOptions;
-  /** Continue-as-new (the job and its chunk workflows) once a history reaches this many events, besides when Temporal suggests it. @default undefined */
+  /**
+   * Continue-as-new (the job and its chunk workflows) once a history reaches this many events, besides when
+   * Temporal suggests it. @default undefined
+   */
   readonly continueAsNewAfterEvents?: number;
   /**
    * Seconds after which OpenAI deletes the files the job leaves there (uploaded chunks, batch

@@ -12,7 +12,10 @@ export interface OpenAIBatchPluginOptions {
   readonly openaiApiKey?: string | undefined;
   /** A ready OpenAI client (Azure, proxies, tests); replaces the URL and key. @default undefined */
   readonly openai?: OpenAI | undefined;
-  /** `file://` URI or directory under which jobs keep their files. @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch */
+  /**
+   * `file://` URI or directory under which jobs keep their files.
+   * @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch
+   */
   readonly storageRoot?: string | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;

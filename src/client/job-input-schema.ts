@@ -88,7 +88,10 @@ export class JobInputError extends Error {
   }
 }
 
-/** Validates a job input; throws {@link JobInputError} naming each bad field. Secrets are refused by shape (strict objects). */
+/**
+ * Validates a job input; throws {@link JobInputError} naming each bad field. Secrets are refused by shape
+ * (strict objects).
+ */
 export function parseJobInput(input: unknown): JobInput {
   const parsed = jobInputSchema.safeParse(input);
   if (!parsed.success) {

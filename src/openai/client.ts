@@ -40,15 +40,10 @@ export function splitBaseUrl(value: string | undefined): { baseURL?: string; def
   try {
     url = new URL(value);
   } catch {
-    throw configFailure(
-      'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; set it to e.g. https://api.openai.com/v1.',
-    );
+    throw configFailure(INVALID_BASE_URL_MESSAGE);
   }
   if (url.username || url.password) {
-    throw configFailure(
-      'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) contains a user name or password; remove them from the URL and pass ' +
-        'credentials as the API key (OPENAI_API_KEY), or give the plugin a ready `openai` client with the headers your gateway needs.',
-    );
+    throw configFailure(CREDENTIALS_IN_BASE_URL_MESSAGE);
   }
   const query = Object.fromEntries(url.searchParams);
   url.search = '';
@@ -56,6 +51,15 @@ export function splitBaseUrl(value: string | undefined): { baseURL?: string; def
   const baseURL = url.href.replace(/\/$/, value.replace(/[?#].*$/, '').endsWith('/') ? '/' : '');
   return Object.keys(query).length > 0 ? { baseURL, defaultQuery: query } : { baseURL };
 }
+
+const INVALID_BASE_URL_MESSAGE =
+  'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; ' +
+  'set it to e.g. https://api.openai.com/v1.';
+
+const CREDENTIALS_IN_BASE_URL_MESSAGE =
+  'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) contains a user name or password; ' +
+  'remove them from the URL and pass credentials as the API key (OPENAI_API_KEY), ' +
+  'or give the plugin a ready `openai` client with the headers your gateway needs.';
 
 function configFailure(message: string): ApplicationFailure {
   return ApplicationFailure.create({ message, type: FAILURE_TYPES.config, nonRetryable: true });

@@ -54,9 +54,7 @@ export class InvalidInputCollector {
 /** The human report: first 20 problems with line numbers, counts per reason with the fix, what to do. */
 export function formatInvalidInput(report: InvalidInputReport): string {
   const out: string[] = [];
-  out.push(
-    `${report.invalidLines} of ${report.totalLines} request lines in ${report.inputUri} are invalid for ${report.endpoint}; nothing was uploaded.`,
-  );
+  out.push(invalidInputHeadline(report));
   for (const i of report.firstIssues) out.push(`  line ${i.line}: ${i.message} [${i.reason}]`);
   const shownLines = new Set(report.firstIssues.map((i) => i.line)).size;
   if (report.invalidLines > shownLines) out.push(`  … and ${report.invalidLines - shownLines} more invalid lines`);
@@ -66,10 +64,24 @@ export function formatInvalidInput(report: InvalidInputReport): string {
   }
   out.push(
     report.validLines > 0
-      ? `What to do: fix these lines and start the job again, or start it with onInvalid: 'skip' to submit the ${report.validLines} valid lines and write the invalid ones to rejected.jsonl.`
+      ? fixOrSkipAdvice(report.validLines)
       : 'What to do: fix the input file and start the job again; no line of it can be submitted as it is.',
   );
   return out.join('\n');
+}
+
+function invalidInputHeadline(report: InvalidInputReport): string {
+  return (
+    `${report.invalidLines} of ${report.totalLines} request lines in ${report.inputUri} ` +
+    `are invalid for ${report.endpoint}; nothing was uploaded.`
+  );
+}
+
+function fixOrSkipAdvice(validLines: number): string {
+  return (
+    "What to do: fix these lines and start the job again, or start it with onInvalid: 'skip' " +
+    `to submit the ${validLines} valid lines and write the invalid ones to rejected.jsonl.`
+  );
 }
 
 /** Planning refused the input; `message` is the human report, `report` its JSON-safe form. */

@@ -26,7 +26,10 @@ export interface PlanJobInput {
   endpoint: BatchEndpoint;
   /** Retry rounds plan their retry file with the round number. @default 0 */
   round?: number;
-  /** `fail`: any bad line stops the job before anything is uploaded. `skip`: bad lines go to rejected.jsonl. @default 'fail' */
+  /**
+   * `fail`: any bad line stops the job before anything is uploaded. `skip`: bad lines go to rejected.jsonl.
+   * @default 'fail'
+   */
   onInvalid?: 'fail' | 'skip';
   limits?: ChunkLimits | undefined;
   /** Price overrides per model (USD per 1M tokens, synchronous). */
@@ -94,9 +97,7 @@ async function planPass(
     for await (const batch of readJsonlRawBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
       for (const item of batch) {
         if (item.kind === 'bom') {
-          warnings.push(
-            'the input starts with a UTF-8 byte-order mark; it is left out of the chunk files (Azure rejects files with one)',
-          );
+          warnings.push(BOM_DROPPED_WARNING);
           continue;
         }
         collector.report.totalLines++;
@@ -157,7 +158,7 @@ async function planPass(
         if (limits.maxTokensPerBatch !== undefined && tokens > limits.maxTokensPerBatch) {
           (issues ??= []).push({
             reason: 'too_many_tokens',
-            message: `the request needs about ${tokens} prompt tokens; the per-batch budget is ${limits.maxTokensPerBatch}`,
+            message: tooManyTokensMessage(tokens, limits.maxTokensPerBatch),
           });
         }
         if (issues) {
@@ -218,4 +219,11 @@ async function planPass(
     await rejected?.abort();
     throw err;
   }
+}
+
+const BOM_DROPPED_WARNING =
+  'the input starts with a UTF-8 byte-order mark; it is left out of the chunk files (Azure rejects files with one)';
+
+function tooManyTokensMessage(tokens: number, maxTokensPerBatch: number): string {
+  return `the request needs about ${tokens} prompt tokens; the per-batch budget is ${maxTokensPerBatch}`;
 }

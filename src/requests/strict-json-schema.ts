@@ -24,9 +24,7 @@ function tighten(node: unknown, path: string): void {
     const required = new Set((obj['required'] as string[] | undefined) ?? []);
     const optional = keys.filter((k) => !required.has(k));
     if (optional.length > 0) {
-      throw new TypeError(
-        `structured outputs in strict mode need every property required; ${path || 'the schema'} has optional ${optional.map((k) => `"${k}"`).join(', ')}: use .nullable() instead of .optional()`,
-      );
+      throw new TypeError(optionalPropertiesMessage(path, optional));
     }
     obj['required'] = keys;
     obj['additionalProperties'] = false;
@@ -34,6 +32,13 @@ function tighten(node: unknown, path: string): void {
   for (const [key, value] of Object.entries(obj)) {
     if (key !== 'required' && key !== 'enum' && key !== 'const') tighten(value, path ? `${path}.${key}` : key);
   }
+}
+
+function optionalPropertiesMessage(path: string, optional: readonly string[]): string {
+  return (
+    `structured outputs in strict mode need every property required; ${path || 'the schema'} has optional ` +
+    `${optional.map((k) => `"${k}"`).join(', ')}: use .nullable() instead of .optional()`
+  );
 }
 
 /** Turns a zod schema into the strict JSON schema that OpenAI's structured outputs accept. */

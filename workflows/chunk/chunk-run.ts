@@ -101,7 +101,8 @@ export class ChunkRun {
 
   /** The idempotency key of the current submission attempt. */
   key(): string {
-    return `${this.input.jobId}:${this.input.jobRunId ?? '-'}:r${this.input.round}:c${this.input.chunk.index}:a${this.attempt}`;
+    const { jobId, jobRunId, round, chunk } = this.input;
+    return `${jobId}:${jobRunId ?? '-'}:r${round}:c${chunk.index}:a${this.attempt}`;
   }
 
   /** What continue-as-new carries: where the next run resumes. Undefined before the upload. */

@@ -27,7 +27,10 @@ export async function onFailure(run: ChunkRun, err: unknown): Promise<void> {
   });
 }
 
-/** Cancels the batch a failed chunk knows of and collects what it finished; undefined if there is none or that fails. */
+/**
+ * Cancels the batch a failed chunk knows of and collects what it finished; undefined if there is none or
+ * that fails.
+ */
 async function cancelKnownBatch(run: ChunkRun, reason: string): Promise<ChunkResult | undefined> {
   try {
     const id = await knownBatchId(run);
@@ -74,7 +77,7 @@ export async function onCancel(run: ChunkRun): Promise<void> {
         : await run.collect('cancelled', undefined, { reason: 'cancelled before submission' });
     } catch (err) {
       if (!patched(REPORT_WHEN_CANCEL_FAILS)) throw err;
-      const reason = `cancelling the chunk failed${run.batchId ? ` (batch ${run.batchId} may still run: cancel it at OpenAI)` : ''}: ${messageOf(err)}`;
+      const reason = cancelFailedReason(run.batchId, messageOf(err));
       log.warn('chunk cancel path failed; recording its rows as failed', {
         batchId: run.batchId,
         error: messageOf(err),
@@ -84,4 +87,9 @@ export async function onCancel(run: ChunkRun): Promise<void> {
     await run.report({ phase: 'done' }, false);
     await run.signalDone(partial);
   });
+}
+
+function cancelFailedReason(batchId: string | undefined, error: string): string {
+  const stillRunning = batchId ? ` (batch ${batchId} may still run: cancel it at OpenAI)` : '';
+  return `cancelling the chunk failed${stillRunning}: ${error}`;
 }

@@ -7,7 +7,10 @@ import type { ChunkRun } from './chunk-run.ts';
 /** Share of `tokenLimitBackoffMs` each backoff moves either way, so chunks do not resubmit together. */
 export const TOKEN_LIMIT_JITTER = 0.2;
 
-/** Time an input file must still have before a resubmission may reuse it (OpenAI reads it while the batch validates). */
+/**
+ * Time an input file must still have before a resubmission may reuse it (OpenAI reads it while the batch
+ * validates).
+ */
 export const INPUT_TTL_MARGIN_MS = 900_000;
 
 export function isTokenLimitExceeded(snapshot: BatchSnapshot): boolean {
@@ -37,7 +40,10 @@ export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: 
   run.batchId = undefined;
 }
 
-/** Whether an input file uploaded at `uploadedAtMs` with a TTL may be gone (or go) before a batch created `nowMs` reads it. */
+/**
+ * Whether an input file uploaded at `uploadedAtMs` with a TTL may be gone (or go) before a batch created
+ * `nowMs` reads it.
+ */
 export function inputFileMayHaveExpired(
   uploadedAtMs: number | undefined,
   ttlSeconds: number | undefined,

@@ -51,17 +51,15 @@ export class Deadline {
   whyNoExtension(requested: unknown, state: JobState | undefined): string | undefined {
     const next = parseDeadline(requested);
     if (next === undefined) {
-      return `deadline ${JSON.stringify(requested)} is not an ISO 8601 date with a time zone or epoch milliseconds (example: {"deadline": "2026-11-23T06:00:00Z"})`;
+      return unparsableDeadlineReason(requested);
     }
-    if (next > Date.now() + MAX_DEADLINE_AHEAD_MS)
-      return `the new deadline (${new Date(next).toISOString()}) is more than a year ahead; give epoch milliseconds, not micro- or nanoseconds`;
+    if (next > Date.now() + MAX_DEADLINE_AHEAD_MS) return deadlineTooFarReason(next);
     if (this.#ms === undefined) return 'the job has no deadline to extend; it runs until its batches end';
     if (state && (state.phase === 'finalizing' || state.phase === 'completed' || state.phase === 'cancelled'))
       return `the job is ${state.phase}`;
     if (this.passed() || state?.deadlineHit)
       return `the deadline (${utcMinute(this.#ms)}) already passed; the job is cancelling its batches and finishing`;
-    if (next <= this.#ms)
-      return `the new deadline (${new Date(next).toISOString()}) must be later than the current one (${new Date(this.#ms).toISOString()})`;
+    if (next <= this.#ms) return deadlineNotLaterReason(next, this.#ms);
     return undefined;
   }
 
@@ -92,6 +90,27 @@ export class Deadline {
       ? this.#input
       : { ...this.#input, deadline: this.#ms };
   }
+}
+
+function unparsableDeadlineReason(requested: unknown): string {
+  return (
+    `deadline ${JSON.stringify(requested)} is not an ISO 8601 date with a time zone or epoch milliseconds ` +
+    '(example: {"deadline": "2026-11-23T06:00:00Z"})'
+  );
+}
+
+function deadlineTooFarReason(next: number): string {
+  return (
+    `the new deadline (${new Date(next).toISOString()}) is more than a year ahead; ` +
+    'give epoch milliseconds, not micro- or nanoseconds'
+  );
+}
+
+function deadlineNotLaterReason(next: number, current: number): string {
+  return (
+    `the new deadline (${new Date(next).toISOString()}) must be later than ` +
+    `the current one (${new Date(current).toISOString()})`
+  );
 }
 
 /** Signals a chunk workflow its new deadline; a chunk that has ended meanwhile needs none. */

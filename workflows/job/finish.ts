@@ -82,7 +82,15 @@ export function fatalFailure(
   return ApplicationFailure.create({
     type: fatal.type,
     nonRetryable: true,
-    message: `OpenAI refused the job's requests (${fatal.message}); nothing more was submitted. Fix OPENAI_API_KEY (or the organization/project) on the workers and start the job again. Report: ${summary.reportUri}`,
+    message: fatalJobMessage(fatal, summary.reportUri),
     details: [summary],
   });
+}
+
+function fatalJobMessage(fatal: { readonly message: string }, reportUri: string): string {
+  return (
+    `OpenAI refused the job's requests (${fatal.message}); nothing more was submitted. ` +
+    'Fix OPENAI_API_KEY (or the organization/project) on the workers and start the job again. ' +
+    `Report: ${reportUri}`
+  );
 }

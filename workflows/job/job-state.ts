@@ -195,7 +195,8 @@ export function progressMarkdown(p: JobProgress, nowMs: number): string {
     ...(p.deadlineMs !== undefined ? [`- deadline: ${utcMinute(p.deadlineMs)}`] : []),
     ...p.active.map(
       (a) =>
-        `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`,
+        `- r${a.round}/c${a.index}: ${a.phase}${a.batchId ? ` \`${a.batchId}\`` : ''}` +
+        `${a.batchStatus ? ` (${a.batchStatus} ${a.done}/${a.total})` : ''}`,
     ),
   ].join('\n');
 }

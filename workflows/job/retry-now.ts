@@ -62,15 +62,35 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
   const waiting = state.plan.chunks.length - state.nextChunk;
   if (waiting > 0) {
     // Those chunks belong to the current round; a new round now would leave them unsubmitted.
-    return `round ${state.round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ask again once they are submitted`;
+    return chunksWaitingReason(state.round, waiting, maxActive);
   }
-  if (state.round >= maxRounds)
-    return `round ${state.round} is the last that maxRounds (${maxRounds}) allows; start the job with a higher maxRounds to retry more`;
+  if (state.round >= maxRounds) return lastRoundReason(state.round, maxRounds);
   if (pendingRetries(state).length === 0) {
     const running = run.activeIds.length;
-    return `no finished chunk has retryable rows yet (${running} chunk${running === 1 ? '' : 's'} still running); retryable rows are resubmitted when the round ends`;
+    return noRetryableRowsReason(running);
   }
   return undefined;
+}
+
+function chunksWaitingReason(round: number, waiting: number, maxActive: number): string {
+  return (
+    `round ${round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ` +
+    'ask again once they are submitted'
+  );
+}
+
+function lastRoundReason(round: number, maxRounds: number): string {
+  return (
+    `round ${round} is the last that maxRounds (${maxRounds}) allows; ` +
+    'start the job with a higher maxRounds to retry more'
+  );
+}
+
+function noRetryableRowsReason(running: number): string {
+  return (
+    `no finished chunk has retryable rows yet (${running} chunk${running === 1 ? '' : 's'} still running); ` +
+    'retryable rows are resubmitted when the round ends'
+  );
 }
 
 /** Why retryFailedRows is refused before planning has finished. */

@@ -17,7 +17,7 @@ export async function connectFromEnvironment(): Promise<{
   } catch (err) {
     throw new UserError(
       `cannot reach Temporal at ${address}: ${err instanceof Error ? err.message : String(err)}`,
-      'set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY for Temporal Cloud), or use `openai-batch run`, which starts a dev server',
+      CONNECT_HINT,
     );
   }
   return {
@@ -27,3 +27,7 @@ export async function connectFromEnvironment(): Promise<{
     close: () => connection.close(),
   };
 }
+
+const CONNECT_HINT =
+  'set TEMPORAL_ADDRESS (and TEMPORAL_NAMESPACE, TEMPORAL_API_KEY for Temporal Cloud), ' +
+  'or use `openai-batch run`, which starts a dev server';

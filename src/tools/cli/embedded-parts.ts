@@ -47,17 +47,13 @@ export async function startParts(
       stops.push(() => server.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;
-      description.push(
-        `Temporal: embedded dev server at ${server.address}, Web UI ${server.uiUrl ?? 'off'} (TEMPORAL_ADDRESS not set)`,
-      );
+      description.push(embeddedTemporalLine(server.address, server.uiUrl));
     }
     let openaiBaseUrl = process.env['OPENAI_BASE_URL'] || undefined;
     let openaiApiKey = process.env['OPENAI_API_KEY'] || undefined;
     const embeddedEmulator = !openaiApiKey && !openaiBaseUrl;
     if (openaiApiKey || openaiBaseUrl) {
-      description.push(
-        `OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL'})`,
-      );
+      description.push(realOpenAILine(openaiBaseUrl, openaiApiKey));
     } else {
       const emulator = await startEmulator({
         port: 0,
@@ -76,4 +72,13 @@ export async function startParts(
     await stop();
     throw err;
   }
+}
+
+function embeddedTemporalLine(address: string, uiUrl: string | undefined): string {
+  return `Temporal: embedded dev server at ${address}, Web UI ${uiUrl ?? 'off'} (TEMPORAL_ADDRESS not set)`;
+}
+
+function realOpenAILine(openaiBaseUrl: string | undefined, openaiApiKey: string | undefined): string {
+  const from = openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL';
+  return `OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${from})`;
 }

@@ -18,19 +18,32 @@ export function progressLines(p: JobProgress, elapsedMs: number): string[] {
     .map(([status, n]) => `${status} ${compact(n ?? 0)}`)
     .join(', ');
   const lines = [
-    `${p.phase.padEnd(10)} round ${p.round}  chunks ${p.chunks.done}/${p.chunks.planned} done, ${p.chunks.active} active` +
-      `${p.chunks.skipped ? `, ${p.chunks.skipped} skipped` : ''}  rows ${compact(p.rowsDone)}/${compact(p.totalRequests)} (${p.percent}%)`,
-    `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  est. cost ${usd(p.estimatedCostUsd)}  elapsed ${duration(elapsedMs)}  ETA ${eta}` +
+    progressHeadline(p),
+    `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  est. cost ${usd(p.estimatedCostUsd)}  ` +
+      `elapsed ${duration(elapsedMs)}  ETA ${eta}` +
       (p.deadlineMs !== undefined ? `  deadline ${utcMinute(p.deadlineMs)}` : '') +
       (counts ? `  [${counts}]` : ''),
   ];
   for (const c of p.active.slice(0, 5)) {
-    lines.push(
-      `  r${c.round}/c${c.index} ${c.batchId ?? '(no batch yet)'} ${c.batchStatus ?? c.phase} ${compact(c.done)}/${compact(c.total)}`,
-    );
+    lines.push(activeChunkLine(c));
   }
   if (p.active.length > 5) lines.push(`  ... and ${p.active.length - 5} more active chunks`);
   return lines;
+}
+
+/** Phase, round, chunk counts and rows done. */
+function progressHeadline(p: JobProgress): string {
+  const skipped = p.chunks.skipped ? `, ${p.chunks.skipped} skipped` : '';
+  return (
+    `${p.phase.padEnd(10)} round ${p.round}  ` +
+    `chunks ${p.chunks.done}/${p.chunks.planned} done, ${p.chunks.active} active${skipped}  ` +
+    `rows ${compact(p.rowsDone)}/${compact(p.totalRequests)} (${p.percent}%)`
+  );
+}
+
+function activeChunkLine(c: JobProgress['active'][number]): string {
+  const batch = c.batchId ?? '(no batch yet)';
+  return `  r${c.round}/c${c.index} ${batch} ${c.batchStatus ?? c.phase} ${compact(c.done)}/${compact(c.total)}`;
 }
 
 /**

@@ -85,9 +85,7 @@ async function goBuild(onProgress: (line: string) => void): Promise<{ path?: str
   if (!go) return { why: 'go build: `go` is not on PATH' };
   const binDir = join(cacheDir(), 'bin');
   await mkdir(binDir, { recursive: true });
-  onProgress(
-    `building the Temporal CLI with Go (${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}) into ${binDir}; this takes a few minutes once`,
-  );
+  onProgress(goBuildNotice(binDir));
   const { code, output } = await run(go, ['install', `${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}`], {
     ...process.env,
     GOBIN: binDir,
@@ -96,6 +94,13 @@ async function goBuild(onProgress: (line: string) => void): Promise<{ path?: str
   const built = cachedTemporalCliPath();
   if (code === 0 && (await isExecutable(built))) return { path: built };
   return { why: `go build: exit ${String(code)}: ${output.trim().split('\n').slice(-3).join(' | ')}` };
+}
+
+function goBuildNotice(binDir: string): string {
+  return (
+    `building the Temporal CLI with Go (${GO_PACKAGE}@${TEMPORAL_CLI_GO_VERSION}) into ${binDir}; ` +
+    'this takes a few minutes once'
+  );
 }
 
 /**

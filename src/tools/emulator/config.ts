@@ -45,7 +45,10 @@ const routeFaultsSchema = z.strictObject({
   serviceUnavailable: rate.optional(),
   /** Share of calls whose socket is destroyed before any response (the client sees a connection error). */
   dropConnection: rate.optional(),
-  /** Share of calls that are carried out and then lose their response (a create that "did not happen" for the client). */
+  /**
+   * Share of calls that are carried out and then lose their response (a create that "did not happen" for the
+   * client).
+   */
   dropAfterHandling: rate.optional(),
   /** Milliseconds added before handling, on `latencyRate` of the calls. */
   latencyMs: z.number().int().min(0).optional(),

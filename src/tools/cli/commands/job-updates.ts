@@ -48,10 +48,18 @@ async function runRetry(argv: readonly string[]): Promise<number> {
   const jobId = positionals[0];
   if (!jobId) throw new UserError('retry needs a job id', 'openai-batch retry <job-id>');
   const r = await onJob(jobId, 'retry', (handle) => retryFailedRowsNow(handle));
-  console.log(
-    `job ${jobId}: round ${r.round} started with ${r.requests} rows from ${r.fromChunks} finished chunk(s), in ${r.chunks} batch(es)`,
-  );
+  console.log(retryStartedLine(jobId, r));
   return 0;
+}
+
+function retryStartedLine(
+  jobId: string,
+  r: { readonly round: number; readonly requests: number; readonly fromChunks: number; readonly chunks: number },
+): string {
+  return (
+    `job ${jobId}: round ${r.round} started with ${r.requests} rows from ${r.fromChunks} finished chunk(s), ` +
+    `in ${r.chunks} batch(es)`
+  );
 }
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -90,10 +98,18 @@ async function runExtend(argv: readonly string[]): Promise<number> {
     }
     return await extendJobDeadline(handle, target);
   });
-  console.log(
-    `job ${jobId}: deadline moved from ${r.previousDeadline} to ${r.deadline}; ${r.chunksNotified} running chunk(s) told`,
-  );
+  console.log(deadlineMovedLine(jobId, r));
   return 0;
+}
+
+function deadlineMovedLine(
+  jobId: string,
+  r: { readonly previousDeadline: string; readonly deadline: string; readonly chunksNotified: number },
+): string {
+  return (
+    `job ${jobId}: deadline moved from ${r.previousDeadline} to ${r.deadline}; ` +
+    `${r.chunksNotified} running chunk(s) told`
+  );
 }
 
 /** `openai-batch retry <id>`. */

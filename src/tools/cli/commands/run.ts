@@ -94,19 +94,28 @@ function printSummary(summary: JobSummary): void {
     .map(([s, n]) => `${s} ${compact(n ?? 0)}`)
     .join(', ');
   console.log(`\njob ${summary.jobId} ${summary.status}: ${compact(summary.rows)} rows (${counts || 'none'})`);
-  console.log(
-    `rounds: ${summary.rounds.map((r) => `r${r.round} ${r.chunks} chunk(s)`).join(', ')}; batches: ${summary.batchIds.join(', ') || 'none'}`,
-  );
-  console.log(
-    `tokens: input ${compact(summary.usage.input)} (cached ${compact(summary.usage.cachedInput)}), output ${compact(summary.usage.output)}, reasoning ${compact(summary.usage.reasoning)}`,
-  );
+  console.log(roundsLine(summary));
+  console.log(tokensLine(summary.usage));
   console.log(
     `cost: ${usd(summary.costUsd)} at batch prices; the same work synchronously: ${usd(summary.syncCostUsd)}`,
   );
   if (summary.rejected) console.log(`rejected input lines: ${summary.rejected}`);
   if (summary.skippedForBudget) console.log(`chunks not submitted (budget): ${summary.skippedForBudget}`);
   console.log(
-    `results:  ${path(summary.resultsUri)}\nfailures: ${path(summary.failuresUri)}\nreport:   ${path(summary.reportUri)}`,
+    `results:  ${path(summary.resultsUri)}\nfailures: ${path(summary.failuresUri)}\n` +
+      `report:   ${path(summary.reportUri)}`,
+  );
+}
+
+function roundsLine(summary: JobSummary): string {
+  const rounds = summary.rounds.map((r) => `r${r.round} ${r.chunks} chunk(s)`).join(', ');
+  return `rounds: ${rounds}; batches: ${summary.batchIds.join(', ') || 'none'}`;
+}
+
+function tokensLine(usage: JobSummary['usage']): string {
+  return (
+    `tokens: input ${compact(usage.input)} (cached ${compact(usage.cachedInput)}), ` +
+    `output ${compact(usage.output)}, reasoning ${compact(usage.reasoning)}`
   );
 }
 
@@ -125,9 +134,7 @@ async function run(argv: readonly string[]): Promise<number> {
 
   const storageRoot = storageRootFrom(values['storage-root']);
   const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
-  const jobId =
-    values['job-id'] ??
-    `job-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${Math.random().toString(36).slice(2, 6)}`;
+  const jobId = values['job-id'] ?? generatedJobId();
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
   const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
 
@@ -157,9 +164,7 @@ async function run(argv: readonly string[]): Promise<number> {
         taskQueue,
         workflowId: jobId,
       });
-      console.log(
-        `job ${jobId} started on task queue "${taskQueue}"${parts.temporalUiUrl ? `; watch it at ${parts.temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}` : ''}`,
-      );
+      console.log(jobStartedLine(jobId, taskQueue, parts.temporalUiUrl));
 
       const display = new ProgressDisplay();
       const started = Date.now();
@@ -206,7 +211,7 @@ async function run(argv: readonly string[]): Promise<number> {
         console.log(
           `left job ${jobId} running.` +
             (parts.temporalUiUrl
-              ? ` It is saved in ${workDir}/dev-server.sqlite; \`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
+              ? savedInDevServerNote(workDir)
               : ' A worker on its task queue finishes it; `openai-batch status ' + jobId + '` shows it.'),
         );
         return 1;
@@ -235,6 +240,26 @@ async function run(argv: readonly string[]): Promise<number> {
   } finally {
     await parts.stop();
   }
+}
+
+/** `job-<UTC timestamp>-<4 random characters>`, for a run started without --job-id. */
+function generatedJobId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  return `job-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+function jobStartedLine(jobId: string, taskQueue: string, temporalUiUrl: string | undefined): string {
+  const watch = temporalUiUrl
+    ? `; watch it at ${temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(jobId)}`
+    : '';
+  return `job ${jobId} started on task queue "${taskQueue}"${watch}`;
+}
+
+function savedInDevServerNote(workDir: string): string {
+  return (
+    ` It is saved in ${workDir}/dev-server.sqlite; ` +
+    `\`openai-batch dev --db ${workDir}/dev-server.sqlite\` resumes it.`
+  );
 }
 
 /** `openai-batch run`: the main job on the embedded defaults. */

@@ -34,9 +34,7 @@ async function describeJob(
 
 function statusCommand(name: 'status' | 'watch'): Command {
   const usage =
-    name === 'status'
-      ? `Usage: openai-batch status <job-id> [--json]\n\nPrints a job's progress (the \`progress\` query) or, once it ended, its summary.\n`
-      : `Usage: openai-batch watch <job-id>\n\nShows a job's progress until it ends.\n`;
+    name === 'status' ? STATUS_USAGE : `Usage: openai-batch watch <job-id>\n\nShows a job's progress until it ends.\n`;
   return {
     name,
     summary: name === 'status' ? "print a job's progress or summary" : "follow a job's progress until it ends",
@@ -79,6 +77,10 @@ function statusCommand(name: 'status' | 'watch'): Command {
     },
   };
 }
+
+const STATUS_USAGE =
+  'Usage: openai-batch status <job-id> [--json]\n\n' +
+  "Prints a job's progress (the `progress` query) or, once it ended, its summary.\n";
 
 /** `openai-batch status <id>`. */
 export const jobStatusCommand: Command = statusCommand('status');

@@ -51,10 +51,8 @@ export function sendFault(
       return;
     case 'badGateway': {
       // A 502 comes from the edge proxy, as an HTML page, not from the API.
-      const html =
-        '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n';
-      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
-      res.end(html);
+      res.writeHead(502, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(BAD_GATEWAY_HTML) });
+      res.end(BAD_GATEWAY_HTML);
       return;
     }
     case 'serviceUnavailable':
@@ -69,3 +67,15 @@ export function sendFault(
       return;
   }
 }
+
+/** The page Cloudflare serves for a 502, line by line. */
+const BAD_GATEWAY_HTML = [
+  '<html>',
+  '<head><title>502 Bad Gateway</title></head>',
+  '<body>',
+  '<center><h1>502 Bad Gateway</h1></center>',
+  '<hr><center>cloudflare</center>',
+  '</body>',
+  '</html>',
+  '',
+].join('\r\n');

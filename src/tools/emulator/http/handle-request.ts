@@ -22,7 +22,10 @@ export interface RequestDeps {
 }
 
 const NO_KEY =
-  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
+  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth " +
+  '(i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) ' +
+  "if you're accessing the API from your browser and are prompted for a username and password. " +
+  'You can obtain an API key from https://platform.openai.com/account/api-keys.';
 
 /** Reads and discards a request body, so an early answer does not leave the client mid-upload. */
 async function drain(req: IncomingMessage): Promise<void> {
@@ -68,11 +71,7 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     const accepted = deps.config().apiKeys;
     if (accepted.length > 0 && !accepted.includes(key)) {
       await drain(req);
-      throw new ApiError(
-        401,
-        `Incorrect API key provided: ${redactKey(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
-        { param: null, code: 'invalid_api_key' },
-      );
+      throw new ApiError(401, incorrectKeyMessage(key), { param: null, code: 'invalid_api_key' });
     }
 
     const decision = chooseFault(deps.config(), name, callIndex);
@@ -111,6 +110,13 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     if (err instanceof ApiError) return sendError(res, err);
     sendUnknownError(res, err);
   }
+}
+
+function incorrectKeyMessage(key: string): string {
+  return (
+    `Incorrect API key provided: ${redactKey(key)}. ` +
+    'You can find your API key at https://platform.openai.com/account/api-keys.'
+  );
 }
 
 function send(res: ServerResponse, result: unknown, started: number): void {

@@ -17,9 +17,11 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new ApiError(
-      400,
-      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
-    );
+    throw new ApiError(400, INVALID_JSON_MESSAGE);
   }
 }
+
+const INVALID_JSON_MESSAGE =
+  'We could not parse the JSON body of your request. ' +
+  "(HINT: This likely means you aren't using your HTTP library correctly. " +
+  'The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)';

@@ -175,9 +175,7 @@ export class BatchEngine {
       errors: [
         {
           code: 'token_limit_exceeded',
-          message:
-            `Enqueued token limit reached for ${result.model} in organization org-emulator. ` +
-            `Limit: ${limit.toLocaleString('en-US')} enqueued tokens. Please try again once some in_progress batches have been completed.`,
+          message: tokenLimitMessage(result.model, limit),
           param: null,
           line: null,
         },
@@ -282,4 +280,12 @@ export class BatchEngine {
     }
     return false;
   }
+}
+
+function tokenLimitMessage(model: string, limit: number): string {
+  return (
+    `Enqueued token limit reached for ${model} in organization org-emulator. ` +
+    `Limit: ${limit.toLocaleString('en-US')} enqueued tokens. ` +
+    'Please try again once some in_progress batches have been completed.'
+  );
 }

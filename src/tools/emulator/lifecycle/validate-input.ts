@@ -91,11 +91,7 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
       continue;
     }
     if (seen.has(line.custom_id)) {
-      report(
-        'duplicate_custom_id',
-        'The custom_id for this request is a duplicate of another request. The custom_id parameter must be unique for each request in a batch.',
-        'custom_id',
-      );
+      report('duplicate_custom_id', DUPLICATE_CUSTOM_ID_MESSAGE, 'custom_id');
       continue;
     }
     seen.add(line.custom_id);
@@ -105,11 +101,7 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
     if (lineModel !== null) {
       if (model === null) model = lineModel;
       else if (lineModel !== model) {
-        report(
-          'model_mismatch',
-          `The provided model '${lineModel}' does not match the model '${model}' of the other requests. Each input file can only include requests to a single model.`,
-          'body.model',
-        );
+        report('model_mismatch', modelMismatchMessage(lineModel, model), 'body.model');
         continue;
       }
     }
@@ -123,18 +115,37 @@ export async function validateInput(options: ValidateInputOptions): Promise<Inpu
   if (errors.length > 0) return { ok: false, errors };
   if (total === 0) return fail('The batch input file is empty.', 'empty_file');
   if (total > limits.maxRequests) {
-    return fail(
-      `The batch input file contains ${total.toLocaleString('en-US')} requests; the maximum is ${limits.maxRequests.toLocaleString('en-US')}.`,
-      'too_many_tasks',
-    );
+    return fail(tooManyRequestsMessage(total, limits.maxRequests), 'too_many_tasks');
   }
   if (embeddingInputs > limits.maxEmbeddingInputs) {
-    return fail(
-      `The batch contains ${embeddingInputs.toLocaleString('en-US')} embedding inputs across all requests; the maximum is ${limits.maxEmbeddingInputs.toLocaleString('en-US')}.`,
-      'too_many_tasks',
-    );
+    return fail(tooManyEmbeddingInputsMessage(embeddingInputs, limits.maxEmbeddingInputs), 'too_many_tasks');
   }
   return { ok: true, total, model: model ?? 'unknown', promptTokens: tokens, failedRows };
+}
+
+const DUPLICATE_CUSTOM_ID_MESSAGE =
+  'The custom_id for this request is a duplicate of another request. ' +
+  'The custom_id parameter must be unique for each request in a batch.';
+
+function modelMismatchMessage(lineModel: string, model: string): string {
+  return (
+    `The provided model '${lineModel}' does not match the model '${model}' of the other requests. ` +
+    'Each input file can only include requests to a single model.'
+  );
+}
+
+function tooManyRequestsMessage(total: number, maxRequests: number): string {
+  return (
+    `The batch input file contains ${total.toLocaleString('en-US')} requests; ` +
+    `the maximum is ${maxRequests.toLocaleString('en-US')}.`
+  );
+}
+
+function tooManyEmbeddingInputsMessage(embeddingInputs: number, maxEmbeddingInputs: number): string {
+  return (
+    `The batch contains ${embeddingInputs.toLocaleString('en-US')} embedding inputs across all requests; ` +
+    `the maximum is ${maxEmbeddingInputs.toLocaleString('en-US')}.`
+  );
 }
 
 function fail(message: string, code: string): InputValidation {

@@ -31,17 +31,20 @@ export async function createBatch(ctx: RouteContext): Promise<unknown> {
   const file = liveFile(ctx.store, input.input_file_id);
   if (!file) throw notFound('file', input.input_file_id, 'input_file_id');
   if (file.purpose !== 'batch') {
-    throw new ApiError(
-      400,
-      `Invalid 'input_file_id': file ${file.id} has purpose '${file.purpose}'; a batch input file must be uploaded with purpose 'batch'.`,
-      {
-        param: 'input_file_id',
-        code: 'invalid_value',
-      },
-    );
+    throw new ApiError(400, wrongPurposeMessage(file.id, file.purpose), {
+      param: 'input_file_id',
+      code: 'invalid_value',
+    });
   }
   const record = await ctx.engine.create(input, file);
   return ctx.engine.view(record);
+}
+
+function wrongPurposeMessage(fileId: string, purpose: string): string {
+  return (
+    `Invalid 'input_file_id': file ${fileId} has purpose '${purpose}'; ` +
+    "a batch input file must be uploaded with purpose 'batch'."
+  );
 }
 
 function parseCreateBatch(raw: unknown): NewBatch {
@@ -91,39 +94,48 @@ function parseMetadata(value: unknown): Record<string, string> | null {
   if (typeof value !== 'object' || Array.isArray(value)) throw invalidType('metadata', 'an object');
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length > 16) {
-    throw new ApiError(
-      400,
-      `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${entries.length} properties instead.`,
-      {
-        param: 'metadata',
-        code: 'object_above_max_properties',
-      },
-    );
+    throw new ApiError(400, tooManyMetadataPropertiesMessage(entries.length), {
+      param: 'metadata',
+      code: 'object_above_max_properties',
+    });
   }
   for (const [key, v] of entries) {
     if (key.length > 64) {
-      throw new ApiError(
-        400,
-        `Invalid 'metadata': key '${key.slice(0, 70)}…' is too long. Expected a key with at most 64 characters, but got ${key.length} characters instead.`,
-        {
-          param: 'metadata',
-          code: 'string_above_max_length',
-        },
-      );
+      throw new ApiError(400, metadataKeyTooLongMessage(key), {
+        param: 'metadata',
+        code: 'string_above_max_length',
+      });
     }
     if (typeof v !== 'string') throw invalidType(`metadata.${key}`, 'a string');
     if (v.length > 512) {
-      throw new ApiError(
-        400,
-        `Invalid 'metadata.${key}': string too long. Expected a string with maximum length 512, but got a string with length ${v.length} instead.`,
-        {
-          param: `metadata.${key}`,
-          code: 'string_above_max_length',
-        },
-      );
+      throw new ApiError(400, metadataValueTooLongMessage(key, v), {
+        param: `metadata.${key}`,
+        code: 'string_above_max_length',
+      });
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;
+}
+
+function tooManyMetadataPropertiesMessage(count: number): string {
+  return (
+    "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, " +
+    `but got an object with ${count} properties instead.`
+  );
+}
+
+function metadataKeyTooLongMessage(key: string): string {
+  return (
+    `Invalid 'metadata': key '${key.slice(0, 70)}…' is too long. ` +
+    `Expected a key with at most 64 characters, but got ${key.length} characters instead.`
+  );
+}
+
+function metadataValueTooLongMessage(key: string, value: string): string {
+  return (
+    `Invalid 'metadata.${key}': string too long. ` +
+    `Expected a string with maximum length 512, but got a string with length ${value.length} instead.`
+  );
 }
 
 function parseOutputExpiresAfter(value: unknown): NewBatch['output_expires_after'] {

@@ -6,16 +6,19 @@ export function parseLimit(url: URL, max: number, fallback: number): number {
   if (raw === null || raw === '') return fallback;
   const limit = Number(raw);
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-    throw new ApiError(
-      400,
-      `Invalid 'limit': integer below minimum value or above maximum value. Expected a value between 1 and ${max}, but got ${raw} instead.`,
-      {
-        param: 'limit',
-        code: 'invalid_value',
-      },
-    );
+    throw new ApiError(400, limitOutOfRangeMessage(max, raw), {
+      param: 'limit',
+      code: 'invalid_value',
+    });
   }
   return limit;
+}
+
+function limitOutOfRangeMessage(max: number, raw: string): string {
+  return (
+    "Invalid 'limit': integer below minimum value or above maximum value. " +
+    `Expected a value between 1 and ${max}, but got ${raw} instead.`
+  );
 }
 
 /**

@@ -242,14 +242,10 @@ export async function completeUpload(ctx: RouteContext): Promise<unknown> {
   });
   const total = parts.reduce((sum, p) => sum + p.bytes, 0);
   if (total !== record.bytes) {
-    throw new ApiError(
-      400,
-      `The number of bytes uploaded upon completion (${total}) does not match the number of bytes specified when creating the Upload (${record.bytes}).`,
-      {
-        param: 'part_ids',
-        code: 'invalid_value',
-      },
-    );
+    throw new ApiError(400, byteCountMismatchMessage(total, record.bytes), {
+      param: 'part_ids',
+      code: 'invalid_value',
+    });
   }
   const joined = ctx.store.tmpPath();
   const md5 = createHash('md5');
@@ -300,6 +296,13 @@ export async function completeUpload(ctx: RouteContext): Promise<unknown> {
     await rm(joined, { force: true });
     throw err;
   }
+}
+
+function byteCountMismatchMessage(total: number, expected: number): string {
+  return (
+    `The number of bytes uploaded upon completion (${total}) ` +
+    `does not match the number of bytes specified when creating the Upload (${expected}).`
+  );
 }
 
 /** `POST /v1/uploads/{id}/cancel`: no parts may be added afterwards; the parts' bytes are dropped. */
