@@ -118,6 +118,15 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
         throw err;
       }
     },
+
+    /** Deletes a file at OpenAI (a chunk's input that no batch will use); one already gone is no failure. */
+    async deleteFile(input: { fileId: string }): Promise<void> {
+      try {
+        await callOpenAI('files.delete', () => openai().files.delete(input.fileId));
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.notFound)) throw err;
+      }
+    },
   };
 }
 

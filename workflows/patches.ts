@@ -85,3 +85,9 @@ export const FINALIZE_ONCE = 'finalize-once';
  * such a step fails. Older: every history recorded before 2026-12-01.
  */
 export const RECOVERY_NEVER_FAILS_JOB = 'recovery-never-fails-job';
+
+/**
+ * A chunk cancelled after its upload but before any batch deletes its input file at OpenAI instead
+ * of leaving it until its TTL. Older: every history recorded before 2026-12-01.
+ */
+export const DELETE_UNSUBMITTED_INPUT = 'delete-unsubmitted-input';

@@ -1,6 +1,6 @@
 import { CancellationScope, log, patched } from '@temporalio/workflow';
 import type { ChunkResult } from '../../common/job-types.ts';
-import { CANCEL_BATCH_ON_FAILURE, REPORT_WHEN_CANCEL_FAILS } from '../patches.ts';
+import { CANCEL_BATCH_ON_FAILURE, DELETE_UNSUBMITTED_INPUT, REPORT_WHEN_CANCEL_FAILS } from '../patches.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import type { ChunkRun } from './chunk-run.ts';
 import { adoptBatch } from './submit.ts';
@@ -67,6 +67,17 @@ async function knownBatchId(run: ChunkRun): Promise<string | undefined> {
  * until it ends, collect what it finished and report. When the cancel itself fails (a 401, 404 or
  * 400), the rows are still recorded and reported. The caller rethrows the cancellation.
  */
+async function deleteUnsubmittedInput(run: ChunkRun, fileId: string): Promise<void> {
+  await run.activities.quick.deleteFile
+    .executeWithOptions({ summary: `delete input file ${fileId}: no batch will use it` }, [{ fileId }])
+    .catch((err: unknown) =>
+      log.warn('could not delete the input file of a chunk cancelled before submission', {
+        fileId,
+        error: messageOf(err),
+      }),
+    );
+}
+
 export async function onCancel(run: ChunkRun): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     let partial: ChunkResult;
@@ -75,6 +86,9 @@ export async function onCancel(run: ChunkRun): Promise<void> {
       partial = id
         ? await cancelAndCollect(run, id, false)
         : await run.collect('cancelled', undefined, { reason: 'cancelled before submission' });
+      // No batch will read the uploaded input (the create, if any, has settled): do not leave it
+      // at OpenAI until its TTL.
+      if (!id && run.fileId && patched(DELETE_UNSUBMITTED_INPUT)) await deleteUnsubmittedInput(run, run.fileId);
     } catch (err) {
       if (!patched(REPORT_WHEN_CANCEL_FAILS)) throw err;
       const reason = cancelFailedReason(run.batchId, messageOf(err));
