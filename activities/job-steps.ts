@@ -1,12 +1,12 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
-import { InvalidInputError, planJob } from '../src/plan/index.ts';
+import { planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import type { BlobStorage } from '../src/storage/index.ts';
 import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { downloadFile as download } from './download-file.ts';
 import { withHeartbeats } from './heartbeat.ts';
+import { inputFix, jobFilesFix, stepFailure } from './step-failures.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 
 /** Input of `planJob` (round 1) and `planRetryRound` (round > 1). */
@@ -105,15 +105,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
       );
       return manifest;
     } catch (err) {
-      if (err instanceof InvalidInputError) {
-        throw ApplicationFailure.create({
-          message: err.message,
-          type: INVALID_INPUT_TYPE,
-          nonRetryable: true,
-          details: [err.report],
-        });
-      }
-      throw err;
+      throw stepFailure(err, round === 1 ? inputFix(storage.rootUri) : jobFilesFix(storage.rootUri));
     }
   }
 
@@ -136,7 +128,9 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           if (last !== 10) yield '\n';
         }
       }
-      await withHeartbeats(() => storage.writeAtomic(inputUri, merged()));
+      await withHeartbeats(() => storage.writeAtomic(inputUri, merged())).catch((err: unknown) => {
+        throw stepFailure(err, jobFilesFix(storage.rootUri));
+      });
       return await plan(
         {
           jobId: input.jobId,
@@ -152,80 +146,95 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
-      const dir = [`r${input.round}`, `c${input.chunkIndex}`];
-      const outputUri = input.outputFileId
-        ? await download(
-            openai(),
-            storage,
-            input.outputFileId,
-            storage.jobUri(input.jobId, ...dir, `${input.batchId}-output.jsonl`),
-          )
-        : undefined;
-      const errorUri = input.errorFileId
-        ? await download(
-            openai(),
-            storage,
-            input.errorFileId,
-            storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`),
-          )
-        : undefined;
-      const outcome = await withHeartbeats(() =>
-        reconcileChunk(
-          {
-            jobId: input.jobId,
-            round: input.round,
-            chunkIndex: input.chunkIndex,
-            chunkUri: input.chunkUri,
-            batchId: input.batchId || null,
-            batchStatus: input.end,
-            endpoint: input.endpoint,
-            ...(outputUri ? { outputUri } : {}),
-            ...(errorUri ? { errorUri } : {}),
-            ...(input.batchErrors ? { batchErrors: input.batchErrors } : {}),
-            ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
-            ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
-            ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),
-            ...(input.recovered ? { recovered: true } : {}),
-          } as Parameters<typeof reconcileChunk>[0],
-          storage,
-        ),
-      );
-      return {
-        recordsUri: outcome.recordsUri,
-        retryUri: outcome.retryUri,
-        retryCount: outcome.retryCount,
-        counts: outcome.counts,
-        usage: outcome.usage,
-      };
+      return await collect(input).catch((err: unknown) => {
+        throw stepFailure(err, jobFilesFix(storage.rootUri));
+      });
     },
 
     /** Writes results.jsonl, failures.jsonl and report.json; returns their URIs and the totals. */
     async finalizeJob(input: FinalizeInput): Promise<FinalizeResult> {
-      const report = await withHeartbeats(() =>
-        finalizeJob(
-          {
-            ...input,
-            inputUri: resolveUri(storage, input.inputUri),
-            rounds: input.rounds.map((r) => ({
-              round: r.round,
-              chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })),
-            })),
-          } as Parameters<typeof finalizeJob>[0],
-          storage,
-        ),
-      );
-      return {
-        resultsUri: report.resultsUri,
-        failuresUri: report.failuresUri,
-        reportUri: report.reportUri,
-        rows: report.rows,
-        counts: report.counts,
-        usage: report.usage,
-        costUsd: report.costUsd,
-        syncCostUsd: report.syncCostUsd,
-      };
+      return await finalize(input).catch((err: unknown) => {
+        throw stepFailure(
+          err,
+          `${jobFilesFix(storage.rootUri)} (finalize also reads the job's input, ${input.inputUri})`,
+        );
+      });
     },
   };
+
+  async function collect(input: CollectChunkInput): Promise<CollectChunkResult> {
+    const dir = [`r${input.round}`, `c${input.chunkIndex}`];
+    const outputUri = input.outputFileId
+      ? await download(
+          openai(),
+          storage,
+          input.outputFileId,
+          storage.jobUri(input.jobId, ...dir, `${input.batchId}-output.jsonl`),
+        )
+      : undefined;
+    const errorUri = input.errorFileId
+      ? await download(
+          openai(),
+          storage,
+          input.errorFileId,
+          storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`),
+        )
+      : undefined;
+    const outcome = await withHeartbeats(() =>
+      reconcileChunk(
+        {
+          jobId: input.jobId,
+          round: input.round,
+          chunkIndex: input.chunkIndex,
+          chunkUri: input.chunkUri,
+          batchId: input.batchId || null,
+          batchStatus: input.end,
+          endpoint: input.endpoint,
+          ...(outputUri ? { outputUri } : {}),
+          ...(errorUri ? { errorUri } : {}),
+          ...(input.batchErrors ? { batchErrors: input.batchErrors } : {}),
+          ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
+          ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
+          ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),
+          ...(input.recovered ? { recovered: true } : {}),
+        } as Parameters<typeof reconcileChunk>[0],
+        storage,
+      ),
+    );
+    return {
+      recordsUri: outcome.recordsUri,
+      retryUri: outcome.retryUri,
+      retryCount: outcome.retryCount,
+      counts: outcome.counts,
+      usage: outcome.usage,
+    };
+  }
+
+  async function finalize(input: FinalizeInput): Promise<FinalizeResult> {
+    const report = await withHeartbeats(() =>
+      finalizeJob(
+        {
+          ...input,
+          inputUri: resolveUri(storage, input.inputUri),
+          rounds: input.rounds.map((r) => ({
+            round: r.round,
+            chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })),
+          })),
+        } as Parameters<typeof finalizeJob>[0],
+        storage,
+      ),
+    );
+    return {
+      resultsUri: report.resultsUri,
+      failuresUri: report.failuresUri,
+      reportUri: report.reportUri,
+      rows: report.rows,
+      counts: report.counts,
+      usage: report.usage,
+      costUsd: report.costUsd,
+      syncCostUsd: report.syncCostUsd,
+    };
+  }
 }
 
 /** A bare path is taken relative to the storage root; URIs pass through. */

@@ -30,7 +30,7 @@ export const FAILURE_TYPES = {
   createSettled: 'OpenAIBatch.CreateSettled',
   /** The worker's OpenAI configuration cannot work (e.g. a base URL with credentials in it). Not retried. */
   config: 'OpenAIBatch.Config',
-  /** A chunk file in storage changed while it was uploaded. Retried. */
+  /** Storage cannot serve a file the job needs (missing, outside the root): not retried. A chunk file that changed while it was uploaded: retried. */
   storage: 'OpenAIBatch.Storage',
   /** A `retryFailedRows` or `extendDeadline` update the job refused, with its reason. */
   updateRejected: 'OpenAIBatch.UpdateRejected',

@@ -192,7 +192,8 @@ export interface ChunkProgress {
 }
 
 /** The job's phase, also its `OpenAIBatchJobStatus` search attribute. */
-export type JobPhase = 'planning' | 'running' | 'finalizing' | 'completed' | 'failed' | 'cancelled';
+export type JobPhase =
+  'planning' | 'running' | 'finalizing' | 'completed' | 'deadline_exceeded' | 'failed' | 'cancelled';
 
 /** What the `progress` query returns. */
 export interface JobProgress {

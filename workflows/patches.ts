@@ -91,3 +91,10 @@ export const RECOVERY_NEVER_FAILS_JOB = 'recovery-never-fails-job';
  * of leaving it until its TTL. Older: every history recorded before 2026-12-01.
  */
 export const DELETE_UNSUBMITTED_INPUT = 'delete-unsubmitted-input';
+
+/**
+ * Every way a job ends leaves its status search attribute true: a job cancelled or failed before
+ * planning ended, or failed after it, sets `cancelled` or `failed`; a job cut by its deadline sets
+ * `deadline_exceeded`, not `completed`. Older: every history recorded before 2026-12-02.
+ */
+export const STATUS_ON_EVERY_END = 'status-on-every-end';

@@ -33,7 +33,12 @@ export function resolveLimits(overrides: ChunkLimits | undefined): ResolvedChunk
   if (overrides?.maxTokensPerBatch !== undefined) limits.maxTokensPerBatch = overrides.maxTokensPerBatch;
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value <= 0)
-      throw new RangeError(`chunk limit ${key} must be a positive integer, got ${String(value)}`);
+      throw new InvalidLimitsError(`chunk limit ${key} must be a positive integer, got ${String(value)}`);
   }
   return limits;
+}
+
+/** A chunk limit that cannot work (not a positive integer): retrying cannot fix it. */
+export class InvalidLimitsError extends RangeError {
+  override readonly name = 'InvalidLimitsError';
 }

@@ -1,7 +1,7 @@
 export { planJob } from './plan-job.ts';
 export type { PlanJobInput } from './plan-job.ts';
 export type { JobManifest, ChunkManifest } from './manifest.ts';
-export { DEFAULT_CHUNK_LIMITS, resolveLimits } from './chunk-limits.ts';
+export { DEFAULT_CHUNK_LIMITS, InvalidLimitsError, resolveLimits } from './chunk-limits.ts';
 export type { ResolvedChunkLimits } from './chunk-limits.ts';
 export { InvalidInputError, formatInvalidInput } from './invalid-input-report.ts';
 export type { InvalidInputReport } from './invalid-input-report.ts';

@@ -1,8 +1,8 @@
 // The job's end: merge every round's records into results.jsonl, failures.jsonl and report.json,
 // and return the summary (or, after a refused API key, fail with it).
 import { ApplicationFailure, CancellationScope, patched } from '@temporalio/workflow';
-import type { JobSummary } from '../../common/job-types.ts';
-import { FINALIZE_ONCE } from '../patches.ts';
+import type { JobPhase, JobSummary } from '../../common/job-types.ts';
+import { FINALIZE_ONCE, STATUS_ON_EVERY_END } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { allBatchIds, sumCounts } from './job-state.ts';
 
@@ -47,7 +47,7 @@ export async function finish(run: JobRun, status: JobSummary['status']): Promise
       },
     ],
   );
-  run.publish(status === 'cancelled' ? 'cancelled' : status === 'failed' ? 'failed' : 'completed');
+  run.publish(endPhase(status));
   return {
     jobId,
     status,
@@ -69,6 +69,12 @@ export async function finish(run: JobRun, status: JobSummary['status']): Promise
     failuresUri: final.failuresUri,
     reportUri: final.reportUri,
   };
+}
+
+/** The status search attribute of a job that ended `status`. */
+function endPhase(status: JobSummary['status']): JobPhase {
+  if (status === 'deadline_exceeded') return patched(STATUS_ON_EVERY_END) ? 'deadline_exceeded' : 'completed';
+  return status;
 }
 
 /**

@@ -1,4 +1,6 @@
-import { CancellationScope, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, isCancellation, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { JOB_STATUS } from '../../common/search-attributes.ts';
+import { STATUS_ON_EVERY_END } from '../patches.ts';
 import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
 import {
   chunkDoneSignal,
@@ -69,11 +71,27 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     if (state.fatal) throw fatalFailure(state.fatal, summary);
     return summary;
   } catch (err) {
-    if (!isCancellation(err) || !run) throw err;
+    const ended = isCancellation(err) ? 'cancelled' : 'failed';
+    if (ended === 'failed' || !run) {
+      // Failed anywhere, or cancelled before planning ended: say so in the status search attribute.
+      if (patched(STATUS_ON_EVERY_END)) markEnded(ended, run);
+      throw err;
+    }
     const cancelled = run;
-    await CancellationScope.nonCancellable(() => finishCancelled(cancelled));
+    try {
+      await CancellationScope.nonCancellable(() => finishCancelled(cancelled));
+    } catch (finishErr) {
+      if (patched(STATUS_ON_EVERY_END)) markEnded('failed', run);
+      throw finishErr;
+    }
     throw err;
   }
+}
+
+/** Publishes the phase of a job that ends without its summary (progress as far as it got). */
+function markEnded(phase: 'failed' | 'cancelled', run: JobRun | undefined): void {
+  if (run) run.publish(phase);
+  else upsertSearchAttributes([{ key: JOB_STATUS, value: phase }]);
 }
 
 /** An update validator's refusal: `why`, when there is one, as the rejection's message. */
