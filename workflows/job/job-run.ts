@@ -23,7 +23,16 @@ import type {
   JobProgress,
   WaitOptions,
 } from '../../common/job-types.ts';
-import { BATCH_IDS, ENDPOINT, JOB_NAME, JOB_PROGRESS, JOB_STATUS, MODEL } from '../../common/search-attributes.ts';
+import {
+  BATCH_IDS,
+  batchIdsWithinBudget,
+  ENDPOINT,
+  JOB_NAME,
+  JOB_PROGRESS,
+  JOB_STATUS,
+  keywordWithinBudget,
+  MODEL,
+} from '../../common/search-attributes.ts';
 import { PUBLISH_BATCH_IDS_ON_PROGRESS } from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
@@ -129,10 +138,16 @@ export class JobRun {
     upsertSearchAttributes([
       { key: JOB_STATUS, value: this.state.phase },
       { key: JOB_PROGRESS, value: progress.percent },
-      // Keyword lists are capped at 2 KiB per value: keep the newest ids.
-      { key: BATCH_IDS, value: allBatchIds(this.state).slice(-50) },
+      // A value is capped at 2 KiB: the active chunks' ids first, then the newest.
+      { key: BATCH_IDS, value: publishedBatchIds(this.state) },
     ]);
   }
+}
+
+/** The batch ids the job publishes: within Temporal's 2 KiB per value whatever the job's size. */
+export function publishedBatchIds(state: JobState): string[] {
+  const active = Object.values(state.active).flatMap((p) => (p.batchId ? [p.batchId] : []));
+  return batchIdsWithinBudget(active, allBatchIds(state));
 }
 
 /** Validates and plans the input (round 1) and returns the job's run. */
@@ -143,7 +158,7 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     { key: JOB_STATUS, value: 'planning' },
     { key: JOB_PROGRESS, value: 0 },
     { key: ENDPOINT, value: input.endpoint },
-    ...(input.name ? [{ key: JOB_NAME, value: input.name }] : []),
+    ...(input.name ? [{ key: JOB_NAME, value: keywordWithinBudget(input.name) }] : []),
   ]);
   const plan = await job.act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
     {
@@ -174,6 +189,6 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     roundStartedAtMs: Date.now(),
     retried: [],
   };
-  upsertSearchAttributes([{ key: MODEL, value: plan.model }]);
+  upsertSearchAttributes([{ key: MODEL, value: keywordWithinBudget(plan.model) }]);
   return new JobRun(job, state);
 }
