@@ -2,7 +2,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
-import { nextPollDelayMs, type PollScheduleOptions } from '../common/poll-schedule.ts';
+import { nextPollDelayMs, type PollObservation, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { type BatchStatus, isTerminalStatus } from '../common/batch-status.ts';
@@ -77,15 +77,7 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
       if (snapshot.terminal) return snapshot;
       const now = Date.now();
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
-      let delay = nextPollDelayMs(
-        {
-          elapsedMs: now - snapshot.createdAtMs,
-          status: snapshot.status,
-          done: snapshot.completed + snapshot.failed,
-          total: snapshot.total,
-        },
-        input.schedule,
-      );
+      let delay = nextPollDelayMs(pollObservation(snapshot, now, activityInfo().scheduledTimestampMs), input.schedule);
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
       // Past the refresh interval, hand the snapshot to the workflow (one wake, no extra poll).
       if (now - activityInfo().scheduledTimestampMs >= input.refreshMs)
@@ -173,6 +165,22 @@ function stillRunning(message: string, delayMs: number, snapshot?: BatchSnapshot
       ? [{ status: snapshot.status, completed: snapshot.completed, failed: snapshot.failed, total: snapshot.total }]
       : [],
   });
+}
+
+/**
+ * What the schedule is told of a running batch. A cancelling batch's schedule runs from when this
+ * wait began (right after the cancel), not from the batch's creation: a batch cancelled after an
+ * hour is then polled in seconds, so a cancel acts at once instead of after the next long poll.
+ */
+export function pollObservation(snapshot: BatchSnapshot, nowMs: number, waitStartedAtMs: number): PollObservation {
+  const since =
+    snapshot.status === 'cancelling' ? Math.max(snapshot.createdAtMs, waitStartedAtMs) : snapshot.createdAtMs;
+  return {
+    elapsedMs: nowMs - since,
+    status: snapshot.status,
+    done: snapshot.completed + snapshot.failed,
+    total: snapshot.total,
+  };
 }
 
 /** The workflows' view of a batch object. */

@@ -115,9 +115,11 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
             if (ord >= 0) {
               for (const col of history) {
                 const r = col.get(ord);
-                if (r > 0) batchIds.push((refs[r - 1] as ChunkRef).batchId);
+                const id = r > 0 ? (refs[r - 1] as ChunkRef).batchId : null;
+                // A round that never submitted the row (cancel, budget, deadline) made no attempt.
+                if (id) batchIds.push(id);
               }
-            } else batchIds.push(chunk.batchId);
+            } else if (chunk.batchId) batchIds.push(chunk.batchId);
             counts[rec.status]++;
             const result = {
               custom_id: rec.custom_id,

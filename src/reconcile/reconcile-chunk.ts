@@ -163,7 +163,12 @@ export async function reconcileChunk(input: ReconcileChunkInput, storage: BlobSt
         }
       }
     }
-    const fate = unmatchedRowFate(input.batchStatus, input.batchErrors ?? [], input.batchId !== null);
+    const fate = unmatchedRowFate(
+      input.batchStatus,
+      input.batchErrors ?? [],
+      input.batchId !== null,
+      input.cancelledByDeadline === true,
+    );
     if (rowStatus.includes(UNSEEN)) {
       for await (const { row, raw } of chunkRows(storage, input.chunkUri, rowLine, rowStatus.length)) {
         if (rowStatus[row] !== UNSEEN) continue;

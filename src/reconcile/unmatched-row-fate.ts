@@ -10,7 +10,12 @@ type Fate = (chunkLine: number) => { status: ChunkRowStatus; error: RowError | n
  * job was cancelled first); a failed batch refused the whole file (its
  * per-line errors name lines); a completed batch lost it (`missing`, retryable).
  */
-export function unmatchedRowFate(batchStatus: string, batchErrors: readonly BatchErrorEntry[], submitted = true): Fate {
+export function unmatchedRowFate(
+  batchStatus: string,
+  batchErrors: readonly BatchErrorEntry[],
+  submitted = true,
+  byDeadline = false,
+): Fate {
   switch (batchStatus) {
     case 'expired':
       return () => ({
@@ -33,7 +38,10 @@ export function unmatchedRowFate(batchStatus: string, batchErrors: readonly Batc
         status: 'failed',
         error: {
           code: 'not_submitted',
-          message: "the chunk was not submitted (for example, the job's cost budget was reached)",
+          // Skipped chunks are the budget's or the deadline's (a cancel records its rows as cancelled).
+          message: byDeadline
+            ? "the job's deadline passed before this chunk was submitted"
+            : "the chunk was not submitted: the job's cost budget (maxCostUsd) would have been exceeded",
         },
       });
     case 'failed': {
