@@ -44,6 +44,22 @@ export interface WaitForBatchInput {
   readonly deadlineMs?: number | undefined;
   /** Epoch ms before which the batch is not polled again (carried over a progress refresh). */
   readonly nextPollAtMs?: number | undefined;
+  /**
+   * Rows done (completed + failed) the chunk last reported. When a poll finds a tenth of the
+   * batch's rows done since, the activity returns early so that the job's progress follows the
+   * polls: at most ten such wakes per batch, so the history stays small.
+   */
+  readonly reportedDone?: number | undefined;
+}
+
+/** The share of a batch's rows done since the last report that makes the wait report early. */
+export const PROGRESS_STEP = 0.1;
+
+/** Whether a running batch's counts moved enough since `reportedDone` to be worth a wake of the workflow. */
+export function countsMoved(snapshot: BatchSnapshot, reportedDone: number | undefined): boolean {
+  if (reportedDone === undefined || snapshot.total <= 0) return false;
+  const done = snapshot.completed + snapshot.failed;
+  return done - reportedDone >= Math.max(1, Math.ceil(snapshot.total * PROGRESS_STEP));
 }
 
 /** Marks the "still running" retries of `waitForBatch`; benign, so it is not logged as an error. */
@@ -79,8 +95,9 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
       let delay = nextPollDelayMs(pollObservation(snapshot, now, activityInfo().scheduledTimestampMs), input.schedule);
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
-      // Past the refresh interval, hand the snapshot to the workflow (one wake, no extra poll).
-      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs)
+      // Past the refresh interval, or with a tenth of the rows done since the last report, hand
+      // the snapshot to the workflow (one wake, no extra poll).
+      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs || countsMoved(snapshot, input.reportedDone))
         return { ...snapshot, nextPollAtMs: now + delay };
       // A retry due after the schedule-to-close bound is not made: Temporal would fail the wait
       // (and the chunk) with the batch still running. Poll sooner; with no room left, wake the workflow.

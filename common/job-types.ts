@@ -189,6 +189,8 @@ export interface ChunkProgress {
   readonly batchStatus?: BatchStatus | undefined;
   readonly done: number;
   readonly total: number;
+  /** When `done` was seen (the poll), epoch ms, when known. */
+  readonly observedAtMs?: number | undefined;
 }
 
 /** The job's phase, also its `OpenAIBatchJobStatus` search attribute. */
@@ -216,15 +218,18 @@ export interface JobProgress {
   };
   readonly counts: Partial<Record<RowStatus, number>>;
   readonly usage: TokenUsage;
+  /** An upper bound: every submitted request's prompt plus its max output tokens, at batch prices. */
   readonly estimatedCostUsd: number;
   readonly batchIds: readonly string[];
   readonly active: readonly ChunkProgress[];
+  /** When the rows done were last seen (the latest poll or chunk result the counts come from), epoch ms. */
+  readonly observedAtMs?: number | undefined;
   /** The deadline, epoch ms, when the job has one. */
   readonly deadlineMs?: number | undefined;
   /**
-   * When the round should end at the rate seen so far (rows done per elapsed time in this round),
-   * epoch ms. Absent until a row is done. A guide, not a promise: OpenAI works through a batch
-   * unevenly, and running batches report their counts at each progress refresh.
+   * When the round should end at the rate seen so far (rows done per time in this round, up to
+   * `observedAtMs`), epoch ms. Absent until 5% of the round's rows are seen done, and when the
+   * predicted end has passed. A guide, not a promise: OpenAI works through a batch unevenly.
    */
   readonly etaMs?: number | undefined;
 }

@@ -98,3 +98,10 @@ export const DELETE_UNSUBMITTED_INPUT = 'delete-unsubmitted-input';
  * `deadline_exceeded`, not `completed`. Older: every history recorded before 2026-12-02.
  */
 export const STATUS_ON_EVERY_END = 'status-on-every-end';
+
+/**
+ * A chunk's progress report that moves the job's percent also upserts the progress search
+ * attribute (what `list` shows), not only the current details. Older: every history recorded
+ * before 2026-12-02.
+ */
+export const PUBLISH_PROGRESS_ON_CHUNK_PROGRESS = 'publish-progress-on-chunk-progress';

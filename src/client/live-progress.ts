@@ -17,9 +17,9 @@ interface PollDetails {
 /**
  * The job's progress with each waiting batch's counts as of its latest poll.
  *
- * A chunk reports its counts to the job only at each progress refresh (every 2 hours by default,
- * to keep Temporal actions few), so the `progress` query alone shows a day-long batch at 0% for
- * its first two hours. Every poll between refreshes is a retry of the chunk's pending wait
+ * A chunk reports its counts to the job at each progress refresh (every 2 hours by default) and
+ * whenever a poll finds another tenth of its batch done, so the `progress` query can lag the
+ * polls by up to a tenth of a batch. Every poll between reports is a retry of the chunk's pending wait
  * activity, whose last (benign) failure carries the batch's status and counts: this reads them
  * with `describe`, which costs no Temporal action. With a custom payload codec the details cannot
  * be read here, and the refresh values are shown.
@@ -36,15 +36,18 @@ export async function getLiveJobProgress(client: Client, workflowId: string): Pr
   const rowsDone = progress.rowsDone + gained;
   const roundRequests = progress.roundRequests ?? progress.totalRequests;
   const now = Date.now();
+  // The counts are as of the latest poll, not as of now: the rate is taken up to then.
+  const observedAtMs = Math.max(progress.observedAtMs ?? 0, ...active.map((c) => c.observedAtMs ?? 0)) || now;
   return {
     ...progress,
     active,
     rowsDone,
+    observedAtMs,
     percent: roundRequests > 0 ? Math.min(100, Math.floor((100 * rowsDone) / roundRequests)) : progress.percent,
     etaMs:
       progress.roundStartedAtMs === undefined
         ? progress.etaMs
-        : etaMs(rowsDone, roundRequests, progress.roundStartedAtMs, now),
+        : etaMs(rowsDone, roundRequests, progress.roundStartedAtMs, observedAtMs, now),
   };
 }
 
@@ -64,5 +67,14 @@ async function withLatestPoll(client: Client, jobId: string, chunk: ChunkProgres
     return chunk;
   }
   const done = Math.min(details.completed + details.failed, chunk.total);
-  return done >= chunk.done ? { ...chunk, batchStatus: details.status, done } : chunk;
+  const polledAt = wait?.lastAttemptCompleteTime ? timestampMs(wait.lastAttemptCompleteTime) : undefined;
+  return done >= chunk.done
+    ? { ...chunk, batchStatus: details.status, done, ...(polledAt ? { observedAtMs: polledAt } : {}) }
+    : chunk;
+}
+
+/** A protobuf timestamp in epoch ms. */
+function timestampMs(t: { seconds?: { toNumber(): number } | number | null; nanos?: number | null }): number {
+  const seconds = typeof t.seconds === 'number' ? t.seconds : (t.seconds?.toNumber() ?? 0);
+  return seconds * 1000 + Math.floor((t.nanos ?? 0) / 1e6);
 }

@@ -25,6 +25,8 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
         refreshMs: input.wait.progressRefreshMs,
         deadlineMs: cancelling ? undefined : run.deadline,
         nextPollAtMs,
+        // The wait returns early when a tenth of the rows are done since this count.
+        reportedDone: run.progress.done,
       });
     } catch (err) {
       // The schedule-to-close bound passed (a worker was down): start a fresh wait.

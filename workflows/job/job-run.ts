@@ -33,7 +33,7 @@ import {
   keywordWithinBudget,
   MODEL,
 } from '../../common/search-attributes.ts';
-import { PUBLISH_BATCH_IDS_ON_PROGRESS } from '../patches.ts';
+import { PUBLISH_BATCH_IDS_ON_PROGRESS, PUBLISH_PROGRESS_ON_CHUNK_PROGRESS } from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
 import { RetryNow } from './retry-now.ts';
@@ -82,6 +82,8 @@ export class JobRun {
   doneEvents = 0;
   /** Set while the job drains its handlers before continue-as-new: new retry requests are refused. */
   closing = false;
+  /** The progress percent last published in the search attributes (this run). */
+  private publishedPercent = -1;
 
   readonly job: JobSettings;
   readonly state: JobState;
@@ -105,11 +107,16 @@ export class JobRun {
     const known = this.state.active[id];
     if (!known) return;
     const knownBatchId = known.batchId;
+    const seen = p.done !== known.done;
     this.state.active[id] = p;
+    if (seen) this.state.observedAtMs = Date.now();
     setCurrentDetails(progressMarkdown(this.progress(), Date.now()));
     // Operators look a running job up by its batch id: publish a new batch id as soon as a chunk
     // reports it, not only when the chunk ends. Patched, so that recorded histories still replay.
     if (p.batchId && p.batchId !== knownBatchId && patched(PUBLISH_BATCH_IDS_ON_PROGRESS)) this.publish();
+    // `list` shows the progress search attribute: move it with the polls, once per percent at most.
+    else if (seen && this.progress().percent !== this.publishedPercent && patched(PUBLISH_PROGRESS_ON_CHUNK_PROGRESS))
+      this.publish();
   }
 
   /** A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts. */
@@ -118,6 +125,7 @@ export class JobRun {
     const id = chunkWorkflowId(this.job.jobId, result.round, result.index);
     if (s.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
     s.results.push(result);
+    s.observedAtMs = Date.now();
     delete s.active[id];
     if (s.chunkUris) delete s.chunkUris[id];
     if (result.failureType && !s.fatal) {
@@ -134,6 +142,7 @@ export class JobRun {
   publish(phase?: JobPhase): void {
     if (phase) this.state.phase = phase;
     const progress = this.progress();
+    this.publishedPercent = progress.percent;
     setCurrentDetails(progressMarkdown(progress, Date.now()));
     upsertSearchAttributes([
       { key: JOB_STATUS, value: this.state.phase },

@@ -40,6 +40,11 @@ export interface JobState {
   retried?: string[];
   /** The input file of each launched chunk, by workflow id (absent in states saved before it was added). */
   chunkUris?: Record<string, string>;
+  /**
+   * When the job last learned of rows done (a chunk's progress or result), epoch ms: the ETA's rate
+   * is taken up to then, not up to now. Absent in states saved before it was added.
+   */
+  observedAtMs?: number;
   /** Set when a chunk failed in a way every chunk would (a refused API key): nothing more is submitted. */
   fatal?: { readonly type: string; readonly message: string };
 }
@@ -117,10 +122,11 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
         ? Math.min(active.some((p) => p.round < state.round) ? 99 : 100, Math.floor((100 * rowsDone) / total))
         : 0,
     deadlineMs,
+    observedAtMs: state.observedAtMs,
     etaMs:
       finished || state.phase !== 'running'
         ? undefined
-        : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, nowMs),
+        : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, state.observedAtMs ?? nowMs, nowMs),
     chunks: {
       planned: state.plan.chunks.length,
       active: active.length,
@@ -135,12 +141,27 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
   };
 }
 
-/** Extrapolates the round's end from its rate so far; undefined until there is a rate. */
-export function etaMs(rowsDone: number, total: number, roundStartedAtMs: number, nowMs: number): number | undefined {
-  const elapsed = nowMs - roundStartedAtMs;
-  if (rowsDone <= 0 || elapsed <= 0) return undefined;
-  if (rowsDone >= total) return nowMs;
-  return Math.round(nowMs + ((total - rowsDone) * elapsed) / rowsDone);
+/** The share of a round's rows that must be seen done before its rate says anything. */
+export const ETA_MIN_SHARE = 0.05;
+
+/**
+ * Extrapolates the round's end from the rate seen up to `observedAtMs` (when `rowsDone` was
+ * learned; a count learned a minute ago says nothing of the last minute). Undefined until at least
+ * {@link ETA_MIN_SHARE} of the rows are seen done, and once the predicted end has passed (as of
+ * `nowMs`) with rows still to do: no ETA rather than a wrong one.
+ */
+export function etaMs(
+  rowsDone: number,
+  total: number,
+  roundStartedAtMs: number,
+  observedAtMs: number,
+  nowMs = observedAtMs,
+): number | undefined {
+  const elapsed = observedAtMs - roundStartedAtMs;
+  if (rowsDone <= 0 || elapsed <= 0 || rowsDone < total * ETA_MIN_SHARE) return undefined;
+  if (rowsDone >= total) return undefined;
+  const eta = Math.round(observedAtMs + ((total - rowsDone) * elapsed) / rowsDone);
+  return eta >= nowMs ? eta : undefined;
 }
 
 /** "3 h 20 m", "12 m", "40 s": for Markdown, where the CLI's formatter is not available. */
@@ -156,6 +177,11 @@ export function roughDuration(ms: number): string {
 /** "2026-11-22 03:10 UTC". */
 export function utcMinute(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** "2026-11-22 03:10:42 UTC". */
+export function utcSecond(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 /** The `progress` query's answer before planning has finished. */
@@ -187,8 +213,11 @@ export function progressMarkdown(p: JobProgress, nowMs: number): string {
     '',
     `- chunks: ${p.chunks.done} done, ${p.chunks.active} active, ${p.chunks.skipped} skipped of ${p.chunks.planned}`,
     `- rows this round: ${counts}`,
-    `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`,
-    `- estimated cost committed: $${p.estimatedCostUsd.toFixed(4)}`,
+    p.chunks.done > 0
+      ? `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`
+      : '- tokens: counted when the first chunk finishes',
+    `- cost at most $${p.estimatedCostUsd.toFixed(4)} (an upper bound: every submitted request at its max tokens)`,
+    ...(p.observedAtMs !== undefined ? [`- rows counted as of ${utcSecond(p.observedAtMs)} (the last poll)`] : []),
     ...(p.etaMs !== undefined
       ? [`- ETA: ${utcMinute(p.etaMs)} (in about ${roughDuration(p.etaMs - nowMs)}, at this round's rate so far)`]
       : []),

@@ -3,24 +3,23 @@ import type { JobProgress } from '../../../common/job-types.ts';
 import { compact, duration, usd } from './format.ts';
 
 /** The lines that describe a job's progress; the same in a terminal and in a log. */
-export function progressLines(p: JobProgress, elapsedMs: number): string[] {
-  // The job's own ETA (its round's rate since the round started) holds for a job watched midway;
-  // the display's elapsed time is only a fallback.
-  const rate = elapsedMs > 0 ? p.rowsDone / elapsedMs : 0;
-  const eta =
-    p.etaMs !== undefined
-      ? duration(Math.max(0, p.etaMs - Date.now()))
-      : rate > 0 && p.rowsDone < p.totalRequests
-        ? duration((p.totalRequests - p.rowsDone) / rate)
-        : '-';
+export function progressLines(p: JobProgress, elapsedMs: number, nowMs = Date.now()): string[] {
+  // The job's ETA comes from the rate seen up to its last poll, and is absent until it means
+  // something: no ETA rather than a guess from the display's own clock.
+  const eta = p.etaMs !== undefined ? duration(Math.max(0, p.etaMs - nowMs)) : '-';
   const counts = Object.entries(p.counts)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([status, n]) => `${status} ${compact(n ?? 0)}`)
     .join(', ');
+  const running = p.phase === 'running';
   const lines = [
     progressHeadline(p),
-    `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  est. cost ${usd(p.estimatedCostUsd)}  ` +
-      `elapsed ${duration(elapsedMs)}  ETA ${eta}` +
+    // Tokens are counted from the batches' output: known once a chunk has finished.
+    (p.chunks.done > 0 ? `tokens in ${compact(p.usage.input)} out ${compact(p.usage.output)}  ` : '') +
+      `cost at most ${usd(p.estimatedCostUsd)}  ` +
+      `elapsed ${duration(elapsedMs)}` +
+      (running ? `  ETA ${eta}` : '') +
+      (running && p.observedAtMs !== undefined ? `  (counts ${duration(nowMs - p.observedAtMs)} old)` : '') +
       (p.deadlineMs !== undefined ? `  deadline ${utcMinute(p.deadlineMs)}` : '') +
       (counts ? `  [${counts}]` : ''),
   ];
@@ -54,6 +53,7 @@ export class ProgressDisplay {
   private drawn = 0;
   private lastPlain = '';
   private lastPlainAt = 0;
+  private lastShown: JobProgress | undefined;
   private readonly out: NodeJS.WriteStream;
   private readonly plainEveryMs: number;
 
@@ -63,7 +63,7 @@ export class ProgressDisplay {
   }
 
   update(p: JobProgress, elapsedMs: number): void {
-    const lines = progressLines(p, elapsedMs);
+    const lines = progressLines(this.neverBackwards(p), elapsedMs);
     if (this.out.isTTY) {
       if (this.drawn > 0) this.out.write(`\x1b[${this.drawn}A`);
       for (const line of lines) this.out.write(`\x1b[2K${line.slice(0, (this.out.columns || 120) - 1)}\n`);
@@ -78,6 +78,18 @@ export class ProgressDisplay {
       this.lastPlain = key;
       this.lastPlainAt = now;
     }
+  }
+
+  /**
+   * Rows done never go back within a round on screen: a chunk that moved from its last poll to
+   * collecting shows the job's older count for a moment, until its result lands.
+   */
+  private neverBackwards(p: JobProgress): JobProgress {
+    const last = this.lastShown;
+    this.lastShown = p;
+    if (!last || last.round !== p.round || last.jobId !== p.jobId || p.rowsDone >= last.rowsDone) return p;
+    this.lastShown = { ...p, rowsDone: last.rowsDone, percent: Math.max(p.percent, last.percent) };
+    return this.lastShown;
   }
 
   /** Forgets the drawn block, so that following output starts below it. */

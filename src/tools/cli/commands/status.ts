@@ -10,7 +10,7 @@ import { UserError } from '../user-error.ts';
 async function describeJob(
   client: Client,
   jobId: string,
-): Promise<{ status: string; startedAt: Date; progress?: JobProgress; summary?: JobSummary }> {
+): Promise<{ status: string; startedAt: Date; closedAt?: Date; progress?: JobProgress; summary?: JobSummary }> {
   const handle = client.workflow.getHandle(jobId);
   let description;
   try {
@@ -27,6 +27,7 @@ async function describeJob(
   return {
     status,
     startedAt: description.startTime,
+    ...(description.closeTime ? { closedAt: description.closeTime } : {}),
     ...(progress ? { progress } : {}),
     ...(summary ? { summary } : {}),
   };
@@ -52,15 +53,11 @@ function statusCommand(name: 'status' | 'watch'): Command {
             console.log(JSON.stringify(job, null, 2));
             return 0;
           }
+          // An ended job's elapsed time stops at its end.
+          const elapsedMs = (job.closedAt?.getTime() ?? Date.now()) - job.startedAt.getTime();
           if (job.progress) {
-            if (name === 'watch') display.update(job.progress, Date.now() - job.startedAt.getTime());
-            else
-              console.log(
-                [
-                  `job ${jobId}: ${job.status}`,
-                  ...progressLines(job.progress, Date.now() - job.startedAt.getTime()),
-                ].join('\n'),
-              );
+            if (name === 'watch') display.update(job.progress, elapsedMs);
+            else console.log([`job ${jobId}: ${job.status}`, ...progressLines(job.progress, elapsedMs)].join('\n'));
           } else if (name === 'status') {
             console.log(`job ${jobId}: ${job.status}`);
           }
