@@ -4,7 +4,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 // `temporal workflow list --query` can filter jobs. Registered automatically on the dev server;
 // real clusters need `temporal operator search-attribute create` once (see README).
 
-/** The job's phase: planning, submitting, waiting, collecting, finalizing, completed, failed, cancelled. */
+/** The job's phase: planning, running, finalizing, completed, deadline_exceeded, failed, cancelled. */
 export const JOB_STATUS = defineSearchAttributeKey('OpenAIBatchJobStatus', SearchAttributeType.KEYWORD);
 /** Percent of the job's rows that reached a final state, 0 to 100. */
 export const JOB_PROGRESS = defineSearchAttributeKey('OpenAIBatchProgress', SearchAttributeType.INT);

@@ -88,4 +88,24 @@ describe('how a job ends', () => {
     const listed = await listedAs(jobId, 'cancelled');
     expect(listed.split('\n').find((l) => l.includes(jobId))).toContain('cancelled');
   });
+
+  it('a job cut by its deadline is listed as deadline_exceeded, not completed', async () => {
+    const jobId = `deadline-status-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 300, { file: 'deadline-status.jsonl' });
+    // 300 rows at 20 a second outlast a 4-second deadline.
+    env.emulator.setConfig({ rowsPerSecond: 20 });
+    const worker: Worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri, endpoint: '/v1/chat/completions', deadline: Date.now() + 4_000, wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+    env.emulator.setConfig({ rowsPerSecond: 'instant' });
+    expect(summary.status).toBe('deadline_exceeded');
+    expect(await statusOf(jobId)).toBe('deadline_exceeded');
+    expect(await listedAs(jobId, 'deadline_exceeded')).toContain(jobId);
+  });
 });

@@ -8,7 +8,8 @@ const usage = `Usage: openai-batch list [options]
 Lists jobs through a Temporal visibility query on the project's search attributes, newest first.
 
 Options:
-  --status <s>       job status: running, completed, failed, cancelled (OpenAIBatchJobStatus)
+  --status <s>       job status: planning, running, finalizing, completed, deadline_exceeded,
+                     failed, cancelled (OpenAIBatchJobStatus)
   --batch-id <id>    the job that created this OpenAI batch (OpenAIBatchIds)
   --name <name>      jobs with this name (OpenAIBatchJobName)
   --query <q>        any extra visibility query, ANDed
