@@ -29,6 +29,11 @@ export class FileStorage implements BlobStorage {
 
   async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
     const p = await this.#resolve(uri);
+    // A directory opens fine and fails only at the first read: refuse it here, as a user's mistake.
+    const info = await stat(p).catch((err: unknown) => {
+      throw this.#wrap(err, uri);
+    });
+    if (info.isDirectory()) throw this.#wrap(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), uri);
     // 256 KiB reads: a 1 MiB read's worth of lines, live while it is processed, survives V8's
     // scavenges often enough to grow the young generation by ~40 MB in a 1 GB plan; 64 KiB reads
     // cost twice the CPU of 256 KiB ones.
@@ -151,8 +156,19 @@ export class FileStorage implements BlobStorage {
   }
 
   #wrap(err: unknown, uri: string): Error {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
       return new StorageError(`"${uri}" does not exist (${uriToPath(uri, this.#root)})`, uri, { cause: err });
+    }
+    // Not transient either: the user must fix the path or its permissions.
+    if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM') {
+      const why =
+        code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : code === 'ENOTDIR'
+            ? 'has a file as a parent directory'
+            : 'cannot be read: permission denied';
+      return new StorageError(`"${uri}" ${why} (${uriToPath(uri, this.#root)})`, uri, { cause: err });
     }
     return err as Error;
   }

@@ -3,6 +3,8 @@
 // (the CLI's `list --status` finds it).
 import type { ApplicationFailure } from '@temporalio/client';
 import { ActivityFailure, WorkflowFailedError } from '@temporalio/client';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
@@ -69,6 +71,27 @@ describe('how a job ends', () => {
     expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([1]);
     expect(await statusOf(jobId)).toBe('failed');
     expect(await listedAs(jobId, 'failed')).toContain(jobId);
+  });
+
+  it('a job whose input is a directory fails at once with the path', async () => {
+    const jobId = `dir-input-${Date.now()}`;
+    await mkdir(join(env.dir, 'storage', 'inputs', 'a-directory.jsonl'), { recursive: true });
+    const worker: Worker = await env.createWorker();
+    const err = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri: 'inputs/a-directory.jsonl', endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    });
+    const failure = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+    expect(failure.type).toBe('OpenAIBatch.Storage');
+    expect(failure.message).toContain('a-directory.jsonl" is a directory, not a file');
+    expect(await statusOf(jobId)).toBe('failed');
   });
 
   it('a job cancelled before planning ended is listed as cancelled', async () => {
