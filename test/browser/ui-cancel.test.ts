@@ -94,13 +94,13 @@ describe('an operator cancels a running job from the Temporal Web UI', () => {
         )
       ).join('\n');
     let details = '';
-    for (let attempt = 0; attempt < 15 && !details.includes('estimated cost committed'); attempt++) {
+    for (let attempt = 0; attempt < 15 && !details.includes('cost at most'); attempt++) {
       await userMetadata.click();
-      for (let i = 0; i < 10 && !details.includes('estimated cost committed'); i++) {
+      for (let i = 0; i < 10 && !details.includes('cost at most'); i++) {
         await page.waitForTimeout(500);
         details = await allText();
       }
-      if (!details.includes('estimated cost committed')) await page.reload();
+      if (!details.includes('cost at most')) await page.reload();
     }
     expect(details).toContain(`OpenAI batch job ${jobId}: running`);
     expect(details).toMatch(/r1\/c0: \w+ batch_\w+/);
