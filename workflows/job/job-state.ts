@@ -217,7 +217,9 @@ export function progressMarkdown(p: JobProgress, nowMs: number): string {
       ? `- tokens: ${p.usage.input} in (${p.usage.cachedInput} cached), ${p.usage.output} out`
       : '- tokens: counted when the first chunk finishes',
     `- cost at most $${p.estimatedCostUsd.toFixed(4)} (an upper bound: every submitted request at its max tokens)`,
-    ...(p.observedAtMs !== undefined ? [`- rows counted as of ${utcSecond(p.observedAtMs)} (the last poll)`] : []),
+    ...(p.observedAtMs !== undefined
+      ? [`- rows counted as of ${utcSecond(p.observedAtMs)} (the latest chunk report)`]
+      : []),
     ...(p.etaMs !== undefined
       ? [`- ETA: ${utcMinute(p.etaMs)} (in about ${roughDuration(p.etaMs - nowMs)}, at this round's rate so far)`]
       : []),
