@@ -131,4 +131,33 @@ describe('how a job ends', () => {
     expect(await statusOf(jobId)).toBe('deadline_exceeded');
     expect(await listedAs(jobId, 'deadline_exceeded')).toContain(jobId);
   });
+  it('a job that continues as new leaves no closed run marked failed', async () => {
+    const jobId = `can-status-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 200, { file: 'can-status.jsonl' });
+    env.emulator.setConfig({ rowsPerSecond: 50 });
+    const worker: Worker = await env.createWorker();
+    const { summary, firstRunId } = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 50 },
+          maxActiveBatches: 1,
+          continueAsNewAfterEvents: 50,
+          wait: { ...FAST_WAIT, progressRefreshMs: 1_000 },
+        },
+        { taskQueue: env.taskQueue },
+      );
+      return { summary: await awaitJobSummary(handle), firstRunId: handle.firstExecutionRunId };
+    });
+    env.emulator.setConfig({ rowsPerSecond: 'instant' });
+    expect(summary.status).toBe('completed');
+    const first = await env.conn.client.workflow.getHandle(jobId, firstRunId).describe();
+    expect(first.status.name).toBe('CONTINUED_AS_NEW');
+    expect(first.typedSearchAttributes.get(JOB_STATUS)).not.toBe('failed');
+    expect(await statusOf(jobId)).toBe('completed');
+    expect(await cli('list', '--status', 'failed').then((r) => r.stdout)).not.toContain(jobId);
+  });
 });

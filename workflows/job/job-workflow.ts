@@ -1,4 +1,11 @@
-import { CancellationScope, isCancellation, patched, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  ContinueAsNew,
+  isCancellation,
+  patched,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import { JOB_STATUS } from '../../common/search-attributes.ts';
 import { STATUS_ON_EVERY_END } from '../patches.ts';
 import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
@@ -71,6 +78,8 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     if (state.fatal) throw fatalFailure(state.fatal, summary);
     return summary;
   } catch (err) {
+    // Continue-as-new leaves by throwing: the job goes on in its next run, it has not ended.
+    if (err instanceof ContinueAsNew) throw err;
     const ended = isCancellation(err) ? 'cancelled' : 'failed';
     if (ended === 'failed' || !run) {
       // Failed anywhere, or cancelled before planning ended: say so in the status search attribute.
