@@ -6,7 +6,7 @@ import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsag
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { downloadFile as download } from './download-file.ts';
 import { withHeartbeats } from './heartbeat.ts';
-import { inputFix, jobFilesFix, stepFailure } from './step-failures.ts';
+import { inputFix, JOB_FILE_ATTEMPTS, jobFilesFix, stepFailure } from './step-failures.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 
 /** Input of `planJob` (round 1) and `planRetryRound` (round > 1). */
@@ -105,7 +105,9 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
       );
       return manifest;
     } catch (err) {
-      throw stepFailure(err, round === 1 ? inputFix(storage.rootUri) : jobFilesFix(storage.rootUri));
+      throw round === 1
+        ? stepFailure(err, inputFix(storage.rootUri))
+        : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
     }
   }
 
@@ -129,7 +131,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
         }
       }
       await withHeartbeats(() => storage.writeAtomic(inputUri, merged())).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri));
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
       });
       return await plan(
         {
@@ -147,7 +149,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
       return await collect(input).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri));
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
       });
     },
 
@@ -157,6 +159,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
         throw stepFailure(
           err,
           `${jobFilesFix(storage.rootUri)} (finalize also reads the job's input, ${input.inputUri})`,
+          { fatalFromAttempt: JOB_FILE_ATTEMPTS },
         );
       });
     },

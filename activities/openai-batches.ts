@@ -45,15 +45,15 @@ export interface WaitForBatchInput {
   /** Epoch ms before which the batch is not polled again (carried over a progress refresh). */
   readonly nextPollAtMs?: number | undefined;
   /**
-   * Rows done (completed + failed) the chunk last reported. When a poll finds a tenth of the
+   * Rows done (completed + failed) the chunk last reported. When a poll finds a quarter of the
    * batch's rows done since, the activity returns early so that the job's progress follows the
-   * polls: at most ten such wakes per batch, so the history stays small.
+   * polls: at most four such wakes per batch, so the history stays small.
    */
   readonly reportedDone?: number | undefined;
 }
 
 /** The share of a batch's rows done since the last report that makes the wait report early. */
-export const PROGRESS_STEP = 0.1;
+export const PROGRESS_STEP = 0.25;
 
 /** Whether a running batch's counts moved enough since `reportedDone` to be worth a wake of the workflow. */
 export function countsMoved(snapshot: BatchSnapshot, reportedDone: number | undefined): boolean {
@@ -95,7 +95,7 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
       let delay = nextPollDelayMs(pollObservation(snapshot, now, activityInfo().scheduledTimestampMs), input.schedule);
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
-      // Past the refresh interval, or with a tenth of the rows done since the last report, hand
+      // Past the refresh interval, or with a quarter of the rows done since the last report, hand
       // the snapshot to the workflow (one wake, no extra poll).
       if (now - activityInfo().scheduledTimestampMs >= input.refreshMs || countsMoved(snapshot, input.reportedDone))
         return { ...snapshot, nextPollAtMs: now + delay };

@@ -1,5 +1,6 @@
 // Errors of the job's own steps that no retry can fix, turned into non-retryable failures at the
 // activity boundary. Everything else (a transient I/O error) passes through and is retried.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { InvalidInputError, InvalidLimitsError } from '../src/plan/index.ts';
@@ -9,7 +10,7 @@ import { StorageError } from '../src/storage/index.ts';
  * The non-retryable failure for an error the user must fix (bad input lines, a file storage cannot
  * serve, impossible chunk limits), or `err` itself. `fix` says what to do about a storage error.
  */
-export function stepFailure(err: unknown, fix: string): unknown {
+export function stepFailure(err: unknown, fix: string, options: { fatalFromAttempt?: number } = {}): unknown {
   if (err instanceof InvalidInputError) {
     return ApplicationFailure.create({
       message: err.message,
@@ -25,7 +26,10 @@ export function stepFailure(err: unknown, fix: string): unknown {
       nonRetryable: true,
     });
   }
-  if (err instanceof StorageError) {
+  // A file the job wrote itself may be missing only on this worker (a different or late-visible
+  // root): other workers get a few attempts before the step gives up, since starting the job again
+  // pays for every batch again.
+  if (err instanceof StorageError && Context.current().info.attempt >= (options.fatalFromAttempt ?? 1)) {
     return ApplicationFailure.create({
       message: `${err.message}. Retrying cannot fix this: ${fix}`,
       type: FAILURE_TYPES.storage,
@@ -52,3 +56,6 @@ export function jobFilesFix(rootUri: string): string {
     "the same storage root, and nothing may delete a running job's files; start the job again."
   );
 }
+
+/** Attempts a step on the job's own files gets before a storage error fails it (about 5 minutes of backoff). */
+export const JOB_FILE_ATTEMPTS = 10;

@@ -1,5 +1,6 @@
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { createHash } from 'node:crypto';
+import { JOB_FILE_ATTEMPTS, jobFilesFix, stepFailure } from './step-failures.ts';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
@@ -59,21 +60,27 @@ export function createUploadChunkActivities(
   }
   return {
     async uploadChunk(input: UploadChunkInput): Promise<Uploaded> {
-      const info = Context.current().info;
-      const size = await storage.size(input.chunkUri);
-      if (info.attempt > 1) {
-        const adopted = await adoptEarlierFile(
-          openai(),
-          input.filename,
-          size,
-          info.scheduledTimestampMs - ADOPT_SLACK_MS,
-        );
-        if (adopted) return adopted;
-      }
-      if (size <= partBytes) return await uploadWhole(openai(), storage, input, crash);
-      return await uploadInParts(openai(), storage, input, size, partBytes, crash, resumable(info.heartbeatDetails));
+      return await upload(input).catch((err: unknown) => {
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+      });
     },
   };
+
+  async function upload(input: UploadChunkInput): Promise<Uploaded> {
+    const info = Context.current().info;
+    const size = await storage.size(input.chunkUri);
+    if (info.attempt > 1) {
+      const adopted = await adoptEarlierFile(
+        openai(),
+        input.filename,
+        size,
+        info.scheduledTimestampMs - ADOPT_SLACK_MS,
+      );
+      if (adopted) return adopted;
+    }
+    if (size <= partBytes) return await uploadWhole(openai(), storage, input, crash);
+    return await uploadInParts(openai(), storage, input, size, partBytes, crash, resumable(info.heartbeatDetails));
+  }
 }
 
 /** One `files.create`, streamed, heartbeating the bytes sent. */
