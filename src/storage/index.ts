@@ -3,3 +3,4 @@ export { StorageError } from './storage-error.ts';
 export { openStorage } from './open-storage.ts';
 export { FileStorage } from './file-storage.ts';
 export { readSmallText } from './read-text.ts';
+export { S3Storage, type S3StorageOptions } from './s3-storage.ts';
