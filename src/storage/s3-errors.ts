@@ -31,6 +31,19 @@ const REGION = new Set(['AuthorizationHeaderMalformed', 'PermanentRedirect', 'Il
 const TRANSIENT_STATUS = new Set([408, 409, 429]);
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** Errors whose message {@link s3Failure} rewrote to name an unreachable endpoint. */
+const unreachable = new WeakSet<Error>();
+
+/**
+ * The one line to show a person for a storage failure they can act on: a `StorageError`, or an
+ * S3 endpoint that cannot be reached. Undefined for anything else (show it whole).
+ */
+export function storageProblem(err: unknown): string | undefined {
+  if (err instanceof StorageError) return err.message;
+  if (err instanceof Error && unreachable.has(err)) return err.message;
+  return undefined;
+}
+
 const CREDENTIALS_FIX =
   'check the credentials the AWS SDK finds (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, ' +
   'or an instance or container role) and that they may read, write, list and delete under';
@@ -83,7 +96,12 @@ export function s3Failure(err: unknown, ctx: S3ErrorContext, missingIsError = tr
   }
   if (e.code && UNREACHABLE.has(e.code) && err instanceof Error) {
     // Still the original error (a server that is down comes back): only the message gains the fix.
-    err.message = `S3 endpoint ${server} is unreachable (${e.code}: ${firstLine(e.message)}); check OPENAI_BATCH_S3_ENDPOINT or ?endpoint= on the storage root ${ctx.rootUri}`;
+    if (!unreachable.has(err)) {
+      const original = err.message;
+      err.message = `S3 endpoint ${server} is unreachable (${e.code}: ${firstLine(original)}); check OPENAI_BATCH_S3_ENDPOINT or ?endpoint= on the storage root ${ctx.rootUri}`;
+      if (err.stack?.includes(original)) err.stack = err.stack.replace(original, err.message);
+      unreachable.add(err);
+    }
     return err;
   }
   if (status !== undefined && status >= 400 && status < 500 && !TRANSIENT_STATUS.has(status)) {

@@ -1,9 +1,14 @@
 // What a user sees when the S3 settings are wrong: one line naming the bucket or endpoint and the
 // fix, as a StorageError (not retried), except an unreachable endpoint, which may come back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStorage, S3Storage, StorageError } from '../../src/storage/index.ts';
+import { openStorage, S3Storage, StorageError, storageProblem } from '../../src/storage/index.ts';
 import { freePort } from '../../src/tools/devserver/free-port.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/run-cli.ts';
 import { startTestS3, type TestS3 } from '../support/s3-server.ts';
+import { connectToDevServer, devServer } from '../support/temporal.ts';
 
 let s3: TestS3;
 beforeAll(async () => {
@@ -84,6 +89,10 @@ describe('S3 storage errors', () => {
     expect(err).not.toBeInstanceOf(StorageError);
     expect(err.message).toContain(`S3 endpoint ${endpoint} is unreachable (ECONNREFUSED`);
     expect(err.message).toContain('OPENAI_BATCH_S3_ENDPOINT');
+    // What a log or the CLI prints (the stack's first line) says the same.
+    expect(err.stack?.split('\n')[0]).toContain(`S3 endpoint ${endpoint} is unreachable`);
+    expect(storageProblem(err)).toBe(err.message);
+    expect(storageProblem(new Error('anything else'))).toBeUndefined();
   });
 
   it('a region the server does not serve: a StorageError that names the region setting', async () => {
@@ -110,5 +119,49 @@ describe('S3 storage errors', () => {
     expect(() => openStorage('s3://Bad_Bucket/jobs')).toThrow(/not a valid bucket name/);
     expect(() => openStorage('s3://bucket/jobs?endpoint=ftp://host')).toThrow(/not an http\(s\) URL/);
     expect(() => openStorage('gs://bucket/jobs')).toThrow(/unsupported scheme/);
+  });
+
+  it('submit with a missing bucket or refused credentials: one line, exit 2, and no job started', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 's3-submit-'));
+    const conn = await connectToDevServer();
+    try {
+      const input = join(dir, 'requests.jsonl');
+      const line = { custom_id: 'a', method: 'POST', url: '/v1/chat/completions', body: { model: 'gpt-4o-mini' } };
+      await writeFile(input, JSON.stringify(line) + '\n');
+      const cases = [
+        { root: 's3://no-such-bucket-here/jobs', env: {}, expected: /bucket "no-such-bucket-here" does not exist/ },
+        {
+          root: s3.root('jobs'),
+          env: { AWS_SECRET_ACCESS_KEY: 'wrong' },
+          expected: /was refused \(SignatureDoesNotMatch\)/,
+        },
+      ];
+      for (const [i, c] of cases.entries()) {
+        const jobId = `s3-submit-${i}-${Date.now()}`;
+        const out = await runCli(['submit', input, '--storage-root', c.root, '--job-id', jobId], {
+          cwd: dir,
+          env: {
+            ...s3.env,
+            ...c.env,
+            TEMPORAL_ADDRESS: devServer().address,
+            TEMPORAL_NAMESPACE: devServer().namespace,
+          },
+        });
+        expect(out.code, out.stderr).toBe(2);
+        expect(out.stderr).toMatch(c.expected);
+        expect(out.stderr.trim().split('\n')).toHaveLength(1);
+        const started = await conn.client.workflow
+          .getHandle(jobId)
+          .describe()
+          .then(
+            () => true,
+            () => false,
+          );
+        expect(started).toBe(false);
+      }
+    } finally {
+      await conn.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
