@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startDevServer, type DevServer } from '../../src/tools/devserver/start-dev-server.ts';
+import { findS3Server } from '../../src/tools/devserver/find-s3-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +22,9 @@ export async function setup(project: TestProject): Promise<void> {
   project.provide('temporalAddress', server.address);
   project.provide('temporalNamespace', server.namespace);
   project.provide('temporalUiUrl', server.uiUrl);
+  // Find (or build once, into the cache) the MinIO binary here, so that the S3 test files, which
+  // each start their own server, never race to build it.
+  await findS3Server({ onProgress: (line) => console.log(`[s3] ${line}`) });
 }
 
 export async function teardown(): Promise<void> {
