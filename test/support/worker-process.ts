@@ -11,7 +11,7 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
+export function spawnWorker(env: Record<string, string>, options: { cwd?: string } = {}): WorkerProcess {
   const workerPath = fileURLToPath(new URL('../../worker.ts', import.meta.url));
   const { address, namespace } = devServer();
   const child = spawn(process.execPath, [workerPath], {
@@ -23,6 +23,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
       TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml',
       ...env,
     },
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openStorage } from '../../storage/index.ts';
+import { openStorage, storageProblem } from '../../storage/index.ts';
+import { UserError } from './user-error.ts';
 
 /**
  * The storage root the CLI shares with its workers: `--storage-root`, else OPENAI_BATCH_STORAGE_ROOT,
@@ -18,8 +19,14 @@ export function storageRootFrom(flag: string | undefined): string {
  * reads the same bytes.
  */
 export async function snapshotInput(inputPath: string, storageRoot: string, jobId: string): Promise<string> {
-  const storage = openStorage(storageRoot);
-  const uri = storage.jobUri(jobId, 'input.jsonl');
-  await storage.writeAtomic(uri, createReadStream(inputPath));
-  return uri;
+  try {
+    const storage = openStorage(storageRoot);
+    const uri = storage.jobUri(jobId, 'input.jsonl');
+    await storage.writeAtomic(uri, createReadStream(inputPath));
+    return uri;
+  } catch (err) {
+    // A bad root, bucket, credentials or endpoint: one line, not a stack trace.
+    const problem = storageProblem(err);
+    throw problem ? new UserError(problem) : err;
+  }
 }

@@ -1,0 +1,188 @@
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  paginateListObjectsV2,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { BlobStorage } from './blob-storage.ts';
+import { s3Settings } from './s3-client-config.ts';
+import { s3Failure } from './s3-errors.ts';
+import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3-uri.ts';
+import { assertSegment } from './resolve-path.ts';
+
+// The socket hands out 64 KiB pieces; the JSONL readers pay per piece, and 256 KiB ones cost half
+// the CPU (the file backend reads 256 KiB for the same reason).
+const READ_PIECE_BYTES = 1 << 18;
+
+/** Joins a body's small pieces into pieces of at least `target` bytes (the last may be shorter). */
+async function* coalesce(body: Readable, target: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body as AsyncIterable<Buffer>) {
+    parts.push(part);
+    size += part.length;
+    if (size >= target) {
+      yield parts.length === 1 ? part : Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+
+/** Tuning for {@link S3Storage}; memory in flight is about `partBytes * (queueSize + 1)`. */
+export interface S3StorageOptions {
+  /** Multipart part size; S3 requires at least 5 MiB. @default 8 MiB */
+  readonly partBytes?: number;
+  /** Parts uploaded at once. @default 4 */
+  readonly queueSize?: number;
+  /** Environment to read settings from. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The S3-compatible backend: `s3://bucket/prefix` roots, objects under `<prefix>/<jobId>/...`.
+ * Reads stream the GET body; writes stream through a multipart upload, which S3 shows to readers
+ * only once it completes (the whole-file semantics of `writeAtomic`) and which is aborted, parts
+ * and all, when the source or a part fails.
+ */
+export class S3Storage implements BlobStorage {
+  readonly rootUri: string;
+  readonly #root: S3Root;
+  readonly #client: S3Client;
+  readonly #endpoint: string;
+  readonly #partBytes: number;
+  readonly #queueSize: number;
+
+  constructor(rootUri: string, options: S3StorageOptions = {}) {
+    this.#root = parseS3Root(rootUri);
+    this.rootUri = formatS3Root(this.#root);
+    const { config, endpointLabel } = s3Settings(this.#root, options.env);
+    this.#client = new S3Client(config);
+    this.#endpoint = endpointLabel;
+    this.#partBytes = options.partBytes ?? 8 << 20;
+    this.#queueSize = options.queueSize ?? 4;
+  }
+
+  jobUri(jobId: string, ...parts: string[]): string {
+    assertSegment(jobId, 'job id');
+    const segments = parts.flatMap((p) => p.split('/'));
+    for (const s of segments) assertSegment(s, 'path part');
+    return [this.rootUri, jobId, ...segments].join('/');
+  }
+
+  async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
+    const key = this.#key(uri);
+    try {
+      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#root.bucket, Key: key }));
+      if (!(out.Body instanceof Readable)) throw new Error(`GET ${uri} returned no stream body`);
+      return Readable.from(coalesce(out.Body, READ_PIECE_BYTES), { objectMode: true });
+    } catch (err) {
+      throw this.#fail(err, uri);
+    }
+  }
+
+  async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
+    const key = this.#key(uri);
+    let bytes = 0;
+    async function* counted(): AsyncGenerator<Uint8Array> {
+      for await (const piece of source) {
+        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
+        bytes += buf.byteLength;
+        yield buf;
+      }
+    }
+    const body = Readable.from(counted(), { objectMode: false, highWaterMark: 1 << 20 });
+    const upload = new Upload({
+      client: this.#client,
+      params: { Bucket: this.#root.bucket, Key: key, Body: body },
+      partSize: this.#partBytes,
+      queueSize: this.#queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+      return { uri: keyToUri(this.#root.bucket, key), bytes };
+    } catch (err) {
+      throw this.#fail(err, uri);
+    } finally {
+      // A failed upload stops reading its body: release the source (a file handle, a generator).
+      body.destroy();
+    }
+  }
+
+  async exists(uri: string): Promise<boolean> {
+    try {
+      await this.#head(this.#key(uri));
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NotFound' || (err as { name?: string }).name === 'NoSuchKey') {
+        return false;
+      }
+      throw this.#fail(err, uri, false);
+    }
+  }
+
+  async size(uri: string): Promise<number> {
+    try {
+      return (await this.#head(this.#key(uri))).ContentLength ?? 0;
+    } catch (err) {
+      throw this.#fail(err, uri);
+    }
+  }
+
+  async list(prefixUri: string): Promise<string[]> {
+    const key = this.#key(prefixUri);
+    // As in a directory tree: a prefix that is a folder lists the folder (`r1` never lists `r10/`);
+    // otherwise it is the start of a name.
+    let keys = await this.#listKeys(key === '' ? '' : `${key}/`, prefixUri);
+    if (keys.length === 0 && key !== '') keys = await this.#listKeys(key, prefixUri);
+    return keys.sort().map((k) => keyToUri(this.#root.bucket, k));
+  }
+
+  async delete(uri: string): Promise<void> {
+    try {
+      // S3 answers a delete of a missing key with success.
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#root.bucket, Key: this.#key(uri) }));
+    } catch (err) {
+      throw this.#fail(err, uri);
+    }
+  }
+
+  /** Closes the client's sockets; later calls fail. */
+  destroy(): void {
+    this.#client.destroy();
+  }
+
+  async #listKeys(prefix: string, uri: string): Promise<string[]> {
+    const keys: string[] = [];
+    try {
+      // The paginator follows continuation tokens, 1,000 keys a page.
+      for await (const page of paginateListObjectsV2(
+        { client: this.#client },
+        { Bucket: this.#root.bucket, Prefix: prefix },
+      )) {
+        for (const o of page.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key);
+      }
+    } catch (err) {
+      throw this.#fail(err, uri);
+    }
+    return keys;
+  }
+
+  #head(key: string) {
+    return this.#client.send(new HeadObjectCommand({ Bucket: this.#root.bucket, Key: key }));
+  }
+
+  #key(uri: string): string {
+    return uriToKey(uri, this.#root);
+  }
+
+  #fail(err: unknown, uri: string, missingIsError = true): Error {
+    const ctx = { uri, bucket: this.#root.bucket, rootUri: this.rootUri, endpoint: this.#endpoint };
+    return s3Failure(err, ctx, missingIsError);
+  }
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { s3Settings } from '../../src/storage/s3-client-config.ts';
+import { parseS3Root, uriToKey } from '../../src/storage/s3-uri.ts';
+import { S3Storage, StorageError } from '../../src/storage/index.ts';
+
+const settings = (root: string, env: NodeJS.ProcessEnv = {}) => s3Settings(parseS3Root(root), env);
+
+describe('S3 client settings', () => {
+  it('an endpoint from the root query wins over OPENAI_BATCH_S3_ENDPOINT and gets path-style and us-east-1', () => {
+    const env = { OPENAI_BATCH_S3_ENDPOINT: 'http://env-host:9000' };
+    const fromQuery = settings('s3://b1b/jobs?endpoint=http://127.0.0.1:9000', env);
+    expect(fromQuery.config).toMatchObject({
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      region: 'us-east-1',
+    });
+    expect(fromQuery.endpointLabel).toBe('http://127.0.0.1:9000');
+    expect(settings('s3://b1b/jobs', env).config.endpoint).toBe('http://env-host:9000');
+  });
+
+  it('plain AWS: no endpoint, virtual-hosted addressing, region from the SDK chain', () => {
+    const { config, endpointLabel } = settings('s3://b1b/jobs');
+    expect(config.endpoint).toBeUndefined();
+    expect(config.forcePathStyle).toBe(false);
+    expect(config.region).toBeUndefined();
+    expect(endpointLabel).toBe('AWS S3');
+  });
+
+  it('an endpoint the SDK reads itself (AWS_ENDPOINT_URL_S3) still switches to path-style; pathStyle overrides', () => {
+    expect(settings('s3://b1b/x', { AWS_ENDPOINT_URL_S3: 'http://minio:9000' }).config.forcePathStyle).toBe(true);
+    expect(
+      settings('s3://b1b/x?pathStyle=false', { OPENAI_BATCH_S3_ENDPOINT: 'http://m:9000' }).config.forcePathStyle,
+    ).toBe(false);
+    expect(settings('s3://b1b/x', { OPENAI_BATCH_S3_PATH_STYLE: 'true' }).config.forcePathStyle).toBe(true);
+    expect(() => settings('s3://b1b/x?pathStyle=maybe')).toThrow(/not true or false/);
+  });
+
+  it('checksums only where required, unless the user set the SDK variables', () => {
+    expect(settings('s3://b1b/x').config).toMatchObject({
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const chosen = settings('s3://b1b/x', {
+      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_SUPPORTED',
+      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_SUPPORTED',
+    }).config;
+    expect(chosen.requestChecksumCalculation).toBeUndefined();
+    expect(chosen.responseChecksumValidation).toBeUndefined();
+  });
+
+  it('the root URI callers see has no query; keys stay under the prefix', () => {
+    const storage = new S3Storage('s3://b1b/jobs/?endpoint=http://127.0.0.1:9000&region=eu-west-1', { env: {} });
+    expect(storage.rootUri).toBe('s3://b1b/jobs');
+    expect(storage.jobUri('job-1', 'r1/c0', 'input.jsonl')).toBe('s3://b1b/jobs/job-1/r1/c0/input.jsonl');
+    const root = parseS3Root('s3://b1b/jobs');
+    expect(uriToKey('job-1/input.jsonl', root)).toBe('jobs/job-1/input.jsonl');
+    expect(uriToKey('s3://b1b/jobs/', root)).toBe('jobs');
+    expect(() => uriToKey('s3://b1b/jobsother/x', root)).toThrow(/outside the storage root s3:\/\/b1b\/jobs/);
+    expect(() => uriToKey('s3://other/jobs/x', root)).toThrow(/in bucket "other"/);
+    expect(() => uriToKey('/etc/passwd', root)).toThrow(StorageError);
+    expect(uriToKey('s3://b1b/anything', parseS3Root('s3://b1b'))).toBe('anything');
+  });
+});
