@@ -2,7 +2,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { connect, pgFailure, resolveConnection, type PostgresConnections } from '../src/pipeline/connection.ts';
-import { importIntoSink } from '../src/pipeline/pg-sink.ts';
+import { checkSink, importIntoSink } from '../src/pipeline/pg-sink.ts';
 import { exportRows } from '../src/pipeline/pg-source.ts';
 import { DEFAULT_RUNS_TABLE, ensureRunsTable, finishRun, lockRun } from '../src/pipeline/runs-table.ts';
 import { openStorage } from '../src/storage/index.ts';
@@ -37,6 +37,11 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
       const client = await connect(resolveConnection(input.connection, deps.postgresConnections), input.connection);
       let rows = 0;
       try {
+        try {
+          await checkSink(client, input.sink);
+        } catch (err) {
+          throw pgFailure(err, `checking the sink table ${input.sink.table}`);
+        }
         const done = await withHeartbeats(
           () =>
             exportRows(client, storage, {

@@ -44,6 +44,8 @@ export function resolveConnection(
 /** Connects, mapping refused credentials and unknown databases to one clear, non-retried line. */
 export async function connect(config: pg.ClientConfig, connectionName: string | undefined): Promise<pg.Client> {
   const client = new pg.Client({ ...config, application_name: 'temporal-openai-batch' });
+  // A lost connection also fails the running query; without a listener the event would kill the worker.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {
@@ -53,9 +55,10 @@ export async function connect(config: pg.ClientConfig, connectionName: string | 
   return client;
 }
 
-// SQLSTATE classes that no retry fixes: 28 (credentials), 3D (no such database), 42 (syntax, names,
-// privileges), 22 (data), 23 (constraints).
-const FIXED_BY_USER = /^(28|3D|42|22|23)/;
+// SQLSTATEs that no retry fixes: classes 28 (credentials), 3D (no such database), 42 (syntax, names,
+// privileges), 22 (data), 23 (constraints), and 08P01, which is what a query given the wrong number
+// of parameters gets.
+const FIXED_BY_USER = /^(28|3D|42|22|23|08P01)/;
 
 /**
  * A Postgres error as an ApplicationFailure: non-retryable with the server's message when the

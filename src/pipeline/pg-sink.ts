@@ -130,6 +130,24 @@ export function sinkColumns(sink: EnrichSink): string[] {
 }
 
 /**
+ * Checks the sink mapping against the table (it exists, has every named column, the mapping
+ * names one), so a mistake fails the run before the export uploads anything.
+ */
+export async function checkSink(client: pg.Client, sink: EnrichSink): Promise<void> {
+  quoteName(sink.table, 'sink table', true);
+  const types = await columnTypes(client, sink.table, sinkColumns(sink));
+  if (setLists(sink, types).succeeded.length === 0) throw noColumns();
+}
+
+function noColumns(): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: 'the sink maps no column: name at least one of sink.fields or sink.columns',
+    type: FAILURE_TYPES.invalidInput,
+    nonRetryable: true,
+  });
+}
+
+/**
  * Inside the caller's transaction: COPY results.jsonl into a temporary staging table, then one
  * `UPDATE <table> ... FROM staging` for the succeeded rows (and, with `onFailed: 'write-status'`,
  * one for the others). Nothing is visible until the caller commits; a retry repeats it whole.
@@ -143,12 +161,7 @@ export async function importIntoSink(
   const table = quoteName(sink.table, 'sink table', true);
   const types = await columnTypes(client, sink.table, sinkColumns(sink));
   const { succeeded, failed } = setLists(sink, types);
-  if (succeeded.length === 0)
-    throw ApplicationFailure.create({
-      message: 'the sink maps no column: name at least one of sink.fields or sink.columns',
-      type: FAILURE_TYPES.invalidInput,
-      nonRetryable: true,
-    });
+  if (succeeded.length === 0) throw noColumns();
   const key = quoteName(sink.keyColumn, 'sink key column');
   const keyType = types.get(sink.keyColumn) as string;
   try {

@@ -85,6 +85,7 @@ export async function enrichTable(input: EnrichTableInput): Promise<EnrichSummar
       connection: input.connection,
       source: input.source,
       template: input.template,
+      sink: input.sink,
       onInvalid: input.onInvalid ?? 'fail',
     });
     if (exported.requests === 0) {

@@ -98,6 +98,8 @@ export interface ExportRowsInput {
   readonly connection?: string | undefined;
   readonly source: EnrichSource;
   readonly template: EnrichTemplate;
+  /** Checked against the table before the export, so a wrong mapping fails before any upload. */
+  readonly sink: EnrichSink;
   readonly onInvalid: 'fail' | 'skip';
 }
 
