@@ -20,6 +20,9 @@ function historyText(value: unknown): string {
   return '';
 }
 
+/** The seed scenario's night: 30,000 new reviews. */
+const NIGHT = 30_000;
+
 describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
   let env: JobEnv;
   let server: TestPostgres;
@@ -65,8 +68,8 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
     return { workflowId, summary };
   }
 
-  it('a scheduled run labels every review, records one run row, and keeps the database password out of history', async () => {
-    await db.insertReviews(1, 301);
+  it('a scheduled run labels every one of 30,000 reviews, records one run row, and keeps the database password out of history', async () => {
+    await db.insertReviews(1, NIGHT + 1);
     await createNightlyEnrichmentSchedule(env.conn.client, {
       taskQueue: env.taskQueue,
       scheduleId,
@@ -75,9 +78,9 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
     const { workflowId, summary } = await triggerRun();
 
     expect(summary.status).toBe('completed');
-    expect(summary.exported).toMatchObject({ rows: 300, requests: 300, rejected: { count: 0 } });
-    expect(summary.job?.counts.succeeded).toBe(300);
-    expect(summary.imported).toEqual({ rowsUpdated: 300, unmatched: 0, alreadyImported: false });
+    expect(summary.exported).toMatchObject({ rows: NIGHT, requests: NIGHT, rejected: { count: 0 } });
+    expect(summary.job?.counts.succeeded).toBe(NIGHT);
+    expect(summary.imported).toEqual({ rowsUpdated: NIGHT, unmatched: 0, alreadyImported: false });
 
     const reviews = await db.query<{
       id: string;
@@ -89,7 +92,7 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
       batch_id: string | null;
       labelled_at: Date | null;
     }>('SELECT * FROM reviews ORDER BY id');
-    expect(reviews).toHaveLength(300);
+    expect(reviews).toHaveLength(NIGHT);
     for (const r of reviews) {
       expect(['positive', 'neutral', 'negative']).toContain(r.sentiment);
       expect(['shipping', 'quality', 'price', 'support', 'other']).toContain(r.topic);
@@ -102,7 +105,7 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
       expect(r.labelled_at).toBeInstanceOf(Date);
     }
     const updates = await db.updatesPerReview();
-    expect(updates.size).toBe(300);
+    expect(updates.size).toBe(NIGHT);
     expect([...updates.values()].every((n) => n === 1)).toBe(true);
 
     const runs = await db.query<Record<string, unknown>>('SELECT * FROM review_label_runs');
@@ -112,12 +115,12 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
       pipeline: 'nightly-reviews',
       status: 'completed',
       imported: true,
-      rows_exported: 300,
+      rows_exported: NIGHT,
       rejected: 0,
-      requests: 300,
-      succeeded: 300,
+      requests: NIGHT,
+      succeeded: NIGHT,
       not_succeeded: 0,
-      rows_updated: 300,
+      rows_updated: NIGHT,
       unmatched: 0,
       model: 'gpt-4o-mini',
     });
@@ -139,19 +142,19 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
   });
 
   it('the next night touches only the reviews that came in since', async () => {
-    await db.insertReviews(301, 351);
+    await db.insertReviews(NIGHT + 1, NIGHT + 51);
     const { summary } = await triggerRun();
     expect(summary.status).toBe('completed');
     expect(summary.exported).toMatchObject({ rows: 50, requests: 50 });
     expect(summary.imported?.rowsUpdated).toBe(50);
     const updates = await db.updatesPerReview();
-    expect(updates.size).toBe(350);
+    expect(updates.size).toBe(NIGHT + 50);
     expect([...updates.values()].every((n) => n === 1)).toBe(true);
     const unlabelled = await db.query('SELECT id FROM reviews WHERE sentiment IS NULL');
     expect(unlabelled).toEqual([]);
     const runs = await db.query<{ rows_exported: number }>(
       'SELECT rows_exported FROM review_label_runs ORDER BY started_at',
     );
-    expect(runs.map((r) => r.rows_exported)).toEqual([300, 50]);
+    expect(runs.map((r) => r.rows_exported)).toEqual([NIGHT, 50]);
   });
 });
