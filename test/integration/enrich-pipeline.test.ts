@@ -157,4 +157,17 @@ describe('enrichTable from a Temporal Schedule against a real Postgres', () => {
     );
     expect(runs.map((r) => r.rows_exported)).toEqual([NIGHT, 50]);
   });
+
+  it('a night with no new reviews starts no job and still records its run', async () => {
+    const before = env.emulator.stats();
+    const { workflowId, summary } = await triggerRun();
+    expect(summary.status).toBe('completed');
+    expect(summary.exported).toMatchObject({ rows: 0, requests: 0 });
+    expect(summary.job).toBeUndefined();
+    expect(env.emulator.stats().filesUploaded).toBe(before.filesUploaded);
+    const runs = await db.query('SELECT status, rows_exported, rows_updated FROM review_label_runs WHERE run_id = $1', [
+      workflowId,
+    ]);
+    expect(runs).toEqual([{ status: 'completed', rows_exported: 0, rows_updated: null }]);
+  });
 });
