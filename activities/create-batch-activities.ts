@@ -1,9 +1,11 @@
 import type OpenAI from 'openai';
 import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
+import type { PostgresConnections } from '../src/pipeline/connection.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
 import { createCreateBatchActivity } from './create-batch.ts';
+import { createEnrichActivities } from './enrich-steps.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 import { createUploadChunkActivities } from './upload-chunk.ts';
@@ -23,6 +25,8 @@ export interface BatchActivityDeps {
   readonly openai?: OpenAI | undefined;
   /** Part size of uploads through the Uploads API; a chunk no larger goes up in one request. @default 64 MiB */
   readonly uploadPartBytes?: number | undefined;
+  /** Named Postgres connections of `enrichTable`'s activities. @default {} */
+  readonly postgresConnections?: PostgresConnections | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -44,6 +48,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ...createCreateBatchActivity(openai, crash),
     ...createChunkLivenessActivities(),
     ...createWorkerHealthActivities(deps),
+    ...createEnrichActivities(deps),
   };
 }
 

@@ -3,6 +3,7 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
+import type { PostgresConnections } from './pipeline/connection.ts';
 
 /** Options for {@link OpenAIBatchPlugin}. */
 export interface OpenAIBatchPluginOptions {
@@ -17,6 +18,8 @@ export interface OpenAIBatchPluginOptions {
    * @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch
    */
   readonly storageRoot?: string | undefined;
+  /** Named Postgres connections for `enrichTable` (else an environment variable of that name). @default {} */
+  readonly postgresConnections?: PostgresConnections | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -43,6 +46,7 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         apiKeyConfigured: Boolean(apiKey),
         openai: options.openai,
         crashHook: options.crashHook,
+        postgresConnections: options.postgresConnections,
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,

@@ -51,3 +51,14 @@ export {
   SEARCH_ATTRIBUTE_KEYS,
 } from '../common/search-attributes.ts';
 export type { HealthCheckInput, WorkerHealth } from '../common/health-types.ts';
+export {
+  enrichTable,
+  enrichProgressQuery,
+  enrichJobWorkflowId,
+  type EnrichTableInput,
+  type EnrichSummary,
+  type EnrichProgress,
+  type EnrichSource,
+  type EnrichTemplate,
+  type EnrichSink,
+} from './enrich/index.ts';
