@@ -91,3 +91,10 @@ export const RECOVERY_NEVER_FAILS_JOB = 'recovery-never-fails-job';
  * of leaving it until its TTL. Older: every history recorded before 2026-12-01.
  */
 export const DELETE_UNSUBMITTED_INPUT = 'delete-unsubmitted-input';
+
+/**
+ * A cancelled job re-sends the cancel to chunks still running at each check and, after a grace
+ * period, terminates them and recovers their rows (batch cancelled and collected). Older: every
+ * history recorded before 2026-12-02 waits for such a chunk without limit.
+ */
+export const CANCEL_TERMINATES_STUCK_CHUNKS = 'cancel-terminates-stuck-chunks';
