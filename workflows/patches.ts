@@ -98,3 +98,10 @@ export const DELETE_UNSUBMITTED_INPUT = 'delete-unsubmitted-input';
  * history recorded before 2026-12-02 waits for such a chunk without limit.
  */
 export const CANCEL_TERMINATES_STUCK_CHUNKS = 'cancel-terminates-stuck-chunks';
+
+/**
+ * A chunk forgets its failed (token_limit_exceeded) batch before the backoff, so that a cancel
+ * during the backoff records its rows as cancelled / not_submitted instead of failed. Older: every
+ * history recorded before 2026-12-02.
+ */
+export const CANCEL_IN_BACKOFF_NOT_SUBMITTED = 'cancel-in-backoff-not-submitted';
