@@ -3,7 +3,7 @@ import { createOpenAIClient } from '../src/openai/client.ts';
 import { openStorage } from '../src/storage/index.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
-import { createCreateBatchActivity } from './create-batch.ts';
+import { createCreateBatchActivity, type CreateBatchTiming } from './create-batch.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 import { createUploadChunkActivities } from './upload-chunk.ts';
@@ -23,6 +23,8 @@ export interface BatchActivityDeps {
   readonly openai?: OpenAI | undefined;
   /** Part size of uploads through the Uploads API; a chunk no larger goes up in one request. @default 64 MiB */
   readonly uploadPartBytes?: number | undefined;
+  /** The windows of the exactly-once create (see `create-batch.ts`). @default 10 s send, 15 s timeout, 5 s grace */
+  readonly createBatchTiming?: CreateBatchTiming | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -41,7 +43,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ...createJobStepActivities(openai, storage),
     ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
     ...createOpenAIBatchActivities(openai, crash),
-    ...createCreateBatchActivity(openai, crash),
+    ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),
     ...createWorkerHealthActivities(deps),
   };

@@ -41,6 +41,52 @@ export const CREATE_LANDING_GRACE_MS = 5_000;
  */
 export const CREATE_SETTLE_MS = CREATE_SEND_WINDOW_MS + CREATE_REQUEST_TIMEOUT_MS + CREATE_LANDING_GRACE_MS;
 
+/**
+ * The windows of `createBatch`'s exactly-once protocol: a worker option (never workflow input),
+ * the same on every worker of a task queue. Shorter values make retries after an uncertain create
+ * faster, at the cost of assuming OpenAI carries out a create sooner after the client gave up.
+ */
+export interface CreateBatchTiming {
+  /** An attempt sends its create only this soon after it started. @default 10_000 */
+  readonly sendWindowMs?: number | undefined;
+  /** The SDK gives up on one `batches.create` after this long. @default 15_000 */
+  readonly requestTimeoutMs?: number | undefined;
+  /** How long after the client gave up a create may still land at OpenAI (assumed). @default 5_000 */
+  readonly landingGraceMs?: number | undefined;
+}
+
+/** The longest settle wait (sum of the windows) that fits the create activity's 5-minute bound with its listing. */
+export const MAX_CREATE_SETTLE_MS = 120_000;
+
+/** The windows resolved from the worker's options (defaults for the ones not given), with their settle wait. */
+export interface ResolvedCreateBatchTiming {
+  readonly sendWindowMs: number;
+  readonly requestTimeoutMs: number;
+  readonly landingGraceMs: number;
+  /** `sendWindowMs + requestTimeoutMs + landingGraceMs`. */
+  readonly settleMs: number;
+}
+
+/** Resolves (and checks) the worker's `createBatchTiming`; a bad value throws, naming the option and the fix. */
+export function resolveCreateBatchTiming(timing: CreateBatchTiming = {}): ResolvedCreateBatchTiming {
+  const pick = (name: keyof CreateBatchTiming, fallback: number): number => {
+    const value = timing[name] ?? fallback;
+    if (!Number.isInteger(value) || value <= 0)
+      throw new TypeError(`createBatchTiming.${name} must be a positive whole number of milliseconds (got ${value})`);
+    return value;
+  };
+  const sendWindowMs = pick('sendWindowMs', CREATE_SEND_WINDOW_MS);
+  const requestTimeoutMs = pick('requestTimeoutMs', CREATE_REQUEST_TIMEOUT_MS);
+  const landingGraceMs = pick('landingGraceMs', CREATE_LANDING_GRACE_MS);
+  const settleMs = sendWindowMs + requestTimeoutMs + landingGraceMs;
+  if (settleMs > MAX_CREATE_SETTLE_MS)
+    throw new TypeError(
+      `createBatchTiming: sendWindowMs + requestTimeoutMs + landingGraceMs is ${settleMs} ms; ` +
+        `keep it at most ${MAX_CREATE_SETTLE_MS} ms so that a create attempt ends within its 5-minute bound`,
+    );
+  return { sendWindowMs, requestTimeoutMs, landingGraceMs, settleMs };
+}
+
 /** The benign retry after an attempt that only made sure no earlier create can still land. */
 export const CREATE_SETTLED_TYPE = FAILURE_TYPES.createSettled;
 
@@ -54,7 +100,8 @@ interface CreateHeartbeat {
  * `createBatch`: creates the chunk's batch exactly once, by its idempotency key, and adopts one
  * that an earlier attempt created. See the README of this folder for what is guaranteed.
  */
-export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook) {
+export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook, timing: CreateBatchTiming = {}) {
+  const { sendWindowMs, requestTimeoutMs, settleMs } = resolveCreateBatchTiming(timing);
   return {
     async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
       const context = Context.current();
@@ -86,10 +133,10 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
           // of its attempt's start, which is what makes this wait long enough.
           context.log.info('createBatch waits until no earlier create can still land', {
             attempt: info.attempt,
-            waitMs: CREATE_SETTLE_MS,
+            waitMs: settleMs,
             adoptOnly: Boolean(input.adoptOnly),
           });
-          await sleepIgnoringCancel(CREATE_SETTLE_MS, startedAt);
+          await sleepIgnoringCancel(settleMs, startedAt);
           settledBefore = info.attempt;
           heartbeat();
           const found = await adoptOldest(openai(), input);
@@ -103,7 +150,7 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
         if (stopped()) throw notCancelled();
-        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS)
+        if (performance.now() - startedAt > sendWindowMs)
           throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
         let batch: OpenAI.Batches.Batch;
         // Test-only: the process dies while its create is at OpenAI (a no-op in production).
@@ -126,7 +173,7 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
                   idempotency_key: input.idempotencyKey.slice(0, 512),
                 },
               },
-              { timeout: CREATE_REQUEST_TIMEOUT_MS },
+              { timeout: requestTimeoutMs },
             ),
           );
         } finally {

@@ -3,6 +3,7 @@ import { SimplePlugin } from '@temporalio/plugin';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
+import type { CreateBatchTiming } from '../activities/create-batch.ts';
 
 /** Options for {@link OpenAIBatchPlugin}. */
 export interface OpenAIBatchPluginOptions {
@@ -17,6 +18,14 @@ export interface OpenAIBatchPluginOptions {
    * @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch
    */
   readonly storageRoot?: string | undefined;
+  /**
+   * The windows of the exactly-once batch create: how soon after its start an attempt may still
+   * send a create (`sendWindowMs`), the SDK's timeout on it (`requestTimeoutMs`), and how long
+   * after that a create may still land at OpenAI (`landingGraceMs`). A retry after an uncertain
+   * create waits their sum before it searches. Same on every worker of the task queue.
+   * @default { sendWindowMs: 10_000, requestTimeoutMs: 15_000, landingGraceMs: 5_000 }
+   */
+  readonly createBatchTiming?: CreateBatchTiming | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -43,6 +52,7 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         apiKeyConfigured: Boolean(apiKey),
         openai: options.openai,
         crashHook: options.crashHook,
+        createBatchTiming: options.createBatchTiming,
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,
