@@ -103,6 +103,27 @@ interface CreateHeartbeat {
 export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook, timing: CreateBatchTiming = {}) {
   const { sendWindowMs, requestTimeoutMs, settleMs } = resolveCreateBatchTiming(timing);
   return {
+    /**
+     * The newest batch a chunk workflow made (any submission attempt), found by its idempotency
+     * key's prefix: for the recovery of a chunk that ended before it reported its batch. It first
+     * waits until a create the ended chunk had in flight must have landed (the settle wait).
+     */
+    async findChunkBatch(input: FindChunkBatchInput): Promise<FoundChunkBatch | null> {
+      const context = Context.current();
+      const startedAt = performance.now();
+      const everyMs = Math.max(200, Math.min(1_000, (activityInfo().heartbeatTimeoutMs ?? 3_000) / 3));
+      const beat = setInterval(() => context.heartbeat(), everyMs);
+      try {
+        await sleepIgnoringCancel(settleMs, startedAt);
+      } finally {
+        clearInterval(beat);
+      }
+      const found = await findBatches(openai(), (key) => key.startsWith(input.keyPrefix), input.notBeforeMs);
+      // Newest first: a running batch (the current attempt) before any earlier, ended one.
+      const batch = found.find((b) => !TERMINAL.includes(b.status)) ?? found[0];
+      return batch ? { batchId: batch.id, status: batch.status } : null;
+    },
+
     async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
       const context = Context.current();
       const info = activityInfo();
@@ -202,6 +223,20 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
   };
 }
 
+/** Input of `findChunkBatch`. */
+export interface FindChunkBatchInput {
+  /** The chunk's idempotency keys all start with this (`<jobId>:<jobRunId>:r<round>:c<chunk>:`). */
+  readonly keyPrefix: string;
+  /** Epoch ms before which no batch of the chunk can exist (the job's start). */
+  readonly notBeforeMs: number;
+}
+
+/** The batch (id and status) a chunk made, found at OpenAI by its metadata. */
+export interface FoundChunkBatch {
+  readonly batchId: string;
+  readonly status: string;
+}
+
 /** The benign retry of an attempt that made sure nothing is in flight but did not create. */
 function settledRetry(message: string): ApplicationFailure {
   return ApplicationFailure.create({
@@ -260,6 +295,18 @@ export async function findBatchesByKey(
   key: string,
   notBeforeMs: number,
 ): Promise<OpenAI.Batches.Batch[]> {
+  return await findBatches(client, (k) => k === key, notBeforeMs);
+}
+
+/** Batch statuses after which nothing more runs or bills. */
+const TERMINAL: readonly string[] = ['completed', 'failed', 'expired', 'cancelled'];
+
+/** Batches whose idempotency key `matches`, newest first, as {@link findBatchesByKey}. */
+async function findBatches(
+  client: OpenAI,
+  matches: (key: string) => boolean,
+  notBeforeMs: number,
+): Promise<OpenAI.Batches.Batch[]> {
   const notBeforeSeconds = Math.floor((notBeforeMs - CLOCK_SKEW_MS) / 1000);
   const context = Context.current();
   return await callOpenAI('batches.list', async () => {
@@ -267,7 +314,8 @@ export async function findBatchesByKey(
     for await (const batch of client.batches.list({ limit: 100 })) {
       context.heartbeat();
       if (batch.created_at < notBeforeSeconds) break;
-      if (batch.metadata?.['idempotency_key'] === key) found.push(batch);
+      const key = batch.metadata?.['idempotency_key'];
+      if (typeof key === 'string' && matches(key)) found.push(batch);
     }
     return found;
   });

@@ -105,3 +105,17 @@ export const CANCEL_TERMINATES_STUCK_CHUNKS = 'cancel-terminates-stuck-chunks';
  * history recorded before 2026-12-02.
  */
 export const CANCEL_IN_BACKOFF_NOT_SUBMITTED = 'cancel-in-backoff-not-submitted';
+
+/**
+ * Recovery of a chunk that ended without reporting a batch looks the chunk's batches up at OpenAI
+ * by their idempotency keys (a batch created after its last progress report) before recording its
+ * rows as failed. Older: every history recorded before 2026-12-02.
+ */
+export const LOST_CHUNK_FINDS_BATCH = 'lost-chunk-finds-batch';
+
+/**
+ * Recovery waits for an ended chunk's cancelled batch a bounded number of times (at least an hour)
+ * and then records the rows with what is known, so the job's history stays bounded. Checked only
+ * at the bound. Older: every history recorded before 2026-12-02.
+ */
+export const LOST_CHUNK_WAIT_BOUNDED = 'lost-chunk-wait-bounded';
