@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
 import { toSnapshot, type BatchSnapshot } from './openai-batches.ts';
+import { scanForKey, type KeyScan } from './batch-key-scan.ts';
 
 /** Input of `createBatch`. */
 export interface CreateBatchInput {
@@ -94,6 +95,8 @@ export const CREATE_SETTLED_TYPE = FAILURE_TYPES.createSettled;
 interface CreateHeartbeat {
   /** No attempt numbered below this can still create a batch: the next one need not wait. */
   readonly settledBefore: number;
+  /** How far this attempt's search for the key got: the next attempt resumes it. */
+  readonly scan?: KeyScan | undefined;
 }
 
 /**
@@ -129,7 +132,14 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
       const info = activityInfo();
       const startedAt = performance.now();
       let settledBefore = settledBeforeFrom(info.heartbeatDetails);
-      const heartbeat = (): void => context.heartbeat({ settledBefore } satisfies CreateHeartbeat);
+      let scan = scanFrom(info.heartbeatDetails);
+      const heartbeat = (): void => context.heartbeat({ settledBefore, scan } satisfies CreateHeartbeat);
+      // The searches before a create resume where the previous attempt's search got.
+      const search = async (): Promise<OpenAI.Batches.Batch | undefined> =>
+        await adoptOldest(openai(), input, scan, (next) => {
+          scan = next;
+          heartbeat();
+        });
       const everyMs = Math.max(200, Math.min(1_000, (info.heartbeatTimeoutMs ?? 3_000) / 3));
       const timer = setInterval(heartbeat, everyMs);
       heartbeat();
@@ -160,13 +170,13 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
           await sleepIgnoringCancel(settleMs, startedAt);
           settledBefore = info.attempt;
           heartbeat();
-          const found = await adoptOldest(openai(), input);
+          const found = await search();
           if (found) return { ...toSnapshot(found), adopted: true };
           if (input.adoptOnly || cancelled()) return null;
           if (stopped()) throw notCancelled();
           throw settledRetry('no batch carries this key and none can still appear; the next attempt creates it');
         }
-        const found = await adoptOldest(openai(), input);
+        const found = await search();
         if (found) return { ...toSnapshot(found), adopted: true };
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
@@ -263,6 +273,11 @@ async function sleepIgnoringCancel(ms: number, startedAt: number): Promise<void>
   if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 }
 
+function scanFrom(details: unknown): KeyScan | undefined {
+  const scan = (details as Partial<CreateHeartbeat> | undefined)?.scan;
+  return scan && typeof scan.key === 'string' && typeof scan.topCreatedAt === 'number' ? scan : undefined;
+}
+
 function settledBeforeFrom(details: unknown): number {
   const value = (details as Partial<CreateHeartbeat> | undefined)?.settledBefore;
   return typeof value === 'number' ? value : 1;
@@ -282,8 +297,21 @@ function refusedCreate(err: unknown): boolean {
  * skew. If there are several (a create no attempt could wait for landed late), cancels all but the
  * oldest and returns the oldest, so that at most one batch per key keeps running.
  */
-async function adoptOldest(client: OpenAI, input: CreateBatchInput): Promise<OpenAI.Batches.Batch | undefined> {
-  const matches = await findBatchesByKey(client, input.idempotencyKey, input.notBeforeMs);
+async function adoptOldest(
+  client: OpenAI,
+  input: CreateBatchInput,
+  previous?: KeyScan,
+  progress?: (scan: KeyScan) => void,
+): Promise<OpenAI.Batches.Batch | undefined> {
+  const matches = progress
+    ? await scanForKey(
+        client,
+        input.idempotencyKey,
+        Math.floor((input.notBeforeMs - CLOCK_SKEW_MS) / 1000),
+        previous,
+        progress,
+      )
+    : await findBatchesByKey(client, input.idempotencyKey, input.notBeforeMs);
   const oldest = matches[matches.length - 1];
   for (const extra of matches.slice(0, -1)) await cancelDuplicate(client, extra);
   return oldest;
