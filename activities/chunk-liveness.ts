@@ -9,6 +9,12 @@ export interface FindEndedChunksInput {
   readonly workflowIds: readonly string[];
 }
 
+/** Input of `terminateChunks`. */
+export interface TerminateChunksInput {
+  readonly workflowIds: readonly string[];
+  readonly reason: string;
+}
+
 /** A chunk workflow that no longer runs. */
 export interface EndedChunk {
   readonly workflowId: string;
@@ -55,6 +61,23 @@ export function createChunkLivenessActivities() {
       await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY, input.workflowIds.length) }, lane));
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
       return ended.filter((e): e is EndedChunk => e !== undefined);
+    },
+
+    /**
+     * Terminates the listed chunk workflows (a cancelled job's chunks that never finished their own
+     * cancel path); one that has already ended is left as it is. The job then recovers their rows.
+     */
+    async terminateChunks(input: TerminateChunksInput): Promise<void> {
+      const context = Context.current();
+      for (const workflowId of input.workflowIds) {
+        try {
+          await context.client.workflow.getHandle(workflowId).terminate(input.reason);
+        } catch (err) {
+          // Ended meanwhile (its report, if any, reaches the job by signal): nothing to terminate.
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+        context.heartbeat({ workflowId });
+      }
     },
   };
 }

@@ -4,8 +4,8 @@ import { openStorage } from '../src/storage/index.ts';
 import type { PostgresConnections } from '../src/pipeline/connection.ts';
 import type { CrashHook } from './crash-point.ts';
 import { createChunkLivenessActivities } from './chunk-liveness.ts';
-import { createCreateBatchActivity } from './create-batch.ts';
 import { createEnrichActivities } from './enrich-steps.ts';
+import { createCreateBatchActivity, type CreateBatchTiming } from './create-batch.ts';
 import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 import { createUploadChunkActivities } from './upload-chunk.ts';
@@ -27,6 +27,8 @@ export interface BatchActivityDeps {
   readonly uploadPartBytes?: number | undefined;
   /** Named Postgres connections of `enrichTable`'s activities. @default {} */
   readonly postgresConnections?: PostgresConnections | undefined;
+  /** The windows of the exactly-once create (see `create-batch.ts`). @default 10 s send, 15 s timeout, 5 s grace */
+  readonly createBatchTiming?: CreateBatchTiming | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -45,7 +47,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ...createJobStepActivities(openai, storage),
     ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
     ...createOpenAIBatchActivities(openai, crash),
-    ...createCreateBatchActivity(openai, crash),
+    ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),
     ...createWorkerHealthActivities(deps),
     ...createEnrichActivities(deps),

@@ -5,6 +5,7 @@ import OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
 import { toSnapshot, type BatchSnapshot } from './openai-batches.ts';
+import { scanForKey, type KeyScan } from './batch-key-scan.ts';
 
 /** Input of `createBatch`. */
 export interface CreateBatchInput {
@@ -41,6 +42,52 @@ export const CREATE_LANDING_GRACE_MS = 5_000;
  */
 export const CREATE_SETTLE_MS = CREATE_SEND_WINDOW_MS + CREATE_REQUEST_TIMEOUT_MS + CREATE_LANDING_GRACE_MS;
 
+/**
+ * The windows of `createBatch`'s exactly-once protocol: a worker option (never workflow input),
+ * the same on every worker of a task queue. Shorter values make retries after an uncertain create
+ * faster, at the cost of assuming OpenAI carries out a create sooner after the client gave up.
+ */
+export interface CreateBatchTiming {
+  /** An attempt sends its create only this soon after it started. @default 10_000 */
+  readonly sendWindowMs?: number | undefined;
+  /** The SDK gives up on one `batches.create` after this long. @default 15_000 */
+  readonly requestTimeoutMs?: number | undefined;
+  /** How long after the client gave up a create may still land at OpenAI (assumed). @default 5_000 */
+  readonly landingGraceMs?: number | undefined;
+}
+
+/** The longest settle wait (sum of the windows) that fits the create activity's 5-minute bound with its listing. */
+export const MAX_CREATE_SETTLE_MS = 120_000;
+
+/** The windows resolved from the worker's options (defaults for the ones not given), with their settle wait. */
+export interface ResolvedCreateBatchTiming {
+  readonly sendWindowMs: number;
+  readonly requestTimeoutMs: number;
+  readonly landingGraceMs: number;
+  /** `sendWindowMs + requestTimeoutMs + landingGraceMs`. */
+  readonly settleMs: number;
+}
+
+/** Resolves (and checks) the worker's `createBatchTiming`; a bad value throws, naming the option and the fix. */
+export function resolveCreateBatchTiming(timing: CreateBatchTiming = {}): ResolvedCreateBatchTiming {
+  const pick = (name: keyof CreateBatchTiming, fallback: number): number => {
+    const value = timing[name] ?? fallback;
+    if (!Number.isInteger(value) || value <= 0)
+      throw new TypeError(`createBatchTiming.${name} must be a positive whole number of milliseconds (got ${value})`);
+    return value;
+  };
+  const sendWindowMs = pick('sendWindowMs', CREATE_SEND_WINDOW_MS);
+  const requestTimeoutMs = pick('requestTimeoutMs', CREATE_REQUEST_TIMEOUT_MS);
+  const landingGraceMs = pick('landingGraceMs', CREATE_LANDING_GRACE_MS);
+  const settleMs = sendWindowMs + requestTimeoutMs + landingGraceMs;
+  if (settleMs > MAX_CREATE_SETTLE_MS)
+    throw new TypeError(
+      `createBatchTiming: sendWindowMs + requestTimeoutMs + landingGraceMs is ${settleMs} ms; ` +
+        `keep it at most ${MAX_CREATE_SETTLE_MS} ms so that a create attempt ends within its 5-minute bound`,
+    );
+  return { sendWindowMs, requestTimeoutMs, landingGraceMs, settleMs };
+}
+
 /** The benign retry after an attempt that only made sure no earlier create can still land. */
 export const CREATE_SETTLED_TYPE = FAILURE_TYPES.createSettled;
 
@@ -48,20 +95,51 @@ export const CREATE_SETTLED_TYPE = FAILURE_TYPES.createSettled;
 interface CreateHeartbeat {
   /** No attempt numbered below this can still create a batch: the next one need not wait. */
   readonly settledBefore: number;
+  /** How far this attempt's search for the key got: the next attempt resumes it. */
+  readonly scan?: KeyScan | undefined;
 }
 
 /**
  * `createBatch`: creates the chunk's batch exactly once, by its idempotency key, and adopts one
  * that an earlier attempt created. See the README of this folder for what is guaranteed.
  */
-export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook) {
+export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook, timing: CreateBatchTiming = {}) {
+  const { sendWindowMs, requestTimeoutMs, settleMs } = resolveCreateBatchTiming(timing);
   return {
+    /**
+     * The newest batch a chunk workflow made (any submission attempt), found by its idempotency
+     * key's prefix: for the recovery of a chunk that ended before it reported its batch. It first
+     * waits until a create the ended chunk had in flight must have landed (the settle wait).
+     */
+    async findChunkBatch(input: FindChunkBatchInput): Promise<FoundChunkBatch | null> {
+      const context = Context.current();
+      const startedAt = performance.now();
+      const everyMs = Math.max(200, Math.min(1_000, (activityInfo().heartbeatTimeoutMs ?? 3_000) / 3));
+      const beat = setInterval(() => context.heartbeat(), everyMs);
+      try {
+        await sleepIgnoringCancel(settleMs, startedAt);
+      } finally {
+        clearInterval(beat);
+      }
+      const found = await findBatches(openai(), (key) => key.startsWith(input.keyPrefix), input.notBeforeMs);
+      // Newest first: a running batch (the current attempt) before any earlier, ended one.
+      const batch = found.find((b) => !TERMINAL.includes(b.status)) ?? found[0];
+      return batch ? { batchId: batch.id, status: batch.status } : null;
+    },
+
     async createBatch(input: CreateBatchInput): Promise<BatchSnapshot | null> {
       const context = Context.current();
       const info = activityInfo();
       const startedAt = performance.now();
       let settledBefore = settledBeforeFrom(info.heartbeatDetails);
-      const heartbeat = (): void => context.heartbeat({ settledBefore } satisfies CreateHeartbeat);
+      let scan = scanFrom(info.heartbeatDetails);
+      const heartbeat = (): void => context.heartbeat({ settledBefore, scan } satisfies CreateHeartbeat);
+      // The searches before a create resume where the previous attempt's search got.
+      const search = async (): Promise<OpenAI.Batches.Batch | undefined> =>
+        await adoptOldest(openai(), input, scan, (next) => {
+          scan = next;
+          heartbeat();
+        });
       const everyMs = Math.max(200, Math.min(1_000, (info.heartbeatTimeoutMs ?? 3_000) / 3));
       const timer = setInterval(heartbeat, everyMs);
       heartbeat();
@@ -86,24 +164,24 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
           // of its attempt's start, which is what makes this wait long enough.
           context.log.info('createBatch waits until no earlier create can still land', {
             attempt: info.attempt,
-            waitMs: CREATE_SETTLE_MS,
+            waitMs: settleMs,
             adoptOnly: Boolean(input.adoptOnly),
           });
-          await sleepIgnoringCancel(CREATE_SETTLE_MS, startedAt);
+          await sleepIgnoringCancel(settleMs, startedAt);
           settledBefore = info.attempt;
           heartbeat();
-          const found = await adoptOldest(openai(), input);
+          const found = await search();
           if (found) return { ...toSnapshot(found), adopted: true };
           if (input.adoptOnly || cancelled()) return null;
           if (stopped()) throw notCancelled();
           throw settledRetry('no batch carries this key and none can still appear; the next attempt creates it');
         }
-        const found = await adoptOldest(openai(), input);
+        const found = await search();
         if (found) return { ...toSnapshot(found), adopted: true };
         // Nothing exists, nothing is in flight: cancelled now, there is nothing to create or cancel.
         if (cancelled()) return null;
         if (stopped()) throw notCancelled();
-        if (performance.now() - startedAt > CREATE_SEND_WINDOW_MS)
+        if (performance.now() - startedAt > sendWindowMs)
           throw settledRetry('the search outlasted the send window; the next attempt creates the batch');
         let batch: OpenAI.Batches.Batch;
         // Test-only: the process dies while its create is at OpenAI (a no-op in production).
@@ -126,7 +204,7 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
                   idempotency_key: input.idempotencyKey.slice(0, 512),
                 },
               },
-              { timeout: CREATE_REQUEST_TIMEOUT_MS },
+              { timeout: requestTimeoutMs },
             ),
           );
         } finally {
@@ -155,6 +233,20 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
   };
 }
 
+/** Input of `findChunkBatch`. */
+export interface FindChunkBatchInput {
+  /** The chunk's idempotency keys all start with this (`<jobId>:<jobRunId>:r<round>:c<chunk>:`). */
+  readonly keyPrefix: string;
+  /** Epoch ms before which no batch of the chunk can exist (the job's start). */
+  readonly notBeforeMs: number;
+}
+
+/** The batch (id and status) a chunk made, found at OpenAI by its metadata. */
+export interface FoundChunkBatch {
+  readonly batchId: string;
+  readonly status: string;
+}
+
 /** The benign retry of an attempt that made sure nothing is in flight but did not create. */
 function settledRetry(message: string): ApplicationFailure {
   return ApplicationFailure.create({
@@ -181,6 +273,11 @@ async function sleepIgnoringCancel(ms: number, startedAt: number): Promise<void>
   if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 }
 
+function scanFrom(details: unknown): KeyScan | undefined {
+  const scan = (details as Partial<CreateHeartbeat> | undefined)?.scan;
+  return scan && typeof scan.key === 'string' && typeof scan.topCreatedAt === 'number' ? scan : undefined;
+}
+
 function settledBeforeFrom(details: unknown): number {
   const value = (details as Partial<CreateHeartbeat> | undefined)?.settledBefore;
   return typeof value === 'number' ? value : 1;
@@ -200,8 +297,21 @@ function refusedCreate(err: unknown): boolean {
  * skew. If there are several (a create no attempt could wait for landed late), cancels all but the
  * oldest and returns the oldest, so that at most one batch per key keeps running.
  */
-async function adoptOldest(client: OpenAI, input: CreateBatchInput): Promise<OpenAI.Batches.Batch | undefined> {
-  const matches = await findBatchesByKey(client, input.idempotencyKey, input.notBeforeMs);
+async function adoptOldest(
+  client: OpenAI,
+  input: CreateBatchInput,
+  previous?: KeyScan,
+  progress?: (scan: KeyScan) => void,
+): Promise<OpenAI.Batches.Batch | undefined> {
+  const matches = progress
+    ? await scanForKey(
+        client,
+        input.idempotencyKey,
+        Math.floor((input.notBeforeMs - CLOCK_SKEW_MS) / 1000),
+        previous,
+        progress,
+      )
+    : await findBatchesByKey(client, input.idempotencyKey, input.notBeforeMs);
   const oldest = matches[matches.length - 1];
   for (const extra of matches.slice(0, -1)) await cancelDuplicate(client, extra);
   return oldest;
@@ -213,6 +323,18 @@ export async function findBatchesByKey(
   key: string,
   notBeforeMs: number,
 ): Promise<OpenAI.Batches.Batch[]> {
+  return await findBatches(client, (k) => k === key, notBeforeMs);
+}
+
+/** Batch statuses after which nothing more runs or bills. */
+const TERMINAL: readonly string[] = ['completed', 'failed', 'expired', 'cancelled'];
+
+/** Batches whose idempotency key `matches`, newest first, as {@link findBatchesByKey}. */
+async function findBatches(
+  client: OpenAI,
+  matches: (key: string) => boolean,
+  notBeforeMs: number,
+): Promise<OpenAI.Batches.Batch[]> {
   const notBeforeSeconds = Math.floor((notBeforeMs - CLOCK_SKEW_MS) / 1000);
   const context = Context.current();
   return await callOpenAI('batches.list', async () => {
@@ -220,7 +342,8 @@ export async function findBatchesByKey(
     for await (const batch of client.batches.list({ limit: 100 })) {
       context.heartbeat();
       if (batch.created_at < notBeforeSeconds) break;
-      if (batch.metadata?.['idempotency_key'] === key) found.push(batch);
+      const key = batch.metadata?.['idempotency_key'];
+      if (typeof key === 'string' && matches(key)) found.push(batch);
     }
     return found;
   });

@@ -4,6 +4,7 @@ import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
 import type { PostgresConnections } from './pipeline/connection.ts';
+import type { CreateBatchTiming } from '../activities/create-batch.ts';
 
 /** Options for {@link OpenAIBatchPlugin}. */
 export interface OpenAIBatchPluginOptions {
@@ -20,6 +21,14 @@ export interface OpenAIBatchPluginOptions {
   readonly storageRoot?: string | undefined;
   /** Named Postgres connections for `enrichTable` (else an environment variable of that name). @default {} */
   readonly postgresConnections?: PostgresConnections | undefined;
+  /**
+   * The windows of the exactly-once batch create: how soon after its start an attempt may still
+   * send a create (`sendWindowMs`), the SDK's timeout on it (`requestTimeoutMs`), and how long
+   * after that a create may still land at OpenAI (`landingGraceMs`). A retry after an uncertain
+   * create waits their sum before it searches. Same on every worker of the task queue.
+   * @default { sendWindowMs: 10_000, requestTimeoutMs: 15_000, landingGraceMs: 5_000 }
+   */
+  readonly createBatchTiming?: CreateBatchTiming | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -47,6 +56,7 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         openai: options.openai,
         crashHook: options.crashHook,
         postgresConnections: options.postgresConnections,
+        createBatchTiming: options.createBatchTiming,
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,

@@ -105,3 +105,31 @@ export const STATUS_ON_EVERY_END = 'status-on-every-end';
  * before 2026-12-02.
  */
 export const PUBLISH_PROGRESS_ON_CHUNK_PROGRESS = 'publish-progress-on-chunk-progress';
+
+/**
+ * A cancelled job re-sends the cancel to chunks still running at each check and, after a grace
+ * period, terminates them and recovers their rows (batch cancelled and collected). Older: every
+ * history recorded before 2026-12-02 waits for such a chunk without limit.
+ */
+export const CANCEL_TERMINATES_STUCK_CHUNKS = 'cancel-terminates-stuck-chunks';
+
+/**
+ * A chunk forgets its failed (token_limit_exceeded) batch before the backoff, so that a cancel
+ * during the backoff records its rows as cancelled / not_submitted instead of failed. Older: every
+ * history recorded before 2026-12-02.
+ */
+export const CANCEL_IN_BACKOFF_NOT_SUBMITTED = 'cancel-in-backoff-not-submitted';
+
+/**
+ * Recovery of a chunk that ended without reporting a batch looks the chunk's batches up at OpenAI
+ * by their idempotency keys (a batch created after its last progress report) before recording its
+ * rows as failed. Older: every history recorded before 2026-12-02.
+ */
+export const LOST_CHUNK_FINDS_BATCH = 'lost-chunk-finds-batch';
+
+/**
+ * Recovery waits for an ended chunk's cancelled batch a bounded number of times (at least an hour)
+ * and then records the rows with what is known, so the job's history stays bounded. Checked only
+ * at the bound. Older: every history recorded before 2026-12-02.
+ */
+export const LOST_CHUNK_WAIT_BOUNDED = 'lost-chunk-wait-bounded';

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { FAILURE_TYPES } from '../../common/failures.ts';
+import { redactErrorInPlace, redactKeys } from './redact.ts';
 
 /** The `ApplicationFailure.type` of every failure this module produces (all from `common/failures.ts`). */
 export const OPENAI_FAILURE_TYPES = {
@@ -20,9 +21,12 @@ export const OPENAI_FAILURE_TYPES = {
  * 5xx, connection errors and timeouts; not retryable for bad requests, auth and not-found. A
  * `retry-after` (or `retry-after-ms`) header becomes `nextRetryDelay`. The original is the cause.
  * Anything else is returned unchanged (Temporal retries plain errors by the activity's policy).
+ * Key-shaped strings (a 401 quotes the refused key, masked) are redacted from the message and the
+ * cause, which reach history, logs and result files.
  */
 export function toApplicationFailure(err: unknown, action = 'OpenAI call'): unknown {
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof Error) redactErrorInPlace(err);
   if (err instanceof APIUserAbortError) return err;
   if (err instanceof APIConnectionTimeoutError) {
     return failure(`${action} timed out`, OPENAI_FAILURE_TYPES.timeout, false, err);
@@ -78,7 +82,7 @@ function failure(
   nextRetryDelayMs?: number,
 ): ApplicationFailure {
   return ApplicationFailure.create({
-    message,
+    message: redactKeys(message),
     type,
     nonRetryable,
     cause,

@@ -45,7 +45,7 @@ describe('a refused API key', () => {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     const failure = cause as ApplicationFailure;
     expect(failure.type).toBe('OpenAIBatch.Auth');
-    expect(failure.message).toContain('Incorrect API key provided: sk-');
+    expect(failure.message).toContain('Incorrect API key provided: sk-…(redacted)');
     expect(failure.message).not.toContain('sk-test-not-a-secret');
     expect(failure.message).toContain('Fix OPENAI_API_KEY');
     expect(status).toBe('failed');

@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
-import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import {
+  FAST_CREATE_TIMING,
+  FAST_WAIT,
+  readJsonlFile,
+  startJobEnv,
+  tally,
+  writeChatInput,
+  type JobEnv,
+} from '../support/job-env.ts';
 
 describe('API faults', () => {
   let env: JobEnv;
@@ -29,7 +37,8 @@ describe('API faults', () => {
   it('429s with retry-after, 5xx and dropped connections on every route: the job completes with nothing lost and no duplicate batch', async () => {
     const jobId = `faults-${Date.now()}`;
     const inputUri = await writeChatInput(env, 1_500, { file: 'faults.jsonl' });
-    const worker = await env.createWorker();
+    // Short create windows: the emulator answers at once, so a retry after a lost create need not wait 30 s.
+    const worker = await env.createWorker({ createBatchTiming: FAST_CREATE_TIMING });
     const summary = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,

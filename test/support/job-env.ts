@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import { startEmulator } from '../../src/tools/emulator/index.ts';
-import { OpenAIBatchPlugin } from '../../src/plugin.ts';
+import { OpenAIBatchPlugin, type OpenAIBatchPluginOptions } from '../../src/plugin.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import type { WaitOptions } from '../../common/job-types.ts';
 import { connectToDevServer, devServer, uniqueTaskQueue } from './temporal.ts';
@@ -22,6 +22,12 @@ export const FAST_WAIT: Required<WaitOptions> = {
   maxTokenLimitRetries: 36,
 };
 
+/**
+ * Short windows for the exactly-once create, for tests whose emulator answers at once (no create
+ * latency): a retry after an uncertain create waits 3 s instead of 30 s.
+ */
+export const FAST_CREATE_TIMING = { sendWindowMs: 1_000, requestTimeoutMs: 1_500, landingGraceMs: 500 } as const;
+
 type EmulatorOptions = Parameters<typeof startEmulator>[0];
 
 export interface JobEnv {
@@ -31,8 +37,8 @@ export interface JobEnv {
   /** The storage root URI the worker uses. */
   readonly storageRoot: string;
   readonly taskQueue: string;
-  /** Creates (and bundles) an in-process worker with the plugin. */
-  createWorker(): Promise<Worker>;
+  /** Creates (and bundles) an in-process worker with the plugin (`plugin`: options added to the plugin's). */
+  createWorker(plugin?: Partial<OpenAIBatchPluginOptions>): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -58,13 +64,18 @@ export async function startJobEnv(name: string, config: EmulatorOptions['config'
     dir,
     storageRoot,
     taskQueue,
-    async createWorker() {
+    async createWorker(plugin = {}) {
       return await Worker.create({
         connection: conn.nativeConnection,
         namespace: devServer().namespace,
         taskQueue,
         plugins: [
-          new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: emulator.baseURL, openaiApiKey: 'sk-test-not-a-secret' }),
+          new OpenAIBatchPlugin({
+            storageRoot,
+            openaiBaseUrl: emulator.baseURL,
+            openaiApiKey: 'sk-test-not-a-secret',
+            ...plugin,
+          }),
         ],
       });
     },

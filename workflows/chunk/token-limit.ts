@@ -1,7 +1,7 @@
 import { log, patched, sleep } from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import { DEFAULT_WAIT } from '../../common/job-options.ts';
-import { REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
+import { CANCEL_IN_BACKOFF_NOT_SUBMITTED, REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
 import type { ChunkRun } from './chunk-run.ts';
 
 /** Share of `tokenLimitBackoffMs` each backoff moves either way, so chunks do not resubmit together. */
@@ -35,6 +35,9 @@ export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: 
     ? Math.round(input.wait.tokenLimitBackoffMs * (1 - TOKEN_LIMIT_JITTER + 2 * TOKEN_LIMIT_JITTER * Math.random()))
     : input.wait.tokenLimitBackoffMs;
   const wait = deadline === undefined ? backoff : Math.min(backoff, Math.max(0, deadline - Date.now()));
+  // The failed batch is over (nothing to cancel or collect): a cancel during the wait finds no
+  // batch, and records the rows as never submitted (cancelled / not_submitted), not as failed.
+  if (patched(CANCEL_IN_BACKOFF_NOT_SUBMITTED)) run.batchId = undefined;
   await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
   run.attempt += 1;
   run.batchId = undefined;

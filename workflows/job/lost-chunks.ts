@@ -5,7 +5,12 @@ import { isCancellation, log, patched } from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkProgress } from '../../common/job-types.ts';
 import { NO_RECORDS } from '../empty-chunk-result.ts';
-import { LOST_CHUNK_COLLECTS_BATCH, RECOVERY_NEVER_FAILS_JOB } from '../patches.ts';
+import {
+  LOST_CHUNK_COLLECTS_BATCH,
+  LOST_CHUNK_FINDS_BATCH,
+  LOST_CHUNK_WAIT_BOUNDED,
+  RECOVERY_NEVER_FAILS_JOB,
+} from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
 
@@ -40,7 +45,10 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   const collectsBatch = patched(LOST_CHUNK_COLLECTS_BATCH);
   const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
   const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
-  let batch = progress.batchId ? await cancelBatch(run, workflowId, progress.batchId) : undefined;
+  // A batch created after the chunk's last progress report is unknown here: look it up at OpenAI.
+  const batchId =
+    progress.batchId ?? (patched(LOST_CHUNK_FINDS_BATCH) ? await findBatch(run, workflowId, progress) : undefined);
+  let batch = batchId ? await cancelBatch(run, workflowId, batchId) : undefined;
   if (collectsBatch && batch && !batch.terminal)
     batch = await survive(
       workflowId,
@@ -60,7 +68,7 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
           chunkIndex: progress.index,
           chunkUri: chunkUri ?? '',
           endpoint: job.input.endpoint,
-          batchId: progress.batchId ?? '',
+          batchId: batchId ?? '',
           end: fromBatch ? end : 'failed',
           outputFileId: fromBatch ? ended?.outputFileId : undefined,
           errorFileId: fromBatch ? ended?.errorFileId : undefined,
@@ -82,7 +90,7 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   // Its own report may have arrived meanwhile: that one counts.
   if (!s.active[workflowId]) return;
   run.record({
-    ...lostChunkResult(progress, end, reason),
+    ...lostChunkResult(progress, batchId, end, reason),
     estimatedCostUsd: planned?.estimatedCostUsd ?? 0,
     ...outcome,
   });
@@ -103,14 +111,35 @@ async function survive<T>(workflowId: string, step: string, work: () => Promise<
   }
 }
 
-function lostChunkResult(progress: ChunkProgress, end: ChunkEnd, reason: string) {
+function lostChunkResult(progress: ChunkProgress, batchId: string | undefined, end: ChunkEnd, reason: string) {
   return {
     round: progress.round,
     index: progress.index,
     end,
-    batchIds: progress.batchId ? [progress.batchId] : [],
+    batchIds: batchId ? [batchId] : [],
     reason,
   };
+}
+
+/**
+ * The chunk's newest batch at OpenAI, by its idempotency keys' prefix (the activity first waits
+ * until a create the chunk had in flight must have landed); undefined when there is none or the
+ * lookup failed for good.
+ */
+async function findBatch(run: JobRun, workflowId: string, progress: ChunkProgress): Promise<string | undefined> {
+  const { state: s, job } = run;
+  const keyPrefix = `${job.jobId}:${s.runId ?? '-'}:r${progress.round}:c${progress.index}:`;
+  const found = await survive(
+    workflowId,
+    'looking its batch up at OpenAI',
+    () =>
+      job.act.findChunkBatch.executeWithOptions(
+        { summary: `look up the batch of ended chunk ${workflowId} at OpenAI` },
+        [{ keyPrefix, notBeforeMs: s.startedAtMs }],
+      ),
+    null,
+  );
+  return found?.batchId;
 }
 
 /** Cancels the batch (a terminal one is left as it is); undefined when OpenAI refused. */
@@ -123,10 +152,22 @@ async function cancelBatch(run: JobRun, workflowId: string, batchId: string): Pr
     });
 }
 
-/** Polls the cancelled batch until it has ended (OpenAI takes up to 10 minutes to cancel). */
+/**
+ * How long recovery waits, at least, for a cancelled batch to end (OpenAI takes up to 10 minutes)
+ * before it records the rows with what is known; bounded in waits too, so the job's history stays
+ * bounded whatever `progressRefreshMs` is.
+ */
+export const RECOVERY_BATCH_WAIT_MS = 3_600_000;
+export const MAX_RECOVERY_BATCH_WAITS = 200;
+
+/** Polls the cancelled batch until it has ended (OpenAI takes up to 10 minutes to cancel), or the bound. */
 async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapshot> {
   const { wait } = run.job;
-  for (;;) {
+  const maxWaits = Math.min(
+    MAX_RECOVERY_BATCH_WAITS,
+    Math.max(2, Math.ceil(RECOVERY_BATCH_WAIT_MS / wait.progressRefreshMs)),
+  );
+  for (let waits = 1; ; waits++) {
     const snapshot = await run.job.act.waitForBatch.executeWithOptions(
       { summary: `wait for batch ${batchId} of an ended chunk to end` },
       [
@@ -143,5 +184,13 @@ async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapsh
       ],
     );
     if (snapshot.terminal) return snapshot;
+    if (waits >= maxWaits && patched(LOST_CHUNK_WAIT_BOUNDED)) {
+      log.warn('the cancelled batch of an ended chunk has not ended; recording its rows with what is known', {
+        batchId,
+        status: snapshot.status,
+        waits,
+      });
+      return snapshot;
+    }
   }
 }

@@ -2,7 +2,7 @@
 // waits: `request()` is what the handler calls, `answer()` what the main loop calls when it wakes.
 // One request at a time: 'requested' by the handler, 'planning' in the main loop, 'answered' until
 // the handler takes the outcome and sets 'idle' again.
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { RetryNowResult } from '../../common/job-types.ts';
 import type { JobRun } from './job-run.ts';
 import { pendingRetries, utcMinute } from './job-state.ts';
@@ -26,7 +26,15 @@ export class RetryNow {
   /** The update handler: asks the main loop to start a round and returns what it answered. */
   async request(): Promise<RetryNowResult> {
     this.#step = 'requested';
-    await condition(() => this.#step === 'answered');
+    try {
+      await condition(() => this.#step === 'answered');
+    } catch (err) {
+      // The job was cancelled before the main loop answered: say so, not just "Workflow cancelled".
+      if (!isCancellation(err)) throw err;
+      this.#outcome = undefined;
+      this.#step = 'idle';
+      throw rejection(JOB_CANCELLED);
+    }
     const outcome = this.#outcome;
     this.#outcome = undefined;
     this.#step = 'idle';
@@ -41,9 +49,19 @@ export class RetryNow {
     let outcome: RetryNowResult | ApplicationFailure | undefined = started;
     if (!outcome) {
       const why = whyNoRetryNow(run, false);
-      outcome =
-        (why ? undefined : await startNextRound(run)) ??
-        rejection(why ?? 'the retryable rows were already resubmitted');
+      try {
+        outcome =
+          (why ? undefined : await startNextRound(run)) ??
+          rejection(why ?? 'the retryable rows were already resubmitted');
+      } catch (err) {
+        // Cancelled while planning: the request is answered (the handler's own wait ends with the
+        // same refusal), and the cancel goes on to the cancel branch.
+        this.#outcome = rejection(
+          isCancellation(err) ? JOB_CANCELLED : `planning the retry round failed: ${String(err)}`,
+        );
+        this.#step = 'answered';
+        throw err;
+      }
     }
     this.#outcome = outcome;
     this.#step = 'answered';
@@ -55,6 +73,8 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
   const { state } = run;
   const { maxActive, maxRounds, deadline } = run.job;
   if (state.phase !== 'running') return `the job is ${state.phase}; retry rounds start only while it runs`;
+  // The cancel branch publishes 'running' while it waits for its chunks: no round starts then.
+  if (CancellationScope.current().consideredCancelled) return JOB_CANCELLED;
   if (busy && run.job.retryNow.busy) return 'a retry round is already being started';
   if (run.closing) return 'the job is continuing as new; ask again in a few seconds';
   if (state.fatal) return `the job stopped submitting: ${state.fatal.message}`;
@@ -92,6 +112,9 @@ function noRetryableRowsReason(running: number): string {
     'retryable rows are resubmitted when the round ends'
   );
 }
+
+/** Why retryFailedRows is refused once the job is cancelled. */
+const JOB_CANCELLED = 'the job was cancelled; it records what was done and ends';
 
 /** Why retryFailedRows is refused before planning has finished. */
 export const STILL_PLANNING = 'the job is still planning; nothing has run yet';

@@ -7,6 +7,8 @@ export function sendFault(
   res: ServerResponse,
   kind: Exclude<FaultKind, 'dropConnection' | 'dropAfterHandling'>,
   retryAfterSeconds: number,
+  /** The caller's API key: a 401 quotes it masked, as OpenAI does. */
+  apiKey: string,
 ): void {
   switch (kind) {
     case 'rateLimit':
@@ -31,8 +33,7 @@ export function sendFault(
     case 'unauthorized':
       sendJson(res, 401, {
         error: {
-          message:
-            'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.',
+          message: incorrectKeyMessage(apiKey),
           type: 'invalid_request_error',
           param: null,
           code: 'invalid_api_key',
@@ -66,6 +67,21 @@ export function sendFault(
       });
       return;
   }
+}
+
+/** OpenAI's 401 message for a key it does not accept: it quotes the key, masked. */
+export function incorrectKeyMessage(key: string): string {
+  return (
+    `Incorrect API key provided: ${maskKey(key)}. ` +
+    'You can find your API key at https://platform.openai.com/account/api-keys.'
+  );
+}
+
+/** As OpenAI shows a wrong key: its prefix (`sk-proj-`), then stars and its last four characters. */
+function maskKey(key: string): string {
+  if (key.length <= 8) return '*'.repeat(key.length);
+  const prefix = /^sk-(?:proj-|svcacct-|admin-)?/.exec(key)?.[0] ?? key.slice(0, 3);
+  return `${prefix}${'*'.repeat(Math.max(4, Math.min(key.length - prefix.length - 4, 20)))}${key.slice(-4)}`;
 }
 
 /** The page Cloudflare serves for a 502, line by line. */

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EmulatorConfig, RouteName } from '../config.ts';
 import { chooseFault } from '../faults/choose-fault.ts';
-import { sendFault } from '../faults/send-fault.ts';
+import { incorrectKeyMessage, sendFault } from '../faults/send-fault.ts';
 import { newRequestId } from '../ids.ts';
 import type { BatchEngine } from '../lifecycle/batch-engine.ts';
 import type { RouteContext } from '../routes/route-context.ts';
@@ -86,7 +86,7 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     }
     if (decision.fault && decision.fault !== 'dropAfterHandling') {
       await drain(req);
-      return sendFault(res, decision.fault, decision.retryAfterSeconds);
+      return sendFault(res, decision.fault, decision.retryAfterSeconds, key);
     }
     const result = await matched.route.handler(context(matched.id));
     if (decision.fault === 'dropAfterHandling') {
@@ -112,21 +112,7 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
   }
 }
 
-function incorrectKeyMessage(key: string): string {
-  return (
-    `Incorrect API key provided: ${redactKey(key)}. ` +
-    'You can find your API key at https://platform.openai.com/account/api-keys.'
-  );
-}
-
 function send(res: ServerResponse, result: unknown, started: number): void {
   if (res.headersSent || result === undefined) return;
   sendJson(res, 200, result, { 'openai-processing-ms': String(Date.now() - started) });
-}
-
-/** As OpenAI shows a wrong key: its first and last characters only. */
-function redactKey(key: string): string {
-  return key.length <= 8
-    ? '*'.repeat(key.length)
-    : `${key.slice(0, 3)}${'*'.repeat(Math.min(key.length - 7, 20))}${key.slice(-4)}`;
 }
