@@ -14,7 +14,7 @@ import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
 import { startParts } from '../embedded-parts.ts';
 import { compact, usd } from '../format.ts';
-import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
+import { jobFailureMessage, jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay } from '../progress-display.ts';
 import { snapshotInput, storageRootFrom } from '../storage-root.ts';
@@ -40,13 +40,6 @@ ${JOB_FLAGS_USAGE}`;
 
 // Rows that will not change by waiting or retrying (rejected: refused input lines, onInvalid 'skip').
 const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output', 'rejected']);
-
-/** The innermost failure's message: the activity's own words, not "Activity task failed". */
-function rootCauseMessage(err: Error): string {
-  let current: Error = err;
-  while (current.cause instanceof Error) current = current.cause;
-  return current.message;
-}
 
 async function askCancel(): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -226,7 +219,7 @@ async function run(argv: readonly string[]): Promise<number> {
       }
       if (summary.error) {
         if (summary.error instanceof WorkflowFailedError)
-          throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
+          throw new UserError(`job ${jobId} failed: ${jobFailureMessage(summary.error, inputPath)}`);
         throw summary.error instanceof Error ? summary.error : new Error(JSON.stringify(summary.error));
       }
       const result = summary.summary!;
