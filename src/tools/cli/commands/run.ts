@@ -4,11 +4,12 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startBatchJob, type StartJobInput } from '../../../client/job-client.ts';
+import { startBatchJob } from '../../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../../plugin.ts';
 import { openStorage, readSmallText } from '../../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import type { JobSummary } from '../../../../common/job-types.ts';
+import { EMULATOR_WAIT } from '../../../../common/job-options.ts';
 import { getLiveJobProgress } from '../../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
@@ -134,10 +135,7 @@ async function run(argv: readonly string[]): Promise<number> {
   installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
-  const wait =
-    parts.embeddedEmulator && !input.wait
-      ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 }
-      : input.wait;
+  const wait = parts.embeddedEmulator && !input.wait ? EMULATOR_WAIT : input.wait;
   for (const line of parts.description) console.log(line);
   try {
     const nativeConnection = await NativeConnection.connect({ address: parts.temporalAddress ?? 'localhost:7233' });
@@ -153,10 +151,14 @@ async function run(argv: readonly string[]): Promise<number> {
         ],
       });
       const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
-      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) } as StartJobInput, {
-        taskQueue,
-        workflowId: jobId,
-      });
+      const handle = await startBatchJob(
+        client,
+        { ...input, inputUri, ...(wait ? { wait } : {}) },
+        {
+          taskQueue,
+          workflowId: jobId,
+        },
+      );
       console.log(jobStartedLine(jobId, taskQueue, parts.temporalUiUrl));
 
       const display = new ProgressDisplay();
