@@ -11,6 +11,19 @@ export const DEFAULT_WAIT: Required<WaitOptions> = {
   maxTokenLimitRetries: 36,
 };
 
+/**
+ * Wait options for a job against the local emulator (`startEmulator`, `openai-batch emulator` or
+ * `dev`), where a batch ends in seconds: the defaults poll it at the real API's pace (60 s first).
+ * `openai-batch run` uses these when it starts the emulator. Not for OpenAI itself, where a batch
+ * takes minutes to hours: polling it every few seconds only lengthens the chunk's history.
+ */
+export const EMULATOR_WAIT: WaitOptions = {
+  minPollMs: 1_000,
+  maxPollMs: 5_000,
+  validatingPollMs: 500,
+  progressRefreshMs: 3_000,
+};
+
 /** Default batches in flight per job. */
 export const DEFAULT_MAX_ACTIVE_BATCHES = 10;
 /** Default lifetime at OpenAI of the files a job uploads or has produced: 7 days. */

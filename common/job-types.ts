@@ -63,6 +63,10 @@ export interface WaitOptions {
   readonly maxTokenLimitRetries?: number;
 }
 
+/** The Batch API endpoints a job can target (one per job: every line's `url`). */
+export type BatchEndpoint =
+  '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/completions' | '/v1/moderations';
+
 /** Input of `openAIBatchJob`. Validated by the client helper before it reaches Temporal. */
 export interface JobInput {
   /** Stable id of the job; names its storage folder and tags its batches. @default the workflow id */
@@ -72,7 +76,7 @@ export interface JobInput {
   /** URI (or path under the storage root) of the input JSONL. */
   readonly inputUri: string;
   /** The OpenAI endpoint every line targets. */
-  readonly endpoint: string;
+  readonly endpoint: BatchEndpoint;
   /** What to do with invalid lines. @default 'fail' */
   readonly onInvalid?: 'fail' | 'skip';
   /** At most this many batches in flight. @default 10 */

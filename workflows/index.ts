@@ -17,6 +17,7 @@ export {
   DEFAULT_MAX_ACTIVE_BATCHES,
   DEFAULT_MAX_ROUNDS,
   DEFAULT_WAIT,
+  EMULATOR_WAIT,
 } from '../common/job-options.ts';
 export { countPolls, DEFAULT_POLL_SCHEDULE, estimatedRemainingMs, nextPollDelayMs } from '../common/poll-schedule.ts';
 export type { PollObservation, PollScheduleOptions } from '../common/poll-schedule.ts';

@@ -18,9 +18,13 @@ export interface OpenAIClientConfig {
  */
 export function createOpenAIClient(config: OpenAIClientConfig = {}): OpenAI {
   const { baseURL, defaultQuery } = splitBaseUrl(config.baseURL ?? process.env['OPENAI_BASE_URL']);
+  const apiKey = config.apiKey || process.env['OPENAI_API_KEY'] || undefined;
+  // Without either, the worker would call api.openai.com with no key: refuse at once, fatal for the job.
+  if (!apiKey && !baseURL)
+    throw ApplicationFailure.create({ message: NO_OPENAI_MESSAGE, type: FAILURE_TYPES.auth, nonRetryable: true });
   return new OpenAI({
     // The emulator accepts any key; the SDK refuses to start without one.
-    apiKey: config.apiKey ?? process.env['OPENAI_API_KEY'] ?? 'no-key-configured',
+    apiKey: apiKey ?? 'no-key-configured',
     baseURL: baseURL ?? null,
     ...(defaultQuery ? { defaultQuery } : {}),
     maxRetries: 0,
@@ -51,6 +55,11 @@ export function splitBaseUrl(value: string | undefined): { baseURL?: string; def
   const baseURL = url.href.replace(/\/$/, value.replace(/[?#].*$/, '').endsWith('/') ? '/' : '');
   return Object.keys(query).length > 0 ? { baseURL, defaultQuery: query } : { baseURL };
 }
+
+const NO_OPENAI_MESSAGE =
+  "The worker has no OpenAI API key and no base URL: set OPENAI_API_KEY (or the plugin's openaiApiKey) " +
+  'on the worker to use OpenAI, or OPENAI_BASE_URL (openaiBaseUrl) to a compatible service or to the ' +
+  'local emulator (`openai-batch emulator`, or `openai-batch dev`, which starts one).';
 
 const INVALID_BASE_URL_MESSAGE =
   'The OpenAI base URL (OPENAI_BASE_URL or openaiBaseUrl) is not a valid URL; ' +

@@ -51,8 +51,11 @@ export class InvalidInputCollector {
   }
 }
 
-/** The human report: first 20 problems with line numbers, counts per reason with the fix, what to do. */
-export function formatInvalidInput(report: InvalidInputReport): string {
+/**
+ * The human report: first 20 problems with line numbers, counts per reason with the fix, what to do.
+ * `skip` is how the reader turns skipping on (the CLI says `--on-invalid skip`).
+ */
+export function formatInvalidInput(report: InvalidInputReport, skip = "onInvalid: 'skip'"): string {
   const out: string[] = [];
   out.push(invalidInputHeadline(report));
   for (const i of report.firstIssues) out.push(`  line ${i.line}: ${i.message} [${i.reason}]`);
@@ -64,7 +67,7 @@ export function formatInvalidInput(report: InvalidInputReport): string {
   }
   out.push(
     report.validLines > 0
-      ? fixOrSkipAdvice(report.validLines)
+      ? fixOrSkipAdvice(report.validLines, skip)
       : 'What to do: fix the input file and start the job again; no line of it can be submitted as it is.',
   );
   return out.join('\n');
@@ -77,9 +80,9 @@ function invalidInputHeadline(report: InvalidInputReport): string {
   );
 }
 
-function fixOrSkipAdvice(validLines: number): string {
+function fixOrSkipAdvice(validLines: number, skip: string): string {
   return (
-    "What to do: fix these lines and start the job again, or start it with onInvalid: 'skip' " +
+    `What to do: fix these lines and start the job again, or start it with ${skip} ` +
     `to submit the ${validLines} valid lines and write the invalid ones to rejected.jsonl.`
   );
 }

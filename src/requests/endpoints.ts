@@ -1,6 +1,7 @@
-/** The Batch API endpoints this package plans and reconciles. */
-export type BatchEndpoint =
-  '/v1/chat/completions' | '/v1/responses' | '/v1/embeddings' | '/v1/completions' | '/v1/moderations';
+import type { BatchEndpoint } from '../../common/job-types.ts';
+
+/** The Batch API endpoints this package plans and reconciles (the type lives in common/, for workflows). */
+export type { BatchEndpoint };
 
 export const BATCH_ENDPOINTS: readonly BatchEndpoint[] = [
   '/v1/chat/completions',

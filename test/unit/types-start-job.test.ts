@@ -4,7 +4,9 @@
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { startBatchJob, type StartJobInput } from '../../src/client/job-client.ts';
-import { JobInputError } from '../../src/client/job-input-schema.ts';
+import { JobInputError, jobInputSchema } from '../../src/client/job-input-schema.ts';
+import { BATCH_ENDPOINTS } from '../../src/requests/index.ts';
+import type { BatchEndpoint, JobInput } from '../../common/job-types.ts';
 
 const options = { taskQueue: 'q' };
 
@@ -22,6 +24,14 @@ export function refusedByTheCompiler(client: Client): void {
   void startBatchJob(client, { inputUri: 'in.jsonl', endpoint: '/v1/responses', wait: { minPolMs: 10 } }, options);
 }
 
+/** The workflow's own input type (what a workflow starting the job as a child writes) is as strict. */
+export const refusedJobInputs: JobInput[] = [
+  // @ts-expect-error a misspelt endpoint in the workflow's input
+  { inputUri: 'in.jsonl', endpoint: '/v1/chat/completion' },
+  // @ts-expect-error an endpoint the Batch API does not run
+  { inputUri: 'in.jsonl', endpoint: '/v1/images/generations' },
+];
+
 const accepted: StartJobInput[] = [
   { inputUri: 'in.jsonl', endpoint: '/v1/chat/completions' },
   {
@@ -36,6 +46,11 @@ const accepted: StartJobInput[] = [
 describe("startBatchJob's typed input", () => {
   it('every endpoint the Batch API plans is accepted by the type', () => {
     expect(accepted.map((i) => i.endpoint)).toEqual(['/v1/chat/completions', '/v1/embeddings']);
+  });
+
+  it("the zod schema's endpoints are the workflow input's BatchEndpoint union", () => {
+    const schemaEndpoints: readonly BatchEndpoint[] = jobInputSchema.shape.endpoint.options;
+    expect([...schemaEndpoints].sort()).toEqual([...BATCH_ENDPOINTS].sort());
   });
 
   it.each([

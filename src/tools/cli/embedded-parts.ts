@@ -22,7 +22,18 @@ export interface Parts {
  */
 export async function startParts(
   workDir: string,
-  options: { emulatorRowsPerSecond?: number | 'instant' } = {},
+  options: {
+    emulatorRowsPerSecond?: number | 'instant';
+    /** gRPC and UI ports of the dev server (default: free ports). */
+    port?: number | undefined;
+    uiPort?: number | undefined;
+    /** The dev server's SQLite file. @default `<workDir>/dev-server.sqlite` */
+    dbFilename?: string | undefined;
+    /** The emulator's port. @default a free port */
+    emulatorPort?: number | undefined;
+    /** Where the emulator keeps its files and batches. @default `<workDir>/emulator` */
+    emulatorStateDir?: string | undefined;
+  } = {},
 ): Promise<Parts> {
   const stops: (() => Promise<void>)[] = [];
   const description: string[] = [];
@@ -39,7 +50,9 @@ export async function startParts(
       // The first start on a new machine may build the Temporal CLI with Go (minutes): say so.
       const server = await startDevServer({
         ui: true,
-        dbFilename: resolve(workDir, 'dev-server.sqlite'),
+        dbFilename: resolve(options.dbFilename ?? join(workDir, 'dev-server.sqlite')),
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        ...(options.uiPort !== undefined ? { uiPort: options.uiPort } : {}),
         onProgress: (line) => {
           if (line.includes('building')) console.log(line);
         },
@@ -56,8 +69,8 @@ export async function startParts(
       description.push(realOpenAILine(openaiBaseUrl, openaiApiKey));
     } else {
       const emulator = await startEmulator({
-        port: 0,
-        stateDir: join(workDir, 'emulator'),
+        port: options.emulatorPort ?? 0,
+        stateDir: options.emulatorStateDir ?? join(workDir, 'emulator'),
         config: { rowsPerSecond: options.emulatorRowsPerSecond ?? 2_000, validatingSeconds: 1, finalizingSeconds: 1 },
       });
       stops.push(() => emulator.stop());
@@ -79,6 +92,6 @@ function embeddedTemporalLine(address: string, uiUrl: string | undefined): strin
 }
 
 function realOpenAILine(openaiBaseUrl: string | undefined, openaiApiKey: string | undefined): string {
-  const from = openaiApiKey ? 'OPENAI_API_KEY' : 'OPENAI_BASE_URL';
-  return `OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (real, from ${from})`;
+  const from = [openaiBaseUrl ? 'OPENAI_BASE_URL' : '', openaiApiKey ? 'OPENAI_API_KEY' : ''].filter(Boolean);
+  return `OpenAI: ${openaiBaseUrl ?? 'https://api.openai.com/v1'} (from ${from.join(' and ')})`;
 }

@@ -1,7 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import { ApplicationFailure } from '@temporalio/common';
 import { JobInputError, parseJobInput } from '../../client/job-input-schema.ts';
+import { formatInvalidInput, type InvalidInputReport } from '../../plan/index.ts';
+import { FAILURE_TYPES } from '../../../common/failures.ts';
 import type { JobInput } from '../../../common/job-types.ts';
 import { UserError } from './user-error.ts';
 
@@ -84,23 +87,84 @@ function number(flag: string, value: string | undefined): number | undefined {
   return n;
 }
 
-/** The first request line of a JSONL file, parsed; undefined when it is not JSON. */
-export async function firstRequest(path: string): Promise<Record<string, unknown> | undefined> {
+/** What the first non-blank line of a local input file holds. */
+export type FirstLine =
+  | { readonly kind: 'request'; readonly line: number; readonly request: Record<string, unknown> }
+  | { readonly kind: 'not_json'; readonly line: number; readonly error: string }
+  | { readonly kind: 'not_object'; readonly line: number }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'unreadable'; readonly error: string };
+
+/** Reads the first non-blank line of a JSONL file (at most its first 4 MB) and parses it. */
+export async function readFirstLine(path: string): Promise<FirstLine> {
   const lines = createInterface({ input: createReadStream(path, { end: 4 * 1024 * 1024 }), crlfDelay: Infinity });
+  let line = 0;
   try {
-    for await (const line of lines) {
-      if (!line.trim()) continue;
+    for await (const text of lines) {
+      line++;
+      if (!text.trim()) continue;
+      let parsed: unknown;
       try {
-        const parsed = JSON.parse(line.replace(/^\uFEFF/, '')) as unknown;
-        return parsed && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : undefined;
-      } catch {
-        return undefined;
+        parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
+      } catch (err) {
+        return { kind: 'not_json', line, error: err instanceof Error ? err.message : String(err) };
       }
+      return parsed && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? { kind: 'request', line, request: parsed as Record<string, unknown> }
+        : { kind: 'not_object', line };
     }
-    return undefined;
+    return { kind: 'empty' };
+  } catch (err) {
+    return { kind: 'unreadable', error: err instanceof Error ? err.message : String(err) };
   } finally {
     lines.close();
   }
+}
+
+/** The first request line of a JSONL file, parsed; undefined when it is not a JSON object. */
+export async function firstRequest(path: string): Promise<Record<string, unknown> | undefined> {
+  const first = await readFirstLine(path);
+  return first.kind === 'request' ? first.request : undefined;
+}
+
+const ENDPOINT_HINT = 'or pass --endpoint /v1/chat/completions (or the endpoint your lines use)';
+
+/**
+ * The endpoint of the job: --endpoint, else the `url` of the input's first line. Refuses an empty
+ * input, and one whose first line cannot say, with what is wrong on which line.
+ */
+function endpointOf(flag: string | undefined, path: string | undefined, first: FirstLine | undefined): string {
+  if (first?.kind === 'empty')
+    throw new UserError(
+      `${path} is empty: it has no request lines`,
+      'write one JSON request per line ({"custom_id": ..., "method": "POST", "url": ..., "body": ...})',
+    );
+  if (flag) return flag;
+  if (first?.kind === 'request' && typeof first.request['url'] === 'string') return first.request['url'];
+  if (first?.kind === 'not_json')
+    throw new UserError(
+      `${path} line ${first.line} is not JSON (${first.error})`,
+      'make each line one complete JSON request object; the job takes its endpoint from the first line\'s "url"',
+    );
+  if (first?.kind === 'not_object')
+    throw new UserError(
+      `${path} line ${first.line} is not a JSON object`,
+      'make each line one JSON request object ({"custom_id": ..., "method": "POST", "url": ..., "body": ...})',
+    );
+  if (first?.kind === 'request')
+    throw new UserError(
+      `${path} line ${first.line} has no "url", so the job's endpoint is unknown`,
+      `add "url": "/v1/chat/completions" (or your endpoint) to every line, ${ENDPOINT_HINT}`,
+    );
+  if (first?.kind === 'unreadable')
+    throw new UserError(
+      `cannot read ${path} to take the endpoint from its first line (${first.error})`,
+      `pass --endpoint`,
+    );
+  throw new UserError(
+    'the job needs an endpoint',
+    'pass --endpoint /v1/chat/completions (or the endpoint your lines use)',
+  );
 }
 
 /** The strict JSON schema a request asks for (chat `response_format` or responses `text.format`). */
@@ -123,14 +187,9 @@ export async function jobInputFromFlags(
   inputUri: string,
   inputPath: string | undefined,
 ): Promise<JobInput> {
-  const first = inputPath ? await firstRequest(inputPath) : undefined;
-  const endpoint = values.endpoint ?? (typeof first?.['url'] === 'string' ? first['url'] : undefined);
-  if (!endpoint)
-    throw new UserError(
-      "cannot tell the endpoint from the input's first line",
-      'pass --endpoint /v1/chat/completions (or the endpoint your lines use)',
-    );
-  let jsonSchema = requestedJsonSchema(first);
+  const firstLine = inputPath ? await readFirstLine(inputPath) : undefined;
+  const endpoint = endpointOf(values.endpoint, inputPath, firstLine);
+  let jsonSchema = requestedJsonSchema(firstLine?.kind === 'request' ? firstLine.request : undefined);
   if (values['json-schema']) {
     try {
       jsonSchema = JSON.parse(await readFile(values['json-schema'], 'utf8')) as Record<string, unknown>;
@@ -233,3 +292,21 @@ export const JOB_FIELD_FLAGS: Record<string, string> = {
   ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
   'wait.maxTokenLimitRetries': '--max-token-limit-retries',
 };
+
+/**
+ * A failed job's reason in the CLI's terms: the innermost failure's own words, and for refused input
+ * the report rewritten to name the file the user passed (not the job's copy of it under the storage
+ * root) and the `--on-invalid skip` flag.
+ */
+export function jobFailureMessage(err: Error, inputPath?: string): string {
+  let current: Error = err;
+  for (;;) {
+    if (current instanceof ApplicationFailure && current.type === FAILURE_TYPES.invalidInput) {
+      const report = current.details?.[0] as InvalidInputReport | undefined;
+      if (report && Array.isArray(report.firstIssues))
+        return formatInvalidInput({ ...report, ...(inputPath ? { inputUri: inputPath } : {}) }, '--on-invalid skip');
+    }
+    if (!(current.cause instanceof Error)) return current.message;
+    current = current.cause;
+  }
+}

@@ -50,7 +50,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/worker.ts')).workerCommand,
   },
   dev: {
-    summary: 'start a local Temporal dev server (with UI) and a worker',
+    summary: 'local development: a dev server with UI, the emulator and a worker, until Ctrl-C',
     load: async () => (await import('./commands/dev.ts')).devCommand,
   },
   emulator: {

@@ -60,6 +60,7 @@ async function run(argv: readonly string[]): Promise<number> {
     ...(config !== undefined ? { config } : {}),
   });
   console.log(`listening on ${emulator.baseURL}`);
+  console.log(`point a worker at it: OPENAI_BASE_URL=${emulator.baseURL} npx openai-batch dev (or worker)`);
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());

@@ -29,10 +29,18 @@ Options:
 async function onJob<T>(jobId: string, what: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
   const conn = await connectFromEnvironment();
   try {
-    return await send(conn.client.workflow.getHandle(jobId));
+    const handle = conn.client.workflow.getHandle(jobId);
+    // An update (or the query for the deadline) on an ended job fails in the server's words; say why.
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING')
+      throw new UserError(
+        `job ${jobId} has ended (${status.name.toLowerCase().replace(/_/g, ' ')}); ${what} applies to running jobs only`,
+        '`openai-batch status ' + jobId + '` shows how it ended; start a new job for the rows you still need',
+      );
+    return await send(handle);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError)
-      throw new UserError(`no running job with id "${jobId}"`, 'see `openai-batch list`');
+      throw new UserError(`no job with id "${jobId}"`, 'see `openai-batch list`');
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause instanceof Error ? err.cause.message : err.message;
       throw new UserError(`${what} refused by job ${jobId}: ${cause.replace(/^\w+ rejected: /, '')}`);

@@ -63,6 +63,8 @@ async function run(argv: readonly string[]): Promise<number> {
       const get = (name: string): unknown => attrs.getAll().find((p) => p.key.name === name)?.value;
       const text = (value: unknown, fallback: string): string => (typeof value === 'string' ? value : fallback);
       const progress = get('OpenAIBatchProgress');
+      if (n === 0)
+        console.log(['JOB ID'.padEnd(32), 'STATUS'.padEnd(10), 'DONE', 'STARTED'.padEnd(24), 'NAME'].join('  '));
       console.log(
         [
           wf.workflowId.padEnd(32),

@@ -4,17 +4,18 @@ import { createInterface } from 'node:readline/promises';
 import { fileURLToPath } from 'node:url';
 import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { startBatchJob, type StartJobInput } from '../../../client/job-client.ts';
+import { startBatchJob } from '../../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../../plugin.ts';
 import { openStorage, readSmallText } from '../../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import type { JobSummary } from '../../../../common/job-types.ts';
+import { EMULATOR_WAIT } from '../../../../common/job-options.ts';
 import { getLiveJobProgress } from '../../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
 import { startParts } from '../embedded-parts.ts';
 import { compact, usd } from '../format.ts';
-import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
+import { jobFailureMessage, jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay } from '../progress-display.ts';
 import { snapshotInput, storageRootFrom } from '../storage-root.ts';
@@ -40,13 +41,6 @@ ${JOB_FLAGS_USAGE}`;
 
 // Rows that will not change by waiting or retrying (rejected: refused input lines, onInvalid 'skip').
 const FINAL_STATUSES = new Set(['succeeded', 'failed', 'invalid_output', 'rejected']);
-
-/** The innermost failure's message: the activity's own words, not "Activity task failed". */
-function rootCauseMessage(err: Error): string {
-  let current: Error = err;
-  while (current.cause instanceof Error) current = current.cause;
-  return current.message;
-}
 
 async function askCancel(): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
@@ -141,10 +135,7 @@ async function run(argv: readonly string[]): Promise<number> {
   installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
-  const wait =
-    parts.embeddedEmulator && !input.wait
-      ? { minPollMs: 1_000, maxPollMs: 5_000, validatingPollMs: 500, progressRefreshMs: 3_000 }
-      : input.wait;
+  const wait = parts.embeddedEmulator && !input.wait ? EMULATOR_WAIT : input.wait;
   for (const line of parts.description) console.log(line);
   try {
     const nativeConnection = await NativeConnection.connect({ address: parts.temporalAddress ?? 'localhost:7233' });
@@ -160,10 +151,14 @@ async function run(argv: readonly string[]): Promise<number> {
         ],
       });
       const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
-      const handle = await startBatchJob(client, { ...input, inputUri, ...(wait ? { wait } : {}) } as StartJobInput, {
-        taskQueue,
-        workflowId: jobId,
-      });
+      const handle = await startBatchJob(
+        client,
+        { ...input, inputUri, ...(wait ? { wait } : {}) },
+        {
+          taskQueue,
+          workflowId: jobId,
+        },
+      );
       console.log(jobStartedLine(jobId, taskQueue, parts.temporalUiUrl));
 
       const display = new ProgressDisplay();
@@ -226,7 +221,7 @@ async function run(argv: readonly string[]): Promise<number> {
       }
       if (summary.error) {
         if (summary.error instanceof WorkflowFailedError)
-          throw new UserError(`job ${jobId} failed: ${rootCauseMessage(summary.error)}`);
+          throw new UserError(`job ${jobId} failed: ${jobFailureMessage(summary.error, inputPath)}`);
         throw summary.error instanceof Error ? summary.error : new Error(JSON.stringify(summary.error));
       }
       const result = summary.summary!;

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { startBatchJob, type StartJobInput } from '../../../client/job-client.ts';
+import { startBatchJob } from '../../../client/job-client.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
@@ -40,10 +40,14 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   const conn = await connectFromEnvironment();
   try {
-    const handle = await startBatchJob(conn.client, { ...input, inputUri } as StartJobInput, {
-      taskQueue: values['task-queue'] ?? conn.taskQueue,
-      workflowId: jobId,
-    });
+    const handle = await startBatchJob(
+      conn.client,
+      { ...input, inputUri },
+      {
+        taskQueue: values['task-queue'] ?? conn.taskQueue,
+        workflowId: jobId,
+      },
+    );
     console.log(handle.workflowId);
   } finally {
     await conn.close();

@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { parseFlags } from '../parse-flags.ts';
+import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch worker
 
@@ -17,6 +18,13 @@ export const workerCommand: Command = {
   usage,
   async run(argv) {
     parseFlags('worker', argv, {});
+    // Without either, every job would call api.openai.com with no key: refuse before polling.
+    if (!process.env['OPENAI_API_KEY'] && !process.env['OPENAI_BASE_URL'])
+      throw new UserError(
+        'no OPENAI_API_KEY and no OPENAI_BASE_URL: this worker would reach no OpenAI',
+        'set OPENAI_API_KEY to use OpenAI, or OPENAI_BASE_URL to a compatible service or to the emulator ' +
+          '(`openai-batch emulator` prints its URL); `openai-batch dev` starts a worker wired to an emulator',
+      );
     // worker.ts starts on import and exits the process itself on failure.
     await import('../../../../worker.ts');
     return await new Promise<number>(() => undefined);
