@@ -122,8 +122,10 @@ export function createCreateBatchActivity(openai: () => OpenAI, crash: CrashHook
         clearInterval(beat);
       }
       const found = await findBatches(openai(), (key) => key.startsWith(input.keyPrefix), input.notBeforeMs);
-      // Newest first: a running batch (the current attempt) before any earlier, ended one.
-      const batch = found.find((b) => !TERMINAL.includes(b.status)) ?? found[0];
+      const batch = chunkBatchOf(found);
+      // A duplicate of the same key still running (its create raced the kept one) would bill with
+      // no collector: the recovery collects `batch` only, so every other running match is cancelled.
+      for (const other of found) if (other !== batch) await cancelDuplicate(openai(), other);
       return batch ? { batchId: batch.id, status: batch.status } : null;
     },
 
@@ -347,6 +349,19 @@ async function findBatches(
     }
     return found;
   });
+}
+
+/**
+ * The batch a chunk's recovery collects among its batches (newest first): those of its latest
+ * attempt (`:a<n>` ends the key), and of those the oldest still running (the one `createBatch`
+ * keeps when a key has duplicates), else the newest.
+ */
+export function chunkBatchOf(found: readonly OpenAI.Batches.Batch[]): OpenAI.Batches.Batch | undefined {
+  const attemptOf = (b: OpenAI.Batches.Batch): number =>
+    Number(/:a(\d+)$/.exec(String(b.metadata?.['idempotency_key'] ?? ''))?.[1] ?? 0);
+  const latest = Math.max(...found.map(attemptOf));
+  const ofLatest = found.filter((b) => attemptOf(b) === latest);
+  return ofLatest.findLast((b) => !TERMINAL.includes(b.status)) ?? ofLatest[0];
 }
 
 async function cancelDuplicate(client: OpenAI, batch: OpenAI.Batches.Batch): Promise<void> {

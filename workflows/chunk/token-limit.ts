@@ -30,14 +30,19 @@ export function tokenLimitRetriesUsedUp(run: ChunkRun): boolean {
 export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: boolean): Promise<void> {
   const { deadline, input } = run;
   log.info('token_limit_exceeded; resubmitting later', { batchId, attempt: run.attempt });
-  await run.report({ phase: 'token_limit_backoff', batchStatus: 'failed' }, true);
+  // The failed batch is over (nothing to cancel or collect): the chunk and the job forget it, so
+  // that a cancel during the wait records the rows as never submitted (cancelled / not_submitted),
+  // and a recovery after a terminate looks up the next attempt's batch instead of this one.
+  const forget = patched(CANCEL_IN_BACKOFF_NOT_SUBMITTED);
+  if (forget) run.batchId = undefined;
+  await run.report(
+    { phase: 'token_limit_backoff', batchStatus: 'failed', ...(forget ? { batchId: undefined } : {}) },
+    true,
+  );
   const backoff = jitter
     ? Math.round(input.wait.tokenLimitBackoffMs * (1 - TOKEN_LIMIT_JITTER + 2 * TOKEN_LIMIT_JITTER * Math.random()))
     : input.wait.tokenLimitBackoffMs;
   const wait = deadline === undefined ? backoff : Math.min(backoff, Math.max(0, deadline - Date.now()));
-  // The failed batch is over (nothing to cancel or collect): a cancel during the wait finds no
-  // batch, and records the rows as never submitted (cancelled / not_submitted), not as failed.
-  if (patched(CANCEL_IN_BACKOFF_NOT_SUBMITTED)) run.batchId = undefined;
   await sleep(wait, { summary: 'token_limit_exceeded: wait before resubmitting' });
   run.attempt += 1;
   run.batchId = undefined;

@@ -43,13 +43,16 @@ async function untilChunksEnd(run: JobRun): Promise<void> {
   // hold the job forever: its cancel is sent again on each check, and after the grace the chunk is
   // terminated and recovered (its batch cancelled and collected) like one an operator terminated.
   const bounded = patched(CANCEL_TERMINATES_STUCK_CHUNKS);
-  const graceEndsAtMs = Date.now() + checkMs * CANCEL_GRACE_CHECKS;
+  // The grace counts checks, not wall time: after an outage of every worker, the chunks get their
+  // checks once workers are back, instead of being terminated at the first one.
+  let quietChecks = 0;
   while (run.activeIds.length > 0) {
     const seen = run.doneEvents;
     if (await condition(() => run.doneEvents !== seen || run.activeIds.length === 0, checkMs)) continue;
     await recoverEndedChunks(run);
     if (!bounded || run.activeIds.length === 0) continue;
-    if (Date.now() < graceEndsAtMs) await cancelChunks(run.activeIds);
+    quietChecks += 1;
+    if (quietChecks < CANCEL_GRACE_CHECKS) await cancelChunks(run.activeIds);
     else await terminateStuckChunks(run);
   }
 }

@@ -179,7 +179,8 @@ async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapsh
             fractionOfElapsed: 0.05,
             validatingDelayMs: wait.validatingPollMs,
           },
-          refreshMs: wait.progressRefreshMs,
+          // Each wait lasts long enough that the bound on waits spans at least the hour.
+          refreshMs: Math.max(wait.progressRefreshMs, Math.ceil(RECOVERY_BATCH_WAIT_MS / MAX_RECOVERY_BATCH_WAITS)),
         },
       ],
     );
