@@ -23,7 +23,15 @@ export interface StartJobOptions {
   readonly taskQueue: string;
   /** Workflow id. @default the input's `jobId`, else `openai-batch-<time>` */
   readonly workflowId?: string;
+  /**
+   * The name the user knows the input by (e.g. the local file the CLI copied into storage), kept in
+   * the workflow's memo so that messages about the input name it rather than the copy.
+   */
+  readonly inputName?: string;
 }
+
+/** Memo key of {@link StartJobOptions.inputName}. */
+export const INPUT_NAME_MEMO = 'openai-batch.input';
 
 /**
  * The input {@link startBatchJob} accepts: the job options as the zod schema reads them, so that a
@@ -43,17 +51,24 @@ export async function startBatchJob(
   const job = parseJobInput(input);
   const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
   try {
-    return await startJob(client, job, workflowId, options.taskQueue);
+    return await startJob(client, job, workflowId, options.taskQueue, options.inputName);
   } catch (err) {
     throw await explainStartFailure(client, client.options.namespace, err);
   }
 }
 
-async function startJob(client: Client, job: JobInput, workflowId: string, taskQueue: string): Promise<JobHandle> {
+async function startJob(
+  client: Client,
+  job: JobInput,
+  workflowId: string,
+  taskQueue: string,
+  inputName: string | undefined,
+): Promise<JobHandle> {
   return await client.workflow.start<typeof openAIBatchJob>('openAIBatchJob', {
     taskQueue,
     workflowId,
     args: [job],
+    ...(inputName ? { memo: { [INPUT_NAME_MEMO]: inputName } } : {}),
     typedSearchAttributes: [
       { key: JOB_STATUS, value: 'planning' },
       { key: ENDPOINT, value: job.endpoint },

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,5 +194,24 @@ describe('the operator commands against a real dev server, worker and emulator',
     expect(listQuery({ status: 'running', batchId: "b'1" })).toBe(
       "WorkflowType = 'openAIBatchJob' AND OpenAIBatchJobStatus = 'running' AND OpenAIBatchIds = 'b\\'1'",
     );
+  });
+  it('status and watch of a submitted job that failed on a bad line name the file the user passed', async () => {
+    const bad = join(env.dir, 'work', 'submitted-bad.jsonl');
+    const lines = (await readFile(input, 'utf8')).trim().split('\n');
+    lines[2] = '{"custom_id": "x", bad';
+    await writeFile(bad, lines.join('\n') + '\n');
+    const jobId = `ops-bad-${Date.now()}`;
+    const submitted = await cli('submit', bad, '--job-id', jobId);
+    expect(submitted.stdout.trim()).toBe(jobId);
+    const watched = await cli('watch', jobId);
+    expect(watched.code).toBe(1);
+    const status = await cli('status', jobId);
+    expect(status.code).toBe(1);
+    for (const out of [watched.stdout, status.stdout]) {
+      expect(out).toContain(`request lines in ${bad} are invalid`);
+      expect(out).toContain('line 3: not valid JSON');
+      expect(out).toContain('--on-invalid skip');
+      expect(out).not.toContain("onInvalid: 'skip'");
+    }
   });
 });

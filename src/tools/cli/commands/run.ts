@@ -157,6 +157,7 @@ async function run(argv: readonly string[]): Promise<number> {
         {
           taskQueue,
           workflowId: jobId,
+          ...(inputPath ? { inputName: inputPath } : {}),
         },
       );
       console.log(jobStartedLine(jobId, taskQueue, parts.temporalUiUrl));

@@ -1,6 +1,8 @@
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { JobProgress, JobSummary } from '../../../../common/job-types.ts';
+import { INPUT_NAME_MEMO } from '../../../client/job-client.ts';
 import { getLiveJobProgress } from '../../../client/live-progress.ts';
+import { jobFailureMessage } from '../job-flags.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { parseFlags } from '../parse-flags.ts';
@@ -10,7 +12,14 @@ import { UserError } from '../user-error.ts';
 async function describeJob(
   client: Client,
   jobId: string,
-): Promise<{ status: string; startedAt: Date; closedAt?: Date; progress?: JobProgress; summary?: JobSummary }> {
+): Promise<{
+  status: string;
+  startedAt: Date;
+  closedAt?: Date;
+  progress?: JobProgress;
+  summary?: JobSummary;
+  failure?: string;
+}> {
   const handle = client.workflow.getHandle(jobId);
   let description;
   try {
@@ -24,13 +33,26 @@ async function describeJob(
   // Live counts need a running job; for an ended one this is the plain progress query.
   const progress = await getLiveJobProgress(client, jobId).catch(() => undefined);
   const summary = status === 'COMPLETED' ? ((await handle.result()) as JobSummary) : undefined;
+  const failure = status === 'FAILED' ? await failureOf(handle, description.memo?.[INPUT_NAME_MEMO]) : undefined;
   return {
     status,
     startedAt: description.startTime,
     ...(description.closeTime ? { closedAt: description.closeTime } : {}),
     ...(progress ? { progress } : {}),
     ...(summary ? { summary } : {}),
+    ...(failure ? { failure } : {}),
   };
+}
+
+/** Why a failed job failed, in the CLI's words, naming the input as the user passed it. */
+async function failureOf(handle: ReturnType<Client['workflow']['getHandle']>, inputName: unknown): Promise<string> {
+  try {
+    await handle.result();
+    return 'failed';
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError && err.cause ? err.cause : (err as Error);
+    return jobFailureMessage(cause, typeof inputName === 'string' ? inputName : undefined);
+  }
 }
 
 function statusCommand(name: 'status' | 'watch'): Command {
@@ -63,6 +85,7 @@ function statusCommand(name: 'status' | 'watch'): Command {
           }
           if (name === 'status' || job.status !== 'RUNNING') {
             if (job.summary) console.log(`results: ${job.summary.resultsUri}\nreport:  ${job.summary.reportUri}`);
+            if (job.failure) console.log(`failed: ${job.failure}`);
             if (name === 'watch') console.log(`job ${jobId}: ${job.status}`);
             return job.status === 'COMPLETED' || job.status === 'RUNNING' ? 0 : 1;
           }

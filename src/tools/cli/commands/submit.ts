@@ -46,6 +46,7 @@ async function run(argv: readonly string[]): Promise<number> {
       {
         taskQueue: values['task-queue'] ?? conn.taskQueue,
         workflowId: jobId,
+        ...(isLocalFile ? { inputName: source } : {}),
       },
     );
     console.log(handle.workflowId);
