@@ -143,9 +143,9 @@ describe('no link or path in a README leaves the repository', () => {
 
 describe("the folder READMEs' code runs as written", () => {
   it('src/tools/emulator/README.md: the emulator command prints what the README shows', async () => {
-    const [command, shown] = readmeBlockAfter('doc-test: emulator-cli', 'src/tools/emulator/README.md')
+    const [command, ...shownLines] = readmeBlockAfter('doc-test: emulator-cli', 'src/tools/emulator/README.md')
       .trim()
-      .split('\n') as [string, string];
+      .split('\n') as [string, ...string[]];
     const port = await freePort();
     // As written, without the optional part, on a port free on this machine.
     const args = command
@@ -161,10 +161,12 @@ describe("the folder READMEs' code runs as written", () => {
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      await until('the emulator to print its address', () =>
-        Promise.resolve(out.includes('\n') || child.exitCode !== null),
+      // The README shows every line the command prints, each as a `# ` comment.
+      await until('the emulator to print what the README shows', () =>
+        Promise.resolve(out.split('\n').length > shownLines.length || child.exitCode !== null),
       );
-      expect(out.trim()).toBe(shown.replace(/^# /, '').replace('8787', String(port)));
+      const shown = shownLines.map((line) => line.replace(/^# /, '').replaceAll('8787', String(port)));
+      expect(out.trim().split('\n')).toEqual(shown);
       expect(existsSync(join(dir, '.emulator'))).toBe(true);
     } finally {
       child.kill('SIGTERM');
