@@ -39,6 +39,21 @@ function counter(): Transform & { bytes: number; lines: number } {
   return t;
 }
 
+// BENCH_PG_TRACE=1: each statement's text and wall time on stderr (where the import's time goes).
+if (process.env['BENCH_PG_TRACE'] === '1') {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const t0 = performance.now();
+    const out = query(...args);
+    const text = typeof args[0] === 'string' ? args[0] : '(a cursor or COPY stream)';
+    const report = () =>
+      console.error(`${(performance.now() - t0).toFixed(0)} ms  ${text.replace(/\s+/g, ' ').slice(0, 90)}`);
+    if (out instanceof Promise) void out.then(report, () => undefined);
+    else (out as NodeJS.EventEmitter).once('finish', report).once('end', report);
+    return out;
+  };
+}
+
 const phases: Record<string, () => Promise<{ rows: number; bytes: number }>> = {
   idle: () => Promise.resolve({ rows: 0, bytes: 0 }),
   'copy-to': async () => {

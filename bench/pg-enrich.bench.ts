@@ -105,10 +105,11 @@ export async function run(): Promise<void> {
     await writeResults(dir, rows);
     const results: StageResult[] = [];
     for (const phase of ['idle', 'copy-to', 'export', 'copy-to', 'copy-from', 'import', 'copy-from']) {
-      const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, stage, phase, dir], {
+      const { stdout, stderr } = await promisify(execFile)(process.execPath, [...process.execArgv, stage, phase, dir], {
         env: { ...process.env, BENCH_PG_URL: server.url },
         maxBuffer: 1 << 24,
       });
+      if (stderr) process.stderr.write(`[${phase}] ${stderr}`);
       results.push(JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as StageResult);
     }
     console.log(`${rows} rows, Postgres on the same machine (fsync off), Node ${process.version}`);
