@@ -26,6 +26,7 @@ export const WORKER_ENV_VARS = [
   'AWS_REGION',
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
+  'OPENAI_BATCH_PG_URL',
   'OPENAI_BATCH_TEST_CRASH_AT',
 ] as const;
 

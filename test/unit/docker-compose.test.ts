@@ -68,6 +68,7 @@ describe('docker-compose.yml (validated here since no Docker engine runs on thes
       'OPENAI_BATCH_STORAGE_ROOT',
       'OPENAI_API_KEY',
       'OPENAI_BASE_URL',
+      'OPENAI_BATCH_PG_URL',
     ]) {
       expect(Object.keys(env)).toContain(name);
     }

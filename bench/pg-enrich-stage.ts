@@ -1,0 +1,112 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { importIntoSink } from '../src/pipeline/pg-sink.ts';
+import { exportRows } from '../src/pipeline/pg-source.ts';
+import { FileStorage } from '../src/storage/index.ts';
+import { BENCH_SINK, BENCH_SOURCE, BENCH_TEMPLATE, STAGING_COLUMNS } from './pg-enrich-shape.ts';
+
+/**
+ * One phase of `pg-enrich.bench.ts` in its own process, so that its peak RSS (maxRSS, process start
+ * and modules included) is its own: `node bench/pg-enrich-stage.ts <phase> <dir>`, the server's URL
+ * in BENCH_PG_URL. `idle` connects and moves nothing (the floor). `copy-to` is the export's
+ * yardstick: `COPY (the source query) TO STDOUT` through the same client into a file in <dir>;
+ * `export` is `exportRows` of the same query into request JSONL under <dir>. `copy-from` is the
+ * import's yardstick: `COPY` of the staging rows (<dir>/staging.tsv, the same data as
+ * results.jsonl, already in COPY text form) into a temporary table like the import's staging table,
+ * committed; `import` is `importIntoSink` of <dir>/results.jsonl, committed. Prints one JSON line.
+ */
+const [phase, dir] = process.argv.slice(2);
+if (!phase || !dir) throw new Error('usage: pg-enrich-stage.ts <phase> <dir>');
+const storage = new FileStorage(dir);
+const client = new pg.Client({ connectionString: process.env['BENCH_PG_URL'] ?? '' });
+await client.connect();
+
+/** Counts the bytes and lines that pass. */
+function counter(): Transform & { bytes: number; lines: number } {
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      t.bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) t.lines++;
+      done(null, chunk);
+    },
+  }) as Transform & { bytes: number; lines: number };
+  t.bytes = 0;
+  t.lines = 0;
+  return t;
+}
+
+// BENCH_PG_TRACE=1: each statement's text and wall time on stderr (where the import's time goes).
+if (process.env['BENCH_PG_TRACE'] === '1') {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const t0 = performance.now();
+    const out = query(...args);
+    const text = typeof args[0] === 'string' ? args[0] : '(a cursor or COPY stream)';
+    const report = () =>
+      console.error(`${(performance.now() - t0).toFixed(0)} ms  ${text.replace(/\s+/g, ' ').slice(0, 90)}`);
+    if (out instanceof Promise) void out.then(report, () => undefined);
+    else (out as NodeJS.EventEmitter).once('finish', report).once('end', report);
+    return out;
+  };
+}
+
+const phases: Record<string, () => Promise<{ rows: number; bytes: number }>> = {
+  idle: () => Promise.resolve({ rows: 0, bytes: 0 }),
+  'copy-to': async () => {
+    const count = counter();
+    await pipeline(
+      client.query(copyTo(`COPY (${BENCH_SOURCE.query}) TO STDOUT`)),
+      count,
+      createWriteStream(`${dir}/copy-out.tsv`),
+    );
+    return { rows: count.lines, bytes: count.bytes };
+  },
+  export: async () => {
+    const out = await exportRows(client, storage, {
+      runId: 'bench',
+      source: BENCH_SOURCE,
+      template: BENCH_TEMPLATE,
+    });
+    if (out.rejected.count > 0) throw new Error(`export rejected ${out.rejected.count} rows: ${JSON.stringify(out)}`);
+    return { rows: out.requests, bytes: (await stat(`${dir}/bench/export/requests.jsonl`)).size };
+  },
+  'copy-from': async () => {
+    await client.query('BEGIN');
+    await client.query(`CREATE TEMP TABLE bench_copy_in (${STAGING_COLUMNS}) ON COMMIT DROP`);
+    const count = counter();
+    await pipeline(
+      createReadStream(`${dir}/staging.tsv`),
+      count,
+      client.query(copyFrom('COPY bench_copy_in FROM STDIN')),
+    );
+    await client.query('COMMIT');
+    return { rows: count.lines, bytes: count.bytes };
+  },
+  import: async () => {
+    await client.query('BEGIN');
+    const out = await importIntoSink(client, storage, {
+      sink: BENCH_SINK,
+      resultsUri: storage.jobUri('results.jsonl'),
+      endpoint: '/v1/chat/completions',
+      model: BENCH_TEMPLATE.model,
+    });
+    await client.query('COMMIT');
+    if (out.unmatched > 0) throw new Error(`import: ${out.unmatched} results matched no row`);
+    return { rows: out.rowsUpdated, bytes: (await stat(`${dir}/results.jsonl`)).size };
+  },
+};
+const work = phases[phase];
+if (!work) throw new Error(`unknown phase ${phase}; one of ${Object.keys(phases).join(', ')}`);
+const cpu0 = process.cpuUsage();
+const started = performance.now();
+const { rows, bytes } = await work();
+const ms = performance.now() - started;
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+await client.end();
+console.log(JSON.stringify({ phase, rows, bytes, ms, cpuMs, peakRssMb }));
