@@ -107,7 +107,7 @@ describe('enqueued-token limits and continue-as-new', () => {
   });
 
   it('a chunk workflow continues-as-new while its batch runs and still reports its rows once', async () => {
-    env.emulator.setConfig({ rowsPerSecond: 25 });
+    env.emulator.setConfig({ rowsPerSecond: 10 });
     const jobId = `chunk-can-${Date.now()}`;
     const inputUri = await writeChatInput(env, 200, { file: 'chunk-can.jsonl' });
     const worker = await env.createWorker();
