@@ -96,7 +96,13 @@ async function measured(
 ): Promise<Record<string, unknown>> {
   const start = performance.now();
   const cpu = process.cpuUsage();
-  const extra = await fn();
+  const mem = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    for (const k of Object.keys(mem) as (keyof typeof mem)[]) mem[k] = Math.max(mem[k], Math.round(m[k] / 1e6));
+  }, 50);
+  const extra = { ...(await fn()), maxMemoryUsageMb: mem };
+  clearInterval(sampler);
   const ms = performance.now() - start;
   const cpuMs = cpuMsSince(cpu);
   const peakRssMb = maxRssMb();

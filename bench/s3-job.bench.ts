@@ -82,6 +82,11 @@ export async function run(): Promise<void> {
       console.log(`${name}:`);
       console.log(row('  baseline (GET + JSON.parse)', r.bytes, r.baselineMs, r.baselineCpuMs, r.baselinePeakRssMb, r));
       console.log(row(`  ${name} (s3 root)`, r.bytes, r.ms, r.cpuMs, r.peakRssMb, r));
+      const mem = r.extra?.['maxMemoryUsageMb'] as Record<string, number> | undefined;
+      if (mem) {
+        const parts = Object.entries(mem).map(([k, v]) => `${k} ${v}`);
+        console.log(`  ${name}: process.memoryUsage() maxima every 50 ms (MB): ${parts.join(', ')}`);
+      }
       if (runs.length > 1) {
         const ratios = runs.map((x) => (x.baselineMs / x.ms).toFixed(2)).join(', ');
         console.log(
