@@ -238,6 +238,21 @@ switch (step) {
     );
     break;
   }
+  case 'plan-baseline':
+  case 'reconcile-baseline':
+  case 'finalize-baseline': {
+    // The baseline alone in a fresh process: its peak RSS with nothing left over from a stage.
+    let uris = [inputUri];
+    if (step === 'reconcile-baseline') {
+      const manifest = await readJson<JobManifest>('manifest.json');
+      uris = manifest.chunks.flatMap((c) => [c.uri, outputUris(c.index).outputUri, outputUris(c.index).errorUri]);
+    } else if (step === 'finalize-baseline') {
+      uris = (await readJson<ChunkOutcome[]>('outcomes.json')).map((o) => o.recordsUri);
+    }
+    const r = await getAndParse(uris);
+    result = { ...r, peakRssMb: maxRssMb() };
+    break;
+  }
   default:
     throw new Error(`unknown step ${step}`);
 }

@@ -31,6 +31,8 @@ interface StageResult {
   cpuMs: number;
   baselineCpuMs: number;
   extra?: Record<string, unknown>;
+  /** Peak RSS of the baseline run alone in a fresh process. */
+  baselineAlonePeakRssMb?: number;
 }
 
 function row(label: string, bytes: number, ms: number, cpuMs: number, peak: number, r: StageResult): string {
@@ -64,6 +66,8 @@ export async function run(): Promise<void> {
   const measured = async (name: string): Promise<StageResult[]> => {
     const runs: StageResult[] = [];
     for (let i = 0; i < RUNS; i++) runs.push(await step<StageResult>(name));
+    const alone = await step<{ peakRssMb: number }>(`${name}-baseline`);
+    for (const r of runs) r.baselineAlonePeakRssMb = alone.peakRssMb;
     return runs.sort((a, b) => a.baselineMs / a.ms - b.baselineMs / b.ms);
   };
   try {
@@ -82,6 +86,7 @@ export async function run(): Promise<void> {
       console.log(`${name}:`);
       console.log(row('  baseline (GET + JSON.parse)', r.bytes, r.baselineMs, r.baselineCpuMs, r.baselinePeakRssMb, r));
       console.log(row(`  ${name} (s3 root)`, r.bytes, r.ms, r.cpuMs, r.peakRssMb, r));
+      console.log(`  baseline alone in a fresh process: peak RSS ${r.baselineAlonePeakRssMb?.toFixed(0)} MB`);
       const mem = r.extra?.['maxMemoryUsageMb'] as Record<string, number> | undefined;
       if (mem) {
         const parts = Object.entries(mem).map(([k, v]) => `${k} ${v}`);
