@@ -95,7 +95,9 @@ export class S3Storage implements BlobStorage {
         yield buf;
       }
     }
-    const body = Readable.from(counted(), { objectMode: false, highWaterMark: 1 << 20 });
+    // Object mode: lib-storage gets each piece as it is. A byte-mode stream would join its buffered
+    // pieces into a fresh buffer on every read, a copy of every byte before the part's own copy.
+    const body = Readable.from(counted(), { objectMode: true, highWaterMark: 4 });
     const upload = new Upload({
       client: this.#client,
       params: { Bucket: this.#root.bucket, Key: key, Body: body },
