@@ -8,10 +8,30 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReviewRequests } from '../../examples/reviews/generate-reviews.ts';
+import { readmeBlockAfter } from '../support/readme-blocks.ts';
 import { runCli } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 
 const bin = fileURLToPath(new URL('../../bin/openai-batch.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The README's "Local development" commands after `dev`, as CLI arguments: continuation lines
+ * joined, comments and the `TEMPORAL_ADDRESS=... npx openai-batch` prefix dropped.
+ */
+function readmeLocalDevCommands(): string[][] {
+  const block = readmeBlockAfter('doc-test: local-dev').replace(/\\\n\s*/g, ' ');
+  const lines = block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+  expect(lines[0]).toBe('npx openai-batch dev');
+  return lines
+    .slice(1)
+    .filter(Boolean)
+    .map((line) => {
+      const words = line.split(/\s+/);
+      expect(words.slice(0, 3)).toEqual(['TEMPORAL_ADDRESS=127.0.0.1:7233', 'npx', 'openai-batch']);
+      return words.slice(3);
+    });
+}
 const CLEAN_ENV = { OPENAI_API_KEY: '', OPENAI_BASE_URL: '', OPENAI_BATCH_STORAGE_ROOT: '', TEMPORAL_ADDRESS: '' };
 
 /** A long-running CLI process whose output the test reads as it comes. */
@@ -79,6 +99,16 @@ describe('openai-batch dev', () => {
       summary: { counts: Record<string, number> };
     };
     expect(status.summary.counts['succeeded']).toBe(50);
+
+    // The README's commands as written (its example input, its poll flags), in the same directory.
+    const [submit, watch] = readmeLocalDevCommands() as [string[], string[]];
+    const asWritten = submit.map((w) => (w === 'examples/reviews/reviews.jsonl' ? join(repoRoot, w) : w));
+    const readmeSubmit = await runCli(asWritten, { cwd: dir, env });
+    expect(readmeSubmit.stderr).toBe('');
+    expect(readmeSubmit.stdout.trim()).toBe('my-job');
+    const readmeWatch = await runCli(watch, { cwd: dir, env });
+    expect(readmeWatch.code).toBe(0);
+    expect(readmeWatch.stdout).toContain('job my-job: COMPLETED');
 
     dev.child.kill('SIGINT');
     expect(await dev.exited).toBe(0);
