@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { z } from 'zod';
 import { openStorage } from '../storage/index.ts';
@@ -124,9 +125,11 @@ export async function* iterateResults(
   storageRoot: string,
 ): AsyncGenerator<ResultRow> {
   const storage = openStorage(storageRoot);
+  // A character's bytes may straddle two read pieces: the decoder holds them until it is whole.
+  const decoder = new StringDecoder('utf8');
   let rest = '';
   for await (const part of await storage.openRead(summary.resultsUri)) {
-    rest += part.toString('utf8');
+    rest += decoder.write(part);
     let newline = rest.indexOf('\n');
     while (newline >= 0) {
       const line = rest.slice(0, newline).trim();
@@ -135,5 +138,6 @@ export async function* iterateResults(
       newline = rest.indexOf('\n');
     }
   }
+  rest += decoder.end();
   if (rest.trim()) yield JSON.parse(rest) as ResultRow;
 }
