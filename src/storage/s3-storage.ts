@@ -6,12 +6,12 @@ import {
   paginateListObjectsV2,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { BlobStorage } from './blob-storage.ts';
 import { s3Settings } from './s3-client-config.ts';
 import { s3Failure } from './s3-errors.ts';
 import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3-uri.ts';
 import { assertSegment } from './resolve-path.ts';
+import { PartPool, uploadStream } from './s3-upload.ts';
 
 // The socket hands out 64 KiB pieces; the JSONL readers pay per piece, and 256 KiB ones cost half
 // the CPU (the file backend reads 256 KiB for the same reason).
@@ -54,8 +54,8 @@ export class S3Storage implements BlobStorage {
   readonly #root: S3Root;
   readonly #client: S3Client;
   readonly #endpoint: string;
-  readonly #partBytes: number;
   readonly #queueSize: number;
+  readonly #parts: PartPool;
 
   constructor(rootUri: string, options: S3StorageOptions = {}) {
     this.#root = parseS3Root(rootUri);
@@ -63,8 +63,9 @@ export class S3Storage implements BlobStorage {
     const { config, endpointLabel } = s3Settings(this.#root, options.env);
     this.#client = new S3Client(config);
     this.#endpoint = endpointLabel;
-    this.#partBytes = options.partBytes ?? 8 << 20;
     this.#queueSize = options.queueSize ?? 4;
+    // Enough idle buffers for one upload at full speed; a second one at once allocates its own.
+    this.#parts = new PartPool(options.partBytes ?? 8 << 20, this.#queueSize + 1);
   }
 
   jobUri(jobId: string, ...parts: string[]): string {
@@ -87,32 +88,18 @@ export class S3Storage implements BlobStorage {
 
   async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
     const key = this.#key(uri);
-    let bytes = 0;
-    async function* counted(): AsyncGenerator<Uint8Array> {
-      for await (const piece of source) {
-        const buf = typeof piece === 'string' ? Buffer.from(piece) : piece;
-        bytes += buf.byteLength;
-        yield buf;
-      }
-    }
-    // Object mode: lib-storage gets each piece as it is. A byte-mode stream would join its buffered
-    // pieces into a fresh buffer on every read, a copy of every byte before the part's own copy.
-    const body = Readable.from(counted(), { objectMode: true, highWaterMark: 4 });
-    const upload = new Upload({
-      client: this.#client,
-      params: { Bucket: this.#root.bucket, Key: key, Body: body },
-      partSize: this.#partBytes,
-      queueSize: this.#queueSize,
-      leavePartsOnError: false,
-    });
     try {
-      await upload.done();
+      const target = {
+        client: this.#client,
+        bucket: this.#root.bucket,
+        key,
+        pool: this.#parts,
+        queueSize: this.#queueSize,
+      };
+      const bytes = await uploadStream(target, source);
       return { uri: keyToUri(this.#root.bucket, key), bytes };
     } catch (err) {
       throw this.#fail(err, uri);
-    } finally {
-      // A failed upload stops reading its body: release the source (a file handle, a generator).
-      body.destroy();
     }
   }
 

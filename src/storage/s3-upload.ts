@@ -1,0 +1,221 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+
+/** S3 allows at most 10,000 parts per multipart upload. */
+const MAX_PARTS = 10_000;
+
+/**
+ * Part buffers, reused: each upload takes a buffer to fill and gives it back once its part is
+ * sent. Allocating a fresh multi-MiB buffer per part (as lib-storage's `Buffer.concat` does) left
+ * the allocator holding freed part memory, about as much again as the live buffers.
+ */
+export class PartPool {
+  readonly partBytes: number;
+  readonly #keep: number;
+  readonly #free: Buffer[] = [];
+
+  /** `keep`: how many idle buffers to hold for the next upload; more are left to the GC. */
+  constructor(partBytes: number, keep: number) {
+    this.partBytes = partBytes;
+    this.#keep = keep;
+  }
+
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafe(this.partBytes);
+  }
+
+  give(buf: Buffer): void {
+    if (this.#free.length < this.#keep) this.#free.push(buf);
+  }
+
+  /** Idle buffers held (for tests). */
+  get idle(): number {
+    return this.#free.length;
+  }
+}
+
+export interface UploadTarget {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly key: string;
+  readonly pool: PartPool;
+  /** Parts sent at once; the upload holds at most `queueSize + 1` part buffers. */
+  readonly queueSize: number;
+}
+
+class PartFailed {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
+/**
+ * Streams `source` into one object, invisible to readers until it is whole: a source shorter than
+ * one part is one known-length `PutObject`; a longer one is a multipart upload (parts of
+ * `pool.partBytes`, `queueSize` in flight, each part's bytes in one reused buffer) that S3 shows
+ * only on `CompleteMultipartUpload`. On any failure (the source throws, a part is refused) the
+ * parts in flight are cancelled and the upload is aborted, so nothing is left behind, and the
+ * first error is rethrown. Returns the bytes written.
+ */
+export async function uploadStream(target: UploadTarget, source: AsyncIterable<Uint8Array | string>): Promise<number> {
+  const { client, bucket, key, pool, queueSize } = target;
+  const partBytes = pool.partBytes;
+  const abort = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  const parts: CompletedPart[] = [];
+  let failure: PartFailed | undefined;
+  let wakeOnFailure: ((f: PartFailed) => void) | undefined;
+  const failed = new Promise<PartFailed>((resolve) => (wakeOnFailure = resolve));
+  let uploadId: string | undefined;
+  let buf: Buffer | undefined = pool.take();
+  let used = 0;
+  let bytes = 0;
+
+  const fail = (err: unknown): void => {
+    if (failure) return;
+    failure = new PartFailed(err);
+    abort.abort();
+    wakeOnFailure?.(failure);
+  };
+
+  const sendPart = async (full: Buffer, length: number): Promise<void> => {
+    // Wait for a free slot before starting the upload or another part.
+    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
+    if (failure) {
+      pool.give(full);
+      return;
+    }
+    if (uploadId === undefined) {
+      try {
+        const created = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }), {
+          abortSignal: abort.signal,
+        });
+        if (!created.UploadId) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
+        uploadId = created.UploadId;
+      } catch (err) {
+        pool.give(full);
+        fail(err);
+        return;
+      }
+    }
+    const partNumber = parts.length + 1;
+    if (partNumber > MAX_PARTS) {
+      pool.give(full);
+      fail(new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise partBytes`));
+      return;
+    }
+    const part: CompletedPart = { PartNumber: partNumber };
+    parts.push(part);
+    const id = uploadId;
+    const sending: Promise<void> = client
+      .send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: id,
+          PartNumber: partNumber,
+          Body: full.subarray(0, length),
+          ContentLength: length,
+        }),
+        { abortSignal: abort.signal },
+      )
+      .then(
+        (out) => {
+          part.ETag = out.ETag;
+        },
+        (err: unknown) => fail(err),
+      )
+      .finally(() => {
+        // The request has settled: nothing reads the buffer any more.
+        inFlight.delete(sending);
+        pool.give(full);
+      });
+    inFlight.add(sending);
+  };
+
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const pending = iterator.next();
+      // A part may fail while the source is still producing: stop at once, and never leave the
+      // pending read to reject unobserved.
+      pending.catch(() => undefined);
+      const next = await Promise.race([pending, failed]);
+      if (next instanceof PartFailed) break;
+      if (next.done) break;
+      let piece = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+      bytes += piece.byteLength;
+      while (piece.byteLength > 0) {
+        buf ??= pool.take();
+        const n = Math.min(piece.byteLength, partBytes - used);
+        buf.set(n === piece.byteLength ? piece : piece.subarray(0, n), used);
+        used += n;
+        piece = piece.subarray(n);
+        if (used === partBytes) {
+          const full = buf;
+          buf = undefined;
+          used = 0;
+          await sendPart(full, partBytes);
+          if (failure) break;
+        }
+      }
+      if (failure) break;
+    }
+  } catch (err) {
+    // The source threw.
+    fail(err);
+  }
+
+  try {
+    if (!failure) {
+      if (uploadId === undefined && parts.length === 0) {
+        // Shorter than one part (or empty): one PUT, whole or not at all.
+        const body = buf ? buf.subarray(0, used) : Buffer.alloc(0);
+        await client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.byteLength }),
+          { abortSignal: abort.signal },
+        );
+        return bytes;
+      }
+      if (used > 0 && buf) {
+        const last = buf;
+        buf = undefined;
+        await sendPart(last, used);
+      }
+      await Promise.all(inFlight);
+      if (!failure) {
+        await client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+          }),
+        );
+        return bytes;
+      }
+    }
+    throw failure.error;
+  } catch (err) {
+    fail(err);
+    // Stop the source (a generator waiting on its producer returns when it is next resumed).
+    iterator.return?.().catch(() => undefined);
+    await Promise.all(inFlight);
+    if (uploadId !== undefined) {
+      await client
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+    }
+    throw (failure as PartFailed).error;
+  } finally {
+    if (buf) pool.give(buf);
+  }
+}
