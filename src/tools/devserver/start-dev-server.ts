@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SearchAttributeType } from '@temporalio/common';
@@ -7,8 +6,8 @@ import { CLI_TYPE_NAMES } from '../../setup/search-attribute-setup.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../../common/search-attributes.ts';
 import { findTemporalCli, TemporalCliNotFoundError, type TemporalCliSource } from './find-temporal-cli.ts';
 import { freePort } from './free-port.ts';
-import { guardAgainstOrphan } from './orphan-guard.ts';
-import { checkTemporalReady, checkUiReady, retryUntil } from './wait-until-ready.ts';
+import { startServerBinary } from './start-server-binary.ts';
+import { checkTemporalReady, checkUiReady } from './wait-until-ready.ts';
 
 /** Options for {@link startDevServer}. */
 export interface DevServerOptions {
@@ -55,29 +54,6 @@ export interface DevServer {
   readonly source: TemporalCliSource | 'sdk-download';
   /** Stops the server and its process group; safe to call twice. */
   stop(): Promise<void>;
-}
-
-function stopProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-      resolve();
-      return;
-    }
-    const pid = child.pid;
-    const kill = (signal: NodeJS.Signals): void => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // The group is already gone.
-      }
-    };
-    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    kill('SIGTERM');
-  });
 }
 
 /**
@@ -140,49 +116,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   progress(
     `starting Temporal dev server (${cli.source}: ${cli.path}) on ${ip}:${port}${uiPort ? `, UI on ${uiPort}` : ''}`,
   );
-  const child = spawn(cli.path, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  const keepTail = (chunk: Buffer): void => {
-    tail = (tail + chunk.toString('utf8')).slice(-3000);
-  };
-  child.stdout?.on('data', keepTail);
-  child.stderr?.on('data', keepTail);
-  let spawnError: Error | undefined;
-  child.on('error', (err) => {
-    spawnError = err;
-  });
-  const stopGuard = child.pid !== undefined ? guardAgainstOrphan(child.pid) : () => undefined;
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await stopProcessGroup(child, 10_000);
-    stopGuard();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
-  };
-
   const address = `${ip}:${port}`;
   const uiUrl = uiPort === undefined ? undefined : `http://${ip}:${uiPort}`;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 120_000);
-  const isDead = (): string | undefined => {
-    if (spawnError) return `could not start ${cli.path}: ${spawnError.message}`;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return `the server exited (${child.exitCode ?? child.signalCode}) before it was ready; its last output:\n${tail}`;
-    }
-    return undefined;
-  };
-  try {
-    const names = keys.map((k) => k.name);
-    await retryUntil(`Temporal dev server at ${address}`, () => checkTemporalReady(address, namespace, names), {
-      deadline,
-      isDead,
-    });
-    if (uiUrl) await retryUntil(`Temporal Web UI at ${uiUrl}`, () => checkUiReady(uiUrl), { deadline, isDead });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+  const names = keys.map((k) => k.name);
+  const { stop } = await startServerBinary({
+    path: cli.path,
+    args,
+    name: 'the server',
+    ready: [
+      { what: `Temporal dev server at ${address}`, check: () => checkTemporalReady(address, namespace, names) },
+      ...(uiUrl ? [{ what: `Temporal Web UI at ${uiUrl}`, check: () => checkUiReady(uiUrl) }] : []),
+    ],
+    readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
+    removeOnStop: tempDir,
+  });
   progress(`Temporal dev server ready at ${address}${uiUrl ? `, Web UI ${uiUrl}` : ''}`);
   return { address, namespace, uiUrl, source: cli.source, stop };
 }

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findS3Server, type S3ServerSource } from './find-s3-server.ts';
 import { freePort } from './free-port.ts';
-import { guardAgainstOrphan } from './orphan-guard.ts';
-import { retryUntil } from './wait-until-ready.ts';
+import { startServerBinary } from './start-server-binary.ts';
 
 /** Options for {@link startS3Server}. */
 export interface S3ServerOptions {
@@ -38,29 +36,6 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-function stopProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
-      resolve();
-      return;
-    }
-    const pid = child.pid;
-    const kill = (signal: NodeJS.Signals): void => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // The group is already gone.
-      }
-    };
-    const timer = setTimeout(() => kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    kill('SIGTERM');
-  });
-}
-
 /**
  * Starts a single-node MinIO server on a free port with fresh random root credentials and resolves
  * once it reports ready. Like the Temporal dev server it runs in its own process group, and a
@@ -85,9 +60,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const secretAccessKey = randomBytes(18).toString('hex');
   const region = 'us-east-1';
   progress(`starting MinIO (${binary.source}: ${binary.path}) on ${ip}:${port}`);
-  const child = spawn(binary.path, ['server', dataDir, '--address', `${ip}:${port}`, '--quiet'], {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const endpoint = `http://${ip}:${port}`;
+  const { stop } = await startServerBinary({
+    path: binary.path,
+    args: ['server', dataDir, '--address', `${ip}:${port}`, '--quiet'],
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? tmpdir(),
@@ -98,48 +74,20 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       MINIO_BROWSER: 'off',
       MINIO_UPDATE: 'off',
     },
-  });
-  let tail = '';
-  const keepTail = (chunk: Buffer): void => {
-    tail = (tail + chunk.toString('utf8')).slice(-3000);
-  };
-  child.stdout?.on('data', keepTail);
-  child.stderr?.on('data', keepTail);
-  let spawnError: Error | undefined;
-  child.on('error', (err) => {
-    spawnError = err;
-  });
-  const stopGuard = child.pid !== undefined ? guardAgainstOrphan(child.pid) : () => undefined;
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await stopProcessGroup(child, 10_000);
-    stopGuard();
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
-  };
-  const endpoint = `http://${ip}:${port}`;
-  const isDead = (): string | undefined => {
-    if (spawnError) return `could not start ${binary.path}: ${spawnError.message}`;
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return `MinIO exited (${child.exitCode ?? child.signalCode}) before it was ready; its last output:\n${tail}`;
-    }
-    return undefined;
-  };
-  try {
-    await retryUntil(
-      `MinIO at ${endpoint}`,
-      async () => {
-        const res = await fetch(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
-        if (res.status !== 200) throw new Error(`health check answered HTTP ${res.status}`);
+    name: 'MinIO',
+    ready: [
+      {
+        what: `MinIO at ${endpoint}`,
+        check: async () => {
+          const res = await fetch(`${endpoint}/minio/health/ready`, { signal: AbortSignal.timeout(2000) });
+          await res.body?.cancel();
+          if (res.status !== 200) throw new Error(`health check answered HTTP ${res.status}`);
+        },
       },
-      { deadline: Date.now() + (options.readyTimeoutMs ?? 60_000), isDead },
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
+    ],
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    removeOnStop: tempDir,
+  });
   progress(`MinIO ready at ${endpoint}`);
   return { endpoint, accessKeyId, secretAccessKey, region, source: binary.source, stop };
 }
