@@ -20,6 +20,7 @@ export class PartPool {
   readonly partBytes: number;
   readonly #keep: number;
   readonly #free: Buffer[] = [];
+  #allocated = 0;
 
   /** `keep`: how many idle buffers to hold for the next upload; more are left to the GC. */
   constructor(partBytes: number, keep: number) {
@@ -28,16 +29,19 @@ export class PartPool {
   }
 
   take(): Buffer {
-    return this.#free.pop() ?? Buffer.allocUnsafe(this.partBytes);
+    const idle = this.#free.pop();
+    if (idle) return idle;
+    this.#allocated++;
+    return Buffer.allocUnsafe(this.partBytes);
   }
 
   give(buf: Buffer): void {
     if (this.#free.length < this.#keep) this.#free.push(buf);
   }
 
-  /** Idle buffers held (for tests). */
-  get idle(): number {
-    return this.#free.length;
+  /** Buffers allocated so far (for tests). */
+  get allocated(): number {
+    return this.#allocated;
   }
 }
 
