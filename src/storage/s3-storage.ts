@@ -33,11 +33,14 @@ async function* coalesce(body: Readable, target: number): AsyncGenerator<Buffer>
   if (size > 0) yield Buffer.concat(parts, size);
 }
 
-/** Tuning for {@link S3Storage}; memory in flight is about `partBytes * (queueSize + 1)`. */
+/**
+ * Tuning for {@link S3Storage}; upload memory is about `partBytes * (uploads at once + queueSize)`:
+ * each upload fills one part buffer, and `queueSize` parts are sent at once across all uploads.
+ */
 export interface S3StorageOptions {
   /** Multipart part size; S3 requires at least 5 MiB. @default 8 MiB */
   readonly partBytes?: number;
-  /** Parts uploaded at once. @default 4 */
+  /** Parts sent at once, over all of this storage's uploads. @default 4 */
   readonly queueSize?: number;
   /** Environment to read settings from. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
@@ -54,7 +57,6 @@ export class S3Storage implements BlobStorage {
   readonly #root: S3Root;
   readonly #client: S3Client;
   readonly #endpoint: string;
-  readonly #queueSize: number;
   readonly #parts: PartPool;
 
   constructor(rootUri: string, options: S3StorageOptions = {}) {
@@ -63,9 +65,7 @@ export class S3Storage implements BlobStorage {
     const { config, endpointLabel } = s3Settings(this.#root, options.env);
     this.#client = new S3Client(config);
     this.#endpoint = endpointLabel;
-    this.#queueSize = options.queueSize ?? 4;
-    // Enough idle buffers for one upload at full speed; a second one at once allocates its own.
-    this.#parts = new PartPool(options.partBytes ?? 8 << 20, this.#queueSize + 1);
+    this.#parts = new PartPool(options.partBytes ?? 8 << 20, options.queueSize ?? 4);
   }
 
   jobUri(jobId: string, ...parts: string[]): string {
@@ -80,7 +80,8 @@ export class S3Storage implements BlobStorage {
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#root.bucket, Key: key }));
       if (!(out.Body instanceof Readable)) throw new Error(`GET ${uri} returned no stream body`);
-      return Readable.from(coalesce(out.Body, READ_PIECE_BYTES), { objectMode: true });
+      // Read ahead at most two pieces (Readable.from's object-mode default is 16: 4 MiB a stream).
+      return Readable.from(coalesce(out.Body, READ_PIECE_BYTES), { objectMode: true, highWaterMark: 2 });
     } catch (err) {
       throw this.#fail(err, uri);
     }
@@ -94,7 +95,6 @@ export class S3Storage implements BlobStorage {
         bucket: this.#root.bucket,
         key,
         pool: this.#parts,
-        queueSize: this.#queueSize,
       };
       const bytes = await uploadStream(target, source);
       return { uri: keyToUri(this.#root.bucket, key), bytes };

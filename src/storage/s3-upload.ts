@@ -12,20 +12,23 @@ import {
 const MAX_PARTS = 10_000;
 
 /**
- * Part buffers, reused: each upload takes a buffer to fill and gives it back once its part is
- * sent. Allocating a fresh multi-MiB buffer per part (as lib-storage's `Buffer.concat` does) left
- * the allocator holding freed part memory, about as much again as the live buffers.
+ * Part buffers, reused, and the parts in flight, shared by every upload of one storage. An upload
+ * fills one buffer of its own at a time; a full part waits for one of `inFlight` sending slots.
+ * Memory is then about `partBytes * (uploads at once + inFlight)`, however large the files. Fresh
+ * multi-MiB buffers per part (lib-storage's `Buffer.concat`) left the allocator holding freed
+ * part memory about as large again as the live buffers.
  */
 export class PartPool {
   readonly partBytes: number;
-  readonly #keep: number;
+  readonly inFlight: number;
   readonly #free: Buffer[] = [];
+  readonly #waiting: (() => void)[] = [];
+  #sending = 0;
   #allocated = 0;
 
-  /** `keep`: how many idle buffers to hold for the next upload; more are left to the GC. */
-  constructor(partBytes: number, keep: number) {
+  constructor(partBytes: number, inFlight: number) {
     this.partBytes = partBytes;
-    this.#keep = keep;
+    this.inFlight = inFlight;
   }
 
   take(): Buffer {
@@ -36,7 +39,19 @@ export class PartPool {
   }
 
   give(buf: Buffer): void {
-    if (this.#free.length < this.#keep) this.#free.push(buf);
+    // Keep as many as one upload at full speed uses; more are left to the GC.
+    if (this.#free.length <= this.inFlight) this.#free.push(buf);
+  }
+
+  /** Waits for a sending slot. Slots are freed by parts settling, which waits on nothing else. */
+  async slot(): Promise<void> {
+    while (this.#sending >= this.inFlight) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#sending++;
+  }
+
+  freeSlot(): void {
+    this.#sending--;
+    this.#waiting.shift()?.();
   }
 
   /** Buffers allocated so far (for tests). */
@@ -49,9 +64,8 @@ export interface UploadTarget {
   readonly client: S3Client;
   readonly bucket: string;
   readonly key: string;
+  /** Part buffers and sending slots (shared by the storage's uploads). */
   readonly pool: PartPool;
-  /** Parts sent at once; the upload holds at most `queueSize + 1` part buffers. */
-  readonly queueSize: number;
 }
 
 class PartFailed {
@@ -64,20 +78,19 @@ class PartFailed {
 /**
  * Streams `source` into one object, invisible to readers until it is whole: a source shorter than
  * one part is one known-length `PutObject`; a longer one is a multipart upload (parts of
- * `pool.partBytes`, `queueSize` in flight, each part's bytes in one reused buffer) that S3 shows
+ * `pool.partBytes`, each in one reused buffer, sent in the pool's slots) that S3 shows
  * only on `CompleteMultipartUpload`. On any failure (the source throws, a part is refused) the
  * parts in flight are cancelled and the upload is aborted, so nothing is left behind, and the
  * first error is rethrown. Returns the bytes written.
  */
 export async function uploadStream(target: UploadTarget, source: AsyncIterable<Uint8Array | string>): Promise<number> {
-  const { client, bucket, key, pool, queueSize } = target;
+  const { client, bucket, key, pool } = target;
   const partBytes = pool.partBytes;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
   const parts: CompletedPart[] = [];
   let failure: PartFailed | undefined;
   let wakeOnFailure: ((f: PartFailed) => void) | undefined;
-  const failed = new Promise<PartFailed>((resolve) => (wakeOnFailure = resolve));
   let uploadId: string | undefined;
   let buf: Buffer | undefined = pool.take();
   let used = 0;
@@ -91,9 +104,10 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
   };
 
   const sendPart = async (full: Buffer, length: number): Promise<void> => {
-    // Wait for a free slot before starting the upload or another part.
-    while (inFlight.size >= queueSize && !failure) await Promise.race(inFlight);
+    // Wait for a sending slot before starting the upload or another part.
+    await pool.slot();
     if (failure) {
+      pool.freeSlot();
       pool.give(full);
       return;
     }
@@ -105,6 +119,7 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
         if (!created.UploadId) throw new Error(`CreateMultipartUpload for ${key} returned no UploadId`);
         uploadId = created.UploadId;
       } catch (err) {
+        pool.freeSlot();
         pool.give(full);
         fail(err);
         return;
@@ -112,6 +127,7 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     }
     const partNumber = parts.length + 1;
     if (partNumber > MAX_PARTS) {
+      pool.freeSlot();
       pool.give(full);
       fail(new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise partBytes`));
       return;
@@ -140,6 +156,7 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
       .finally(() => {
         // The request has settled: nothing reads the buffer any more.
         inFlight.delete(sending);
+        pool.freeSlot();
         pool.give(full);
       });
     inFlight.add(sending);
@@ -147,12 +164,15 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
 
   const iterator = source[Symbol.asyncIterator]();
   try {
-    for (;;) {
-      const pending = iterator.next();
-      // A part may fail while the source is still producing: stop at once, and never leave the
-      // pending read to reject unobserved.
-      pending.catch(() => undefined);
-      const next = await Promise.race([pending, failed]);
+    while (!failure) {
+      // A part may fail while the source is still producing: stop at once. The waiter is new for
+      // every read: racing each read against one long-lived "failed" promise would hang a reaction
+      // on it per read, each holding that read's piece until the upload ends (all of the file).
+      const next = await new Promise<IteratorResult<Uint8Array | string> | PartFailed>((resolve, reject) => {
+        wakeOnFailure = resolve;
+        iterator.next().then(resolve, reject);
+      });
+      wakeOnFailure = undefined;
       if (next instanceof PartFailed) break;
       if (next.done) break;
       let piece = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;

@@ -2,6 +2,8 @@
 // buffers are reused without mixing files' bytes, memory is bounded by the buffers it holds, and a
 // part the server refuses ends the write at once with nothing left behind.
 import { createHash } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Storage } from '../../src/storage/index.ts';
@@ -43,6 +45,12 @@ async function objectDigest(key: string): Promise<string> {
   return await digestOf(out.Body as AsyncIterable<Buffer>);
 }
 
+/** V8's full GC, made reachable without restarting the test process with --expose-gc. */
+function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 describe('S3 multipart upload with reused part buffers', () => {
   it('concurrent writes through one storage keep each file its own bytes', async () => {
     const storage = new S3Storage(s3.root('mix'), { partBytes: PART, queueSize: 2 });
@@ -66,21 +74,33 @@ describe('S3 multipart upload with reused part buffers', () => {
     }
   });
 
-  it('a 40 MiB write holds at most queueSize + 1 part buffers, and the next write allocates none', async () => {
-    const pool = new PartPool(PART, 3);
-    const target = { client: s3.admin, bucket: s3.bucket, pool, queueSize: 2 };
+  it('one write holds at most inFlight + 1 part buffers, two at once inFlight + 2, and later writes allocate none', async () => {
+    const pool = new PartPool(PART, 2);
+    const target = { client: s3.admin, bucket: s3.bucket, pool };
     const bytes = await uploadStream({ ...target, key: 'bounded/a.bin' }, pattern(1, 40 * MiB));
     expect(bytes).toBe(40 * MiB);
     expect(pool.allocated).toBeLessThanOrEqual(3);
-    const before = pool.allocated;
-    await uploadStream({ ...target, key: 'bounded/b.bin' }, pattern(2, 40 * MiB));
-    expect(pool.allocated).toBe(before);
-    expect(await objectDigest('bounded/a.bin')).toBe(await digestOf(pattern(1, 40 * MiB)));
-    expect(await objectDigest('bounded/b.bin')).toBe(await digestOf(pattern(2, 40 * MiB)));
+    // Two at once share the two sending slots: each fills one buffer of its own.
+    await Promise.all([
+      uploadStream({ ...target, key: 'bounded/b.bin' }, pattern(2, 40 * MiB)),
+      uploadStream({ ...target, key: 'bounded/c.bin' }, pattern(3, 40 * MiB)),
+    ]);
+    expect(pool.allocated).toBeLessThanOrEqual(4);
+    const allocated = pool.allocated;
+    await uploadStream({ ...target, key: 'bounded/d.bin' }, pattern(4, 40 * MiB));
+    expect(pool.allocated).toBe(allocated);
+    for (const [name, seed] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+    ] as const) {
+      expect(await objectDigest(`bounded/${name}.bin`)).toBe(await digestOf(pattern(seed, 40 * MiB)));
+    }
   });
 
   it('a part the server refuses ends the write at once, though the source never ends, and leaves no upload', async () => {
-    const pool = new PartPool(PART, 3);
+    const pool = new PartPool(PART, 2);
     const key = 'refused/endless.bin';
     let piecesRead = 0;
     async function* endless(): AsyncGenerator<Buffer> {
@@ -103,16 +123,37 @@ describe('S3 multipart upload with reused part buffers', () => {
         yield piece;
       }
     }
-    const write = uploadStream({ client: s3.admin, bucket: s3.bucket, key, pool, queueSize: 2 }, endless());
+    const write = uploadStream({ client: s3.admin, bucket: s3.bucket, key, pool }, endless());
     await expect(write).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect(await s3.pendingUploads('refused')).toEqual([]);
     await expect(objectDigest(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
     // Every buffer came back: the next write allocates nothing new.
     const allocated = pool.allocated;
-    await uploadStream(
-      { client: s3.admin, bucket: s3.bucket, key: 'refused/after.bin', pool, queueSize: 2 },
-      pattern(3, 12 * MiB),
-    );
+    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'refused/after.bin', pool }, pattern(3, 12 * MiB));
     expect(pool.allocated).toBe(allocated);
+  });
+
+  it('a write keeps no piece of its source alive once the piece is copied into a part', async () => {
+    const pool = new PartPool(PART, 2);
+    const refs: WeakRef<Buffer>[] = [];
+    let alive = -1;
+    async function* fresh(): AsyncGenerator<Buffer> {
+      for (let i = 0; i < 160; i++) {
+        if (i === 150) {
+          // 37.5 MiB in: the first 100 pieces (25 MiB) are long since copied and sent.
+          for (let k = 0; k < 3; k++) {
+            fullGc();
+            await new Promise((r) => setImmediate(r));
+          }
+          alive = refs.slice(0, 100).filter((r) => r.deref() !== undefined).length;
+        }
+        const piece = Buffer.alloc(256 * 1024, i & 0xff);
+        refs.push(new WeakRef(piece));
+        await new Promise((r) => setImmediate(r));
+        yield piece;
+      }
+    }
+    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'held/pieces.bin', pool }, fresh());
+    expect(alive).toBe(0);
   });
 });
