@@ -131,12 +131,13 @@ export async function run(): Promise<void> {
     for (const [phase, yardstick] of [
       ['export', 'copy-to'],
       ['import', 'copy-from'],
+      ['upsert', 'copy-from'],
     ] as const) {
       const measured = results.find((r) => r.phase === phase);
       const base = results.filter((r) => r.phase === yardstick);
       if (!measured || base.length === 0) continue;
       // The import updates the succeeded rows only (the sink keeps the failed rows' old values).
-      const expected = phase === 'import' ? rows - Math.floor(rows / 100) : rows;
+      const expected = phase === 'export' ? rows : rows - Math.floor(rows / 100);
       if (measured.rows !== expected) throw new Error(`${phase} moved ${measured.rows} rows, expected ${expected}`);
       const best = (f: (r: StageResult) => number): number => Math.min(...base.map(f));
       console.log(
