@@ -117,6 +117,15 @@ async function importPhase(sink: typeof BENCH_SINK): Promise<{ rows: number; byt
 }
 const work = phases[phase];
 if (!work) throw new Error(`unknown phase ${phase}; one of ${Object.keys(phases).join(', ')}`);
+// BENCH_PG_MEM=1: the maxima of process.memoryUsage(), sampled every 50 ms, on stderr (what RSS is made of).
+const maxima: Record<string, number> = {};
+const sampler =
+  process.env['BENCH_PG_MEM'] === '1'
+    ? setInterval(() => {
+        for (const [k, v] of Object.entries(process.memoryUsage()) as [string, number][])
+          maxima[k] = Math.max(maxima[k] ?? 0, v);
+      }, 50)
+    : undefined;
 const cpu0 = process.cpuUsage();
 const started = performance.now();
 const { rows, bytes } = await work();
@@ -124,5 +133,10 @@ const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
+if (sampler) {
+  clearInterval(sampler);
+  const mb = Object.entries(maxima).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`);
+  console.error(`memoryUsage maxima: ${mb.join(', ')}`);
+}
 await client.end();
 console.log(JSON.stringify({ phase, rows, bytes, ms, cpuMs, peakRssMb }));

@@ -106,9 +106,12 @@ export async function run(): Promise<void> {
     await writeResults(dir, rows);
     const results: StageResult[] = [];
     const only = process.env['BENCH_PG_PHASES']?.split(',');
-    const phases = [['idle'], ['copy-to', 'export', 'copy-to'], ['copy-from', 'import', 'copy-from']].filter(
-      (group) => !only || group.some((p) => only.includes(p)),
-    );
+    const phases = [
+      ['idle'],
+      ['copy-to', 'export', 'copy-to'],
+      ['copy-from', 'import', 'copy-from'],
+      ['upsert', 'copy-from'],
+    ].filter((group) => !only || group.some((p) => only.includes(p)));
     for (const phase of phases.flat()) {
       const { stdout, stderr } = await promisify(execFile)(process.execPath, [...process.execArgv, stage, phase, dir], {
         env: { ...process.env, BENCH_PG_URL: server.url },
@@ -136,7 +139,7 @@ export async function run(): Promise<void> {
       const measured = results.find((r) => r.phase === phase);
       const base = results.filter((r) => r.phase === yardstick);
       if (!measured || base.length === 0) continue;
-      // The import updates the succeeded rows only (the sink keeps the failed rows' old values).
+      // The import and the upsert write the succeeded rows only (the failed rows keep their values).
       const expected = phase === 'export' ? rows : rows - Math.floor(rows / 100);
       if (measured.rows !== expected) throw new Error(`${phase} moved ${measured.rows} rows, expected ${expected}`);
       const best = (f: (r: StageResult) => number): number => Math.min(...base.map(f));
