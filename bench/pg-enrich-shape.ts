@@ -42,6 +42,13 @@ export const BENCH_SINK: EnrichSink = {
   },
 };
 
+/** The upsert mode's separate results table (created empty for the `upsert` phase). */
+export const BENCH_LABELS_TABLE = `CREATE TABLE review_labels (
+  id bigint PRIMARY KEY, sentiment text, topic text, urgency integer,
+  result jsonb, status text, model text, tokens integer, batch_id text, enriched_at timestamptz)`;
+
+export const BENCH_UPSERT_SINK: EnrichSink = { ...BENCH_SINK, table: 'review_labels', mode: 'upsert' };
+
 /** The columns of the import's staging table (src/pipeline/pg-sink.ts), for the COPY yardstick. */
 export const STAGING_COLUMNS =
   'key text PRIMARY KEY, status text NOT NULL, result jsonb, error jsonb, model text, tokens bigint, batch_id text';

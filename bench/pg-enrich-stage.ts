@@ -7,7 +7,14 @@ import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { importIntoSink } from '../src/pipeline/pg-sink.ts';
 import { exportRows } from '../src/pipeline/pg-source.ts';
 import { FileStorage } from '../src/storage/index.ts';
-import { BENCH_SINK, BENCH_SOURCE, BENCH_TEMPLATE, STAGING_COLUMNS } from './pg-enrich-shape.ts';
+import {
+  BENCH_LABELS_TABLE,
+  BENCH_SINK,
+  BENCH_SOURCE,
+  BENCH_TEMPLATE,
+  BENCH_UPSERT_SINK,
+  STAGING_COLUMNS,
+} from './pg-enrich-shape.ts';
 
 /**
  * One phase of `pg-enrich.bench.ts` in its own process, so that its peak RSS (maxRSS, process start
@@ -17,7 +24,9 @@ import { BENCH_SINK, BENCH_SOURCE, BENCH_TEMPLATE, STAGING_COLUMNS } from './pg-
  * `export` is `exportRows` of the same query into request JSONL under <dir>. `copy-from` is the
  * import's yardstick: `COPY` of the staging rows (<dir>/staging.tsv, the same data as
  * results.jsonl, already in COPY text form) into a temporary table like the import's staging table,
- * committed; `import` is `importIntoSink` of <dir>/results.jsonl, committed. Prints one JSON line.
+ * committed; `import` is `importIntoSink` of <dir>/results.jsonl, committed (UPDATE of `reviews`);
+ * `upsert` the same in upsert mode into an empty `review_labels` table (INSERT ... ON CONFLICT).
+ * Prints one JSON line.
  */
 const [phase, dir] = process.argv.slice(2);
 if (!phase || !dir) throw new Error('usage: pg-enrich-stage.ts <phase> <dir>');
@@ -86,21 +95,37 @@ const phases: Record<string, () => Promise<{ rows: number; bytes: number }>> = {
     await client.query('COMMIT');
     return { rows: count.lines, bytes: count.bytes };
   },
-  import: async () => {
-    await client.query('BEGIN');
-    const out = await importIntoSink(client, storage, {
-      sink: BENCH_SINK,
-      resultsUri: storage.jobUri('results.jsonl'),
-      endpoint: '/v1/chat/completions',
-      model: BENCH_TEMPLATE.model,
-    });
-    await client.query('COMMIT');
-    if (out.unmatched > 0) throw new Error(`import: ${out.unmatched} results matched no row`);
-    return { rows: out.rowsUpdated, bytes: (await stat(`${dir}/results.jsonl`)).size };
+  import: () => importPhase(BENCH_SINK),
+  upsert: async () => {
+    await client.query('DROP TABLE IF EXISTS review_labels');
+    await client.query(BENCH_LABELS_TABLE);
+    return await importPhase(BENCH_UPSERT_SINK);
   },
 };
+
+async function importPhase(sink: typeof BENCH_SINK): Promise<{ rows: number; bytes: number }> {
+  await client.query('BEGIN');
+  const out = await importIntoSink(client, storage, {
+    sink,
+    resultsUri: storage.jobUri('results.jsonl'),
+    endpoint: '/v1/chat/completions',
+    model: BENCH_TEMPLATE.model,
+  });
+  await client.query('COMMIT');
+  if (out.unmatched > 0) throw new Error(`import: ${out.unmatched} results matched no row`);
+  return { rows: out.rowsUpdated, bytes: (await stat(`${dir}/results.jsonl`)).size };
+}
 const work = phases[phase];
 if (!work) throw new Error(`unknown phase ${phase}; one of ${Object.keys(phases).join(', ')}`);
+// BENCH_PG_MEM=1: the maxima of process.memoryUsage(), sampled every 50 ms, on stderr (what RSS is made of).
+const maxima: Record<string, number> = {};
+const sampler =
+  process.env['BENCH_PG_MEM'] === '1'
+    ? setInterval(() => {
+        for (const [k, v] of Object.entries(process.memoryUsage()) as [string, number][])
+          maxima[k] = Math.max(maxima[k] ?? 0, v);
+      }, 50)
+    : undefined;
 const cpu0 = process.cpuUsage();
 const started = performance.now();
 const { rows, bytes } = await work();
@@ -108,5 +133,10 @@ const ms = performance.now() - started;
 const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
+if (sampler) {
+  clearInterval(sampler);
+  const mb = Object.entries(maxima).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`);
+  console.error(`memoryUsage maxima: ${mb.join(', ')}`);
+}
 await client.end();
 console.log(JSON.stringify({ phase, rows, bytes, ms, cpuMs, peakRssMb }));

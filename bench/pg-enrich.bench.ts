@@ -9,6 +9,7 @@
  * yardstick runs before and after its phase and the faster run counts.
  *
  *   npm run bench -- pg-enrich          (BENCH_PG_ROWS=1000000 by default)
+ *   BENCH_PG_PHASES=export (or import, idle; comma-separated) runs only those phases and their yardsticks.
  */
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -104,7 +105,14 @@ export async function run(): Promise<void> {
     await client.end();
     await writeResults(dir, rows);
     const results: StageResult[] = [];
-    for (const phase of ['idle', 'copy-to', 'export', 'copy-to', 'copy-from', 'import', 'copy-from']) {
+    const only = process.env['BENCH_PG_PHASES']?.split(',');
+    const phases = [
+      ['idle'],
+      ['copy-to', 'export', 'copy-to'],
+      ['copy-from', 'import', 'copy-from'],
+      ['upsert', 'copy-from'],
+    ].filter((group) => !only || group.some((p) => only.includes(p)));
+    for (const phase of phases.flat()) {
       const { stdout, stderr } = await promisify(execFile)(process.execPath, [...process.execArgv, stage, phase, dir], {
         env: { ...process.env, BENCH_PG_URL: server.url },
         maxBuffer: 1 << 24,
@@ -126,12 +134,13 @@ export async function run(): Promise<void> {
     for (const [phase, yardstick] of [
       ['export', 'copy-to'],
       ['import', 'copy-from'],
+      ['upsert', 'copy-from'],
     ] as const) {
       const measured = results.find((r) => r.phase === phase);
       const base = results.filter((r) => r.phase === yardstick);
       if (!measured || base.length === 0) continue;
-      // The import updates the succeeded rows only (the sink keeps the failed rows' old values).
-      const expected = phase === 'import' ? rows - Math.floor(rows / 100) : rows;
+      // The import and the upsert write the succeeded rows only (the failed rows keep their values).
+      const expected = phase === 'export' ? rows : rows - Math.floor(rows / 100);
       if (measured.rows !== expected) throw new Error(`${phase} moved ${measured.rows} rows, expected ${expected}`);
       const best = (f: (r: StageResult) => number): number => Math.min(...base.map(f));
       console.log(

@@ -22,6 +22,9 @@ interface ResultLine {
 }
 
 const STAGING = 'openai_batch_import_staging';
+// For this transaction only: the UPDATE's hash join over a million staging rows fits in memory.
+const STAGING_WORK_MEM = '128MB';
+const STAGING_TEMP_BUFFERS = '128MB';
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; NULL as `\N`. */
 function copyField(value: string | number | null): string {
@@ -97,13 +100,22 @@ async function columnTypes(client: pg.Client, table: string, columns: string[]):
 
 const jsonish = (type: string): boolean => type === 'jsonb' || type === 'json';
 
-/** The SET list of the succeeded rows' UPDATE and of the failed rows' (status-only) UPDATE. */
-function setLists(sink: EnrichSink, types: Map<string, string>): { succeeded: string[]; failed: string[] } {
+/** One column a result writes: its quoted name and the (cast) staging expression of its value. */
+interface Assignment {
+  readonly column: string;
+  readonly value: string;
+}
+
+/** What the succeeded rows write, and what the other rows write (status columns only). */
+function assignments(sink: EnrichSink, types: Map<string, string>): { succeeded: Assignment[]; failed: Assignment[] } {
   const c = sink.columns ?? {};
   const q = (col: string) => quoteName(col, 'sink column');
-  const cast = (col: string, expr: string) => `${q(col)} = (${expr})::${types.get(col) as string}`;
-  const succeeded: string[] = [];
-  const failed: string[] = [];
+  const cast = (col: string, expr: string): Assignment => ({
+    column: q(col),
+    value: `(${expr})::${types.get(col) as string}`,
+  });
+  const succeeded: Assignment[] = [];
+  const failed: Assignment[] = [];
   for (const [field, col] of Object.entries(sink.fields ?? {})) {
     const lit = `'${field.replace(/'/g, "''")}'`;
     succeeded.push(
@@ -117,9 +129,42 @@ function setLists(sink: EnrichSink, types: Map<string, string>): { succeeded: st
     if (c.status) list.push(cast(c.status, 's.status'));
     if (c.error) list.push(cast(c.error, 's.error'));
     if (c.batchId) list.push(cast(c.batchId, 's.batch_id'));
-    if (c.enrichedAt) list.push(`${q(c.enrichedAt)} = now()`);
+    if (c.enrichedAt) list.push({ column: q(c.enrichedAt), value: 'now()' });
   }
   return { succeeded, failed };
+}
+
+const setList = (list: readonly Assignment[]): string => list.map((a) => `${a.column} = ${a.value}`).join(', ');
+
+/** The mode, refusing a value the definition cannot mean. */
+function sinkMode(sink: EnrichSink): 'update' | 'upsert' {
+  const mode = sink.mode ?? 'update';
+  if (mode !== 'update' && mode !== 'upsert')
+    throw ApplicationFailure.create({
+      message: `sink.mode is "${String(mode)}": use "update" (rows of the table) or "upsert" (a results table with a unique key)`,
+      type: FAILURE_TYPES.invalidInput,
+      nonRetryable: true,
+    });
+  return mode;
+}
+
+/**
+ * Upsert mode: the key column must carry a unique, non-partial index (a primary key or UNIQUE) of
+ * that column alone, which `ON CONFLICT (key)` needs; refused by name otherwise.
+ */
+async function checkUpsertKey(client: pg.Client, sink: EnrichSink): Promise<void> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+      WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
+        AND a.attname = $2`,
+    [sink.table, sink.keyColumn],
+  );
+  if (Number(rows[0]?.n ?? 0) === 0)
+    throw ApplicationFailure.create({
+      message: `sink.mode "upsert" needs a unique key on "${sink.keyColumn}" of "${sink.table}" (INSERT ... ON CONFLICT): add one (ALTER TABLE ${sink.table} ADD PRIMARY KEY (${sink.keyColumn})) or use mode "update"`,
+      type: FAILURE_TYPES.invalidInput,
+      nonRetryable: true,
+    });
 }
 
 /** Every column the sink mapping names. */
@@ -135,8 +180,10 @@ export function sinkColumns(sink: EnrichSink): string[] {
  */
 export async function checkSink(client: pg.Client, sink: EnrichSink): Promise<void> {
   quoteName(sink.table, 'sink table', true);
+  const mode = sinkMode(sink);
   const types = await columnTypes(client, sink.table, sinkColumns(sink));
-  if (setLists(sink, types).succeeded.length === 0) throw noColumns();
+  if (assignments(sink, types).succeeded.length === 0) throw noColumns();
+  if (mode === 'upsert') await checkUpsertKey(client, sink);
 }
 
 function noColumns(): ApplicationFailure {
@@ -145,6 +192,35 @@ function noColumns(): ApplicationFailure {
     type: FAILURE_TYPES.invalidInput,
     nonRetryable: true,
   });
+}
+
+/**
+ * The staging table, inside the caller's transaction (dropped at its end). Temporary, so never
+ * WAL-logged; its key has the sink key's type, so the join compares keys without a cast (a key
+ * the type refuses fails the COPY with a data error, as the cast did). Its primary key is built
+ * after the COPY (one sort instead of a million B-tree inserts) and still refuses a duplicate.
+ * `work_mem` is raised for this transaction only (the hash join of the UPDATE), and `temp_buffers`
+ * too when the session has not used temporary tables yet (afterwards Postgres refuses the change).
+ */
+async function prepareStaging(client: pg.Client, keyType: string): Promise<void> {
+  await client.query(`SET LOCAL work_mem = '${STAGING_WORK_MEM}'`);
+  const { rows } = await client.query<{ fresh: boolean }>('SELECT pg_my_temp_schema() = 0 AS fresh');
+  if (rows[0]?.fresh) await client.query(`SET LOCAL temp_buffers = '${STAGING_TEMP_BUFFERS}'`);
+  await client.query(
+    `CREATE TEMP TABLE ${STAGING} (key ${keyType} NOT NULL, status text NOT NULL, result jsonb, error jsonb,
+       model text, tokens bigint, batch_id text) ON COMMIT DROP`,
+  );
+}
+
+/**
+ * After the COPY: the primary key (refuses duplicate custom_ids), and statistics of the two
+ * columns the plans depend on (the status filter's selectivity: without them the planner expects
+ * most rows to have failed and searches the whole sink table for their matches). Not of `result`:
+ * a jsonb sample costs more than the join it would inform.
+ */
+async function indexStaging(client: pg.Client): Promise<void> {
+  await client.query(`ALTER TABLE ${STAGING} ADD PRIMARY KEY (key)`);
+  await client.query(`ANALYZE ${STAGING} (key, status)`);
 }
 
 /**
@@ -158,32 +234,50 @@ export async function importIntoSink(
   options: { sink: EnrichSink; resultsUri: string; endpoint: BatchEndpoint; model: string | null },
 ): Promise<Omit<ImportResultsResult, 'alreadyImported'>> {
   const { sink } = options;
+  const mode = sinkMode(sink);
   const table = quoteName(sink.table, 'sink table', true);
   const types = await columnTypes(client, sink.table, sinkColumns(sink));
-  const { succeeded, failed } = setLists(sink, types);
+  const { succeeded, failed } = assignments(sink, types);
   if (succeeded.length === 0) throw noColumns();
+  if (mode === 'upsert') await checkUpsertKey(client, sink);
   const key = quoteName(sink.keyColumn, 'sink key column');
   const keyType = types.get(sink.keyColumn) as string;
+  const writeFailed = sink.onFailed === 'write-status' && failed.length > 0;
   try {
-    await client.query(
-      `CREATE TEMP TABLE ${STAGING} (key text PRIMARY KEY, status text NOT NULL, result jsonb, error jsonb,
-         model text, tokens bigint, batch_id text) ON COMMIT DROP`,
-    );
+    await prepareStaging(client, keyType);
     const copy = client.query(copyFrom(`COPY ${STAGING} FROM STDIN`));
     await pipeline(stagingRows(storage, options.resultsUri, options.endpoint, options.model), copy);
-    const match = `FROM ${STAGING} s WHERE t.${key} = s.key::${keyType}`;
-    const done = await client.query(
-      `UPDATE ${table} t SET ${succeeded.join(', ')} ${match} AND s.status = 'succeeded'`,
+    await indexStaging(client);
+    if (mode === 'upsert') {
+      // Every result gets its row: inserted, or the existing one overwritten (the staging
+      // table's primary key guarantees one staging row per key, as ON CONFLICT needs).
+      const upsert = (list: readonly Assignment[], where: string) =>
+        client.query(
+          `INSERT INTO ${table} AS t (${key}, ${list.map((a) => a.column).join(', ')})
+             SELECT s.key, ${list.map((a) => a.value).join(', ')} FROM ${STAGING} s WHERE ${where}
+           ON CONFLICT (${key}) DO UPDATE SET ${list.map((a) => `${a.column} = EXCLUDED.${a.column}`).join(', ')}`,
+        );
+      let rowsUpdated = (await upsert(succeeded, `s.status = 'succeeded'`)).rowCount ?? 0;
+      if (writeFailed) rowsUpdated += (await upsert(failed, `s.status <> 'succeeded'`)).rowCount ?? 0;
+      return { rowsUpdated, unmatched: 0 };
+    }
+    const match = `FROM ${STAGING} s WHERE t.${key} = s.key`;
+    // The succeeded rows' UPDATE also counts the staging keys it matched, so that only the
+    // other rows (a few, usually) need their own search for a match.
+    const done = await client.query<{ updated: string; matched: string }>(
+      `WITH u AS (UPDATE ${table} t SET ${setList(succeeded)} ${match} AND s.status = 'succeeded' RETURNING s.key)
+       SELECT count(*) AS updated, count(DISTINCT key) AS matched FROM u`,
     );
-    let rowsUpdated = done.rowCount ?? 0;
-    if (sink.onFailed === 'write-status' && failed.length > 0) {
-      const other = await client.query(
-        `UPDATE ${table} t SET ${failed.join(', ')} ${match} AND s.status <> 'succeeded'`,
-      );
+    let rowsUpdated = Number(done.rows[0]?.updated ?? 0);
+    if (writeFailed) {
+      const other = await client.query(`UPDATE ${table} t SET ${setList(failed)} ${match} AND s.status <> 'succeeded'`);
       rowsUpdated += other.rowCount ?? 0;
     }
     const { rows } = await client.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${STAGING} s WHERE NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = s.key::${keyType})`,
+      `SELECT (SELECT count(*) FROM ${STAGING} WHERE status = 'succeeded') - $1::bigint
+            + (SELECT count(*) FROM ${STAGING} s WHERE s.status <> 'succeeded'
+                 AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = s.key)) AS n`,
+      [done.rows[0]?.matched ?? '0'],
     );
     return { rowsUpdated, unmatched: Number(rows[0]?.n ?? 0) };
   } catch (err) {

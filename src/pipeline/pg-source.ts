@@ -5,7 +5,8 @@ import { FAILURE_TYPES } from '../../common/failures.ts';
 import type { EnrichSource, EnrichTemplate, ExportRowsResult } from '../../workflows/enrich/enrich-types.ts';
 import { openLineWriter } from '../jsonl/index.ts';
 import { CustomIdIndex } from '../plan/index.ts';
-import { validateRequestLine } from '../requests/index.ts';
+import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/index.ts';
+import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
 
@@ -46,7 +47,7 @@ export function requestLineFor(
         refusal ??= { reason: 'null_text', message: `column "${column}" is NULL` };
         return '';
       }
-      const s = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : JSON.stringify(value);
+      const s = textOf(value);
       if (s.length > maxTextChars)
         refusal ??= {
           reason: 'text_too_long',
@@ -76,6 +77,110 @@ export function requestLineFor(
   const checked = validateRequestLine(line, endpoint);
   if (!checked.ok) return { reason: 'invalid_request', message: checked.issues.map((i) => i.message).join('; ') };
   return { line };
+}
+
+/** A templated column's value as the prompt shows it. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : JSON.stringify(value);
+}
+
+/** No lone surrogate (`String.prototype.isWellFormed`, ES2024, which the project's lib predates). */
+const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+type Built = { line: string } | { reason: RejectReason; message: string };
+
+/**
+ * A builder equal to `requestLineFor` (same verdicts, same bytes), made fast for the export: the
+ * template's line is serialized once with markers where the key and each placeholder go, and
+ * validated once (a sample row through `validateRequestLine`, which must be vouched for by its
+ * structural fast checks). Each row then costs only its own checks (NULL and over-long columns
+ * in the slow path's order) and the escaping of its values between the constant fragments.
+ * Rows the fragments cannot vouch for go to `requestLineFor` itself: an empty or over-long key,
+ * an empty value (a `/v1/responses` input must not be empty), a value with a lone surrogate (its
+ * escaping could depend on the neighbouring text). A template the sample does not vouch for
+ * (invalid, or a shape only the zod schemas judge) uses `requestLineFor` for every row.
+ */
+export function rowRequestBuilder(
+  template: EnrichTemplate,
+  maxTextChars: number,
+): (row: Record<string, unknown>, key: string) => Built {
+  const slow = (row: Record<string, unknown>, key: string): Built => requestLineFor(row, key, template, maxTextChars);
+  const compiled = compileFragments(template, maxTextChars);
+  if (!compiled) return slow;
+  const { fragments, slots, checkOrder } = compiled;
+  const n = checkOrder.length;
+  const values: string[] = new Array<string>(n);
+  return (row, key) => {
+    if (key.length === 0 || key.length > DEFAULT_MAX_CUSTOM_ID_LENGTH || !wellFormed(key)) return slow(row, key);
+    for (let i = 0; i < n; i++) {
+      const column = checkOrder[i]!;
+      const value = row[column];
+      if (value === null || value === undefined) return { reason: 'null_text', message: `column "${column}" is NULL` };
+      const s = textOf(value);
+      if (s.length > maxTextChars)
+        return {
+          reason: 'text_too_long',
+          message: `column "${column}" has ${s.length} characters, more than maxTextChars ${maxTextChars}`,
+        };
+      if (s.length === 0 || !wellFormed(s)) return slow(row, key);
+      values[i] = s;
+    }
+    let line = fragments[0]!;
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
+      const text = slot < 0 ? key : values[slot]!;
+      line += JSON.stringify(text).slice(1, -1) + fragments[i + 1]!;
+    }
+    return { line };
+  };
+}
+
+/**
+ * The template's line cut at its markers: `fragments[i]`, then slot `slots[i]` (-1 the key, else
+ * an index into `checkOrder`, the columns in the order `requestLineFor` checks them), ... and the
+ * last fragment. Undefined when the fast path cannot be proven equal for this template.
+ */
+function compileFragments(
+  template: EnrichTemplate,
+  maxTextChars: number,
+): { fragments: string[]; slots: number[]; checkOrder: string[] } | undefined {
+  const texts = [template.user, template.system ?? ''];
+  if (texts.some((t) => !wellFormed(t))) return undefined;
+  const checkOrder: string[] = [];
+  for (const text of texts)
+    for (const m of text.matchAll(PLACEHOLDER)) if (!checkOrder.includes(m[1]!)) checkOrder.push(m[1]!);
+  const whole = JSON.stringify(template);
+  let nonce = '';
+  for (let tries = 0; tries < 5 && (nonce === '' || whole.includes(nonce)); tries++)
+    nonce = `obslot${Math.random().toString(36).slice(2)}`;
+  if (whole.includes(nonce)) return undefined;
+  // Markers are letters, digits and '@': JSON.stringify copies them as they are.
+  const marked: Record<string, unknown> = Object.fromEntries(checkOrder.map((c, i) => [c, `@${nonce}@${i}@`]));
+  const built = requestLineFor(marked, `@${nonce}@k@`, template, Number.MAX_SAFE_INTEGER);
+  if (!('line' in built)) return undefined;
+  const fragments: string[] = [];
+  const slots: number[] = [];
+  const marker = new RegExp(`@${nonce}@(k|\\d+)@`, 'g');
+  let at = 0;
+  for (const m of built.line.matchAll(marker)) {
+    fragments.push(built.line.slice(at, m.index));
+    slots.push(m[1] === 'k' ? -1 : Number(m[1]));
+    at = m.index + m[0].length;
+  }
+  fragments.push(built.line.slice(at));
+  // The key must sit in custom_id (params cannot move it, but check rather than assume).
+  if (!slots.includes(-1)) return undefined;
+  // One sample row, checked the slow way: valid, vouched for by the structural fast checks (so a
+  // row differing only in non-empty string values is valid too) and byte-equal to the fragments.
+  const sampleRow = Object.fromEntries(checkOrder.map((c) => [c, 'x']));
+  const sample = requestLineFor(sampleRow, 'x', template, maxTextChars);
+  if (!('line' in sample)) return undefined;
+  const endpoint = template.endpoint ?? '/v1/chat/completions';
+  if (!fastCheckRequest(JSON.parse(sample.line), endpoint, DEFAULT_MAX_CUSTOM_ID_LENGTH)) return undefined;
+  let fast = fragments[0]!;
+  for (let i = 0; i < slots.length; i++) fast += 'x' + fragments[i + 1]!;
+  if (fast !== sample.line) return undefined;
+  return { fragments, slots, checkOrder };
 }
 
 function keyOf(value: unknown): string | null {
@@ -108,6 +213,7 @@ export async function exportRows(
   const requests = openLineWriter(storage, storage.jobUri(options.runId, 'export', 'requests.jsonl'));
   const rejected = openLineWriter(storage, storage.jobUri(options.runId, 'export', 'rejected.jsonl'));
   const keys = new CustomIdIndex();
+  const build = rowRequestBuilder(template, maxTextChars);
   const firstRejected: RejectedRow[] = [];
   let rows = 0;
   const reject = (r: RejectedRow): boolean => {
@@ -119,13 +225,22 @@ export async function exportRows(
   const cursor = client.query(new Cursor<Record<string, unknown>>(source.query, [...(source.params ?? [])]));
   try {
     let checkedColumns = false;
+    // One read ahead: the server produces the next rows while this process turns the last ones
+    // into lines (one read in flight at a time, so at most 2 x fetchRows rows in memory).
+    const read = (): Promise<Record<string, unknown>[]> => {
+      const next = cursor.read(fetchRows);
+      next.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+      return next;
+    };
+    let pending = read();
     for (;;) {
       let batch: Record<string, unknown>[];
       try {
-        batch = await cursor.read(fetchRows);
+        batch = await pending;
       } catch (err) {
         throw pgFailure(err, 'running the source query');
       }
+      if (batch.length === fetchRows) pending = read();
       if (!checkedColumns && batch[0]) {
         checkedColumns = true;
         const have = Object.keys(batch[0]);
@@ -157,7 +272,7 @@ export async function exportRows(
             }) && room;
           continue;
         }
-        const built = requestLineFor(row, key, template, maxTextChars);
+        const built = build(row, key);
         room = ('line' in built ? requests.appendLine(built.line) : reject({ key, row: rows, ...built })) && room;
       }
       if (!room) {

@@ -66,6 +66,13 @@ export interface EnrichSink {
    * the status, error, batch id and enriched-at columns. @default 'keep'
    */
   readonly onFailed?: 'keep' | 'write-status';
+  /**
+   * `update`: `UPDATE <table> ... FROM <staging>`, rows of the table only (results with no row are
+   * counted as unmatched). `upsert`: `INSERT INTO <table> ... ON CONFLICT (<keyColumn>) DO UPDATE`,
+   * for a separate results table (the key column needs a unique index): a row per result, new or
+   * overwritten. @default 'update'
+   */
+  readonly mode?: 'update' | 'upsert';
   /** One summary row per run here (created when missing). @default 'openai_batch_runs' */
   readonly runsTable?: string;
 }
