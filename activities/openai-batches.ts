@@ -2,6 +2,7 @@ import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { callOpenAI } from '../src/openai/errors.ts';
+import { redactKeys } from '../src/openai/redact.ts';
 import { nextPollDelayMs, type PollObservation, type PollScheduleOptions } from '../common/poll-schedule.ts';
 import type { CrashHook } from './crash-point.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
@@ -215,7 +216,8 @@ export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
     errorFileId: batch.error_file_id || undefined,
     errors: batch.errors?.data?.map((e) => ({
       code: e.code,
-      message: e.message,
+      // OpenAI quotes what it was given: a key pasted into a field would reach history and results.
+      message: e.message === undefined ? undefined : redactKeys(e.message),
       line: e.line ?? null,
       param: e.param ?? null,
     })),

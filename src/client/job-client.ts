@@ -12,7 +12,7 @@ import type {
   RetryNowResult,
 } from '../../common/job-types.ts';
 import { ENDPOINT, JOB_NAME, JOB_STATUS } from '../../common/search-attributes.ts';
-import { parseJobInput, type jobInputSchema } from './job-input-schema.ts';
+import { JobInputError, jobIdSchema, parseJobInput, type jobInputSchema } from './job-input-schema.ts';
 import { explainStartFailure } from '../setup/search-attribute-setup.ts';
 
 /** A handle on a running or finished job. */
@@ -51,11 +51,24 @@ export async function startBatchJob(
 ): Promise<JobHandle> {
   const job = parseJobInput(input);
   const workflowId = options.workflowId ?? job.jobId ?? `openai-batch-${Date.now().toString(36)}`;
+  // Without a jobId the workflow id is the job's id: the same rules hold for it.
+  if (job.jobId === undefined) refuseBadWorkflowIdAsJobId(workflowId);
   try {
     return await startJob(client, job, workflowId, options.taskQueue, options.inputName);
   } catch (err) {
     throw await explainStartFailure(client, client.options.namespace, err);
   }
+}
+
+function refuseBadWorkflowIdAsJobId(workflowId: string): void {
+  const checked = jobIdSchema.safeParse(workflowId);
+  if (checked.success) return;
+  throw new JobInputError(
+    checked.error.issues.map((i) => ({
+      path: 'workflowId',
+      message: `${i.message} (with no jobId, the workflow id is the job's id: shorten it or pass a jobId)`,
+    })),
+  );
 }
 
 async function startJob(

@@ -12,15 +12,20 @@ const ENDPOINTS = [
 const positiveInt = z.number().int().positive();
 const ms = z.number().int().nonnegative();
 
+/**
+ * A job's id (`jobId`, or the workflow id when there is none): it names the job's storage folder and
+ * starts every idempotency key, which OpenAI keeps only up to 512 characters.
+ */
+export const jobIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, ".", "_", ":" or "-" only');
+
 /** The job input as zod checks it on the client, before anything reaches Temporal. */
 export const jobInputSchema = z
   .strictObject({
-    jobId: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits, ".", "_", ":" or "-" only')
-      .optional(),
+    jobId: jobIdSchema.optional(),
     name: z.string().min(1).max(200).optional(),
     inputUri: z.string().min(1, 'the input JSONL is required'),
     endpoint: z.enum(ENDPOINTS, { error: `must be one of ${ENDPOINTS.join(', ')}` }),

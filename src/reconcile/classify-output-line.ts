@@ -1,3 +1,4 @@
+import { redactKeys } from '../openai/redact.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import { checkJsonSchema } from './json-schema-check.ts';
 import { answerText, usageFromBody } from './response-content.ts';
@@ -20,7 +21,7 @@ export function classifyOutputLine(line: OutputLine, endpoint: BatchEndpoint, js
     return {
       status,
       request_id: requestId,
-      error: { code, message: line.error.message ?? '' },
+      error: { code, message: redactKeys(line.error.message ?? '') },
       usage: null,
       response: null,
     };
@@ -38,7 +39,7 @@ export function classifyOutputLine(line: OutputLine, endpoint: BatchEndpoint, js
       request_id: requestId,
       error: {
         code,
-        message: apiError?.message ?? `HTTP ${httpStatus}`,
+        message: apiError?.message === undefined ? `HTTP ${httpStatus}` : redactKeys(apiError.message),
         http_status: httpStatus,
         ...(apiError?.param ? { param: apiError.param } : {}),
       },

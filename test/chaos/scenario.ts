@@ -450,8 +450,17 @@ async function whatIsOpen(client: Client): Promise<string> {
           `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${a.lastFailure?.message ? ` (last failure: ${a.lastFailure.message.slice(0, 120)})` : ''}`,
       );
       const children = d.raw.pendingChildren?.length ?? 0;
+      // A workflow task that keeps timing out (a worker slower than the task timeout to replay the
+      // history, as on a starved machine) is not a wait on anything: say so, so it is not read as a hang.
+      const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+      const taskTimeouts = (history.events ?? []).filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+      const taskAttempt = d.raw.pendingWorkflowTask?.attempt ?? 0;
+      const task =
+        taskTimeouts > 0 || taskAttempt > 1
+          ? `, workflow task timed out ${taskTimeouts} time(s) in history${taskAttempt > 1 ? `, pending task at attempt ${taskAttempt}` : ''}`
+          : '';
       parts.push(
-        `${wf.workflowId}: ${acts.length ? acts.join('; ') : 'no pending activity'}${children ? `, ${children} pending children` : ''}${d.raw.workflowExtendedInfo?.cancelRequested ? ', cancel requested' : ''}`,
+        `${wf.workflowId}: ${acts.length ? acts.join('; ') : 'no pending activity'}${children ? `, ${children} pending children` : ''}${task}${d.raw.workflowExtendedInfo?.cancelRequested ? ', cancel requested' : ''}`,
       );
     }
   } catch (err) {

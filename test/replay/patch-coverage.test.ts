@@ -1,0 +1,69 @@
+// Every patch id the workflows use is exercised by at least one stored history (its `core_patch`
+// marker is in the history's events), so the replay test proves both branches of each `patched()`
+// call: the old one through the histories recorded before the id, the new one through these.
+import { readdir, readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import * as patches from '../../workflows/patches.ts';
+
+const dir = new URL('histories/', import.meta.url);
+
+/**
+ * Patch ids no stored history carries, each with the reason a recording cannot reach it. Keep this
+ * short: an id leaves the list as soon as a scenario in record-histories.test.ts records it.
+ */
+const NOT_RECORDED: Readonly<Record<string, string>> = {
+  // Checked only when a chunk sends its done signal from an already-cancelled scope: a cancel that
+  // lands between the chunk's last activity and its signal, within one workflow task. No knob or
+  // gate produces that timing reliably (the cancel path itself runs in a non-cancellable scope).
+  [patches.DONE_SIGNAL_UNCANCELLABLE]: 'a cancel within the workflow task that sends the done signal',
+  // Checked only on a resubmission 15 min (INPUT_TTL_MARGIN_MS) or less before the input file's
+  // TTL ends; the shortest TTL the options accept is maxPollMs + 30 min, so a recording would have
+  // to keep a chunk resubmitting for over 15 minutes.
+  [patches.REUPLOAD_EXPIRED_INPUT]: 'needs a chunk resubmitting for 15+ minutes (shortest accepted TTL)',
+  // Checked only once recovery has waited 200 times (at least an hour) for a cancelled batch that
+  // does not end.
+  [patches.LOST_CHUNK_WAIT_BOUNDED]: 'needs recovery to wait an hour for a batch that never ends',
+};
+
+/** The patch ids in the `core_patch` markers of one stored history (JSON as historyToJSON writes it). */
+function patchIdsIn(json: string): string[] {
+  const history = JSON.parse(json) as {
+    events: {
+      markerRecordedEventAttributes?: {
+        markerName?: string;
+        details?: Record<string, { payloads?: { data?: string }[] }>;
+      };
+    }[];
+  };
+  const ids: string[] = [];
+  for (const event of history.events) {
+    const marker = event.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') continue;
+    for (const payload of marker.details?.['patch-data']?.payloads ?? []) {
+      const data = JSON.parse(Buffer.from(payload.data ?? '', 'base64').toString('utf8')) as { id?: string };
+      if (data.id) ids.push(data.id);
+    }
+  }
+  return ids;
+}
+
+describe('stored histories cover the patch ids', () => {
+  it('every patch id in workflows/patches.ts is in some stored history, or in the commented allow-list', async () => {
+    const declared: string[] = Object.values(patches).filter((v) => typeof v === 'string');
+    expect(declared.length).toBeGreaterThan(0);
+    const recorded = new Map<string, string[]>();
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.json')).sort()) {
+      for (const id of patchIdsIn(await readFile(new URL(file, dir), 'utf8'))) {
+        recorded.set(id, [...(recorded.get(id) ?? []), file]);
+      }
+    }
+    const missing = declared.filter((id) => !recorded.has(id) && !(id in NOT_RECORDED));
+    expect(missing, 'patch ids no stored history carries (record a scenario for each)').toEqual([]);
+    // An allow-listed id that a history now carries leaves the list.
+    const stale = Object.keys(NOT_RECORDED).filter((id) => recorded.has(id));
+    expect(stale, 'allow-listed patch ids that a history now carries').toEqual([]);
+    // A marker of an id the workflows no longer declare: the list above would miss its removal.
+    const unknown = [...recorded.keys()].filter((id) => !declared.includes(id));
+    expect(unknown, 'patch ids in stored histories that workflows/patches.ts does not declare').toEqual([]);
+  });
+});
