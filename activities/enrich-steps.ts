@@ -50,6 +50,8 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
               template: input.template,
               onProgress: (n) => {
                 rows = n;
+                // After each cursor read: the first with rows still to come is "during the export".
+                if (n > 0) crash('during-export');
                 if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
               },
             }),

@@ -127,7 +127,7 @@ export function parsePipeline(text: string, file: string): EnrichTableInput {
   const secrets = secretLines(value, file);
   if (secrets.length > 0) throw new PipelineFileError(secrets);
   const checked = PipelineFile.safeParse(value);
-  if (!checked.success) throw new PipelineFileError(checked.error.issues.map((i) => issueLine(i, value, file)));
+  if (!checked.success) throw new PipelineFileError(issueLines(checked.error.issues, value, file));
   const lines = semanticLines(checked.data, file);
   if (lines.length > 0) throw new PipelineFileError(lines);
   return toInput(checked.data, file);
@@ -171,6 +171,21 @@ function secretLines(value: unknown, file: string, path: (string | number)[] = [
   if (value && typeof value === 'object')
     return Object.entries(value).flatMap(([k, v]) => secretLines(v, file, [...path, k]));
   return [];
+}
+
+function issueLines(issues: readonly z.core.$ZodIssue[], root: unknown, file: string): string[] {
+  // A misspelt required field is one mistake: its did-you-mean line, not also a "missing" line.
+  const meant = new Set<string>();
+  for (const issue of issues)
+    if (issue.code === 'unrecognized_keys')
+      for (const key of issue.keys) {
+        const known = closest(key, knownKeys(issue.path));
+        if (known) meant.add(dotted([...issue.path, known]));
+      }
+  const missing = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && valueAt(root, i.path) === undefined;
+  const lines = issues.filter((i) => !(missing(i) && meant.has(dotted(i.path)))).map((i) => issueLine(i, root, file));
+  // Unknown fields first: they often explain the other lines.
+  return lines.sort((a, b) => Number(b.includes(': unknown field;')) - Number(a.includes(': unknown field;')));
 }
 
 function issueLine(issue: z.core.$ZodIssue, root: unknown, file: string): string {

@@ -68,6 +68,13 @@ describe('pipeline files', () => {
     ]);
   });
 
+  it('a misspelt required field is one line, its did-you-mean, not also "missing"', () => {
+    const { keyColumn, ...source } = minimal.source;
+    expect(mistakes({ ...minimal, source: { ...source, keyColum: keyColumn } })).toEqual([
+      'nightly.yaml: source.keyColum: unknown field; did you mean keyColumn?',
+    ]);
+  });
+
   it('a missing field, a wrong type and a wrong choice each name the field and what it must be', () => {
     const { keyColumn: _, ...sink } = minimal.sink;
     expect(mistakes({ ...minimal, sink })).toEqual(['nightly.yaml: sink.keyColumn: missing; add it (string)']);
