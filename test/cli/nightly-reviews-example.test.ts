@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichSummary } from '../../workflows/enrich/enrich-types.ts';
 import { FAST_WAIT, startJobEnv, type JobEnv } from '../support/job-env.ts';
 import { startPostgres, type TestPostgres } from '../support/postgres.ts';
+import { readmeBlockAfter } from '../support/readme-blocks.ts';
 import { runCli, runProcess } from '../support/run-cli.ts';
 import { devServer } from '../support/temporal.ts';
 import { spawnWorker } from '../support/worker-process.ts';
@@ -255,6 +256,10 @@ describe('the nightly-reviews example through the CLI', () => {
         .delete()
         .catch(() => undefined);
     }
+  });
+
+  it("the README shows the example's pipeline file verbatim", async () => {
+    expect(readmeBlockAfter('from examples/nightly-reviews/pipeline.yaml')).toBe(await readFile(PIPELINE, 'utf8'));
   });
 
   it('a pipeline file with a mistake is one line and exit 2, before anything starts', async () => {
