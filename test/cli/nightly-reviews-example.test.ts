@@ -1,7 +1,7 @@
 // The nightly-reviews example, run from its own files (schema.sql and seed.ts to fill the database,
 // pipeline.yaml through `openai-batch enrich` and `schedule create --pipeline`) against a real
 // Postgres, the real dev server and the emulator, workers SIGKILLed during the export and the import.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,6 +258,31 @@ describe('the nightly-reviews example through the CLI', () => {
     }
   });
 
+  it('a run that fails on the database (a column that does not exist) is one line naming it, exit 2, nothing uploaded', async () => {
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(
+      broken,
+      (await readFile(PIPELINE, 'utf8')).replace('SELECT id, product, rating, body', 'SELECT id, product, stars, body'),
+    );
+    const { code, stdout, stderr } = await cli([
+      'enrich',
+      broken,
+      '--run-id',
+      'night-broken',
+      '--task-queue',
+      `nightly-cli-${process.pid}`,
+    ]);
+    expect(code, stdout).toBe(2);
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^openai-batch enrich: run night-broken failed: .*column "stars" does not exist/);
+    expect(stdout).not.toContain('running:');
+    const runs = await db.query<{ status: string; requests: number | null }>(
+      "SELECT status, requests FROM review_label_runs WHERE run_id = 'night-broken'",
+    );
+    expect(runs.rows).toEqual([{ status: 'failed', requests: null }]);
+  });
+
   it("the README shows the example's pipeline file verbatim", async () => {
     expect(readmeBlockAfter('from examples/nightly-reviews/pipeline.yaml')).toBe(await readFile(PIPELINE, 'utf8'));
   });
@@ -268,7 +293,7 @@ describe('the nightly-reviews example through the CLI', () => {
       'keyColumn: id\n  maxTextChars',
       'keyColum: id\n  maxTextChars',
     );
-    await import('node:fs/promises').then((fs) => fs.writeFile(bad, text));
+    await writeFile(bad, text);
     const { code, stderr } = await cli(['enrich', bad]);
     expect(code).toBe(2);
     expect(stderr.trim().split('\n')).toEqual([
