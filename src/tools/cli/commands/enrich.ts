@@ -34,12 +34,13 @@ export const PIPELINE_WAIT_FLAGS = {
   'heartbeat-timeout-seconds': 'heartbeatTimeoutMs',
 } as const satisfies Record<string, keyof WaitOptions>;
 
-export const PIPELINE_WAIT_USAGE = `  --poll-min-seconds <s>         shortest delay between polls of a batch (default: the file's job.wait, else 60)
-  --poll-max-seconds <s>         longest delay between polls of a batch (default: job.wait, else 3600)
+export const PIPELINE_WAIT_USAGE = `  --poll-min-seconds <s>         shortest delay between polls (default: job.wait, else 60)
+  --poll-max-seconds <s>         longest delay between polls (default: job.wait, else 3600)
   --validating-poll-seconds <s>  first delay while a batch validates (default: job.wait, else 2)
-  --progress-refresh-seconds <s> how often a chunk reports its counts (default: job.wait, else 7200)
+  --progress-refresh-seconds <s> how often a chunk reports counts (default: job.wait, else 7200)
   --heartbeat-timeout-seconds <s>
-                                 how soon a dead worker's activity is retried (default: job.wait, else 60)`;
+                                 how soon a dead worker's activity is retried (default: job.wait,
+                                 else 60)`;
 
 const WAIT_FLAG_SPECS = Object.fromEntries(
   Object.keys(PIPELINE_WAIT_FLAGS).map((f) => [f, { type: 'string' as const }]),
@@ -49,7 +50,7 @@ const usage = `Usage: openai-batch enrich <pipeline.yaml|pipeline.json> [options
 
 Runs a table enrichment pipeline (enrichTable): the source query's rows become batch requests, run
 as one job, and the results are written back to the table by key, with one row per run in the
-runs table. The pipeline file has the shape of EnrichTableInput (README, "Postgres"); it holds no
+runs table. The pipeline file has the shape of EnrichTableInput (README, "Nightly enrichment from Postgres"); it holds no
 secrets: the database comes from OPENAI_BATCH_PG_URL (or the variable the file's "connection"
 names, or PGHOST/PGUSER/PGPASSWORD/PGDATABASE) in this process and on the workers.
 
@@ -69,7 +70,8 @@ Options:
   --run-id <id>          the run's id: its workflow id and its row in the runs table
                          (default: <pipeline name>-<UTC time>)
   --storage-root <dir>   where job files go (default: $OPENAI_BATCH_STORAGE_ROOT or ./.openai-batch)
-  --task-queue <q>       task queue (default: $OPENAI_BATCH_TASK_QUEUE or ${DEFAULT_TASK_QUEUE})
+  --task-queue <q>       task queue (default: ${DEFAULT_TASK_QUEUE}; with --submit,
+                         $OPENAI_BATCH_TASK_QUEUE or ${DEFAULT_TASK_QUEUE})
 ${PIPELINE_WAIT_USAGE}
   -h, --help             show this help
 `;
