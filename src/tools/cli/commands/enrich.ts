@@ -50,9 +50,9 @@ const usage = `Usage: openai-batch enrich <pipeline.yaml|pipeline.json> [options
 
 Runs a table enrichment pipeline (enrichTable): the source query's rows become batch requests, run
 as one job, and the results are written back to the table by key, with one row per run in the
-runs table. The pipeline file has the shape of EnrichTableInput (README, "Nightly enrichment from Postgres"); it holds no
-secrets: the database comes from OPENAI_BATCH_PG_URL (or the variable the file's "connection"
-names, or PGHOST/PGUSER/PGPASSWORD/PGDATABASE) in this process and on the workers.
+runs table. The pipeline file has the shape of EnrichTableInput (README, "Nightly enrichment from
+Postgres"); it holds no secrets: the database comes from OPENAI_BATCH_PG_URL (or the variable the
+file's "connection" names, or PGHOST/PGUSER/PGPASSWORD/PGDATABASE) here and on the workers.
 
 With no TEMPORAL_ADDRESS it starts a Temporal dev server (with Web UI); with no OPENAI_API_KEY and
 no OPENAI_BASE_URL it starts the local emulator, so nothing is spent. A worker runs in this
