@@ -19,6 +19,12 @@ const EXAMPLE = fileURLToPath(new URL('../../examples/nightly-reviews/', import.
 const PIPELINE = join(EXAMPLE, 'pipeline.yaml');
 /** The seed's default: the scenario's night of 30,000 reviews. */
 const NIGHT = 30_000;
+/**
+ * The 30,000-row night through the CLI at the load of a shared CI machine (measured 100 s at load 25,
+ * 180 s once at load 28): a safety bound, not a timed assertion. Each CLI run has its own task queue,
+ * so a run left behind by a failed test cannot take the next run's tasks.
+ */
+const LONG_TEST_MS = 600_000;
 /** FAST_WAIT as the CLI's wait flags, for runs whose worker is not the CLI's own. */
 const FAST_WAIT_FLAGS = [
   '--poll-min-seconds',
@@ -76,77 +82,85 @@ describe('the nightly-reviews example through the CLI', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('openai-batch enrich labels every one of the 30,000 seeded reviews and prints the run row', async () => {
-    const seeded = await seed();
-    expect(seeded.code, seeded.stderr).toBe(0);
-    expect(seeded.stdout).toContain(`seeded ${NIGHT} new reviews (ids 1..${NIGHT})`);
-    // Seeding again adds nothing: the seed is deterministic by id.
-    expect((await seed()).stdout).toContain('seeded 0 new reviews');
-    await db.query(`
+  it(
+    'openai-batch enrich labels every one of the 30,000 seeded reviews and prints the run row',
+    async () => {
+      const seeded = await seed();
+      expect(seeded.code, seeded.stderr).toBe(0);
+      expect(seeded.stdout).toContain(`seeded ${NIGHT} new reviews (ids 1..${NIGHT})`);
+      // Seeding again adds nothing: the seed is deterministic by id.
+      expect((await seed()).stdout).toContain('seeded 0 new reviews');
+      await db.query(`
       CREATE TABLE review_updates (id bigint NOT NULL);
       CREATE FUNCTION count_review_update() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN INSERT INTO review_updates (id) VALUES (NEW.id); RETURN NEW; END $$;
       CREATE TRIGGER reviews_audit AFTER UPDATE ON reviews FOR EACH ROW EXECUTE FUNCTION count_review_update();`);
 
-    const { code, stdout, stderr } = await cli([
-      'enrich',
-      PIPELINE,
-      '--run-id',
-      'night-1',
-      '--task-queue',
-      `nightly-cli-${process.pid}`,
-    ]);
-    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
-    expect(code, stdout + stderr).toBe(0);
-    expect(stdout).toContain('OpenAI: embedded emulator');
-    expect(stdout).toContain("run night-1 completed (review_label_runs, run_id = 'night-1'):");
-    expect(stdout).toContain('rows: 30.0k exported, 0 rejected, 30.0k requests; 30.0k succeeded, 0 did not');
-    expect(stdout).toContain('table reviews: 30.0k rows updated, 0 results unmatched');
-    expect(stdout).not.toContain(server.password);
+      const { code, stdout, stderr } = await cli([
+        'enrich',
+        PIPELINE,
+        '--run-id',
+        'night-1',
+        '--task-queue',
+        `nightly-cli-${process.pid}-1`,
+      ]);
+      expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(code, stdout + stderr).toBe(0);
+      expect(stdout).toContain('OpenAI: embedded emulator');
+      expect(stdout).toContain("run night-1 completed (review_label_runs, run_id = 'night-1'):");
+      expect(stdout).toContain('rows: 30.0k exported, 0 rejected, 30.0k requests; 30.0k succeeded, 0 did not');
+      expect(stdout).toContain('table reviews: 30.0k rows updated, 0 results unmatched');
+      expect(stdout).not.toContain(server.password);
 
-    expect(
-      await count(
-        "sentiment IS NOT NULL AND topic IS NOT NULL AND urgency BETWEEN 0 AND 3 AND label_status = 'succeeded'",
-      ),
-    ).toBe(NIGHT);
-    expect(await count("labels ? 'sentiment' AND batch_id IS NOT NULL AND labelled_at IS NOT NULL")).toBe(NIGHT);
-    const updates = await updatesPerReview();
-    expect(updates.size).toBe(NIGHT);
-    expect([...updates.values()].every((n) => n === 1)).toBe(true);
-    const runs = await db.query<{ run_id: string; status: string; rows_updated: number; cost_usd: string }>(
-      'SELECT run_id, status, rows_updated, cost_usd FROM review_label_runs',
-    );
-    expect(runs.rows).toEqual([
-      { run_id: 'night-1', status: 'completed', rows_updated: NIGHT, cost_usd: expect.any(String) as string },
-    ]);
-    expect(Number(runs.rows[0]?.cost_usd)).toBeGreaterThan(0);
-  });
+      expect(
+        await count(
+          "sentiment IS NOT NULL AND topic IS NOT NULL AND urgency BETWEEN 0 AND 3 AND label_status = 'succeeded'",
+        ),
+      ).toBe(NIGHT);
+      expect(await count("labels ? 'sentiment' AND batch_id IS NOT NULL AND labelled_at IS NOT NULL")).toBe(NIGHT);
+      const updates = await updatesPerReview();
+      expect(updates.size).toBe(NIGHT);
+      expect([...updates.values()].every((n) => n === 1)).toBe(true);
+      const runs = await db.query<{ run_id: string; status: string; rows_updated: number; cost_usd: string }>(
+        'SELECT run_id, status, rows_updated, cost_usd FROM review_label_runs',
+      );
+      expect(runs.rows).toEqual([
+        { run_id: 'night-1', status: 'completed', rows_updated: NIGHT, cost_usd: expect.any(String) as string },
+      ]);
+      expect(Number(runs.rows[0]?.cost_usd)).toBeGreaterThan(0);
+    },
+    LONG_TEST_MS,
+  );
 
-  it('the next night touches only the new reviews', async () => {
-    await db.query('DELETE FROM review_updates');
-    const before = await db.query<{ n: string }>('SELECT count(*) AS n FROM reviews WHERE labelled_at IS NOT NULL');
-    expect((await seed('--from', String(NIGHT), '--count', '50')).stdout).toContain('seeded 50 new reviews');
-    const { code, stdout, stderr } = await cli([
-      'enrich',
-      PIPELINE,
-      '--run-id',
-      'night-2',
-      '--task-queue',
-      `nightly-cli-${process.pid}`,
-    ]);
-    expect(code, stdout + stderr).toBe(0);
-    expect(stdout).toContain('rows: 50 exported, 0 rejected, 50 requests; 50 succeeded, 0 did not');
-    const updates = await updatesPerReview();
-    expect([...updates.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => NIGHT + 1 + i));
-    expect([...updates.values()].every((n) => n === 1)).toBe(true);
-    expect(Number(before.rows[0]?.n) + 50).toBe(await count('labelled_at IS NOT NULL'));
-  });
+  it(
+    'the next night touches only the new reviews',
+    async () => {
+      await db.query('DELETE FROM review_updates');
+      const before = await db.query<{ n: string }>('SELECT count(*) AS n FROM reviews WHERE labelled_at IS NOT NULL');
+      expect((await seed('--from', String(NIGHT), '--count', '50')).stdout).toContain('seeded 50 new reviews');
+      const { code, stdout, stderr } = await cli([
+        'enrich',
+        PIPELINE,
+        '--run-id',
+        'night-2',
+        '--task-queue',
+        `nightly-cli-${process.pid}-2`,
+      ]);
+      expect(code, stdout + stderr).toBe(0);
+      expect(stdout).toContain('rows: 50 exported, 0 rejected, 50 requests; 50 succeeded, 0 did not');
+      const updates = await updatesPerReview();
+      expect([...updates.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => NIGHT + 1 + i));
+      expect([...updates.values()].every((n) => n === 1)).toBe(true);
+      expect(Number(before.rows[0]?.n) + 50).toBe(await count('labelled_at IS NOT NULL'));
+    },
+    LONG_TEST_MS,
+  );
 
   /** Starts a run with `enrich --submit` for a worker process that dies at `point`, then lets an in-test worker finish it. */
   async function runKilledAt(
     point: string,
     runId: string,
-  ): Promise<{ summary: EnrichSummary; killedWith: string | null }> {
+  ): Promise<{ summary: EnrichSummary; killedWith: string | null; labelledAtKill: number; runRowsAtKill: number }> {
     const doomed = spawnWorker({
       OPENAI_BATCH_TASK_QUEUE: env.taskQueue,
       OPENAI_BATCH_STORAGE_ROOT: env.storageRoot,
@@ -171,55 +185,70 @@ describe('the nightly-reviews example through the CLI', () => {
       const ended = await doomed.exited;
       process.env['OPENAI_BATCH_PG_URL'] = url;
       const labelledAtKill = await count('labelled_at IS NOT NULL');
+      const runRowsAtKill =
+        (await db.query('SELECT 1 FROM review_label_runs WHERE run_id = $1', [runId])).rowCount ?? 0;
       const worker = await env.createWorker();
       const summary = (await worker.runUntil(env.conn.client.workflow.getHandle(runId).result())) as EnrichSummary;
       expect(await count('labelled_at IS NOT NULL')).toBeGreaterThanOrEqual(labelledAtKill);
-      return { summary, killedWith: ended.signal };
+      return { summary, killedWith: ended.signal, labelledAtKill, runRowsAtKill };
     } finally {
       await doomed.stop();
     }
   }
 
-  it('a worker SIGKILLed during the export: one job, every request line once, every row labelled once', async () => {
-    await db.query('DELETE FROM review_updates');
-    const from = NIGHT + 50;
-    // More than one cursor read (1,000 rows each), so the kill lands with rows still to read.
-    expect((await seed('--from', String(from), '--count', '1500')).stdout).toContain('seeded 1500 new reviews');
-    const { summary, killedWith } = await runKilledAt('during-export', 'night-export-kill');
-    expect(killedWith).toBe('SIGKILL');
-    expect(summary.status).toBe('completed');
-    expect(summary.exported).toMatchObject({ rows: 1500, requests: 1500, rejected: { count: 0 } });
-    const lines = (await readFile(fileURLToPath(summary.exported.inputUri), 'utf8')).trim().split('\n');
-    const ids = lines.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
-    expect(ids).toHaveLength(1500);
-    expect(new Set(ids)).toEqual(new Set(Array.from({ length: 1500 }, (_, i) => String(from + 1 + i))));
-    expect(summary.job?.rows).toBe(1500);
-    expect(summary.job?.batchIds).toHaveLength(1);
-    const updates = await updatesPerReview();
-    expect(updates.size).toBe(1500);
-    expect([...updates.values()].every((n) => n === 1)).toBe(true);
-    const runs = await db.query("SELECT run_id FROM review_label_runs WHERE run_id = 'night-export-kill'");
-    expect(runs.rowCount).toBe(1);
-  });
+  it(
+    'a worker SIGKILLed during the export: one job, every request line once, every row labelled once',
+    async () => {
+      await db.query('DELETE FROM review_updates');
+      const from = NIGHT + 50;
+      // More than one cursor read (1,000 rows each), so the kill lands with rows still to read.
+      expect((await seed('--from', String(from), '--count', '1500')).stdout).toContain('seeded 1500 new reviews');
+      const { summary, killedWith } = await runKilledAt('during-export', 'night-export-kill');
+      expect(killedWith).toBe('SIGKILL');
+      expect(summary.status).toBe('completed');
+      expect(summary.exported).toMatchObject({ rows: 1500, requests: 1500, rejected: { count: 0 } });
+      const lines = (await readFile(fileURLToPath(summary.exported.inputUri), 'utf8')).trim().split('\n');
+      const ids = lines.map((l) => (JSON.parse(l) as { custom_id: string }).custom_id);
+      expect(ids).toHaveLength(1500);
+      expect(new Set(ids)).toEqual(new Set(Array.from({ length: 1500 }, (_, i) => String(from + 1 + i))));
+      expect(summary.job?.rows).toBe(1500);
+      expect(summary.job?.batchIds).toHaveLength(1);
+      const updates = await updatesPerReview();
+      expect(updates.size).toBe(1500);
+      expect([...updates.values()].every((n) => n === 1)).toBe(true);
+      const runs = await db.query("SELECT run_id FROM review_label_runs WHERE run_id = 'night-export-kill'");
+      expect(runs.rowCount).toBe(1);
+    },
+    LONG_TEST_MS,
+  );
 
-  it('a worker SIGKILLed during the import leaves the table as if the import ran once', async () => {
-    await db.query('DELETE FROM review_updates');
-    const from = NIGHT + 1550;
-    expect((await seed('--from', String(from), '--count', '100')).stdout).toContain('seeded 100 new reviews');
-    const labelledBefore = await count('labelled_at IS NOT NULL');
-    const { summary, killedWith } = await runKilledAt('import-before-commit', 'night-import-kill');
-    expect(killedWith).toBe('SIGKILL');
-    expect(summary.status).toBe('completed');
-    expect(summary.imported).toEqual({ rowsUpdated: 100, unmatched: 0, alreadyImported: false });
-    expect(await count('labelled_at IS NOT NULL')).toBe(labelledBefore + 100);
-    const updates = await updatesPerReview();
-    expect(updates.size).toBe(100);
-    expect([...updates.values()].every((n) => n === 1)).toBe(true);
-    const runs = await db.query<{ status: string; rows_updated: number }>(
-      "SELECT status, rows_updated FROM review_label_runs WHERE run_id = 'night-import-kill'",
-    );
-    expect(runs.rows).toEqual([{ status: 'completed', rows_updated: 100 }]);
-  });
+  it(
+    'a worker SIGKILLed during the import leaves the table as if the import ran once',
+    async () => {
+      await db.query('DELETE FROM review_updates');
+      const from = NIGHT + 1550;
+      expect((await seed('--from', String(from), '--count', '100')).stdout).toContain('seeded 100 new reviews');
+      const labelledBefore = await count('labelled_at IS NOT NULL');
+      const { summary, killedWith, labelledAtKill, runRowsAtKill } = await runKilledAt(
+        'import-before-commit',
+        'night-import-kill',
+      );
+      expect(killedWith).toBe('SIGKILL');
+      // Killed before the commit: the import's transaction died with the connection, writing nothing.
+      expect([labelledAtKill, runRowsAtKill]).toEqual([labelledBefore, 0]);
+      expect(summary.status).toBe('completed');
+      expect(summary.imported).toEqual({ rowsUpdated: 100, unmatched: 0, alreadyImported: false });
+      expect(await count('labelled_at IS NOT NULL')).toBe(labelledBefore + 100);
+      const updates = await updatesPerReview();
+      expect(updates.size).toBe(100);
+      expect([...updates.values()].every((n) => n === 1)).toBe(true);
+      const runs = await db.query<{ status: string; rows_updated: number }>(
+        "SELECT status, rows_updated FROM review_label_runs WHERE run_id = 'night-import-kill'",
+      );
+      expect(runs.rows).toEqual([{ status: 'completed', rows_updated: 100 }]);
+    },
+    LONG_TEST_MS,
+  );
 
   it('schedule create --pipeline makes a Schedule that starts enrichTable with the file', async () => {
     const id = `nightly-reviews-${process.pid}`;
@@ -270,7 +299,7 @@ describe('the nightly-reviews example through the CLI', () => {
       '--run-id',
       'night-broken',
       '--task-queue',
-      `nightly-cli-${process.pid}`,
+      `nightly-cli-${process.pid}-3`,
     ]);
     expect(code, stdout).toBe(2);
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
