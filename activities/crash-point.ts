@@ -1,6 +1,12 @@
 /** Places in the activities where a test can make the worker process die (SIGKILL). */
 export type CrashPoint =
-  'during-upload' | 'during-poll' | 'during-create' | 'after-create' | 'import-before-commit' | 'import-after-commit';
+  | 'during-upload'
+  | 'during-poll'
+  | 'during-create'
+  | 'after-create'
+  | 'during-export'
+  | 'import-before-commit'
+  | 'import-after-commit';
 
 /** Called at each crash point; the default does nothing. Tests pass one that kills the process. */
 export type CrashHook = (point: CrashPoint) => void;

@@ -1,11 +1,12 @@
 import { activityInfo, Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../common/failures.ts';
+import type { JobSummary } from '../common/job-types.ts';
 import { connect, pgFailure, resolveConnection, type PostgresConnections } from '../src/pipeline/connection.ts';
 import { checkSink, importIntoSink } from '../src/pipeline/pg-sink.ts';
 import { exportRows } from '../src/pipeline/pg-source.ts';
 import { DEFAULT_RUNS_TABLE, ensureRunsTable, finishRun, lockRun } from '../src/pipeline/runs-table.ts';
-import { openStorage } from '../src/storage/index.ts';
+import { openStorage, readSmallText, type BlobStorage } from '../src/storage/index.ts';
 import type {
   ExportRowsInput,
   ExportRowsResult,
@@ -50,6 +51,8 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
               template: input.template,
               onProgress: (n) => {
                 rows = n;
+                // After each cursor read: the first with rows still to come is "during the export".
+                if (n > 0) crash('during-export');
                 if (Context.current().cancellationSignal.aborted) throw Context.current().cancellationSignal.reason;
               },
             }),
@@ -95,6 +98,8 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
               return { rowsUpdated: run.rowsUpdated, unmatched: run.unmatched, alreadyImported: true };
             }
             const resultsUri = input.resultsUri ?? (await resultsOf(input.resultsOfJob));
+            // A cancelled run has no job summary: its counts and cost are in the report the job wrote.
+            const job = input.job ?? (await cancelledJobOf(storage, input.resultsOfJob));
             const imported = resultsUri
               ? await importIntoSink(client, storage, {
                   sink: input.sink,
@@ -103,7 +108,7 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
                   model: input.model ?? null,
                 })
               : undefined;
-            await finishRun(client, runsTable, input, imported);
+            await finishRun(client, runsTable, job ? { ...input, job } : input, imported);
             crash('import-before-commit');
             await client.query('COMMIT');
             crash('import-after-commit');
@@ -121,6 +126,28 @@ export function createEnrichActivities(deps: EnrichActivityDeps) {
         await client.end().catch(() => undefined);
       }
     },
+  };
+}
+
+/** What a cancelled job's report.json says it did: the runs table's counts, tokens, cost and batches. */
+async function cancelledJobOf(
+  storage: BlobStorage,
+  jobId: string | undefined,
+): Promise<ImportResultsInput['job'] | undefined> {
+  if (jobId === undefined) return undefined;
+  const uri = storage.jobUri(jobId, 'report.json');
+  if (!(await storage.exists(uri))) return undefined;
+  const report = JSON.parse(await readSmallText(storage, uri)) as Pick<
+    JobSummary,
+    'counts' | 'usage' | 'costUsd' | 'syncCostUsd'
+  > & { rounds?: { batchIds?: (string | null)[] }[] };
+  return {
+    jobId,
+    counts: report.counts,
+    usage: report.usage,
+    costUsd: report.costUsd,
+    syncCostUsd: report.syncCostUsd,
+    batchIds: (report.rounds ?? []).flatMap((r) => (r.batchIds ?? []).filter((id): id is string => Boolean(id))),
   };
 }
 

@@ -81,5 +81,24 @@ describe('a cancelled enrichTable run', () => {
       'SELECT run_id, status, rows_updated, imported FROM review_label_runs',
     );
     expect(runs).toEqual([{ run_id: workflowId, status: 'cancelled', rows_updated: succeeded, imported: true }]);
+    // The cancelled run's row carries what the job did and what it cost, as a completed run's does.
+    const [row] = await db.query<{
+      requests: number;
+      succeeded: number | null;
+      not_succeeded: number | null;
+      input_tokens: string | null;
+      cost_usd: string | null;
+      job_id: string | null;
+      batch_ids: string[] | null;
+    }>('SELECT requests, succeeded, not_succeeded, input_tokens, cost_usd, job_id, batch_ids FROM review_label_runs');
+    expect(row).toMatchObject({
+      requests: 400,
+      succeeded,
+      not_succeeded: 400 - succeeded,
+      job_id: `${workflowId}.job`,
+    });
+    expect(Number(row?.input_tokens)).toBeGreaterThan(0);
+    expect(Number(row?.cost_usd)).toBeGreaterThan(0);
+    expect(row?.batch_ids).toHaveLength(2);
   });
 });

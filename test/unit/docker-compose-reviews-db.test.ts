@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { reviewPipeline } from '../../examples/nightly-enrichment.ts';
 import { connect, resolveConnection } from '../../src/pipeline/connection.ts';
 import { checkSink } from '../../src/pipeline/pg-sink.ts';
+import { loadPipelineFile } from '../../src/pipeline/pipeline-file.ts';
 import { ensureRunsTable } from '../../src/pipeline/runs-table.ts';
 import { WORKER_ENV_VARS } from '../../src/worker-config.ts';
 import { findPostgresBin, startPostgres, type TestPostgres } from '../support/postgres.ts';
@@ -15,6 +17,7 @@ interface Service {
   entrypoint?: string[];
   command?: string[];
   environment?: Record<string, string | number>;
+  volumes?: string[];
   depends_on?: Record<string, { condition?: string }>;
 }
 
@@ -49,7 +52,10 @@ describe("docker-compose.yml: the enrichment example's database next to Temporal
 
   /** Runs the setup service's command as its entrypoint would, its PG* variables pointed at the test server. */
   async function runSetup(): Promise<void> {
-    const script = interpolate(setup.command?.[0] ?? '');
+    // The schema file the service mounts, read from the checkout as compose would mount it.
+    let script = interpolate(setup.command?.[0] ?? '');
+    for (const [host, container] of schemaMounts())
+      script = script.replaceAll(container, fileURLToPath(new URL(`../../${host}`, import.meta.url)));
     const bin = await findPostgresBin();
     await promisify(execFile)('/bin/sh', ['-c', script], {
       env: {
@@ -62,6 +68,18 @@ describe("docker-compose.yml: the enrichment example's database next to Temporal
       },
     });
   }
+
+  /** `[host path, container path]` of each file the setup service mounts. */
+  const schemaMounts = (): [string, string][] =>
+    (setup.volumes ?? []).map((v) => {
+      const [host, container] = v.split(':');
+      return [(host ?? '').replace(/^\.\//, ''), container ?? ''];
+    });
+
+  it('creates its table from examples/nightly-reviews/schema.sql, mounted read-only', () => {
+    expect(setup.volumes).toEqual(['./examples/nightly-reviews/schema.sql:/nightly-reviews/schema.sql:ro']);
+    expect(setup.command?.[0]).toContain('\\i /nightly-reviews/schema.sql');
+  });
 
   it('is a one-shot setup on the same Postgres server (and image) as Temporal, which the worker waits for', () => {
     expect(setup.image).toBe(service('postgresql').image);
@@ -90,12 +108,19 @@ describe("docker-compose.yml: the enrichment example's database next to Temporal
       expect(rows[0]).toEqual({ db: 'reviews', who: 'reviews' });
       // The example's source query, sink mapping and runs table all fit what the setup created.
       await client.query(
-        `INSERT INTO reviews (id, product, body, created_at) VALUES (1, 'headphones', 'squeaks', now() - interval '1 hour')`,
+        `INSERT INTO reviews (id, product, rating, body, created_at) VALUES (1, 'headphones', 2, 'squeaks', now() - interval '1 hour')`,
       );
       const picked = await client.query(pipeline.source.query, [...(pipeline.source.params ?? [])]);
       expect(picked.rows).toEqual([{ id: '1', product: 'headphones', body: 'squeaks' }]);
       await checkSink(client, pipeline.sink);
       await ensureRunsTable(client, pipeline.sink.runsTable ?? 'openai_batch_runs');
+      // The example's pipeline file reads and writes the same table.
+      const file = await loadPipelineFile(
+        fileURLToPath(new URL('../../examples/nightly-reviews/pipeline.yaml', import.meta.url)),
+      );
+      const fromFile = await client.query(file.source.query, [...(file.source.params ?? [])]);
+      expect(fromFile.rows).toEqual([{ id: '1', product: 'headphones', rating: 2, body: 'squeaks' }]);
+      await checkSink(client, file.sink);
     } finally {
       await client.end();
     }

@@ -45,6 +45,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'create and manage Temporal Schedules of jobs (nightly runs)',
     load: async () => (await import('./commands/schedule.ts')).scheduleCommand,
   },
+  enrich: {
+    summary: 'run a Postgres table enrichment pipeline from a YAML/JSON file',
+    load: async () => (await import('./commands/enrich.ts')).enrichCommand,
+  },
   worker: {
     summary: 'run a worker configured from the environment',
     load: async () => (await import('./commands/worker.ts')).workerCommand,

@@ -6,6 +6,7 @@ import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
+import { pipelineFromFile, PIPELINE_WAIT_FLAGS, PIPELINE_WAIT_USAGE } from './enrich.ts';
 import { UserError } from '../user-error.ts';
 
 const OVERLAP: Record<string, ScheduleOverlapPolicy> = {
@@ -30,6 +31,12 @@ schedule id plus the run's time; it reads the same input URI, which your pipelin
       --note <text>             a note shown with the schedule
       --task-queue <q>          (default: $OPENAI_BATCH_TASK_QUEUE or openai-batch)
       plus the job options below (except --job-id)
+  schedule create <schedule-id> --pipeline <file.yaml|file.json> (--cron "<expr>" | --every <duration>)
+      runs the table enrichment pipeline of the file (see \`openai-batch enrich --help\`) instead of
+      a job; each run's id (its row in the runs table) is the schedule id plus the run's time. The
+      job options come from the file's "job"; --overlap, --catchup-window, --paused, --note and
+      --task-queue as above, and the wait flags:
+${PIPELINE_WAIT_USAGE.replace(/^ {2}/gm, '      ')}
   schedule list
   schedule describe <schedule-id>
   schedule pause <schedule-id> [--note <text>]
@@ -59,6 +66,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseFlags(`schedule ${sub ?? ''}`.trim(), rest, {
     ...JOB_FLAGS,
     input: { type: 'string' },
+    pipeline: { type: 'string' },
     cron: { type: 'string' },
     every: { type: 'string' },
     overlap: { type: 'string' },
@@ -80,12 +88,15 @@ async function run(argv: readonly string[]): Promise<number> {
         'schedule create needs a schedule id',
         'openai-batch schedule create nightly-reviews --input ... --cron "0 2 * * *"',
       );
-    if (!values.input) throw new UserError('schedule create needs --input <uri|path>');
+    if (!values.input === !values.pipeline)
+      throw new UserError('schedule create needs --input <uri|path> (a job) or --pipeline <file> (a table enrichment)');
     if (!values.cron === !values.every) throw new UserError('give exactly one of --cron or --every');
     if (values['job-id']) throw new UserError('--job-id cannot be used with a schedule: each run gets its own id');
     const overlap = OVERLAP[values.overlap ?? 'skip'];
     if (overlap === undefined)
       throw new UserError(`--overlap must be one of ${Object.keys(OVERLAP).join(', ')}, got "${values.overlap}"`);
+    if (values.pipeline) return await createPipelineSchedule(id, values.pipeline, values, overlap);
+    if (!values.input) throw new UserError('schedule create needs --input <uri|path>');
     const inputUri = values.input.includes('://') ? values.input : pathToFileURL(resolve(values.input)).href;
     const input = await jobInputFromFlags(values, inputUri, values.input.includes('://') ? undefined : values.input);
     const conn = await connectFromEnvironment();
@@ -176,6 +187,44 @@ async function run(argv: readonly string[]): Promise<number> {
   } finally {
     await conn.close();
   }
+}
+
+/** `schedule create <id> --pipeline <file>`: a Schedule that starts `enrichTable` with the file's pipeline. */
+async function createPipelineSchedule(
+  id: string,
+  file: string,
+  values: Record<string, unknown> & { cron?: string; every?: string; 'catchup-window'?: string },
+  overlap: ScheduleOverlapPolicy,
+): Promise<number> {
+  const jobFlags = Object.keys(JOB_FLAGS).filter((f) => values[f] !== undefined && !(f in PIPELINE_WAIT_FLAGS));
+  if (jobFlags.length > 0)
+    throw new UserError(
+      `--${jobFlags[0]} cannot be used with --pipeline: the job options of a pipeline go in its file, under "job"`,
+    );
+  const pipeline = await pipelineFromFile(file, values);
+  const conn = await connectFromEnvironment();
+  try {
+    await conn.client.schedule.create({
+      scheduleId: id,
+      spec: values.cron ? { cronExpressions: [values.cron] } : { intervals: [{ every: values.every as `${number}h` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'enrichTable',
+        workflowId: id,
+        taskQueue: typeof values['task-queue'] === 'string' ? values['task-queue'] : conn.taskQueue,
+        args: [pipeline],
+      },
+      policies: { overlap, catchupWindow: (values['catchup-window'] ?? '1h') as `${number}h` },
+      state: {
+        paused: values['paused'] === true,
+        ...(typeof values['note'] === 'string' ? { note: values['note'] } : {}),
+      },
+    });
+    console.log(`schedule ${id} created: pipeline ${pipeline.name ?? 'enrich'} from ${file}`);
+  } finally {
+    await conn.close();
+  }
+  return 0;
 }
 
 /** `openai-batch schedule ...`: nightly jobs as Temporal Schedules. */
