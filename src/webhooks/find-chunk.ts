@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import { chunkWorkflowId } from '../../common/job-options.ts';
 import { batchEndedSignal, type BatchEndedHint } from '../../common/messages.ts';
 import { BATCH_IDS } from '../../common/search-attributes.ts';
@@ -20,7 +20,14 @@ export async function signalOwningChunk(
   temporal: Client,
   hint: BatchEndedHint,
 ): Promise<SignalOutcome> {
-  const batch = await openai.batches.retrieve(hint.batchId);
+  let batch: OpenAI.Batches.Batch;
+  try {
+    batch = await openai.batches.retrieve(hint.batchId);
+  } catch (err) {
+    // Another project's batch, or a made-up id: retrying the delivery would not change that.
+    if (err instanceof OpenAI.NotFoundError) return { outcome: 'unowned', reason: 'OpenAI knows no such batch' };
+    throw err;
+  }
   const metadata = batch.metadata ?? {};
   const round = metadata['round'];
   const chunk = metadata['chunk'];
