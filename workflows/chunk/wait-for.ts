@@ -55,8 +55,10 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
     // A hint since the last poll: poll now instead of when the schedule says.
     if (hints?.ended.delete(id)) nextPollAtMs = undefined;
     let woken = false;
-    const scope = new CancellationScope();
-    if (hints)
+    // The cancel path's wait runs in a non-cancellable scope, where a new child scope would inherit
+    // a cancellation recorded before the SDK shielded such scopes: it is not woken by webhooks.
+    const scope = cancelling ? undefined : new CancellationScope();
+    if (hints && scope)
       hints.wake = (batchId) => {
         if (batchId !== id) return;
         hints.ended.delete(id);
@@ -65,7 +67,7 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
       };
     let snapshot: BatchSnapshot;
     try {
-      snapshot = await scope.run(() =>
+      const wait = () =>
         run.activities.poll.waitForBatch({
           batchId: id,
           schedule,
@@ -74,8 +76,8 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
           nextPollAtMs,
           // The wait returns early when a tenth of the rows are done since this count.
           reportedDone: run.progress.done,
-        }),
-      );
+        });
+      snapshot = scope ? await scope.run(wait) : await wait();
     } catch (err) {
       // The schedule-to-close bound passed (a worker was down): start a fresh wait.
       if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) continue;
