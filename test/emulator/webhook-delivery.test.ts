@@ -51,12 +51,12 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint();
     fx.emulator.setConfig({ webhooks: { url: endpoint.url } });
     const created = await batch([chatLine('a'), chatLine('b')]);
-    await until('the delivery', async () => endpoint.received.length === 1);
+    await until('the delivery', () => Promise.resolve(endpoint.received.length === 1));
     const [delivery] = endpoint.received;
     const verifier = new OpenAI({ apiKey: 'unused', baseURL: fx.emulator.baseURL });
     const event = (await verifier.webhooks.unwrap(
       delivery?.body as string,
-      delivery?.headers as Record<string, string>,
+      delivery?.headers ?? {},
       EMULATOR_WEBHOOK_SECRET,
     )) as { type: string; data: { id: string } };
     expect(event.type).toBe('batch.completed');
@@ -70,7 +70,7 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint([500, 400]);
     fx.emulator.setConfig({ webhooks: { url: endpoint.url, retryDelaysMs: [50, 50, 50] } });
     await batch([chatLine('a')]);
-    await until('three attempts', async () => endpoint.received.length === 3);
+    await until('three attempts', () => Promise.resolve(endpoint.received.length === 3));
     expect(new Set(endpoint.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     const [event] = fx.emulator.webhooks().events;
     expect(event?.attempts.map((a) => a.status)).toEqual([500, 400, 200]);
@@ -81,7 +81,7 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint([503, 503, 503]);
     fx.emulator.setConfig({ webhooks: { url: endpoint.url, retryDelaysMs: [20, 20] } });
     await batch([chatLine('a')]);
-    await until('abandoned', async () => fx.emulator.webhooks().abandoned === 1);
+    await until('abandoned', () => Promise.resolve(fx.emulator.webhooks().abandoned === 1));
     expect(endpoint.received).toHaveLength(3);
   });
 
@@ -89,14 +89,14 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint();
     fx.emulator.setConfig({ webhooks: { url: endpoint.url, lostRate: 1 } });
     const lost = await batch([chatLine('a')]);
-    await until('raised', async () => fx.emulator.webhooks().eventsRaised === 1);
+    await until('raised', () => Promise.resolve(fx.emulator.webhooks().eventsRaised === 1));
     fx.emulator.setConfig({ webhooks: { lostRate: 0, duplicateRate: 1 } });
     const invalid = await batch(['not json']);
-    await until('two copies', async () => endpoint.received.length === 2);
+    await until('two copies', () => Promise.resolve(endpoint.received.length === 2));
     fx.emulator.setConfig({ webhooks: { duplicateRate: 0 }, rowsPerSecond: 0.01 });
     const cancelled = await batch([chatLine('a'), chatLine('b')]);
     await fx.client.batches.cancel(cancelled.id);
-    await until('the cancel event', async () => endpoint.received.length === 3);
+    await until('the cancel event', () => Promise.resolve(endpoint.received.length === 3));
     const types = fx.emulator.webhooks().events.map((e) => [e.batchId, e.type, e.lost, e.attempts.length]);
     expect(types).toEqual([
       [lost.id, 'batch.completed', true, 0],

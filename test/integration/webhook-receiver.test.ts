@@ -58,7 +58,7 @@ describe('the webhook receiver refuses bad input before any other work', () => {
       },
       { taskQueue: env.taskQueue },
     );
-    await until('the chunk has a batch', async () => env.emulator.inventory().batches.length === 1);
+    await until('the chunk has a batch', () => Promise.resolve(env.emulator.inventory().batches.length === 1));
     batchId = env.emulator.inventory().batches[0]?.id as string;
     await until('the chunk waits', async () => {
       const events = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];
