@@ -13,7 +13,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -122,6 +122,9 @@ export async function run(): Promise<void> {
             throw new Error(`${side}: job ended ${summary.status} with ${summary.counts.succeeded} rows`);
           const ended = new Map(emulators[side].webhooks().events.map((e) => [e.batchId, e.endedAtMs]));
           const latencies: number[] = [];
+          // Webhooks only: batch end to the signal in the chunk's history, and the signal to the collect.
+          const toSignal: number[] = [];
+          const signalToCollect: number[] = [];
           for (const batch of emulators[side].inventory().batches) {
             const chunk = batch.metadata?.['chunk'];
             const history = await client.workflow.getHandle(`${jobId}/r1/c${chunk}`).fetchHistory();
@@ -131,9 +134,18 @@ export async function run(): Promise<void> {
             const endedAt = ended.get(batch.id);
             if (!collect || endedAt === undefined) throw new Error(`${side}: batch ${batch.id} has no end or collect`);
             latencies.push(tsToMs(collect.eventTime) - endedAt);
+            const signal = history.events?.find(
+              (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'batchEnded',
+            );
+            if (signal) {
+              toSignal.push(tsToMs(signal.eventTime) - endedAt);
+              signalToCollect.push(tsToMs(collect.eventTime) - tsToMs(signal.eventTime));
+            }
           }
           return {
             side,
+            toSignal: toSignal.sort((a, b) => a - b),
+            signalToCollect: signalToCollect.sort((a, b) => a - b),
             latencies: latencies.sort((a, b) => a - b),
             polls: emulators[side].stats().callsPerRoute['batches.retrieve'] ?? 0,
           };
@@ -142,13 +154,25 @@ export async function run(): Promise<void> {
     );
     console.log(`| side | batches | p50 | p95 | max | batches.retrieve calls |`);
     console.log(`|---|---|---|---|---|---|`);
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
     for (const { side, latencies, polls } of results) {
-      const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
       console.log(
         `| ${side} | ${latencies.length} | ${s(percentile(latencies, 50))} | ${s(percentile(latencies, 95))} | ${s(latencies[latencies.length - 1] ?? NaN)} | ${polls} |`,
       );
     }
-    console.log(`receiver: ${JSON.stringify(receiver.counters())}`);
+    for (const { side, toSignal, signalToCollect } of results) {
+      if (toSignal.length === 0) continue;
+      console.log(
+        `${side}: end to signal p50 ${s(percentile(toSignal, 50))} p95 ${s(percentile(toSignal, 95))}; ` +
+          `signal to collect p50 ${s(percentile(signalToCollect, 50))} p95 ${s(percentile(signalToCollect, 95))} ` +
+          `(${toSignal.length} signalled)`,
+      );
+    }
+    console.log(
+      `receiver: ${JSON.stringify(receiver.counters())}; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
   } finally {
     await new Promise<void>((resolve) => {
       http.closeAllConnections();
