@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { temporal } from '@temporalio/proto';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { newWebhookId, signDelivery } from '../../src/tools/emulator/webhooks/sign-event.ts';
@@ -176,7 +179,21 @@ describe('the webhook receiver refuses bad input before any other work', () => {
   });
 
   it('an event for a batch no job owns, or OpenAI does not know, is acknowledged and logged', async () => {
-    for (const id of ['batch_nobody_knows_this_one']) {
+    // A batch of the project that no job made (no job/round/chunk metadata).
+    const openai = new OpenAI({ baseURL: env.emulator.baseURL, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
+    const file = await openai.files.create({
+      file: await toFile(
+        Buffer.from(readFileSync(fileURLToPath(await writeChatInput(env, 1, { file: 'x.jsonl' })))),
+        'x.jsonl',
+      ),
+      purpose: 'batch',
+    });
+    const foreign = await openai.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    for (const id of ['batch_nobody_knows_this_one', foreign.id]) {
       const body = eventBody(id);
       const answer = await post(body, signDelivery(EMULATOR_WEBHOOK_SECRET, newWebhookId(), body));
       expect([answer.status, answer.body.outcome]).toEqual([200, 'unowned']);
