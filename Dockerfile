@@ -8,6 +8,7 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+COPY common ./common
 COPY bin ./bin
 COPY worker.ts ./
 RUN mkdir -p /data && chown node:node /data

@@ -9,6 +9,7 @@ export const DEFAULT_WAIT: Required<WaitOptions> = {
   tokenLimitBackoffMs: 600_000,
   heartbeatTimeoutMs: 60_000,
   maxTokenLimitRetries: 36,
+  webhooks: false,
 };
 
 /**
@@ -65,11 +66,13 @@ export function optionIssues(input: {
     });
   }
   const ttlSeconds = input.openaiFileTtlSeconds ?? DEFAULT_OPENAI_FILE_TTL_SECONDS;
-  const neededSeconds = Math.ceil((wait.maxPollMs + FILE_TTL_HEADROOM_MS) / 1000);
+  // With webhooks the fallback polls stretch up to twice maxPollMs (see WaitOptions.webhooks).
+  const maxPollMs = wait.maxPollMs * (wait.webhooks ? 2 : 1);
+  const neededSeconds = Math.ceil((maxPollMs + FILE_TTL_HEADROOM_MS) / 1000);
   if (ttlSeconds < neededSeconds) {
     issues.push({
       path: ['openaiFileTtlSeconds'],
-      message: fileTtlTooShortMessage(ttlSeconds, wait.maxPollMs, neededSeconds),
+      message: fileTtlTooShortMessage(ttlSeconds, maxPollMs, neededSeconds),
     });
   }
   return issues;

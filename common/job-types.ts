@@ -61,6 +61,13 @@ export interface WaitOptions {
    * an operator's retry) takes them. @default 36
    */
   readonly maxTokenLimitRetries?: number;
+  /**
+   * A webhook receiver (`openai-batch webhooks`) wakes the chunks when their batches end, so the
+   * polls, the fallback for lost deliveries, stretch: at most 25% of the elapsed time instead of
+   * 5%, up to twice `maxPollMs`, and progress wakes every twice `progressRefreshMs`. If every
+   * delivery is lost, an end is noticed that much later. @default false
+   */
+  readonly webhooks?: boolean;
 }
 
 /** The Batch API endpoints a job can target (one per job: every line's `url`). */

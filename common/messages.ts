@@ -39,3 +39,13 @@ export const chunkDoneSignal = defineSignal<[ChunkResult]>('chunkDone');
 
 /** Sent by the job to its running chunks when its deadline moves: the new deadline, epoch ms. */
 export const chunkDeadlineSignal = defineSignal<[{ readonly deadlineMs: number }]>('chunkDeadline');
+
+/** What a webhook receiver tells a chunk: OpenAI says its batch ended (a hint, confirmed by a poll). */
+export interface BatchEndedHint {
+  readonly batchId: string;
+  /** The webhook event's type, e.g. `batch.completed`. */
+  readonly event: string;
+}
+
+/** Sent by the webhook receiver to the chunk that owns a batch when OpenAI reports the batch ended. */
+export const batchEndedSignal = defineSignal<[BatchEndedHint]>('batchEnded');

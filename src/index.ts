@@ -24,6 +24,8 @@ export type { JobHandle, ResultRow, StartJobInput, StartJobOptions } from './cli
 export { getLiveJobProgress } from './client/live-progress.ts';
 // The local OpenAI emulator (also `npx openai-batch emulator`): develop and test jobs without a key.
 export { startEmulator } from './tools/emulator/index.ts';
+export { createWebhookReceiver } from './webhooks/index.ts';
+export type { WebhookReceiver, WebhookReceiverOptions } from './webhooks/index.ts';
 export { EMULATOR_WAIT } from '../common/job-options.ts';
 export type {
   EmulatorConfig,

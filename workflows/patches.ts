@@ -133,3 +133,10 @@ export const LOST_CHUNK_FINDS_BATCH = 'lost-chunk-finds-batch';
  * at the bound. Older: every history recorded before 2026-12-02.
  */
 export const LOST_CHUNK_WAIT_BOUNDED = 'lost-chunk-wait-bounded';
+
+/**
+ * A chunk's wait ends at once on a webhook's `batchEnded` signal (the receiver's hint): the wait
+ * activity is cancelled and the batch polled at once to confirm. Checked only when such a signal
+ * arrives. Older: every history recorded before 2026-12-02 (none has the signal).
+ */
+export const WEBHOOK_WAKES_WAIT = 'webhook-wakes-wait';

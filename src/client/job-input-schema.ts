@@ -68,6 +68,7 @@ export const jobInputSchema = z
         tokenLimitBackoffMs: ms.optional(),
         heartbeatTimeoutMs: ms.min(1_000).optional(),
         maxTokenLimitRetries: z.number().int().min(0).max(10_000).optional(),
+        webhooks: z.boolean().optional(),
       })
       .optional(),
   })

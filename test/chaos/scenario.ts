@@ -42,6 +42,7 @@ export const CHAOS_WAIT: Required<WaitOptions> = {
   tokenLimitBackoffMs: 1_000,
   maxTokenLimitRetries: 36,
   heartbeatTimeoutMs: 5_000,
+  webhooks: false,
 };
 
 export interface SeedOptions {

@@ -20,6 +20,7 @@ export const FAST_WAIT: Required<WaitOptions> = {
   tokenLimitBackoffMs: 1_000,
   heartbeatTimeoutMs: 5_000,
   maxTokenLimitRetries: 36,
+  webhooks: false,
 };
 
 /**

@@ -14,7 +14,7 @@ import { onCancel, onFailure } from './on-failure.ts';
 import { TOKEN_LIMIT_RETRIES } from '../patches.ts';
 import { submitBatch } from './submit.ts';
 import { isTokenLimitExceeded, mustReupload, tokenLimitBackoff, tokenLimitRetriesUsedUp } from './token-limit.ts';
-import { continueAsNewIfLong, waitFor } from './wait-for.ts';
+import { continueAsNewIfLong, listenForBatchEnded, waitFor } from './wait-for.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
 
 /**
@@ -25,6 +25,7 @@ import { isTerminalStatus } from '../../common/batch-status.ts';
 export async function openAIBatchChunk(input: ChunkInput, resume?: ChunkResume): Promise<ChunkResult> {
   const run = new ChunkRun(input, resume);
   run.listen();
+  listenForBatchEnded(run);
   let result: ChunkResult;
   try {
     result = await runChunk(run);

@@ -1,37 +1,94 @@
-import { ActivityFailure, continueAsNew, log, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  CancellationScope,
+  continueAsNew,
+  isCancellation,
+  log,
+  patched,
+  setHandler,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
+import { batchEndedSignal } from '../../common/messages.ts';
+import { waitSchedule } from '../../common/webhook-wait.ts';
+import { WEBHOOK_WAKES_WAIT } from '../patches.ts';
 import type { ChunkRun } from './chunk-run.ts';
 import type { openAIBatchChunk } from './chunk-workflow.ts';
 
+/** Batch ids a webhook said ended (hints, never trusted as state) and the wake of the wait in progress. */
+interface Hints {
+  readonly ended: Set<string>;
+  wake: ((batchId: string) => void) | undefined;
+}
+
+const hintsOf = new WeakMap<ChunkRun, Hints>();
+
+/**
+ * Listens for the webhook receiver's `batchEnded` signal: a hint for the batch being waited for
+ * ends that wait at once (see {@link waitFor}); one for a batch not yet waited for makes its first
+ * poll immediate. Polling stays the fallback, so a lost or early hint costs nothing but a poll.
+ */
+export function listenForBatchEnded(run: ChunkRun): void {
+  const hints: Hints = { ended: new Set(), wake: undefined };
+  hintsOf.set(run, hints);
+  setHandler(batchEndedSignal, ({ batchId, event }) => {
+    if (typeof batchId !== 'string' || !patched(WEBHOOK_WAKES_WAIT)) return;
+    log.info('webhook says the batch ended', { batchId, event });
+    hints.ended.add(batchId);
+    hints.wake?.(batchId);
+  });
+}
+
 /**
  * Polls batch `id` until it is terminal or the deadline passes, waking every refresh interval to
- * report progress, and continuing as new there when the history is long. `cancelling`: the
- * cancel path's wait (no deadline, no continue-as-new).
+ * report progress, and continuing as new there when the history is long. A webhook's hint ends the
+ * wait in progress and polls at once. `cancelling`: the cancel path's wait (no deadline, no
+ * continue-as-new).
  */
 export async function waitFor(run: ChunkRun, id: string, cancelling = false): Promise<BatchSnapshot> {
   const { input } = run;
+  const hints = hintsOf.get(run);
+  const { schedule, refreshMs } = waitSchedule(input.wait);
   let nextPollAtMs: number | undefined;
   for (;;) {
+    // A hint since the last poll: poll now instead of when the schedule says.
+    if (hints?.ended.delete(id)) nextPollAtMs = undefined;
+    let woken = false;
+    // The cancel path's wait runs in a non-cancellable scope, where a new child scope would inherit
+    // a cancellation recorded before the SDK shielded such scopes: it is not woken by webhooks.
+    const scope = cancelling ? undefined : new CancellationScope();
+    if (hints && scope)
+      hints.wake = (batchId) => {
+        if (batchId !== id) return;
+        hints.ended.delete(id);
+        woken = true;
+        scope.cancel();
+      };
     let snapshot: BatchSnapshot;
     try {
-      snapshot = await run.activities.poll.waitForBatch({
-        batchId: id,
-        schedule: {
-          minDelayMs: input.wait.minPollMs,
-          maxDelayMs: input.wait.maxPollMs,
-          fractionOfElapsed: 0.05,
-          validatingDelayMs: input.wait.validatingPollMs,
-        },
-        refreshMs: input.wait.progressRefreshMs,
-        deadlineMs: cancelling ? undefined : run.deadline,
-        nextPollAtMs,
-        // The wait returns early when a tenth of the rows are done since this count.
-        reportedDone: run.progress.done,
-      });
+      const wait = () =>
+        run.activities.poll.waitForBatch({
+          batchId: id,
+          schedule,
+          refreshMs,
+          deadlineMs: cancelling ? undefined : run.deadline,
+          nextPollAtMs,
+          // The wait returns early when a tenth of the rows are done since this count.
+          reportedDone: run.progress.done,
+        });
+      snapshot = scope ? await scope.run(wait) : await wait();
     } catch (err) {
       // The schedule-to-close bound passed (a worker was down): start a fresh wait.
       if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) continue;
+      // Woken by a webhook (and not cancelled itself): confirm with a poll now.
+      if (woken && isCancellation(err) && !CancellationScope.current().consideredCancelled) {
+        nextPollAtMs = undefined;
+        continue;
+      }
       throw err;
+    } finally {
+      if (hints) hints.wake = undefined;
     }
     if (snapshot.terminal || snapshot.deadlineReached) return snapshot;
     nextPollAtMs = snapshot.nextPollAtMs;

@@ -32,6 +32,7 @@ export const JOB_FLAGS = {
   'token-limit-backoff-seconds': { type: 'string' },
   'heartbeat-timeout-seconds': { type: 'string' },
   'max-token-limit-retries': { type: 'string' },
+  webhooks: { type: 'boolean' },
   'continue-as-new-after-events': { type: 'string' },
   'openai-file-ttl-seconds': { type: 'string' },
 } as const;
@@ -68,6 +69,8 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  how soon a dead worker's activity is retried (default: 60)
   --max-token-limit-retries <n>  resubmissions of a chunk after token_limit_exceeded; then its rows
                                  are failed (retryable) for the next round (default: 36)
+  --webhooks                     a webhook receiver wakes the chunks (openai-batch webhooks):
+                                 poll less, as a fallback only (see README, Webhooks)
   --continue-as-new-after-events <n>
                                  continue-as-new at this history length too (default: when
                                  Temporal suggests it)
@@ -226,6 +229,7 @@ export async function jobInputFromFlags(
       Object.entries(WAIT_FLAGS).map(([flag, field]) => [field, msOf(flag as keyof typeof WAIT_FLAGS)]),
     ),
     maxTokenLimitRetries: number('max-token-limit-retries', values['max-token-limit-retries']),
+    webhooks: values.webhooks,
   };
   const raw = {
     inputUri,
@@ -291,6 +295,7 @@ export const JOB_FIELD_FLAGS: Record<string, string> = {
   openaiFileTtlSeconds: '--openai-file-ttl-seconds',
   ...Object.fromEntries(Object.entries(WAIT_FLAGS).map(([flag, field]) => [`wait.${field}`, `--${flag}`])),
   'wait.maxTokenLimitRetries': '--max-token-limit-retries',
+  'wait.webhooks': '--webhooks',
 };
 
 /**

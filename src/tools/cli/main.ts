@@ -61,6 +61,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'serve a local OpenAI Files + Batches API emulator',
     load: async () => (await import('./commands/emulator.ts')).emulatorCommand,
   },
+  webhooks: {
+    summary: "receive OpenAI's batch webhooks and wake the waiting chunks",
+    load: async () => (await import('./commands/webhooks.ts')).webhooksCommand,
+  },
 };
 
 function mainUsage(): string {

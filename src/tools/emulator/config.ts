@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_WEBHOOK_CONFIG, webhookConfigPatchSchema, webhookConfigSchema } from './webhooks/webhook-config.ts';
 
 /** SDK-style names of the routes the emulator serves; fault rates and call counters use them. */
 export const ROUTE_NAMES = [
@@ -105,6 +106,8 @@ export const emulatorConfigSchema = z.strictObject({
    * any non-empty key is accepted.
    */
   apiKeys: z.array(z.string().min(1)),
+  /** Batch webhooks: where to deliver them and with which faults (see webhooks/webhook-config.ts). */
+  webhooks: webhookConfigSchema,
 });
 export type EmulatorConfig = z.infer<typeof emulatorConfigSchema>;
 
@@ -121,6 +124,7 @@ export const emulatorConfigPatchSchema = z.strictObject({
   enqueuedTokenLimit: z.record(z.string(), z.number().int().positive().nullable()).optional(),
   limits: limitsSchema.partial().optional(),
   apiKeys: emulatorConfigSchema.shape.apiKeys.optional(),
+  webhooks: webhookConfigPatchSchema.optional(),
 });
 export type EmulatorConfigPatch = z.input<typeof emulatorConfigPatchSchema>;
 
@@ -135,6 +139,7 @@ export const DEFAULT_CONFIG: EmulatorConfig = {
   faults: {},
   enqueuedTokenLimit: {},
   apiKeys: [],
+  webhooks: DEFAULT_WEBHOOK_CONFIG,
   limits: {
     maxRequests: 50_000,
     maxBytes: 200 * 1024 * 1024,
@@ -175,6 +180,7 @@ export function mergeConfig(base: EmulatorConfig, patchInput: unknown): Emulator
     faults,
     enqueuedTokenLimit,
     limits: { ...base.limits, ...patch.limits },
+    webhooks: { ...base.webhooks, ...patch.webhooks },
   });
 }
 

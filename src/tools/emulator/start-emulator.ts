@@ -12,6 +12,7 @@ import { BatchEngine } from './lifecycle/batch-engine.ts';
 import { StateStore } from './state/state-store.ts';
 import { collectStats, type EmulatorStats } from './stats.ts';
 import { collectInventory, type EmulatorInventory } from './inventory.ts';
+import { WebhookNotifier, type WebhookStats } from './webhooks/webhook-notifier.ts';
 
 export interface EmulatorOptions {
   /** Port to listen on; 0 picks a free one. @default 0 */
@@ -42,11 +43,14 @@ export interface RunningEmulator {
   config(): EmulatorConfig;
   /** Merges a partial configuration while running (as `POST /_emulator/config` does) and returns the result. */
   setConfig(patch: EmulatorConfigPatch): EmulatorConfig;
+  /** The batch webhooks raised and their deliveries (see the `webhooks` config). */
+  webhooks(): WebhookStats;
   /** Stops listening, waits for background work, and flushes counters. */
   stop(): Promise<void>;
 }
 
 const SWEEP_INTERVAL_MS = 250;
+const WEBHOOK_CHECK_MS = 50;
 
 /** Starts the OpenAI Files + Batches emulator on `host:port` with its state under `stateDir`. */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
@@ -54,6 +58,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const store = await StateStore.open(options.stateDir);
   const engine = new BatchEngine(store, () => config);
   engine.resume();
+  const notifier = new WebhookNotifier(store, engine, () => config);
   const setConfig = (patch: unknown): EmulatorConfig => (config = mergeConfig(config, patch));
   const observer = options.onCall;
   const onCall = observer
@@ -89,6 +94,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     store.flushCounters().catch((err: unknown) => console.error('[emulator] writing counters failed', err));
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
+  // Batch ends are noticed within this interval for the webhook events (and their timestamps).
+  const webhookTimer = setInterval(() => notifier.check(), WEBHOOK_CHECK_MS);
+  webhookTimer.unref();
 
   let stopping: Promise<void> | undefined;
   const urlHost = host.includes(':') ? `[${host}]` : host;
@@ -99,9 +107,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     inventory: () => collectInventory(store, engine),
     config: () => config,
     setConfig,
+    webhooks: () => notifier.stats(),
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(webhookTimer);
+        await notifier.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await closed;

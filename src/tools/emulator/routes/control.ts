@@ -3,6 +3,7 @@ import { ApiError } from '../http/api-error.ts';
 import { collectStats } from '../stats.ts';
 import { collectInventory } from '../inventory.ts';
 import type { RouteContext } from './route-context.ts';
+import { maskWebhookSecret } from '../webhooks/webhook-config.ts';
 
 /** `GET /_emulator/stats[?metadata_keys=job_id,round,chunk]`. */
 export async function stats(ctx: RouteContext): Promise<unknown> {
@@ -16,14 +17,14 @@ export async function inventory(ctx: RouteContext): Promise<unknown> {
 }
 
 export async function getConfig(ctx: RouteContext): Promise<unknown> {
-  return Promise.resolve(ctx.config());
+  return Promise.resolve(maskWebhookSecret(ctx.config()));
 }
 
 /** `POST /_emulator/config`: merges a partial config; a bad one is a 400 naming the problem. */
 export async function postConfig(ctx: RouteContext): Promise<unknown> {
   const patch = await readJson(ctx.req);
   try {
-    return ctx.setConfig(patch);
+    return maskWebhookSecret(ctx.setConfig(patch));
   } catch (err) {
     throw new ApiError(400, `Invalid emulator config: ${err instanceof Error ? err.message : String(err)}`, {
       param: null,

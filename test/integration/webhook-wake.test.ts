@@ -1,0 +1,125 @@
+import type { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
+import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { startTestReceiver, type TestReceiver } from '../support/webhook-receiver.ts';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/**
+ * Polls so slow (a 10-minute floor) that a job finishing in seconds can only have been woken by its
+ * webhook; progress wakes off for the same reason.
+ */
+const SLOW_POLLS = { ...FAST_WAIT, minPollMs: 600_000, maxPollMs: 600_000, progressRefreshMs: 3_600_000 };
+
+function signals(events: readonly HistoryEvent[], name: string): number {
+  return events.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === name).length;
+}
+
+describe('a webhook wakes the chunk waiting for its batch', () => {
+  let env: JobEnv;
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    // Rows instant, then 2 s finalizing: the first poll after validation finds the batch running.
+    env = await startJobEnv('webhook-wake', { finalizingSeconds: 2 });
+    receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
+    env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200] } });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await env?.close();
+  });
+
+  async function runJob(rows: number, jobId: string, limits: { maxRequests: number }) {
+    const input = await writeChatInput(env, rows, { file: `${jobId}.jsonl` });
+    const worker = await env.createWorker();
+    return await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri: input, endpoint: '/v1/chat/completions', limits, wait: SLOW_POLLS },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+  }
+
+  it('a batch.completed delivery ends the wait at once: one confirming poll, then the collect', async () => {
+    const jobId = `wh-wake-${Date.now()}`;
+    const summary = await runJob(20, jobId, { maxRequests: 100 });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(20);
+    const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];
+    expect(signals(chunk, 'batchEnded')).toBe(1);
+    // The running wait was cancelled by the hint, and one new wait confirmed the end at its first poll.
+    const signalAt = chunk.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'batchEnded');
+    const after = chunk.slice(signalAt);
+    const isWait = (e: HistoryEvent) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForBatch';
+    expect(chunk.filter((e) => e.activityTaskCancelRequestedEventAttributes).length).toBe(1);
+    expect(after.filter(isWait)).toHaveLength(1);
+    const confirm = after.findIndex(isWait);
+    const started = after.find((e, i) => i > confirm && e.activityTaskStartedEventAttributes);
+    expect(started?.activityTaskStartedEventAttributes?.attempt).toBe(1);
+    const confirmed = after.findIndex((e, i) => i > confirm && e.activityTaskCompletedEventAttributes);
+    console.log(`[webhook] chunk events ${chunk.length}; signal to confirmed end: ${confirmed + 1} events`);
+    expect(receiver.receiver.counters().signalled).toBeGreaterThanOrEqual(1);
+    const events = env.emulator.webhooks().events.filter((e) => e.batchId === summary.batchIds[0]);
+    expect(events).toHaveLength(1);
+    expect(events[0]?.type).toBe('batch.completed');
+  });
+
+  it('duplicated, delayed and reordered deliveries wake each chunk once', async () => {
+    env.emulator.setConfig({ webhooks: { duplicateRate: 1, delayMs: 300, reorderWindowMs: 500 } });
+    try {
+      const jobId = `wh-dup-${Date.now()}`;
+      const summary = await runJob(30, jobId, { maxRequests: 10 });
+      expect(summary.status).toBe('completed');
+      expect(summary.counts.succeeded).toBe(30);
+      expect(summary.batchIds).toHaveLength(3);
+      for (let c = 0; c < 3; c++) {
+        const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c${c}`).fetchHistory()).events ?? [];
+        // Both copies share a webhook-id: the receiver signals once.
+        expect(signals(chunk, 'batchEnded'), `chunk ${c}`).toBe(1);
+      }
+      const sent = env.emulator.webhooks().events.filter((e) => summary.batchIds.includes(e.batchId));
+      expect(sent.every((e) => e.duplicated && e.attempts.length === 2)).toBe(true);
+      expect(receiver.receiver.counters().duplicates).toBeGreaterThanOrEqual(3);
+    } finally {
+      env.emulator.setConfig({ webhooks: { duplicateRate: 0, delayMs: 0, reorderWindowMs: 0 } });
+    }
+  });
+});
+
+describe('lost deliveries fall back to polling', () => {
+  let env: JobEnv;
+  let receiver: TestReceiver;
+  beforeAll(async () => {
+    env = await startJobEnv('webhook-lost', { finalizingSeconds: 1 });
+    receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
+    env.emulator.setConfig({ webhooks: { url: receiver.url, lostRate: 1 } });
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await env?.close();
+  });
+
+  it('with every delivery lost, the stretched polls still notice the end and collect every row', async () => {
+    const jobId = `wh-lost-${Date.now()}`;
+    const input = await writeChatInput(env, 20, { file: `${jobId}.jsonl` });
+    const worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri: input, endpoint: '/v1/chat/completions', wait: { ...FAST_WAIT, webhooks: true } },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(20);
+    const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];
+    expect(signals(chunk, 'batchEnded')).toBe(0);
+    const events = env.emulator.webhooks().events.filter((e) => e.batchId === summary.batchIds[0]);
+    expect(events.map((e) => [e.lost, e.attempts.length])).toEqual([[true, 0]]);
+    expect(receiver.receiver.counters().received).toBe(0);
+  });
+});
