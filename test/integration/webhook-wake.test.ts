@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { startTestReceiver, type TestReceiver } from '../support/webhook-receiver.ts';
+import { until } from '../support/until.ts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -65,6 +66,33 @@ describe('a webhook wakes the chunk waiting for its batch', () => {
     const events = env.emulator.webhooks().events.filter((e) => e.batchId === summary.batchIds[0]);
     expect(events).toHaveLength(1);
     expect(events[0]?.type).toBe('batch.completed');
+  });
+
+  it('a batchEnded signal without a payload (an operator typo) is ignored: the chunk still ends on the delivery', async () => {
+    const jobId = `wh-bad-signal-${Date.now()}`;
+    const input = await writeChatInput(env, 20, { file: `${jobId}.jsonl` });
+    const worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId, inputUri: input, endpoint: '/v1/chat/completions', limits: { maxRequests: 100 }, wait: SLOW_POLLS },
+        { taskQueue: env.taskQueue },
+      );
+      const chunk = env.conn.client.workflow.getHandle(`${jobId}/r1/c0`);
+      await until(
+        'the chunk to start',
+        async () => ((await chunk.fetchHistory().catch(() => undefined))?.events?.length ?? 0) > 0,
+        60_000,
+        50,
+      );
+      // As `temporal workflow signal --name batchEnded` with no --input sends it.
+      await chunk.signal('batchEnded');
+      return await awaitJobSummary(handle);
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(20);
+    const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];
+    expect(chunk.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
   });
 
   it('duplicated, delayed and reordered deliveries wake each chunk once', async () => {

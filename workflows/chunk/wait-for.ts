@@ -32,7 +32,11 @@ const hintsOf = new WeakMap<ChunkRun, Hints>();
 export function listenForBatchEnded(run: ChunkRun): void {
   const hints: Hints = { ended: new Set(), wake: undefined };
   hintsOf.set(run, hints);
-  setHandler(batchEndedSignal, ({ batchId, event }) => {
+  // Anyone can signal (an operator's `temporal workflow signal` with no input sends nothing): a
+  // hint without a batch id is dropped, never unpacked, since a throw here fails every replay.
+  setHandler(batchEndedSignal, (hint?: { batchId?: unknown; event?: unknown }) => {
+    const batchId = hint?.batchId;
+    const event = hint?.event;
     if (typeof batchId !== 'string' || !patched(WEBHOOK_WAKES_WAIT)) return;
     log.info('webhook says the batch ended', { batchId, event });
     hints.ended.add(batchId);
