@@ -18,6 +18,7 @@ import { openStorage } from '../../src/storage/index.ts';
 import { ActivityGate, gatedWorker, untilCancelHandled } from '../support/activity-gate.ts';
 import { FAST_CREATE_TIMING, FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';
+import { startTestReceiver } from '../support/webhook-receiver.ts';
 import { until } from '../support/until.ts';
 
 const record = process.env['RECORD_HISTORIES'] === '1';
@@ -437,6 +438,25 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       rows: 600,
       input: { limits: { maxRequests: 300 } },
       prepare: () => Promise.resolve({ deadline: Date.now() + 6_000 }),
+    },
+  );
+
+  recordIt(
+    'v2-webhook-wake',
+    "a batch.completed webhook ends the chunk's wait at once (slow polls): one confirming poll, then the collect",
+    { finalizingSeconds: 2 },
+    {
+      rows: 20,
+      input: { wait: { ...FAST_WAIT, minPollMs: 600_000, maxPollMs: 600_000, progressRefreshMs: 3_600_000 } },
+      drive: async (handle, _jobId, env) => {
+        const receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
+        env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200] } });
+        try {
+          await settled(handle.result());
+        } finally {
+          await receiver.close();
+        }
+      },
     },
   );
 });
