@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { access, constants, mkdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { withBuildLock } from './build-lock.ts';
 import { cacheDir } from './cache-dir.ts';
 
 /** Where a usable binary came from. */
@@ -91,15 +92,23 @@ async function goBuild(
   if (!go) return { why: 'go build: `go` is not on PATH' };
   const binDir = join(cacheDir(), 'bin');
   await mkdir(binDir, { recursive: true });
-  onProgress(spec.buildNotice(binDir));
-  const { code, output } = await run(go, ['install', `${spec.goPackage}@${spec.version}`], {
-    ...process.env,
-    GOBIN: binDir,
-    CGO_ENABLED: '0',
-  });
   const built = cachedBinaryPath(spec.name);
-  if (code === 0 && (await isExecutable(built))) return { path: built };
-  return { why: `go build: exit ${String(code)}: ${output.trim().split('\n').slice(-3).join(' | ')}` };
+  const there = async () => ((await isExecutable(built)) ? { path: built } : undefined);
+  return await withBuildLock(
+    join(binDir, `.${spec.name}.building`),
+    there,
+    async () => {
+      onProgress(spec.buildNotice(binDir));
+      const { code, output } = await run(go, ['install', `${spec.goPackage}@${spec.version}`], {
+        ...process.env,
+        GOBIN: binDir,
+        CGO_ENABLED: '0',
+      });
+      if (code === 0 && (await isExecutable(built))) return { path: built };
+      return { why: `go build: exit ${String(code)}: ${output.trim().split('\n').slice(-3).join(' | ')}` };
+    },
+    (pid) => onProgress(`another process (pid ${pid}) is building ${spec.name} into ${binDir}; waiting for it`),
+  );
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
