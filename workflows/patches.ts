@@ -140,3 +140,11 @@ export const LOST_CHUNK_WAIT_BOUNDED = 'lost-chunk-wait-bounded';
  * arrives. Older: every history recorded before 2026-12-02 (none has the signal).
  */
 export const WEBHOOK_WAKES_WAIT = 'webhook-wakes-wait';
+
+/**
+ * A chunk the job is about to start when a cancel has already reached it (in the same workflow
+ * task as a chunk's report) is given back to the cancel branch, which records it as cancelled,
+ * instead of being counted as running (the SDK's startChild issues no command in a cancelled
+ * scope). Checked only in that case. Older: every history recorded before 2026-12-02.
+ */
+export const NO_LAUNCH_AFTER_CANCEL = 'no-launch-after-cancel';

@@ -127,10 +127,10 @@ describe('S3 multipart upload with reused part buffers', () => {
     await expect(write).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect(await s3.pendingUploads('refused')).toEqual([]);
     await expect(objectDigest(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
-    // Every buffer came back: the next write allocates nothing new.
-    const allocated = pool.allocated;
-    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'refused/after.bin', pool }, pattern(3, 12 * MiB));
-    expect(pool.allocated).toBe(allocated);
+    // Every buffer came back by the time the write rejected (how many it used depends on how fast
+    // the server took its parts, so count the idle ones, not the next write's allocations).
+    expect(pool.allocated).toBeGreaterThan(0);
+    expect(pool.idle).toBe(pool.allocated);
   });
 
   it('a write keeps no piece of its source alive once the piece is copied into a part', async () => {

@@ -20,6 +20,7 @@ import { FAST_CREATE_TIMING, FAST_WAIT, startJobEnv, writeChatInput, type JobEnv
 import { devServer } from '../support/temporal.ts';
 import { startTestReceiver } from '../support/webhook-receiver.ts';
 import { until } from '../support/until.ts';
+import { cancelWithChunkReport } from '../support/cancel-with-report.ts';
 
 const record = process.env['RECORD_HISTORIES'] === '1';
 const only = process.env['RECORD_ONLY']?.split(',').filter(Boolean);
@@ -85,15 +86,16 @@ interface Scenario {
   createWorker?: (env: JobEnv) => Promise<Worker>;
   /** What the test does while the job runs; the job's end is awaited after it. */
   drive?: (handle: Handle, jobId: string, env: JobEnv) => Promise<void>;
+  /** Runs the job with workers of its own (instead of one worker for the whole job) to its end. */
+  runJob?: (handle: Handle, jobId: string, env: JobEnv) => Promise<unknown>;
 }
 
 async function recordScenario(env: JobEnv, name: string, scenario: Scenario): Promise<void> {
   const jobId = `replay-${name}-${Date.now()}`;
   const inputUri = await writeChatInput(env, scenario.rows ?? 200, { file: `${name}.jsonl` });
   const prepared = (await scenario.prepare?.(env, inputUri)) ?? {};
-  const worker = await (scenario.createWorker ?? ((e: JobEnv) => e.createWorker()))(env);
-  await worker.runUntil(async () => {
-    const handle = (await startBatchJob(
+  const start = async () =>
+    (await startBatchJob(
       env.conn.client,
       {
         jobId,
@@ -106,9 +108,16 @@ async function recordScenario(env: JobEnv, name: string, scenario: Scenario): Pr
       },
       { taskQueue: env.taskQueue },
     )) as Handle;
-    await scenario.drive?.(handle, jobId, env);
-    await settled(handle.result());
-  });
+  if (scenario.runJob) {
+    await scenario.runJob(await start(), jobId, env);
+  } else {
+    const worker = await (scenario.createWorker ?? ((e: JobEnv) => e.createWorker()))(env);
+    await worker.runUntil(async () => {
+      const handle = await start();
+      await scenario.drive?.(handle, jobId, env);
+      await settled(handle.result());
+    });
+  }
   await saveJobTree(env, name, jobId);
 }
 
@@ -439,6 +448,13 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       input: { limits: { maxRequests: 300 } },
       prepare: () => Promise.resolve({ deadline: Date.now() + 6_000 }),
     },
+  );
+
+  recordIt(
+    'v2-cancel-with-report',
+    "a cancel in the same job workflow task as a chunk's report: the chunk not yet started is recorded cancelled",
+    { rowsPerSecond: 25 },
+    { input: { maxActiveBatches: 1 }, runJob: (handle, jobId, env) => cancelWithChunkReport(env, handle, jobId) },
   );
 
   recordIt(

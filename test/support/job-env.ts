@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from '@temporalio/worker';
+import { Worker, type WorkerOptions } from '@temporalio/worker';
 import { startEmulator } from '../../src/tools/emulator/index.ts';
 import { OpenAIBatchPlugin, type OpenAIBatchPluginOptions } from '../../src/plugin.ts';
 import { openStorage } from '../../src/storage/index.ts';
@@ -38,8 +38,11 @@ export interface JobEnv {
   /** The storage root URI the worker uses. */
   readonly storageRoot: string;
   readonly taskQueue: string;
-  /** Creates (and bundles) an in-process worker with the plugin (`plugin`: options added to the plugin's). */
-  createWorker(plugin?: Partial<OpenAIBatchPluginOptions>): Promise<Worker>;
+  /**
+   * Creates (and bundles) an in-process worker with the plugin (`plugin`: options added to the
+   * plugin's; `worker`: options added to the worker's, e.g. a `workflowsPath` of its own).
+   */
+  createWorker(plugin?: Partial<OpenAIBatchPluginOptions>, worker?: Partial<WorkerOptions>): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -65,8 +68,9 @@ export async function startJobEnv(name: string, config: EmulatorOptions['config'
     dir,
     storageRoot,
     taskQueue,
-    async createWorker(plugin = {}) {
+    async createWorker(plugin = {}, worker = {}) {
       return await Worker.create({
+        ...worker,
         connection: conn.nativeConnection,
         namespace: devServer().namespace,
         taskQueue,

@@ -1,8 +1,8 @@
 // The sliding window: start the round's chunks while fewer than `maxActiveBatches` run, each one
 // admitted (launched) or skipped with the reason. `admit` is pure; `fillWindow` acts on it.
-import { isCancellation, patched } from '@temporalio/workflow';
+import { CancellationScope, CancelledFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
-import { SKIP_SURVIVES_CANCEL } from '../patches.ts';
+import { NO_LAUNCH_AFTER_CANCEL, SKIP_SURVIVES_CANCEL } from '../patches.ts';
 import { launchChunk, skipChunk } from './chunks.ts';
 import type { JobRun } from './job-run.ts';
 import type { JobState } from './job-state.ts';
@@ -51,6 +51,13 @@ export async function fillWindow(run: JobRun): Promise<void> {
       maxCostUsd: job.input.maxCostUsd,
     });
     if (admission.launch) {
+      // A cancel that reached the job in this workflow task (with the report that woke it) has
+      // cancelled the scope already: startChild would issue no command, and the chunk, never
+      // started, would be waited for and then recovered as failed. Leave it to the cancel branch.
+      if (CancellationScope.current().consideredCancelled && patched(NO_LAUNCH_AFTER_CANCEL)) {
+        state.nextChunk -= 1;
+        throw new CancelledFailure('the job was cancelled before this chunk was started');
+      }
       state.committedCostUsd += chunk.estimatedCostUsd;
       await launchChunk(run, chunk);
       continue;
