@@ -58,6 +58,11 @@ export class PartPool {
   get allocated(): number {
     return this.#allocated;
   }
+
+  /** Buffers back in the pool, waiting to be reused (for tests). */
+  get idle(): number {
+    return this.#free.length;
+  }
 }
 
 export interface UploadTarget {
