@@ -13,7 +13,9 @@ const chunkOnlyWorkflows = fileURLToPath(new URL('./chunk-only-workflows.ts', im
 export async function cancelWithChunkReport(env: JobEnv, handle: WorkflowHandle, jobId: string): Promise<unknown> {
   const batchesOfJob = () => env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata[jobId] ?? 0;
   // A full worker until chunk 0's batch exists.
-  await (await env.createWorker()).runUntil(until('chunk 0 to create its batch', async () => batchesOfJob() >= 1));
+  await (
+    await env.createWorker()
+  ).runUntil(until('chunk 0 to create its batch', () => Promise.resolve(batchesOfJob() >= 1)));
 
   const chunk0 = env.conn.client.workflow.getHandle(chunkWorkflowId(jobId, 1, 0));
   const chunkOnly = await env.createWorker({}, { workflowsPath: chunkOnlyWorkflows });

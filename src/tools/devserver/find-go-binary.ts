@@ -94,7 +94,7 @@ async function goBuild(
   await mkdir(binDir, { recursive: true });
   const built = cachedBinaryPath(spec.name);
   const there = async () => ((await isExecutable(built)) ? { path: built } : undefined);
-  return await withBuildLock(
+  return await withBuildLock<{ path?: string; why?: string }>(
     join(binDir, `.${spec.name}.building`),
     there,
     async () => {
