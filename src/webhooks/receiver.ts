@@ -61,9 +61,12 @@ export interface WebhookCounters {
 /** A webhook receiver: {@link WebhookReceiver.handle} for any framework, `nodeHandler` for `node:http`-style servers. */
 export interface WebhookReceiver {
   /** Verifies and handles one delivery given its raw body (exact bytes, as text) and its headers. */
-  handle(rawBody: string, headers: Record<string, string | readonly string[] | undefined>): Promise<WebhookResponse>;
-  /** `(req, res)` for `node:http`, Express (with `express.raw()` or no body parser) and Fastify's `raw` objects. */
-  nodeHandler(req: IncomingMessage, res: ServerResponse): void;
+  readonly handle: (
+    rawBody: string,
+    headers: Record<string, string | readonly string[] | undefined>,
+  ) => Promise<WebhookResponse>;
+  /** `(req, res)` for `node:http` and Express (behind `express.raw()`, or no body parser); needs no `this`. */
+  readonly nodeHandler: (req: IncomingMessage, res: ServerResponse) => void;
   counters(): WebhookCounters;
 }
 
