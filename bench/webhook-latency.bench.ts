@@ -139,6 +139,7 @@ export async function run(): Promise<void> {
           };
           let tasks = 0;
           let nonSticky = 0;
+          let retried = 0;
           for (const batch of emulators[side].inventory().batches) {
             const chunk = batch.metadata?.['chunk'];
             const history = await client.workflow.getHandle(`${jobId}/r1/c${chunk}`).fetchHistory();
@@ -171,8 +172,11 @@ export async function run(): Promise<void> {
                   sum.wtQueued += since(e.workflowTaskStartedEventAttributes.scheduledEventId);
                 if (e.workflowTaskCompletedEventAttributes)
                   sum.wtRunning += since(e.workflowTaskCompletedEventAttributes.startedEventId);
-                if (e.activityTaskStartedEventAttributes)
+                if (e.activityTaskStartedEventAttributes) {
                   sum.actQueued += since(e.activityTaskStartedEventAttributes.scheduledEventId);
+                  // A retried attempt: the queued time includes the retry delays before it.
+                  if ((e.activityTaskStartedEventAttributes.attempt ?? 1) > 1) retried += 1;
+                }
                 if (e.activityTaskCompletedEventAttributes)
                   sum.actRunning += since(e.activityTaskCompletedEventAttributes.startedEventId);
               }
@@ -185,6 +189,7 @@ export async function run(): Promise<void> {
             parts,
             tasks,
             nonSticky,
+            retried,
             toSignal: toSignal.sort((a, b) => a - b),
             signalToCollect: signalToCollect.sort((a, b) => a - b),
             latencies: latencies.sort((a, b) => a - b),
@@ -201,7 +206,7 @@ export async function run(): Promise<void> {
         `| ${side} | ${latencies.length} | ${s(percentile(latencies, 50))} | ${s(percentile(latencies, 95))} | ${s(latencies[latencies.length - 1] ?? NaN)} | ${polls} |`,
       );
     }
-    for (const { side, toSignal, signalToCollect, parts, tasks, nonSticky } of results) {
+    for (const { side, toSignal, signalToCollect, parts, tasks, nonSticky, retried } of results) {
       if (toSignal.length === 0) continue;
       console.log(
         `${side}: end to signal p50 ${s(percentile(toSignal, 50))} p95 ${s(percentile(toSignal, 95))}; ` +
@@ -212,7 +217,7 @@ export async function run(): Promise<void> {
       console.log(
         `${side}: of signal to collect, per chunk: workflow tasks queued ${p(parts.wtQueued)}, running ${p(parts.wtRunning)}; ` +
           `wait activity queued ${p(parts.actQueued)}, running ${p(parts.actRunning)}; ` +
-          `${nonSticky} of ${tasks} workflow tasks off the sticky queue`,
+          `${nonSticky} of ${tasks} workflow tasks off the sticky queue; ${retried} activities after the signal ended on a retry`,
       );
     }
     console.log(
