@@ -172,12 +172,21 @@ export async function run(): Promise<void> {
                   sum.wtQueued += since(e.workflowTaskStartedEventAttributes.scheduledEventId);
                 if (e.workflowTaskCompletedEventAttributes)
                   sum.wtRunning += since(e.workflowTaskCompletedEventAttributes.startedEventId);
-                if (e.activityTaskStartedEventAttributes) {
+                // Only the activities scheduled after the signal: the cancelled wait's started event
+                // also lands here, carrying its schedule time from before the signal.
+                const after = (id: unknown) => Number(id) > Number(signal.eventId);
+                if (
+                  e.activityTaskStartedEventAttributes &&
+                  after(e.activityTaskStartedEventAttributes.scheduledEventId)
+                ) {
                   sum.actQueued += since(e.activityTaskStartedEventAttributes.scheduledEventId);
                   // A retried attempt: the queued time includes the retry delays before it.
                   if ((e.activityTaskStartedEventAttributes.attempt ?? 1) > 1) retried += 1;
                 }
-                if (e.activityTaskCompletedEventAttributes)
+                if (
+                  e.activityTaskCompletedEventAttributes &&
+                  after(e.activityTaskCompletedEventAttributes.scheduledEventId)
+                )
                   sum.actRunning += since(e.activityTaskCompletedEventAttributes.startedEventId);
               }
               for (const k of Object.keys(sum) as (keyof typeof sum)[]) parts[k].push(sum[k]);
