@@ -51,6 +51,13 @@ export interface WaitForBatchInput {
    * polls: at most four such wakes per batch, so the history stays small.
    */
   readonly reportedDone?: number | undefined;
+  /**
+   * A webhook's confirming wait: after the first poll (at once), this many more `minDelayMs`
+   * apart while the batch runs (the hint may come before `retrieve` shows the end); then the
+   * running snapshot is returned, with the schedule's next poll, instead of refreshes and early
+   * progress returns.
+   */
+  readonly quickPolls?: number | undefined;
 }
 
 /** The share of a batch's rows done since the last report that makes the wait report early. */
@@ -96,9 +103,16 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
       if (input.deadlineMs !== undefined && now >= input.deadlineMs) return { ...snapshot, deadlineReached: true };
       let delay = nextPollDelayMs(pollObservation(snapshot, now, activityInfo().scheduledTimestampMs), input.schedule);
       if (input.deadlineMs !== undefined) delay = Math.min(delay, input.deadlineMs - now);
-      // Past the refresh interval, or with a quarter of the rows done since the last report, hand
-      // the snapshot to the workflow (one wake, no extra poll).
-      if (now - activityInfo().scheduledTimestampMs >= input.refreshMs || countsMoved(snapshot, input.reportedDone))
+      if (input.quickPolls !== undefined) {
+        // Confirming a webhook's hint: the quick polls used up, the schedule takes over again.
+        if (activityInfo().attempt > input.quickPolls) return { ...snapshot, nextPollAtMs: now + delay };
+        delay = Math.min(delay, input.schedule.minDelayMs);
+      } else if (
+        // Past the refresh interval, or with a quarter of the rows done since the last report, hand
+        // the snapshot to the workflow (one wake, no extra poll).
+        now - activityInfo().scheduledTimestampMs >= input.refreshMs ||
+        countsMoved(snapshot, input.reportedDone)
+      )
         return { ...snapshot, nextPollAtMs: now + delay };
       // A retry due after the schedule-to-close bound is not made: Temporal would fail the wait
       // (and the chunk) with the batch still running. Poll sooner; with no room left, wake the workflow.

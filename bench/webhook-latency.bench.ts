@@ -40,6 +40,9 @@ const WAIT: WaitOptions = {
   heartbeatTimeoutMs: 30_000,
 };
 
+/** `TASK_QUEUE_KIND_STICKY` of temporal.api.enums.v1.TaskQueueKind: a task sent to the worker that has the workflow cached. */
+const STICKY_TASK_QUEUE_KIND: number = 2;
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
@@ -125,6 +128,18 @@ export async function run(): Promise<void> {
           // Webhooks only: batch end to the signal in the chunk's history, and the signal to the collect.
           const toSignal: number[] = [];
           const signalToCollect: number[] = [];
+          // Where the signal-to-collect time goes: workflow tasks waiting for a poller, running,
+          // and the wait activity waiting for a poller and running; and workflow tasks sent to the
+          // task queue rather than the worker's sticky queue (the worker had evicted the workflow).
+          const parts = {
+            wtQueued: [] as number[],
+            wtRunning: [] as number[],
+            actQueued: [] as number[],
+            actRunning: [] as number[],
+          };
+          let tasks = 0;
+          let nonSticky = 0;
+          let retried = 0;
           for (const batch of emulators[side].inventory().batches) {
             const chunk = batch.metadata?.['chunk'];
             const history = await client.workflow.getHandle(`${jobId}/r1/c${chunk}`).fetchHistory();
@@ -140,10 +155,50 @@ export async function run(): Promise<void> {
             if (signal) {
               toSignal.push(tsToMs(signal.eventTime) - endedAt);
               signalToCollect.push(tsToMs(collect.eventTime) - tsToMs(signal.eventTime));
+              const events = history.events ?? [];
+              const at = new Map(events.map((e) => [String(e.eventId), tsToMs(e.eventTime)]));
+              const window = events.filter(
+                (e) => Number(e.eventId) > Number(signal.eventId) && Number(e.eventId) <= Number(collect.eventId),
+              );
+              const sum = { wtQueued: 0, wtRunning: 0, actQueued: 0, actRunning: 0 };
+              for (const e of window) {
+                const since = (id: unknown) => tsToMs(e.eventTime) - (at.get(String(id)) ?? tsToMs(e.eventTime));
+                if (e.workflowTaskScheduledEventAttributes) {
+                  tasks += 1;
+                  if (Number(e.workflowTaskScheduledEventAttributes.taskQueue?.kind) !== STICKY_TASK_QUEUE_KIND)
+                    nonSticky += 1;
+                }
+                if (e.workflowTaskStartedEventAttributes)
+                  sum.wtQueued += since(e.workflowTaskStartedEventAttributes.scheduledEventId);
+                if (e.workflowTaskCompletedEventAttributes)
+                  sum.wtRunning += since(e.workflowTaskCompletedEventAttributes.startedEventId);
+                // Only the activities scheduled after the signal: the cancelled wait's started event
+                // also lands here, carrying its schedule time from before the signal.
+                const after = (id: unknown) => Number(id) > Number(signal.eventId);
+                if (
+                  e.activityTaskStartedEventAttributes &&
+                  after(e.activityTaskStartedEventAttributes.scheduledEventId)
+                ) {
+                  sum.actQueued += since(e.activityTaskStartedEventAttributes.scheduledEventId);
+                  // A retried attempt: the queued time includes the retry delays before it.
+                  if ((e.activityTaskStartedEventAttributes.attempt ?? 1) > 1) retried += 1;
+                }
+                if (
+                  e.activityTaskCompletedEventAttributes &&
+                  after(e.activityTaskCompletedEventAttributes.scheduledEventId)
+                )
+                  sum.actRunning += since(e.activityTaskCompletedEventAttributes.startedEventId);
+              }
+              for (const k of Object.keys(sum) as (keyof typeof sum)[]) parts[k].push(sum[k]);
             }
           }
+          for (const k of Object.keys(parts) as (keyof typeof parts)[]) parts[k].sort((x, y) => x - y);
           return {
             side,
+            parts,
+            tasks,
+            nonSticky,
+            retried,
             toSignal: toSignal.sort((a, b) => a - b),
             signalToCollect: signalToCollect.sort((a, b) => a - b),
             latencies: latencies.sort((a, b) => a - b),
@@ -160,12 +215,18 @@ export async function run(): Promise<void> {
         `| ${side} | ${latencies.length} | ${s(percentile(latencies, 50))} | ${s(percentile(latencies, 95))} | ${s(latencies[latencies.length - 1] ?? NaN)} | ${polls} |`,
       );
     }
-    for (const { side, toSignal, signalToCollect } of results) {
+    for (const { side, toSignal, signalToCollect, parts, tasks, nonSticky, retried } of results) {
       if (toSignal.length === 0) continue;
       console.log(
         `${side}: end to signal p50 ${s(percentile(toSignal, 50))} p95 ${s(percentile(toSignal, 95))}; ` +
           `signal to collect p50 ${s(percentile(signalToCollect, 50))} p95 ${s(percentile(signalToCollect, 95))} ` +
           `(${toSignal.length} signalled)`,
+      );
+      const p = (xs: readonly number[]) => `p50 ${s(percentile(xs, 50))} p95 ${s(percentile(xs, 95))}`;
+      console.log(
+        `${side}: of signal to collect, per chunk: workflow tasks queued ${p(parts.wtQueued)}, running ${p(parts.wtRunning)}; ` +
+          `wait activity queued ${p(parts.actQueued)}, running ${p(parts.actRunning)}; ` +
+          `${nonSticky} of ${tasks} workflow tasks off the sticky queue; ${retried} activities after the signal ended on a retry`,
       );
     }
     console.log(

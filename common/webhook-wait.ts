@@ -32,3 +32,17 @@ export function waitSchedule(
     refreshMs: stretch ? wait.progressRefreshMs * WEBHOOK_STRETCH.refreshFactor : wait.progressRefreshMs,
   };
 }
+
+/**
+ * After a webhook's wake, the polls that follow the confirming one at `minPollMs` (a hint may
+ * arrive before `retrieve` shows the batch ended) before the wait hands back to the schedule.
+ */
+export const WAKE_QUICK_POLLS = 3;
+
+/**
+ * The wait activity's schedule-to-close bound for a progress refresh of `refreshMs`: room for the
+ * refresh and the poll after it, so the bound only fires when a worker was down.
+ */
+export function waitActivityBoundMs(refreshMs: number): number {
+  return refreshMs * 2 + 300_000;
+}

@@ -148,3 +148,12 @@ export const WEBHOOK_WAKES_WAIT = 'webhook-wakes-wait';
  * scope). Checked only in that case. Older: every history recorded before 2026-12-02.
  */
 export const NO_LAUNCH_AFTER_CANCEL = 'no-launch-after-cancel';
+
+/**
+ * A webhook's wake confirms with a wait of its own: the batch polled at once, then up to
+ * WAKE_QUICK_POLLS more times `minPollMs` apart, before the stretched schedule resumes (a hint
+ * can come before `retrieve` shows the end); another hint for the batch while that wait runs
+ * is not a new wake. A chunk with `wait.webhooks` bounds its wait activity by the stretched
+ * refresh. Older: every history recorded before 2026-12-02 (v2-webhook-wake re-polls on each hint).
+ */
+export const WEBHOOK_WAKE_CONFIRMS = 'webhook-wake-confirms';

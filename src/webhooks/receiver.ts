@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type OpenAI from 'openai';
 import { signalOwningChunk } from './find-chunk.ts';
 import { BodyTooLargeError, readRawBody } from './read-raw-body.ts';
 import { SeenDeliveries } from './seen-deliveries.ts';
+
+/** The `retry-after` of a 409 for a webhook-id still being handled (its lookup and signal take about a second). */
+const IN_FLIGHT_RETRY_AFTER_SECONDS = 5;
 
 /** The batch events that end a batch; every other event type is acknowledged and ignored. */
 export const BATCH_END_EVENTS: readonly string[] = [
@@ -32,6 +36,8 @@ export interface WebhookReceiverOptions {
 /** The answer to one delivery. */
 export interface WebhookResponse {
   readonly status: number;
+  /** Headers to send with it (`retry-after` on a 409). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly body: { readonly ok: boolean; readonly outcome: string; readonly detail?: string };
 }
 
@@ -44,6 +50,8 @@ export interface WebhookCounters {
   received: number;
   signalled: number;
   duplicates: number;
+  /** Redeliveries refused (409) while an attempt with the same webhook-id was still being handled. */
+  inFlight: number;
   unowned: number;
   ignoredTypes: number;
   failed: number;
@@ -53,16 +61,20 @@ export interface WebhookCounters {
 /** A webhook receiver: {@link WebhookReceiver.handle} for any framework, `nodeHandler` for `node:http`-style servers. */
 export interface WebhookReceiver {
   /** Verifies and handles one delivery given its raw body (exact bytes, as text) and its headers. */
-  handle(rawBody: string, headers: Record<string, string | readonly string[] | undefined>): Promise<WebhookResponse>;
-  /** `(req, res)` for `node:http`, Express (with `express.raw()` or no body parser) and Fastify's `raw` objects. */
-  nodeHandler(req: IncomingMessage, res: ServerResponse): void;
+  readonly handle: (
+    rawBody: string,
+    headers: Record<string, string | readonly string[] | undefined>,
+  ) => Promise<WebhookResponse>;
+  /** `(req, res)` for `node:http` and Express (behind `express.raw()`, or no body parser); needs no `this`. */
+  readonly nodeHandler: (req: IncomingMessage, res: ServerResponse) => void;
   counters(): WebhookCounters;
 }
 
 /**
  * A receiver of OpenAI's batch webhooks: verifies each delivery with the SDK's
  * `webhooks.unwrap` (bad signature, stale timestamp: 400 before any other work), answers a
- * duplicate `webhook-id` 200 at once, and signals the chunk workflow that owns the batch, which
+ * `webhook-id` already handled 200 at once (one still being handled 409, as its first attempt may
+ * yet fail), and signals the chunk workflow that owns the batch, which
  * then polls the batch to confirm. Secret from `OPENAI_WEBHOOK_SECRET` unless given.
  */
 export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookReceiver {
@@ -79,18 +91,28 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     received: 0,
     signalled: 0,
     duplicates: 0,
+    inFlight: 0,
     unowned: 0,
     ignoredTypes: 0,
     failed: 0,
     rejected: { bad_signature: 0, stale_timestamp: 0, missing_headers: 0, too_large: 0, not_json: 0, bad_event: 0 },
   };
 
-  const reject = (reason: RejectReason, status: number, detail: string, id?: string): WebhookResponse => {
+  // `id`: a verified webhook-id, printed as it is; `unverified`: one nobody signed, printed only
+  // as a short hash (it is anyone's text), so that repeats can still be told apart in the log.
+  const reject = (
+    reason: RejectReason,
+    status: number,
+    detail: string,
+    id?: { verified?: string; unverified?: string },
+  ): WebhookResponse => {
     counters.rejected[reason] += 1;
-    log(
-      'warn',
-      `[webhooks] rejected ${reason} (${counters.rejected[reason]} so far)${id ? ` webhook-id=${id}` : ''}: ${detail}`,
-    );
+    const which = id?.verified
+      ? ` webhook-id=${id.verified}`
+      : id?.unverified
+        ? ` unverified webhook-id sha256:${createHash('sha256').update(id.unverified).digest('hex').slice(0, 12)}`
+        : '';
+    log('warn', `[webhooks] rejected ${reason} (${counters.rejected[reason]} so far)${which}: ${detail}`);
     return { status, body: { ok: false, outcome: reason, detail } };
   };
 
@@ -105,18 +127,31 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (/missing required header/i.test(message)) return reject('missing_headers', 400, message);
-      if (/timestamp/i.test(message)) return reject('stale_timestamp', 400, message, webhookId);
-      return reject('bad_signature', 400, 'the signature does not match the body', webhookId);
+      const unverified = { unverified: webhookId ?? '' };
+      if (/timestamp/i.test(message)) return reject('stale_timestamp', 400, message, unverified);
+      return reject('bad_signature', 400, 'the signature does not match the body', unverified);
     }
+    // Signed from here on: the id is the sender's.
+    const id = webhookId as string;
     try {
       event = JSON.parse(rawBody);
     } catch {
-      return reject('not_json', 400, 'the body is not JSON', webhookId);
+      return reject('not_json', 400, 'the body is not JSON', { verified: id });
     }
     const { type, batchId } = eventFields(event);
-    if (!type) return reject('bad_event', 400, 'the event has no type', webhookId);
-    const id = webhookId as string;
-    if (!seen.claim(id)) {
+    if (!type) return reject('bad_event', 400, 'the event has no type', { verified: id });
+    const claim = seen.claim(id);
+    if (claim === 'in_flight') {
+      // The first attempt may still fail (503): acknowledging this copy could lose the hint.
+      counters.inFlight += 1;
+      log('info', `[webhooks] webhook-id=${id} still being handled: redelivery refused (${counters.inFlight} so far)`);
+      return {
+        status: 409,
+        headers: { 'retry-after': String(IN_FLIGHT_RETRY_AFTER_SECONDS) },
+        body: { ok: false, outcome: 'in_flight', detail: 'an attempt with this webhook-id is being handled' },
+      };
+    }
+    if (claim === 'done') {
       counters.duplicates += 1;
       log('info', `[webhooks] duplicate webhook-id=${id} ignored (${counters.duplicates} so far)`);
       return { status: 200, body: { ok: true, outcome: 'duplicate' } };
@@ -129,7 +164,7 @@ export function createWebhookReceiver(options: WebhookReceiverOptions): WebhookR
     }
     if (!batchId) {
       seen.done(id);
-      return reject('bad_event', 400, `a ${type} event without data.id`, id);
+      return reject('bad_event', 400, `a ${type} event without data.id`, { verified: id });
     }
     try {
       const result = await signalOwningChunk(options.openai, options.temporal, { batchId, event: type });
@@ -180,6 +215,7 @@ function send(res: ServerResponse, response: WebhookResponse, req: IncomingMessa
   if (res.headersSent) return;
   const unread = !req.readableEnded;
   res.writeHead(response.status, {
+    ...response.headers,
     'content-type': 'application/json',
     // A body left unread (413) is not drained: close the connection instead.
     ...(unread ? { connection: 'close' } : {}),

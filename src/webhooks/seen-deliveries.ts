@@ -1,10 +1,18 @@
+/** What {@link SeenDeliveries.claim} found for a `webhook-id`. */
+export type DeliveryClaim = 'claimed' | 'in_flight' | 'done';
+
 /**
  * The `webhook-id`s handled recently, so that a redelivery (OpenAI delivers at least once) or a
  * replayed request is answered without doing the work twice. Kept at least as long as a signed
  * timestamp stays acceptable: after that the signature check refuses the replay anyway.
+ *
+ * Every entry lives the same `ttlMs`, so the insertion order of the map is the order of expiry:
+ * each call forgets the expired entries at its front, and each entry is forgotten once, so the
+ * cost per delivery stays constant (amortised) however many are remembered.
  */
 export class SeenDeliveries {
-  readonly #expiresAt = new Map<string, number>();
+  /** Handled ids, oldest first, with when each may be handled again (epoch ms). */
+  readonly #doneUntil = new Map<string, number>();
   readonly #inFlight = new Set<string>();
   readonly #ttlMs: number;
   readonly #max: number;
@@ -14,19 +22,25 @@ export class SeenDeliveries {
     this.#max = max;
   }
 
-  /** Whether `id` was handled (or is being handled) already; if not, marks it in flight. */
-  claim(id: string, now = Date.now()): boolean {
-    const expires = this.#expiresAt.get(id);
-    if (this.#inFlight.has(id) || (expires !== undefined && expires > now)) return false;
+  /**
+   * `claimed`: `id` is new, and now marked in flight. `in_flight`: another attempt with this id is
+   * being handled (it may still fail). `done`: it was handled within the window.
+   */
+  claim(id: string, now = Date.now()): DeliveryClaim {
+    this.#prune(now);
+    if (this.#inFlight.has(id)) return 'in_flight';
+    if (this.#doneUntil.has(id)) return 'done';
     this.#inFlight.add(id);
-    return true;
+    return 'claimed';
   }
 
   /** The delivery was handled: redeliveries are duplicates from now on. */
   done(id: string, now = Date.now()): void {
     this.#inFlight.delete(id);
-    this.#expiresAt.set(id, now + this.#ttlMs);
-    if (this.#expiresAt.size > this.#max) this.#prune(now);
+    // Re-inserted at the back, so that the map stays in expiry order.
+    this.#doneUntil.delete(id);
+    this.#doneUntil.set(id, now + this.#ttlMs);
+    this.#prune(now);
   }
 
   /** The delivery failed (answered 5xx): OpenAI's retry must be handled again. */
@@ -34,12 +48,16 @@ export class SeenDeliveries {
     this.#inFlight.delete(id);
   }
 
+  /** Ids remembered as handled (expired ones are forgotten at the next call). */
+  get size(): number {
+    return this.#doneUntil.size;
+  }
+
+  /** Forgets, from the front, what expired, and the oldest beyond `max` (a flood within the window). */
   #prune(now: number): void {
-    for (const [id, expires] of this.#expiresAt) if (expires <= now) this.#expiresAt.delete(id);
-    // Still too many (a flood within the window): forget the oldest, which are the first inserted.
-    for (const id of this.#expiresAt.keys()) {
-      if (this.#expiresAt.size <= this.#max) break;
-      this.#expiresAt.delete(id);
+    for (const [id, until] of this.#doneUntil) {
+      if (until > now && this.#doneUntil.size <= this.#max) break;
+      this.#doneUntil.delete(id);
     }
   }
 }

@@ -18,7 +18,7 @@ import { openStorage } from '../../src/storage/index.ts';
 import { ActivityGate, gatedWorker, untilCancelHandled } from '../support/activity-gate.ts';
 import { FAST_CREATE_TIMING, FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';
-import { startTestReceiver } from '../support/webhook-receiver.ts';
+import { deliverBatchEvent, startTestReceiver } from '../support/webhook-receiver.ts';
 import { until } from '../support/until.ts';
 import { cancelWithChunkReport } from '../support/cancel-with-report.ts';
 
@@ -468,6 +468,43 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
         const receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
         env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200] } });
         try {
+          await settled(handle.result());
+        } finally {
+          await receiver.close();
+        }
+      },
+    },
+  );
+
+  recordIt(
+    'v3-webhook-early-hint',
+    'a hint before the batch ends (webhooks: true): quick confirming polls, a second hint skipped, the schedule resumed, then the end delivered',
+    { rowsPerSecond: 0.5 },
+    {
+      rows: 10,
+      input: {
+        wait: { ...FAST_WAIT, minPollMs: 1_000, maxPollMs: 10_000, progressRefreshMs: 3_600_000, webhooks: true },
+      },
+      drive: async (handle, jobId, env) => {
+        const receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
+        env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200] } });
+        try {
+          const chunk = env.conn.client.workflow.getHandle(`${jobId}/r1/c0`);
+          const history = async () => (await chunk.fetchHistory().catch(() => undefined))?.events ?? [];
+          const isWait = (e: Awaited<ReturnType<typeof history>>[number]) =>
+            e.activityTaskScheduledEventAttributes?.activityType?.name === 'waitForBatch';
+          await until('the batch runs', () =>
+            Promise.resolve(env.emulator.inventory().batches[0]?.status === 'in_progress'),
+          );
+          await until('the chunk waits', async () => (await history()).some(isWait));
+          const batchId = env.emulator.inventory().batches[0]?.id as string;
+          expect(await deliverBatchEvent(receiver.url, batchId)).toBe('signalled');
+          await until('the confirming wait is scheduled', async () => {
+            const events = await history();
+            const signal = events.findIndex((e) => e.workflowExecutionSignaledEventAttributes);
+            return signal >= 0 && events.slice(signal).some(isWait);
+          });
+          expect(await deliverBatchEvent(receiver.url, batchId)).toBe('signalled');
           await settled(handle.result());
         } finally {
           await receiver.close();

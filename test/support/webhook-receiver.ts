@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from '@temporalio/client';
 import OpenAI from 'openai';
 import { createWebhookReceiver, type WebhookReceiver } from '../../src/webhooks/index.ts';
+import { newWebhookId, signDelivery } from '../../src/tools/emulator/webhooks/sign-event.ts';
 import { EMULATOR_WEBHOOK_SECRET } from '../../src/tools/emulator/webhooks/webhook-config.ts';
 
 export interface TestReceiver {
@@ -69,4 +70,24 @@ export async function startTestReceiver(
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * POSTs a `batch.*` event for `batchId` to a receiver, signed as OpenAI signs it (a new
+ * webhook-id each time, as another event for the same end), and returns the receiver's outcome.
+ */
+export async function deliverBatchEvent(url: string, batchId: string, type = 'batch.completed'): Promise<string> {
+  const body = JSON.stringify({
+    id: `evt_${Date.now()}`,
+    object: 'event',
+    created_at: Math.floor(Date.now() / 1000),
+    type,
+    data: { id: batchId },
+  });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: signDelivery(EMULATOR_WEBHOOK_SECRET, newWebhookId(), body),
+    body,
+  });
+  return ((await response.json()) as { outcome: string }).outcome;
 }

@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { BatchActivities } from '../../activities/create-batch-activities.ts';
 import type { ChunkInput } from '../../common/job-types.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
+import { waitActivityBoundMs, waitSchedule } from '../../common/webhook-wait.ts';
 
 /** Retries of the quick calls (create, cancel): shared by every proxy of them. */
 export const QUICK_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute' } as const;
@@ -23,15 +24,20 @@ export function chunkActivities(input: ChunkInput) {
     heartbeatTimeout,
     retry: QUICK_RETRY,
   });
-  const poll = proxyActivities<BatchActivities>({
-    startToCloseTimeout: '2 minutes',
-    heartbeatTimeout,
-    // The bound wakes the workflow if the worker was down.
-    scheduleToCloseTimeout: input.wait.progressRefreshMs * 2 + 300_000,
-    retry: { initialInterval: input.wait.minPollMs, backoffCoefficient: 1, maximumInterval: input.wait.maxPollMs },
-    summary: 'wait for the batch',
-  });
-  return { io, quick, poll };
+  const pollWithin = (refreshMs: number) =>
+    proxyActivities<BatchActivities>({
+      startToCloseTimeout: '2 minutes',
+      heartbeatTimeout,
+      // The bound wakes the workflow if the worker was down.
+      scheduleToCloseTimeout: waitActivityBoundMs(refreshMs),
+      retry: { initialInterval: input.wait.minPollMs, backoffCoefficient: 1, maximumInterval: input.wait.maxPollMs },
+      summary: 'wait for the batch',
+    });
+  const poll = pollWithin(input.wait.progressRefreshMs);
+  // With `wait.webhooks` the refresh is stretched: the bound follows it (patch webhook-wake-confirms).
+  const stretchedRefreshMs = waitSchedule(input.wait).refreshMs;
+  const pollStretched = stretchedRefreshMs === input.wait.progressRefreshMs ? poll : pollWithin(stretchedRefreshMs);
+  return { io, quick, poll, pollStretched };
 }
 
 /** What {@link chunkActivities} returns. */
