@@ -183,18 +183,23 @@ function sinkMode(sink: EnrichSink): 'update' | 'upsert' {
   return mode;
 }
 
-/**
- * Upsert mode: the key column must carry a unique, non-partial index (a primary key or UNIQUE) of
- * that column alone, which `ON CONFLICT (key)` needs; refused by name otherwise.
- */
-async function checkUpsertKey(client: pg.Client, sink: EnrichSink): Promise<void> {
+/** Whether the key column carries a unique, non-partial index of that column alone (a primary key or UNIQUE). */
+async function hasUniqueKey(client: pg.Client, sink: EnrichSink): Promise<boolean> {
   const { rows } = await client.query<{ n: string }>(
     `SELECT count(*) AS n FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
       WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
         AND a.attname = $2`,
     [sink.table, sink.keyColumn],
   );
-  if (Number(rows[0]?.n ?? 0) === 0)
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Upsert mode: the key column must carry a unique, non-partial index (a primary key or UNIQUE) of
+ * that column alone, which `ON CONFLICT (key)` needs; refused by name otherwise.
+ */
+async function checkUpsertKey(client: pg.Client, sink: EnrichSink): Promise<void> {
+  if (!(await hasUniqueKey(client, sink)))
     throw ApplicationFailure.create({
       message: `sink.mode "upsert" needs a unique key on "${sink.keyColumn}" of "${sink.table}" (INSERT ... ON CONFLICT): add one (ALTER TABLE ${sink.table} ADD PRIMARY KEY (${sink.keyColumn})) or use mode "update"`,
       type: FAILURE_TYPES.invalidInput,
@@ -297,12 +302,18 @@ export async function importIntoSink(
       return { rowsUpdated, unmatched: 0 };
     }
     const match = `FROM ${STAGING} s WHERE t.${key} = s.key`;
-    // The succeeded rows' UPDATE also counts the staging keys it matched, so that only the
-    // other rows (a few, usually) need their own search for a match.
-    const done = await client.query<{ updated: string; matched: string }>(
-      `WITH u AS (UPDATE ${table} t SET ${setList(succeeded)} ${match} AND s.status = 'succeeded' RETURNING s.key)
-       SELECT count(*) AS updated, count(DISTINCT key) AS matched FROM u`,
-    );
+    const update = `UPDATE ${table} t SET ${setList(succeeded)} ${match} AND s.status = 'succeeded'`;
+    // The succeeded rows' UPDATE also gives the staging keys it matched, so that only the other
+    // rows (a few, usually) need their own search for a match. With a unique key on the table each
+    // staging row matches at most one row, so its row count is that number; otherwise the matched
+    // keys are counted (a sort of every updated key).
+    const done = (await hasUniqueKey(client, sink))
+      ? await client
+          .query(update)
+          .then((r) => ({ rows: [{ updated: String(r.rowCount ?? 0), matched: String(r.rowCount ?? 0) }] }))
+      : await client.query<{ updated: string; matched: string }>(
+          `WITH u AS (${update} RETURNING s.key) SELECT count(*) AS updated, count(DISTINCT key) AS matched FROM u`,
+        );
     let rowsUpdated = Number(done.rows[0]?.updated ?? 0);
     if (writeFailed) {
       const other = await client.query(`UPDATE ${table} t SET ${setList(failed)} ${match} AND s.status <> 'succeeded'`);
