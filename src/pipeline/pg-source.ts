@@ -89,6 +89,10 @@ function textOf(value: unknown): string {
 /** No lone surrogate (`String.prototype.isWellFormed`, ES2024, which the project's lib predates). */
 const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
 
+// What JSON.stringify escapes in a well-formed string: the quote, the backslash, control characters.
+// eslint-disable-next-line no-control-regex
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
+
 type Refusal = { reason: RejectReason; message: string };
 type Built = { line: string } | Refusal;
 /** A line as `requestLineFor` gives it, or in parts (UTF-8 bytes and strings) that join into it. */
@@ -157,7 +161,9 @@ export function rowRequestParts(
     }
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
-      parts[2 * i + 1] = JSON.stringify(slot < 0 ? key : values[slot]!).slice(1, -1);
+      const text = slot < 0 ? key : values[slot]!;
+      // A well-formed string (checked above) with nothing JSON escapes is its own JSON content.
+      parts[2 * i + 1] = NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
     }
     return { parts };
   };
