@@ -28,7 +28,7 @@ const TOPICS = ['shipping', 'price', 'quality', 'support', 'sizing'];
 const SENTIMENTS = ['positive', 'neutral', 'negative'];
 
 /** results.jsonl as the job writes it (1 row in 100 failed) and the same rows as staging COPY text. */
-async function writeResults(dir: string, rows: number): Promise<void> {
+export async function writeResults(dir: string, rows: number): Promise<void> {
   const results = createWriteStream(join(dir, 'results.jsonl'));
   const staging = createWriteStream(join(dir, 'staging.tsv'));
   let a = '';

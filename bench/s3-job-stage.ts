@@ -27,7 +27,13 @@ const dir: string = dirArg;
 const REQUESTS = Number(requestsArg);
 const ENDPOINT = '/v1/chat/completions';
 const bucket = root.slice('s3://'.length).split('/')[0] ?? '';
-const storage = new S3Storage(root);
+// BENCH_S3_PART_MIB and BENCH_S3_QUEUE: the storage's part size and parts in flight (defaults otherwise).
+const partMib = Number(process.env['BENCH_S3_PART_MIB'] ?? 0);
+const queue = Number(process.env['BENCH_S3_QUEUE'] ?? 0);
+const storage = new S3Storage(root, {
+  ...(partMib > 0 ? { partBytes: partMib << 20 } : {}),
+  ...(queue > 0 ? { queueSize: queue } : {}),
+});
 const raw = new S3Client({
   endpoint: process.env['OPENAI_BATCH_S3_ENDPOINT'] ?? '',
   forcePathStyle: true,

@@ -8,8 +8,9 @@ export interface LineWriter {
   /**
    * Appends one line (a `\n` is added) without waiting, for loops that write many lines per read:
    * returns false when the disk is behind, and the caller must `await flush()` before appending more.
+   * A line may come in parts (strings and bytes, joined as they are), copied before it returns.
    */
-  appendLine(line: string | Buffer): boolean;
+  appendLine(line: string | Buffer | readonly (string | Buffer)[]): boolean;
   /** Waits until the disk has caught up enough for more lines (see `appendLine`). */
   flush(): Promise<void>;
   /** Appends bytes as they are (they must end with `\n` where a line ends). */
@@ -114,9 +115,32 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
     else appendBytes(bytes);
   }
 
-  function appendLine(line: string | Buffer): boolean {
+  /** The parts of one line, kept in one block when they fit (as a whole line is). */
+  function appendParts(parts: readonly (string | Buffer)[]): void {
+    let bound = 0;
+    for (const part of parts) bound += typeof part === 'string' ? part.length * 3 : part.length;
+    if (used + bound > BLOCK_BYTES) {
+      let bytes = 0;
+      for (const part of parts) bytes += typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+      if (used + bytes > BLOCK_BYTES) {
+        commitBlock();
+        if (bytes > BLOCK_BYTES) {
+          queue.push(Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part))));
+          wakeConsumer?.();
+          return;
+        }
+      }
+    }
+    for (const part of parts) {
+      if (typeof part === 'string') used += block.write(part, used, 'utf8');
+      else used += part.copy(block, used);
+    }
+  }
+
+  function appendLine(line: string | Buffer | readonly (string | Buffer)[]): boolean {
     lines++;
-    append(line);
+    if (typeof line === 'string' || Buffer.isBuffer(line)) append(line);
+    else appendParts(line);
     if (used === BLOCK_BYTES) commitBlock();
     block[used++] = LF;
     return queue.length <= MAX_QUEUED || failure !== undefined || settled;

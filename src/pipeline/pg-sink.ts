@@ -26,24 +26,73 @@ const STAGING = 'openai_batch_import_staging';
 const STAGING_WORK_MEM = '128MB';
 const STAGING_TEMP_BUFFERS = '128MB';
 
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
 /** COPY text format: backslash, tab, newline and carriage return escaped; NULL as `\N`. */
 function copyField(value: string | number | null): string {
   if (value === null) return '\\N';
-  return String(value).replace(/[\\\t\n\r]/g, (c) =>
-    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
-  );
+  const s = typeof value === 'string' ? value : String(value);
+  if (!COPY_SPECIAL.test(s)) return s;
+  return s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
+
+// A number JSON.stringify(JSON.parse(...)) could write differently (a fraction or exponent, an
+// integer past 2^53, a negative zero); text without one (digits in strings may match: harmless)
+// is its own canonical form.
+const RESERIALIZE = /\d[.eE]|\d{16}|-0/;
 
 /** The parsed structured answer of a succeeded row (JSON text), or null when it has none. */
 function answerJson(line: ResultLine, endpoint: BatchEndpoint): string | null {
   if (line.status !== 'succeeded') return null;
   const { text } = answerText(line.response, endpoint);
   if (text === undefined) return null;
+  let parsed: unknown;
   try {
-    return JSON.stringify(JSON.parse(text));
+    parsed = JSON.parse(text);
   } catch {
     return JSON.stringify(text); // a plain-text answer: stored as a JSON string
   }
+  // Numbers as JavaScript writes them (1.0 -> 1), so a typed cast of a field sees what the answer
+  // meant; otherwise the text itself: jsonb normalizes the rest (whitespace, key order).
+  return RESERIALIZE.test(text) ? JSON.stringify(parsed) : text;
+}
+
+/**
+ * One results.jsonl line as a row of the staging table in COPY text form (key, status, answer,
+ * error, model, tokens, batch id), with its `\n`. `model` is the COPY field of the job's model.
+ */
+export function stagingLine(raw: Buffer, endpoint: BatchEndpoint, model: string): string {
+  const r = JSON.parse(raw.toString('utf8')) as ResultLine;
+  const usage = r.usage;
+  const tokens = usage ? (usage.input ?? 0) + (usage.output ?? 0) : null;
+  let batchId: string | null = null;
+  const ids = r.batch_ids;
+  if (ids) {
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const id = ids[i];
+      if (id !== null && id !== undefined) {
+        batchId = id;
+        break;
+      }
+    }
+  }
+  const error = r.status === 'succeeded' || r.error == null ? '\\N' : copyField(JSON.stringify(r.error));
+  return (
+    copyField(r.custom_id) +
+    '\t' +
+    copyField(r.status) +
+    '\t' +
+    copyField(answerJson(r, endpoint)) +
+    '\t' +
+    error +
+    '\t' +
+    model +
+    '\t' +
+    copyField(tokens) +
+    '\t' +
+    copyField(batchId) +
+    '\n'
+  );
 }
 
 async function* stagingRows(
@@ -52,24 +101,10 @@ async function* stagingRows(
   endpoint: BatchEndpoint,
   model: string | null,
 ): AsyncGenerator<string> {
+  const modelField = copyField(model);
   for await (const batch of readJsonlRawBatches(await storage.openRead(resultsUri))) {
     let out = '';
-    for (const item of batch) {
-      if (item.kind !== 'line') continue;
-      const r = JSON.parse(item.raw.toString('utf8')) as ResultLine;
-      const tokens = r.usage ? (r.usage.input ?? 0) + (r.usage.output ?? 0) : null;
-      const batchId = r.batch_ids?.filter((b) => b !== null).at(-1) ?? null;
-      out +=
-        [
-          copyField(r.custom_id),
-          copyField(r.status),
-          copyField(answerJson(r, endpoint)),
-          copyField(r.status === 'succeeded' || r.error == null ? null : JSON.stringify(r.error)),
-          copyField(model),
-          copyField(tokens),
-          copyField(batchId),
-        ].join('\t') + '\n';
-    }
+    for (const item of batch) if (item.kind === 'line') out += stagingLine(item.raw, endpoint, modelField);
     if (out) yield out;
   }
 }
@@ -148,18 +183,23 @@ function sinkMode(sink: EnrichSink): 'update' | 'upsert' {
   return mode;
 }
 
-/**
- * Upsert mode: the key column must carry a unique, non-partial index (a primary key or UNIQUE) of
- * that column alone, which `ON CONFLICT (key)` needs; refused by name otherwise.
- */
-async function checkUpsertKey(client: pg.Client, sink: EnrichSink): Promise<void> {
+/** Whether the key column carries a unique, non-partial index of that column alone (a primary key or UNIQUE). */
+async function hasUniqueKey(client: pg.Client, sink: EnrichSink): Promise<boolean> {
   const { rows } = await client.query<{ n: string }>(
     `SELECT count(*) AS n FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
       WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
         AND a.attname = $2`,
     [sink.table, sink.keyColumn],
   );
-  if (Number(rows[0]?.n ?? 0) === 0)
+  return Number(rows[0]?.n ?? 0) > 0;
+}
+
+/**
+ * Upsert mode: the key column must carry a unique, non-partial index (a primary key or UNIQUE) of
+ * that column alone, which `ON CONFLICT (key)` needs; refused by name otherwise.
+ */
+async function checkUpsertKey(client: pg.Client, sink: EnrichSink): Promise<void> {
+  if (!(await hasUniqueKey(client, sink)))
     throw ApplicationFailure.create({
       message: `sink.mode "upsert" needs a unique key on "${sink.keyColumn}" of "${sink.table}" (INSERT ... ON CONFLICT): add one (ALTER TABLE ${sink.table} ADD PRIMARY KEY (${sink.keyColumn})) or use mode "update"`,
       type: FAILURE_TYPES.invalidInput,
@@ -262,12 +302,18 @@ export async function importIntoSink(
       return { rowsUpdated, unmatched: 0 };
     }
     const match = `FROM ${STAGING} s WHERE t.${key} = s.key`;
-    // The succeeded rows' UPDATE also counts the staging keys it matched, so that only the
-    // other rows (a few, usually) need their own search for a match.
-    const done = await client.query<{ updated: string; matched: string }>(
-      `WITH u AS (UPDATE ${table} t SET ${setList(succeeded)} ${match} AND s.status = 'succeeded' RETURNING s.key)
-       SELECT count(*) AS updated, count(DISTINCT key) AS matched FROM u`,
-    );
+    const update = `UPDATE ${table} t SET ${setList(succeeded)} ${match} AND s.status = 'succeeded'`;
+    // The succeeded rows' UPDATE also gives the staging keys it matched, so that only the other
+    // rows (a few, usually) need their own search for a match. With a unique key on the table each
+    // staging row matches at most one row, so its row count is that number; otherwise the matched
+    // keys are counted (a sort of every updated key).
+    const done = (await hasUniqueKey(client, sink))
+      ? await client
+          .query(update)
+          .then((r) => ({ rows: [{ updated: String(r.rowCount ?? 0), matched: String(r.rowCount ?? 0) }] }))
+      : await client.query<{ updated: string; matched: string }>(
+          `WITH u AS (${update} RETURNING s.key) SELECT count(*) AS updated, count(DISTINCT key) AS matched FROM u`,
+        );
     let rowsUpdated = Number(done.rows[0]?.updated ?? 0);
     if (writeFailed) {
       const other = await client.query(`UPDATE ${table} t SET ${setList(failed)} ${match} AND s.status <> 'succeeded'`);

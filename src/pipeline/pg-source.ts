@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type pg from 'pg';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
 import { FAILURE_TYPES } from '../../common/failures.ts';
 import type { EnrichSource, EnrichTemplate, ExportRowsResult } from '../../workflows/enrich/enrich-types.ts';
@@ -9,6 +10,7 @@ import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/i
 import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
+import { copyTextRows } from './copy-text.ts';
 
 /** Why the export refused a row (the `reason` of a rejected line). */
 export type RejectReason = 'null_key' | 'duplicate_key' | 'null_text' | 'text_too_long' | 'invalid_request';
@@ -87,7 +89,14 @@ function textOf(value: unknown): string {
 /** No lone surrogate (`String.prototype.isWellFormed`, ES2024, which the project's lib predates). */
 const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
 
-type Built = { line: string } | { reason: RejectReason; message: string };
+// What JSON.stringify escapes in a well-formed string: the quote, the backslash, control characters.
+// eslint-disable-next-line no-control-regex
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
+
+type Refusal = { reason: RejectReason; message: string };
+type Built = { line: string } | Refusal;
+/** A line as `requestLineFor` gives it, or in parts (UTF-8 bytes and strings) that join into it. */
+export type BuiltParts = Built | { parts: readonly (string | Buffer)[] };
 
 /**
  * A builder equal to `requestLineFor` (same verdicts, same bytes), made fast for the export: the
@@ -104,12 +113,37 @@ export function rowRequestBuilder(
   template: EnrichTemplate,
   maxTextChars: number,
 ): (row: Record<string, unknown>, key: string) => Built {
+  const build = rowRequestParts(template, maxTextChars);
+  return (row, key) => {
+    const built = build(row, key);
+    if (!('parts' in built)) return built;
+    const bytes = built.parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p));
+    return { line: Buffer.concat(bytes).toString('utf8') };
+  };
+}
+
+/**
+ * `rowRequestBuilder` for a writer of bytes: a row on the fast path comes as `parts`, the
+ * template's constant fragments as UTF-8 bytes encoded once, between the row's escaped values
+ * (strings), so that a line costs no string concatenation and only its values are encoded. The
+ * `parts` array is reused by the next call: append it before building the next row.
+ */
+export function rowRequestParts(
+  template: EnrichTemplate,
+  maxTextChars: number,
+): (row: Record<string, unknown>, key: string) => BuiltParts {
   const slow = (row: Record<string, unknown>, key: string): Built => requestLineFor(row, key, template, maxTextChars);
   const compiled = compileFragments(template, maxTextChars);
   if (!compiled) return slow;
   const { fragments, slots, checkOrder } = compiled;
   const n = checkOrder.length;
   const values: string[] = new Array<string>(n);
+  // fragments[0], value of slot 0, fragments[1], ..., fragments[last]
+  const parts: (string | Buffer)[] = [];
+  for (let i = 0; i < fragments.length; i++) {
+    parts.push(Buffer.from(fragments[i]!));
+    if (i < slots.length) parts.push('');
+  }
   return (row, key) => {
     if (key.length === 0 || key.length > DEFAULT_MAX_CUSTOM_ID_LENGTH || !wellFormed(key)) return slow(row, key);
     for (let i = 0; i < n; i++) {
@@ -125,13 +159,13 @@ export function rowRequestBuilder(
       if (s.length === 0 || !wellFormed(s)) return slow(row, key);
       values[i] = s;
     }
-    let line = fragments[0]!;
     for (let i = 0; i < slots.length; i++) {
       const slot = slots[i]!;
       const text = slot < 0 ? key : values[slot]!;
-      line += JSON.stringify(text).slice(1, -1) + fragments[i + 1]!;
+      // A well-formed string (checked above) with nothing JSON escapes is its own JSON content.
+      parts[2 * i + 1] = NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
     }
-    return { line };
+    return { parts };
   };
 }
 
@@ -191,10 +225,103 @@ function keyOf(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+/** Rows of the source query, a batch at a time (each batch a read of the cursor or a piece of COPY output). */
+type RowBatches = AsyncGenerator<Record<string, unknown>[], void, undefined>;
+
 /**
- * Streams the source query through a cursor (at most `fetchRows` rows in memory) into the request
- * JSONL and the rejected-rows JSONL, both written atomically to storage: a retry rewrites them whole.
- * `onProgress` is called after every cursor read with the rows seen so far.
+ * The query's rows through a cursor (at most `fetchRows` rows in memory). One read ahead: the
+ * server produces the next rows while the caller turns the last ones into lines (one read in
+ * flight at a time, so at most 2 x fetchRows rows in memory).
+ */
+async function* cursorRows(client: pg.Client, source: EnrichSource, fetchRows: number): RowBatches {
+  const cursor = client.query(new Cursor<Record<string, unknown>>(source.query, [...(source.params ?? [])]));
+  const read = (): Promise<Record<string, unknown>[]> => {
+    const next = cursor.read(fetchRows);
+    next.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    return next;
+  };
+  let pending = read();
+  for (;;) {
+    let batch: Record<string, unknown>[];
+    try {
+      batch = await pending;
+    } catch (err) {
+      throw pgFailure(err, 'running the source query');
+    }
+    if (batch.length === fetchRows) pending = read();
+    if (batch.length > 0) yield batch;
+    if (batch.length < fetchRows) break;
+  }
+  await cursor.close();
+}
+
+/** The result columns of a parameterless query, or undefined when it cannot be wrapped in `COPY (...)`. */
+async function copyableColumns(client: pg.Client, query: string): Promise<pg.FieldDef[] | undefined> {
+  // A savepoint: a query the wrapping breaks (or a wrong one) leaves the transaction usable, and the
+  // cursor then runs it as it is (reporting its error as it always has).
+  await client.query('SAVEPOINT openai_batch_describe');
+  try {
+    const { fields } = await client.query(`SELECT * FROM (\n${query}\n) AS openai_batch_source LIMIT 0`);
+    await client.query('RELEASE SAVEPOINT openai_batch_describe');
+    return fields.length > 0 ? fields : undefined;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT openai_batch_describe');
+    return undefined;
+  }
+}
+
+/**
+ * The query's rows through `COPY (query) TO STDOUT` (text format): the server streams them without a
+ * round trip per read, and each field's text goes through the type parser a cursor would use
+ * (pg's global parsers, as pg-cursor's), so each row object is the one the cursor would give.
+ * Memory stays bounded by the stream's buffers (it is paused while the caller writes). On an early
+ * exit the rest of the output is read and dropped, so the connection can run the next statement.
+ */
+async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]): RowBatches {
+  const names = fields.map((f) => f.name);
+  const parsers = fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (text: string) => unknown);
+  const n = fields.length;
+  const stream = client.query(copyTo(`COPY (\n${query}\n) TO STDOUT`));
+  let failed: unknown;
+  stream.on('error', (err) => (failed ??= err));
+  let ended = false;
+  try {
+    for await (const batch of copyTextRows(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, n)) {
+      const rows = new Array<Record<string, unknown>>(batch.length);
+      for (let r = 0; r < batch.length; r++) {
+        const values = batch[r]!;
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const text = values[i]!;
+          row[names[i]!] = text === null ? null : parsers[i]!(text);
+        }
+        rows[r] = row;
+      }
+      yield rows;
+    }
+    ended = true;
+  } catch (err) {
+    throw pgFailure(failed ?? err, 'running the source query');
+  } finally {
+    if (!ended && !stream.destroyed && !stream.readableEnded) {
+      const done = new Promise<void>((resolve) => {
+        stream
+          .once('end', resolve)
+          .once('error', () => resolve())
+          .once('close', resolve);
+      });
+      stream.resume();
+      await done;
+    }
+  }
+}
+
+/**
+ * Streams the source query into the request JSONL and the rejected-rows JSONL, both written
+ * atomically to storage: a retry rewrites them whole. A query without parameters is read through
+ * `COPY (query) TO STDOUT`; one with parameters (COPY takes none), or one that cannot be wrapped,
+ * through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
+ * of rows (a cursor read, a piece of COPY output) with the rows seen so far.
  */
 export async function exportRows(
   client: pg.Client,
@@ -213,34 +340,21 @@ export async function exportRows(
   const requests = openLineWriter(storage, storage.jobUri(options.runId, 'export', 'requests.jsonl'));
   const rejected = openLineWriter(storage, storage.jobUri(options.runId, 'export', 'rejected.jsonl'));
   const keys = new CustomIdIndex();
-  const build = rowRequestBuilder(template, maxTextChars);
+  const build = rowRequestParts(template, maxTextChars);
   const firstRejected: RejectedRow[] = [];
   let rows = 0;
   const reject = (r: RejectedRow): boolean => {
     if (firstRejected.length < 5) firstRejected.push(r);
     return rejected.appendLine(JSON.stringify(r));
   };
-  // A cursor reads inside a transaction; READ ONLY so a mistaken query cannot write.
-  await client.query('BEGIN READ ONLY');
-  const cursor = client.query(new Cursor<Record<string, unknown>>(source.query, [...(source.params ?? [])]));
   try {
+    // A cursor reads inside a transaction; READ ONLY so a mistaken query cannot write (COPY too).
+    await client.query('BEGIN READ ONLY');
+    const query = source.query.replace(/[\s;]+$/, '');
+    const copyFields = (source.params ?? []).length === 0 ? await copyableColumns(client, query) : undefined;
+    const batches = copyFields ? copyRows(client, query, copyFields) : cursorRows(client, source, fetchRows);
     let checkedColumns = false;
-    // One read ahead: the server produces the next rows while this process turns the last ones
-    // into lines (one read in flight at a time, so at most 2 x fetchRows rows in memory).
-    const read = (): Promise<Record<string, unknown>[]> => {
-      const next = cursor.read(fetchRows);
-      next.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-      return next;
-    };
-    let pending = read();
-    for (;;) {
-      let batch: Record<string, unknown>[];
-      try {
-        batch = await pending;
-      } catch (err) {
-        throw pgFailure(err, 'running the source query');
-      }
-      if (batch.length === fetchRows) pending = read();
+    for await (const batch of batches) {
       if (!checkedColumns && batch[0]) {
         checkedColumns = true;
         const have = Object.keys(batch[0]);
@@ -252,7 +366,6 @@ export async function exportRows(
             nonRetryable: true,
           });
       }
-      if (batch.length === 0) break;
       let room = true;
       for (const row of batch) {
         rows++;
@@ -273,16 +386,19 @@ export async function exportRows(
           continue;
         }
         const built = build(row, key);
-        room = ('line' in built ? requests.appendLine(built.line) : reject({ key, row: rows, ...built })) && room;
+        room =
+          ('parts' in built
+            ? requests.appendLine(built.parts)
+            : 'line' in built
+              ? requests.appendLine(built.line)
+              : reject({ key, row: rows, ...built })) && room;
       }
       if (!room) {
         await requests.flush();
         await rejected.flush();
       }
       options.onProgress?.(rows);
-      if (batch.length < fetchRows) break;
     }
-    await cursor.close();
     await client.query('COMMIT');
     const req = await requests.close();
     const rej = await rejected.close();

@@ -77,6 +77,9 @@ const ROWS: [string, Record<string, unknown>][] = [
   ['key "quoted" \\ é 😀 \t', { body: 'odd key', product: 'kettle', stars: 1 }],
   ['lone \ud800 key', { body: 'odd key', product: 'kettle', stars: 1 }],
   ['13', { body: long, product: null, stars: 1 }],
+  // Control characters without a quote or backslash (the fast path's escape test must see them).
+  ['14', { body: 'controls only\nnew line\ttab\u0001\u007f', product: 'ke\rttle', stars: 1 }],
+  ['tab\tkey', { body: 'a key with a tab', product: 'kettle', stars: 1 }],
 ];
 
 describe('the fast row builder equals requestLineFor', () => {
