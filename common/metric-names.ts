@@ -99,7 +99,8 @@ export const METRICS = {
     source: 'chunk workflow',
     labels: [...CHUNK_LABELS, 'status'],
     unit: 'batches',
-    description: 'Batches collected, by their final status (completed, expired, cancelled, failed)',
+    description:
+      'Batches that ended, by final status (completed, expired, cancelled, failed; a token_limit_exceeded failure too)',
   },
   tokenLimitBackoffs: {
     name: 'openai_batch_token_limit_backoffs_total',

@@ -57,9 +57,10 @@ export function recordBatchSubmitted(labels: MetricTags, adopted: boolean): void
   counter(adopted ? METRICS.batchesAdopted : METRICS.batchesCreated).add(1, labels);
 }
 
-/** A batch that failed with token_limit_exceeded and waits to be resubmitted. */
+/** A batch that failed with token_limit_exceeded (it ended: no collect follows) and waits to be resubmitted. */
 export function recordTokenLimitBackoff(labels: MetricTags): void {
   counter(METRICS.tokenLimitBackoffs).add(1, labels);
+  counter(METRICS.batchesEnded).add(1, { ...labels, status: 'failed' });
 }
 
 /**

@@ -73,3 +73,17 @@ describe('what a poll tells the metrics', () => {
     expect(pastDeadline(ended, 0, 48 * 3_600_000)).toBe(false);
   });
 });
+
+describe('the README documents the metrics', () => {
+  it('lists every metric with its kind and labels, and the variable that turns them on', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const m of METRIC_LIST) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${m.name}\` |`));
+      expect(row, m.name).toBeDefined();
+      expect(row).toContain(`| ${m.kind} |`);
+      for (const label of m.labels) expect(row).toContain(`\`${label}\``);
+    }
+    expect(readme).toContain('| `OPENAI_BATCH_METRICS_ADDRESS` |');
+  });
+});
