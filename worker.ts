@@ -4,9 +4,13 @@ import { crashOnceAt } from './activities/crash-point.ts';
 import { OpenAIBatchPlugin } from './src/plugin.ts';
 import { describeSearchAttributeProblems, searchAttributeProblems } from './src/setup/search-attribute-setup.ts';
 import { loadWorkerConfig } from './src/worker-config.ts';
+import { installWorkerRuntime } from './src/metrics/telemetry.ts';
 
 async function run(): Promise<void> {
   const config = loadWorkerConfig();
+  // Process-global, before the first connection: with OPENAI_BATCH_METRICS_ADDRESS, one Prometheus
+  // scrape serves the SDK's worker metrics and the project's.
+  installWorkerRuntime({ metricsAddress: config.metricsAddress });
   const connection = await NativeConnection.connect(config.connection);
   try {
     const worker = await Worker.create({
@@ -27,6 +31,7 @@ async function run(): Promise<void> {
     const problems = await searchAttributeProblems(connection, config.namespace).catch(() => []);
     if (problems.length > 0) console.error(`warning: ${describeSearchAttributeProblems(problems, config.namespace)}`);
     console.log(`worker polling task queue "${config.taskQueue}" on ${config.connection.address ?? 'localhost:7233'}`);
+    if (config.metricsAddress) console.log(`metrics at http://${config.metricsAddress}/metrics`);
     // Worker.run resolves after the SDK's default shutdown signals (SIGINT, SIGTERM) drain the worker.
     await worker.run();
   } finally {

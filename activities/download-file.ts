@@ -5,6 +5,7 @@ import type OpenAI from 'openai';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import { heartbeatingBytes } from './heartbeat.ts';
+import { recordBytesDownloaded } from './metrics.ts';
 
 /**
  * Streams an OpenAI file (a batch's output or error file) into storage at `uri`, heartbeating the
@@ -20,8 +21,10 @@ import { heartbeatingBytes } from './heartbeat.ts';
 export async function downloadFile(client: OpenAI, storage: BlobStorage, fileId: string, uri: string): Promise<string> {
   if (await storage.exists(uri)) return uri;
   const context = Context.current();
-  const response = await callOpenAI('files.content', () =>
-    client.files.content(fileId, { signal: context.cancellationSignal }),
+  const response = await callOpenAI(
+    'files.content',
+    () => client.files.content(fileId, { signal: context.cancellationSignal }),
+    { 'openai.file.id': fileId },
   );
   if (!response.body)
     throw ApplicationFailure.retryable(`files.content(${fileId}) returned no body`, FAILURE_TYPES.connection);
@@ -31,8 +34,8 @@ export async function downloadFile(client: OpenAI, storage: BlobStorage, fileId:
       ? declared
       : (await callOpenAI('files.retrieve', () => client.files.retrieve(fileId))).bytes;
   const body = response.body as unknown as AsyncIterable<Uint8Array>;
+  let received = 0;
   async function* checked(): AsyncGenerator<Uint8Array | string> {
-    let received = 0;
     for await (const part of heartbeatingBytes(body, 'bytesReceived')) {
       received += typeof part === 'string' ? Buffer.byteLength(part) : part.byteLength;
       yield part;
@@ -41,6 +44,7 @@ export async function downloadFile(client: OpenAI, storage: BlobStorage, fileId:
   }
   try {
     await storage.writeAtomic(uri, checked());
+    recordBytesDownloaded(received);
   } catch (err) {
     if (context.cancellationSignal.aborted) throw err;
     // A connection dropped mid-body (or a short body) surfaces here, not in files.content.

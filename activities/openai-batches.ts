@@ -7,6 +7,7 @@ import { nextPollDelayMs, type PollObservation, type PollScheduleOptions } from 
 import type { CrashHook } from './crash-point.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { type BatchStatus, isTerminalStatus } from '../common/batch-status.ts';
+import { recordPoll } from './metrics.ts';
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
@@ -14,6 +15,8 @@ export interface BatchSnapshot {
   readonly status: BatchStatus;
   readonly terminal: boolean;
   readonly createdAtMs: number;
+  /** When the batch ended at OpenAI (`completed_at`, `expired_at`, `cancelled_at` or `failed_at`), epoch ms. */
+  readonly endedAtMs?: number | undefined;
   readonly total: number;
   readonly completed: number;
   readonly failed: number;
@@ -91,12 +94,13 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
         // First attempt after a progress refresh: the last poll was moments ago; keep the schedule.
         throw stillRunning(`waiting ${Math.round(dueIn / 1000)} s for the next poll`, dueIn);
       }
-      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)).catch(
-        (err: unknown) => {
-          throw retryWithinBound(err, retryBy);
-        },
-      );
+      const batch = await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId), {
+        'openai.batch.id': input.batchId,
+      }).catch((err: unknown) => {
+        throw retryWithinBound(err, retryBy);
+      });
       const snapshot = toSnapshot(batch);
+      recordPoll(snapshot.status, pastDeadline(snapshot, input.deadlineMs, Date.now()));
       crash('during-poll');
       if (snapshot.terminal) return snapshot;
       const now = Date.now();
@@ -130,11 +134,19 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
     /** Asks OpenAI to cancel a batch; a batch already terminal is left as it is. */
     async cancelBatch(input: { batchId: string }): Promise<BatchSnapshot> {
       const retrieve = async () =>
-        toSnapshot(await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId)));
+        toSnapshot(
+          await callOpenAI('batches.retrieve', () => openai().batches.retrieve(input.batchId), {
+            'openai.batch.id': input.batchId,
+          }),
+        );
       const current = await retrieve();
       if (current.terminal || current.status === 'cancelling') return current;
       try {
-        return toSnapshot(await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId)));
+        return toSnapshot(
+          await callOpenAI('batches.cancel', () => openai().batches.cancel(input.batchId), {
+            'openai.batch.id': input.batchId,
+          }),
+        );
       } catch (err) {
         // The batch may have ended between the two calls (OpenAI then refuses the cancel): that is no failure.
         const now = await retrieve().catch(() => undefined);
@@ -152,6 +164,15 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
       }
     },
   };
+}
+
+/** OpenAI's completion window: a batch still running after it is overdue. */
+const COMPLETION_WINDOW_MS = 24 * 3_600_000;
+
+/** Whether a running batch is past its job's deadline or its 24 h completion window. */
+export function pastDeadline(snapshot: BatchSnapshot, deadlineMs: number | undefined, nowMs: number): boolean {
+  if (snapshot.terminal) return false;
+  return (deadlineMs !== undefined && nowMs >= deadlineMs) || nowMs >= snapshot.createdAtMs + COMPLETION_WINDOW_MS;
 }
 
 /** Room kept before the wait activity's schedule-to-close bound for the server to start a retry. */
@@ -215,6 +236,12 @@ export function pollObservation(snapshot: BatchSnapshot, nowMs: number, waitStar
   };
 }
 
+/** When a terminal batch ended, as OpenAI recorded it (absent while it runs). */
+function endedAt(batch: OpenAI.Batches.Batch): { endedAtMs?: number } {
+  const at = batch.completed_at ?? batch.expired_at ?? batch.cancelled_at ?? batch.failed_at;
+  return isTerminalStatus(batch.status) && typeof at === 'number' ? { endedAtMs: at * 1000 } : {};
+}
+
 /** The workflows' view of a batch object. */
 export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
   const counts = batch.request_counts;
@@ -223,6 +250,7 @@ export function toSnapshot(batch: OpenAI.Batches.Batch): BatchSnapshot {
     status: batch.status,
     terminal: isTerminalStatus(batch.status),
     createdAtMs: batch.created_at * 1000,
+    ...endedAt(batch),
     total: counts?.total ?? 0,
     completed: counts?.completed ?? 0,
     failed: counts?.failed ?? 0,

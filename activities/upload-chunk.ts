@@ -8,6 +8,7 @@ import { toStreamingFile } from 'openai';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
+import { recordBytesUploaded } from './metrics.ts';
 
 /** Input of `uploadChunk`. */
 export interface UploadChunkInput {
@@ -112,6 +113,7 @@ async function uploadWhole(
       { signal: context.cancellationSignal },
     ),
   );
+  recordBytesUploaded(sent);
   return { fileId: file.id, bytes: file.bytes };
 }
 
@@ -214,6 +216,7 @@ async function sendParts(
         ),
       );
       partIds.push(part.id);
+      recordBytesUploaded(length);
       bytesDone += length;
       context.heartbeat({ uploadId, partIds, bytesDone } satisfies UploadProgress);
     }

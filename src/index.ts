@@ -1,6 +1,10 @@
 // The package root: worker and client code. Workflow code imports `temporal-openai-batch/workflows`.
 export { OpenAIBatchPlugin, workflowsPath } from './plugin.ts';
-export type { OpenAIBatchPluginOptions } from './plugin.ts';
+export type { OpenAIBatchPluginOptions, OpenAIBatchTracingOptions } from './plugin.ts';
+export { installWorkerRuntime, METRICS_ADDRESS_ENV, prometheusTelemetry } from './metrics/telemetry.ts';
+export type { WorkerRuntimeOptions } from './metrics/telemetry.ts';
+export { METRIC_LIST, METRICS } from '../common/metric-names.ts';
+export type { MetricSpec } from '../common/metric-names.ts';
 export { createBatchActivities } from '../activities/create-batch-activities.ts';
 export type { BatchActivities, BatchActivityDeps } from '../activities/create-batch-activities.ts';
 export { createOpenAIClient } from './openai/client.ts';

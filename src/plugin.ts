@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { SimplePlugin } from '@temporalio/plugin';
+import type { ReplayWorkerOptions, WorkerOptions } from '@temporalio/worker';
+import { installWorkerRuntime } from './metrics/telemetry.ts';
+import { tracingResource } from './metrics/tracing.ts';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
@@ -29,8 +35,28 @@ export interface OpenAIBatchPluginOptions {
    * @default { sendWindowMs: 10_000, requestTimeoutMs: 15_000, landingGraceMs: 5_000 }
    */
   readonly createBatchTiming?: CreateBatchTiming | undefined;
+  /**
+   * Serve Prometheus metrics (the SDK's and the project's, one scrape at `http://<address>/metrics`).
+   * The runtime is process-global: construct the plugin before the first connection, or call
+   * `installWorkerRuntime` yourself. @default process.env.OPENAI_BATCH_METRICS_ADDRESS, else off
+   */
+  readonly metricsAddress?: string | undefined;
+  /**
+   * Trace jobs with OpenTelemetry: a job's workflows and activities as one trace, each OpenAI call
+   * a span with its batch or file id. Register an OpenTelemetry context manager in the process
+   * (the NodeSDK does) so that the OpenAI spans nest under their activity's. @default off
+   */
+  readonly tracing?: OpenAIBatchTracingOptions | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
+}
+
+/** Where a traced worker sends its spans. */
+export interface OpenAIBatchTracingOptions {
+  /** Receives every span (e.g. a `BatchSpanProcessor` over an OTLP exporter). */
+  readonly spanProcessor: SpanProcessor;
+  /** Resource attributes of the workflow spans. @default service.name `temporal-openai-batch` */
+  readonly resource?: Resource | undefined;
 }
 
 // In the repository the plugin runs from `src/plugin.ts`; published, from `dist/src/plugin.js`.
@@ -45,7 +71,10 @@ export const workflowsPath: string = fileURLToPath(new URL(`../workflows/index${
  * `temporal-openai-batch/workflows` from that file to include the job workflows.
  */
 export class OpenAIBatchPlugin extends SimplePlugin {
+  private readonly tracing: OpenTelemetryPlugin | undefined;
+
   constructor(options: OpenAIBatchPluginOptions = {}) {
+    if (options.metricsAddress !== undefined) installWorkerRuntime({ metricsAddress: options.metricsAddress });
     const apiKey = options.openaiApiKey ?? process.env['OPENAI_API_KEY'];
     super({
       name: 'temporal-openai-batch',
@@ -61,5 +90,21 @@ export class OpenAIBatchPlugin extends SimplePlugin {
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,
     });
+    this.tracing = options.tracing
+      ? new OpenTelemetryPlugin({
+          spanProcessor: options.tracing.spanProcessor,
+          resource: options.tracing.resource ?? tracingResource(),
+        })
+      : undefined;
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const configured = super.configureWorker(options);
+    return this.tracing ? this.tracing.configureWorker(configured) : configured;
+  }
+
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    const configured = super.configureReplayWorker(options);
+    return this.tracing ? this.tracing.configureReplayWorker(configured) : configured;
   }
 }

@@ -27,6 +27,7 @@ export const WORKER_ENV_VARS = [
   'OPENAI_API_KEY',
   'OPENAI_BASE_URL',
   'OPENAI_BATCH_PG_URL',
+  'OPENAI_BATCH_METRICS_ADDRESS',
   'OPENAI_BATCH_TEST_CRASH_AT',
 ] as const;
 
@@ -39,6 +40,8 @@ export interface WorkerConfig {
   readonly storageRoot: string;
   /** OpenAI base URL, or undefined for OpenAI's. The API key is read by the plugin, never copied here. */
   readonly openaiBaseUrl?: string | undefined;
+  /** `host:port` of the Prometheus endpoint (`/metrics`), or undefined for none. */
+  readonly metricsAddress?: string | undefined;
   /** Test-only crash point (`during-upload`, `during-poll`, `after-create`); unset in production. */
   readonly testCrashAt?: string | undefined;
 }
@@ -59,6 +62,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     taskQueue: env['OPENAI_BATCH_TASK_QUEUE'] || DEFAULT_TASK_QUEUE,
     storageRoot: env['OPENAI_BATCH_STORAGE_ROOT'] || './.openai-batch',
     openaiBaseUrl: env['OPENAI_BASE_URL'] || undefined,
+    metricsAddress: env['OPENAI_BATCH_METRICS_ADDRESS'] || undefined,
     testCrashAt: env['OPENAI_BATCH_TEST_CRASH_AT'] || undefined,
   };
 }

@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { Attributes } from '@opentelemetry/api';
+import { tracedOpenAICall } from '../metrics/tracing.ts';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { FAILURE_TYPES } from '../../common/failures.ts';
 import { redactErrorInPlace, redactKeys } from './redact.ts';
@@ -49,13 +51,18 @@ export function toApplicationFailure(err: unknown, action = 'OpenAI call'): unkn
   return failure(message, OPENAI_FAILURE_TYPES.unknown, false, err, retryAfterMs);
 }
 
-/** Runs an OpenAI call and rethrows its error mapped by {@link toApplicationFailure}. */
-export async function callOpenAI<T>(action: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    throw toApplicationFailure(err, action);
-  }
+/**
+ * Runs an OpenAI call and rethrows its error mapped by {@link toApplicationFailure}. The call is a
+ * span `openai <action>` (when tracing is on) with `attributes` and the ids it returns.
+ */
+export async function callOpenAI<T>(action: string, call: () => Promise<T>, attributes: Attributes = {}): Promise<T> {
+  return await tracedOpenAICall(action, attributes, async () => {
+    try {
+      return await call();
+    } catch (err) {
+      throw toApplicationFailure(err, action);
+    }
+  });
 }
 
 /** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), if present. */

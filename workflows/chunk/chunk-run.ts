@@ -16,6 +16,7 @@ import {
   chunkProgressSignal,
 } from '../../common/messages.ts';
 import { emptyChunkResult } from '../empty-chunk-result.ts';
+import { chunkLabels, recordChunkCollected } from '../metrics.ts';
 import { DONE_SIGNAL_UNCANCELLABLE } from '../patches.ts';
 import { chunkActivities, type ChunkActivities } from './activities.ts';
 
@@ -166,6 +167,7 @@ export class ChunkRun {
         },
       ],
     );
+    recordChunkCollected(chunkLabels(input), end, snapshot, Date.now(), workflowInfo().startTime.getTime());
     return {
       round,
       index: chunk.index,

@@ -16,6 +16,7 @@ import { submitBatch } from './submit.ts';
 import { isTokenLimitExceeded, mustReupload, tokenLimitBackoff, tokenLimitRetriesUsedUp } from './token-limit.ts';
 import { continueAsNewIfLong, listenForBatchEnded, waitFor } from './wait-for.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
+import { chunkLabels, recordBatchSubmitted } from '../metrics.ts';
 
 /**
  * One chunk of one round (workflow id `<jobId>/r<round>/c<chunk>`): upload, create exactly once,
@@ -115,4 +116,5 @@ async function submit(run: ChunkRun, fileId: string): Promise<void> {
   run.creating = false;
   run.batchId = created.batchId;
   run.batchIds.push(created.batchId);
+  recordBatchSubmitted(chunkLabels(run.input), created.adopted ?? false);
 }

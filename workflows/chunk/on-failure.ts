@@ -4,6 +4,7 @@ import { CANCEL_BATCH_ON_FAILURE, DELETE_UNSUBMITTED_INPUT, REPORT_WHEN_CANCEL_F
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import type { ChunkRun } from './chunk-run.ts';
 import { adoptBatch } from './submit.ts';
+import { chunkLabels, recordBatchSubmitted } from '../metrics.ts';
 import { fatalFailureIn } from '../../common/failures.ts';
 
 function messageOf(err: unknown): string {
@@ -58,6 +59,7 @@ async function knownBatchId(run: ChunkRun): Promise<string | undefined> {
   if (found) {
     run.batchId = found.batchId;
     run.batchIds.push(found.batchId);
+    recordBatchSubmitted(chunkLabels(run.input), true);
   }
   return found?.batchId;
 }

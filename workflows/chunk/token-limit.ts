@@ -3,6 +3,7 @@ import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import { DEFAULT_WAIT } from '../../common/job-options.ts';
 import { CANCEL_IN_BACKOFF_NOT_SUBMITTED, REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
 import type { ChunkRun } from './chunk-run.ts';
+import { chunkLabels, recordTokenLimitBackoff } from '../metrics.ts';
 
 /** Share of `tokenLimitBackoffMs` each backoff moves either way, so chunks do not resubmit together. */
 export const TOKEN_LIMIT_JITTER = 0.2;
@@ -30,6 +31,7 @@ export function tokenLimitRetriesUsedUp(run: ChunkRun): boolean {
 export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: boolean): Promise<void> {
   const { deadline, input } = run;
   log.info('token_limit_exceeded; resubmitting later', { batchId, attempt: run.attempt });
+  recordTokenLimitBackoff(chunkLabels(input));
   // The failed batch is over (nothing to cancel or collect): the chunk and the job forget it, so
   // that a cancel during the wait records the rows as never submitted (cancelled / not_submitted),
   // and a recovery after a terminate looks up the next attempt's batch instead of this one.

@@ -5,6 +5,7 @@ import type { JobPhase, JobSummary } from '../../common/job-types.ts';
 import { FINALIZE_ONCE, STATUS_ON_EVERY_END } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { allBatchIds, sumCounts } from './job-state.ts';
+import { jobLabels, recordJobEnd } from '../metrics.ts';
 
 /**
  * Finishes the job that ran to its end. A cancel that arrives meanwhile waits: finalize runs once,
@@ -48,6 +49,7 @@ export async function finish(run: JobRun, status: JobSummary['status']): Promise
     ],
   );
   run.publish(endPhase(status));
+  recordJobEnd(jobLabels(input.name, input.endpoint, s.model), { ...final, status }, Date.now() - s.startedAtMs);
   return {
     jobId,
     status,
