@@ -140,3 +140,12 @@ export const LOST_CHUNK_WAIT_BOUNDED = 'lost-chunk-wait-bounded';
  * arrives. Older: every history recorded before 2026-12-02 (none has the signal).
  */
 export const WEBHOOK_WAKES_WAIT = 'webhook-wakes-wait';
+
+/**
+ * The job keeps its chunk results in storage (`chunk-results/p<n>.jsonl`, 100 at a time, each
+ * part written once) and its round's chunk list too (read 200 at a time), so that its state, its
+ * continue-as-new input, its finalize input and its summary stay small whatever the chunk count.
+ * Decided once, at planning: a job planned before it keeps its whole lists in state to the end.
+ * Older: every history recorded before 2026-12-02.
+ */
+export const RESULTS_IN_STORAGE = 'results-in-storage';

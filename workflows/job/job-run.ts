@@ -33,10 +33,11 @@ import {
   keywordWithinBudget,
   MODEL,
 } from '../../common/search-attributes.ts';
-import { PUBLISH_BATCH_IDS_ON_PROGRESS, PUBLISH_PROGRESS_ON_CHUNK_PROGRESS } from '../patches.ts';
+import { PUBLISH_BATCH_IDS_ON_PROGRESS, PUBLISH_PROGRESS_ON_CHUNK_PROGRESS, RESULTS_IN_STORAGE } from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
 import { RetryNow } from './retry-now.ts';
+import { addToTotals, newStoredResults, untilIdle } from './stored-results.ts';
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 
 function activities(heartbeatTimeoutMs: number) {
@@ -84,6 +85,8 @@ export class JobRun {
   closing = false;
   /** The progress percent last published in the search attributes (this run). */
   private publishedPercent = -1;
+  /** A step on the stored results (a part's store, a retry round's take) is under way. */
+  #resultsBusy = false;
 
   readonly job: JobSettings;
   readonly state: JobState;
@@ -119,11 +122,20 @@ export class JobRun {
       this.publish();
   }
 
-  /** A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts. */
-  record(result: ChunkResult): void {
+  /**
+   * A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts.
+   * `launched` is false for a chunk recorded without a workflow (skipped).
+   */
+  record(result: ChunkResult, launched = true): void {
     const s = this.state;
     const id = chunkWorkflowId(this.job.jobId, result.round, result.index);
     if (s.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
+    if (s.stored) {
+      // Stored results are not searched: a launched chunk counts while it is active, once.
+      if (launched && !s.active[id]) return;
+      addToTotals(s.stored, result);
+      if (s.chunkCosts) delete s.chunkCosts[id];
+    }
     s.results.push(result);
     s.observedAtMs = Date.now();
     delete s.active[id];
@@ -136,6 +148,17 @@ export class JobRun {
       });
     }
     this.doneEvents += 1;
+  }
+
+  /** Runs `step` on the stored results when no other step is under way (a store, a retry round's take). */
+  async exclusive<T>(step: () => Promise<T>): Promise<T> {
+    await untilIdle(() => this.#resultsBusy);
+    this.#resultsBusy = true;
+    try {
+      return await step();
+    } finally {
+      this.#resultsBusy = false;
+    }
   }
 
   /** Sets the phase (when given) and publishes progress: current details and search attributes. */
@@ -169,6 +192,8 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     { key: ENDPOINT, value: input.endpoint },
     ...(input.name ? [{ key: JOB_NAME, value: keywordWithinBudget(input.name) }] : []),
   ]);
+  // Decided once: the job keeps its results and chunk lists in storage to its end (the state says so).
+  const inStorage = patched(RESULTS_IN_STORAGE);
   const plan = await job.act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
     {
       jobId,
@@ -177,6 +202,7 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
       onInvalid: input.onInvalid ?? 'fail',
       limits: input.limits,
       prices: input.prices,
+      ...(inStorage ? { chunksInStorage: true } : {}),
     },
   ]);
   const state: JobState = {
@@ -197,6 +223,7 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     deadlineHit: false,
     roundStartedAtMs: Date.now(),
     retried: [],
+    ...(inStorage ? { stored: newStoredResults(), chunkCosts: {} } : {}),
   };
   upsertSearchAttributes([{ key: MODEL, value: keywordWithinBudget(plan.model) }]);
   return new JobRun(job, state);

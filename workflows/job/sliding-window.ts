@@ -4,8 +4,10 @@ import { isCancellation, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
 import { SKIP_SURVIVES_CANCEL } from '../patches.ts';
 import { launchChunk, skipChunk } from './chunks.ts';
+import { continueAsNewIfDue } from './continue-as-new.ts';
 import type { JobRun } from './job-run.ts';
-import type { JobState } from './job-state.ts';
+import { chunkCount, type JobState } from './job-state.ts';
+import { chunkAt, storeResults } from './stored-results.ts';
 
 /** Why a chunk is recorded as not submitted instead of launched. */
 export type SkipReason = 'budget' | 'deadline' | 'cancelled' | 'stopped';
@@ -43,8 +45,9 @@ export function admit(
 export async function fillWindow(run: JobRun): Promise<void> {
   const { state, job } = run;
   // state.plan is read afresh on each pass: a retryFailedRows update may start the next round.
-  while (run.activeIds.length < job.maxActive && state.nextChunk < state.plan.chunks.length) {
-    const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
+  while (run.activeIds.length < job.maxActive && state.nextChunk < chunkCount(state)) {
+    // Chunk lists in storage are read a page at a time; an old job's is whole in its state.
+    const chunk = state.stored ? await chunkAt(run, state.nextChunk) : (state.plan.chunks[state.nextChunk] as ChunkRef);
     state.nextChunk += 1;
     const admission = admit(state, chunk, Date.now(), {
       deadlineMs: job.deadline.ms,
@@ -67,6 +70,12 @@ export async function fillWindow(run: JobRun): Promise<void> {
         if (admission.skip === 'budget') state.skippedForBudget -= 1;
       }
       throw err;
+    }
+    // A long run of skips (budget, deadline) adds results with no wake of the main loop: store
+    // them and continue as new here when due.
+    if (state.stored) {
+      await storeResults(run, false);
+      await continueAsNewIfDue(run);
     }
   }
 }
