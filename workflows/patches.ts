@@ -149,3 +149,14 @@ export const WEBHOOK_WAKES_WAIT = 'webhook-wakes-wait';
  * Older: every history recorded before 2026-12-02.
  */
 export const RESULTS_IN_STORAGE = 'results-in-storage';
+
+/**
+ * A job that keeps its results in storage wakes more cheaply: one timer for "no chunk reported
+ * for a while" is kept across the main loop's wakes (instead of a timer on every wait), and the
+ * search attributes are upserted only when their values change, at most every 5 s of workflow
+ * time (a change of phase at once). The sliding window also stores results and continues as new
+ * when due after each launch (while chunks end as fast as they start, it runs the round alone).
+ * Checked only with results-in-storage. Older: every history recorded before 2026-12-02 00:30
+ * (v2-results-in-storage among them).
+ */
+export const LEAN_JOB_WAKES = 'lean-job-wakes';

@@ -5,9 +5,11 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { BatchActivities } from '../../activities/create-batch-activities.ts';
 import {
   chunkWorkflowId,
@@ -33,11 +35,20 @@ import {
   keywordWithinBudget,
   MODEL,
 } from '../../common/search-attributes.ts';
-import { PUBLISH_BATCH_IDS_ON_PROGRESS, PUBLISH_PROGRESS_ON_CHUNK_PROGRESS, RESULTS_IN_STORAGE } from '../patches.ts';
+import {
+  LEAN_JOB_WAKES,
+  PUBLISH_BATCH_IDS_ON_PROGRESS,
+  PUBLISH_PROGRESS_ON_CHUNK_PROGRESS,
+  RESULTS_IN_STORAGE,
+} from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
 import { RetryNow } from './retry-now.ts';
 import { addToTotals, newStoredResults, untilIdle } from './stored-results.ts';
+import { QuietCheck } from './quiet-check.ts';
+
+/** With lean-job-wakes: the search attributes move at most this often (workflow time), a new phase at once. */
+export const PUBLISH_EVERY_MS = 5_000;
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 
 function activities(heartbeatTimeoutMs: number) {
@@ -87,6 +98,12 @@ export class JobRun {
   private publishedPercent = -1;
   /** A step on the stored results (a part's store, a retry round's take) is under way. */
   #resultsBusy = false;
+  /** With lean-job-wakes: the values last upserted, and when. */
+  #published = { key: '', atMs: -Infinity };
+  /** With lean-job-wakes: a timer will publish a change that came too soon after the last upsert. */
+  #publishDeferred = false;
+  /** With lean-job-wakes: the main loop's check for chunks that ended without reporting. */
+  readonly quietCheck: QuietCheck;
 
   readonly job: JobSettings;
   readonly state: JobState;
@@ -94,6 +111,7 @@ export class JobRun {
   constructor(job: JobSettings, state: JobState) {
     this.job = job;
     this.state = state;
+    this.quietCheck = new QuietCheck(job.wait.progressRefreshMs * 2);
   }
 
   get activeIds(): string[] {
@@ -167,12 +185,43 @@ export class JobRun {
     const progress = this.progress();
     this.publishedPercent = progress.percent;
     setCurrentDetails(progressMarkdown(progress, Date.now()));
-    upsertSearchAttributes([
+    const attributes: SearchAttributeUpdatePair[] = [
       { key: JOB_STATUS, value: this.state.phase },
       { key: JOB_PROGRESS, value: progress.percent },
       // A value is capped at 2 KiB: the active chunks' ids first, then the newest.
       { key: BATCH_IDS, value: publishedBatchIds(this.state) },
-    ]);
+    ];
+    if (this.state.stored && patched(LEAN_JOB_WAKES)) {
+      this.#publishLean(attributes, phase !== undefined);
+      return;
+    }
+    upsertSearchAttributes(attributes);
+  }
+
+  /**
+   * Upserts the attributes when their values changed: at once for a new phase, else at most every
+   * {@link PUBLISH_EVERY_MS}; a change within that is upserted by a timer when it ends.
+   */
+  #publishLean(attributes: SearchAttributeUpdatePair[], now: boolean): void {
+    const key = JSON.stringify(attributes.map((a) => a.value));
+    if (key === this.#published.key) return;
+    const waitMs = this.#published.atMs + PUBLISH_EVERY_MS - Date.now();
+    if (!now && waitMs > 0) {
+      if (this.#publishDeferred) return;
+      this.#publishDeferred = true;
+      void sleep(waitMs).then(
+        () => {
+          this.#publishDeferred = false;
+          this.publish();
+        },
+        () => {
+          this.#publishDeferred = false;
+        },
+      );
+      return;
+    }
+    this.#published = { key, atMs: Date.now() };
+    upsertSearchAttributes(attributes);
   }
 }
 

@@ -2,7 +2,7 @@
 // report or retry request, checking now and then for chunks that ended without reporting, and
 // continuing as new when the history grows long.
 import { condition, patched } from '@temporalio/workflow';
-import { RECOVER_ENDED_CHUNKS } from '../patches.ts';
+import { LEAN_JOB_WAKES, RECOVER_ENDED_CHUNKS } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { continueAsNewIfDue } from './continue-as-new.ts';
 import { chunkCount } from './job-state.ts';
@@ -30,6 +30,10 @@ async function untilReportOrRequest(run: JobRun): Promise<void> {
   const woken = () => run.doneEvents !== seen || run.job.retryNow.requested;
   if (patched(RECOVER_ENDED_CHUNKS)) {
     // Children report by signal; check now and then that none ended without reporting.
+    if (run.state.stored && patched(LEAN_JOB_WAKES)) {
+      if (!(await run.quietCheck.until(woken, () => run.doneEvents))) await recoverEndedChunks(run);
+      return;
+    }
     if (!(await condition(woken, run.job.wait.progressRefreshMs * 2))) await recoverEndedChunks(run);
   } else {
     await condition(woken);

@@ -2,7 +2,7 @@
 // admitted (launched) or skipped with the reason. `admit` is pure; `fillWindow` acts on it.
 import { isCancellation, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
-import { SKIP_SURVIVES_CANCEL } from '../patches.ts';
+import { LEAN_JOB_WAKES, SKIP_SURVIVES_CANCEL } from '../patches.ts';
 import { launchChunk, skipChunk } from './chunks.ts';
 import { continueAsNewIfDue } from './continue-as-new.ts';
 import type { JobRun } from './job-run.ts';
@@ -56,6 +56,9 @@ export async function fillWindow(run: JobRun): Promise<void> {
     if (admission.launch) {
       state.committedCostUsd += chunk.estimatedCostUsd;
       await launchChunk(run, chunk);
+      // While chunks end as fast as they start, this loop runs the round alone: results arrive
+      // by signal meanwhile, so they are stored and the run continues as new here too.
+      if (state.stored && patched(LEAN_JOB_WAKES)) await storeAndContinueIfDue(run);
       continue;
     }
     if (admission.skip === 'deadline') job.deadline.markCut(state);
@@ -73,9 +76,11 @@ export async function fillWindow(run: JobRun): Promise<void> {
     }
     // A long run of skips (budget, deadline) adds results with no wake of the main loop: store
     // them and continue as new here when due.
-    if (state.stored) {
-      await storeResults(run, false);
-      await continueAsNewIfDue(run);
-    }
+    if (state.stored) await storeAndContinueIfDue(run);
   }
+}
+
+async function storeAndContinueIfDue(run: JobRun): Promise<void> {
+  await storeResults(run, false);
+  await continueAsNewIfDue(run);
 }
