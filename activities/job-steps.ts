@@ -190,20 +190,22 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 
     /** A page of a round's chunk list, as `planJob` wrote it with `chunksInStorage`. */
     async readPlanChunks(input: ReadPlanChunksInput): Promise<ChunkRef[]> {
-      const lines = await readJsonLines<ChunkRef>(storage, input.chunksUri).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
-      });
+      const lines = await withHeartbeats(() => readJsonLines<ChunkRef>(storage, input.chunksUri)).catch(
+        (err: unknown) => {
+          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        },
+      );
       return lines.slice(input.offset, input.offset + input.limit);
     },
 
     /**
-     * Writes one part of the job's chunk results, once: a part that exists is left as it is (a retried
-     * or repeated store writes the same part; a part's number is never reused).
+     * Writes one part of the job's chunk results. A part's number is never reused within a job's
+     * run of workflows, so a retried store writes the same content again; a part left by an earlier
+     * job with the same id (started again, or reset) is overwritten, never taken for this one's.
      */
     async storeChunkResults(input: StoreChunkResultsInput): Promise<void> {
       const uri = chunkResultsUri(storage, input.jobId, input.part);
       try {
-        if (await storage.exists(uri)) return;
         await storage.writeAtomic(uri, jsonLines(input.results));
       } catch (err) {
         throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
@@ -278,7 +280,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
   }
 
   async function finalize(input: FinalizeInput): Promise<FinalizeResult> {
-    const stored = input.storedParts === undefined ? undefined : await storedRounds(input);
+    const stored = input.storedParts === undefined ? undefined : await withHeartbeats(() => storedRounds(input));
     const rounds = stored?.rounds ?? input.rounds;
     const report = await withHeartbeats(() =>
       finalizeJob(

@@ -1,10 +1,10 @@
 // A job's chunk results in storage (patch results-in-storage), on the paths where they are stored
 // outside the main loop's wake: a continue-as-new and a long run of skipped chunks.
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, extendJobDeadline, startBatchJob } from '../../src/client/job-client.ts';
-import { openStorage } from '../../src/storage/index.ts';
-import { ActivityGate, gatedWorker } from '../support/activity-gate.ts';
+import { openStorage, readSmallText } from '../../src/storage/index.ts';
+import { ActivityGate, gatedWorker, untilCancelHandled } from '../support/activity-gate.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 /** How many runs the workflow has had (1 + its continue-as-new). */
@@ -62,7 +62,43 @@ describe('chunk results in storage', () => {
     expect(summary.status).toBe('completed');
     expect(summary.rows).toBe(12);
     expect(await runCount(env, jobId)).toBeGreaterThan(1);
-  });
+  }, 600_000);
+
+  it('a cancel that arrives while the job stores its results to continue as new ends the job cancelled', async () => {
+    const jobId = `storage-cancel-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 12, { file: 'cancel-closing.jsonl' });
+    const store = new ActivityGate('storeChunkResults');
+    const worker = await gatedWorker(env, store);
+    const ended = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 1 },
+          maxActiveBatches: 2,
+          continueAsNewAfterEvents: 60,
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      await store.entered;
+      await handle.cancel();
+      await untilCancelHandled(env.conn.client, handle);
+      store.release();
+      return await handle.result().then(
+        () => 'completed',
+        (err: unknown) => (err instanceof WorkflowFailedError ? err.cause?.constructor.name : String(err)),
+      );
+    });
+    // Before, the run continued as new without the cancel request and the job completed.
+    expect(ended).toBe('CancelledFailure');
+    const report = JSON.parse(
+      await readSmallText(openStorage(env.storageRoot), openStorage(env.storageRoot).jobUri(jobId, 'report.json')),
+    ) as { status?: string; extra?: { status?: string } };
+    expect(report.extra?.status ?? report.status).toBe('cancelled');
+  }, 600_000);
 
   it('a long run of chunks skipped for the budget stores their results and continues as new in the skip loop', async () => {
     const jobId = `storage-skips-${Date.now()}`;
@@ -97,5 +133,5 @@ describe('chunk results in storage', () => {
     expect(parts.length).toBeGreaterThanOrEqual(3);
     expect(summary.chunksUri).toBeDefined();
     expect(await readJsonlFile(env.storageRoot, summary.chunksUri ?? '')).toHaveLength(chunks);
-  });
+  }, 600_000);
 });

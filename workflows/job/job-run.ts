@@ -1,6 +1,7 @@
 // A job once planned: its settings and its state, never optional, and what every step does to them
 // (record a chunk's result, publish progress). Created by `planJobRun` or from a resumed state.
 import {
+  CancellationScope,
   log,
   patched,
   proxyActivities,
@@ -209,7 +210,8 @@ export class JobRun {
     if (!now && waitMs > 0) {
       if (this.#publishDeferred) return;
       this.#publishDeferred = true;
-      void sleep(waitMs).then(
+      // Non-cancellable: in the cancel branch the root scope is cancelled, and a change would be dropped.
+      void CancellationScope.nonCancellable(() => sleep(waitMs)).then(
         () => {
           this.#publishDeferred = false;
           this.publish();

@@ -3,7 +3,7 @@
 // buffer (`state.results`) and go to storage 100 at a time as part `chunk-results/p<n>.jsonl`, each
 // part written once; a round's chunk list is read 200 chunks at a time. The pure functions are
 // tested in test/unit/stored-results.test.ts.
-import { ApplicationFailure, CancellationScope, condition } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, condition } from '@temporalio/workflow';
 import type { ChunkRef, ChunkResult, RowStatus, TokenUsage } from '../../common/job-types.ts';
 import type { StoredChunkResult } from '../../activities/job-steps.ts';
 import { FAILURE_TYPES } from '../../common/failures.ts';
@@ -160,7 +160,17 @@ export async function storeResults(run: JobRun, all: boolean): Promise<void> {
         ),
       );
     });
+    throwIfCancelled();
   }
+}
+
+/**
+ * A cancel that arrived during a non-cancellable store is taken now, in the cancel branch, instead
+ * of being carried away by a continue-as-new or followed by a launch. Where the current scope is
+ * non-cancellable (the cancel branch, finalize), nothing is thrown.
+ */
+export function throwIfCancelled(): void {
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Workflow cancelled');
 }
 
 /** The `i`-th chunk of the current round, from the loaded page or a newly read one. */
