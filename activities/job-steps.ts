@@ -1,8 +1,18 @@
+import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import { planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
-import type { BlobStorage } from '../src/storage/index.ts';
-import type { ChunkEnd, ChunkLimits, ModelPrice, RoundPlan, RowStatus, TokenUsage } from '../common/job-types.ts';
+import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
+import type {
+  ChunkEnd,
+  ChunkLimits,
+  ChunkRef,
+  ChunkResult,
+  ModelPrice,
+  RoundPlan,
+  RowStatus,
+  TokenUsage,
+} from '../common/job-types.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { downloadFile as download } from './download-file.ts';
 import { withHeartbeats } from './heartbeat.ts';
@@ -17,6 +27,8 @@ export interface PlanInput {
   readonly onInvalid: 'fail' | 'skip';
   readonly limits?: ChunkLimits | undefined;
   readonly prices?: Record<string, ModelPrice> | undefined;
+  /** Write the chunk list to storage and return none of it (`chunkCount`, `chunksUri`): see `readPlanChunks`. */
+  readonly chunksInStorage?: boolean | undefined;
 }
 
 /** Input of `planRetryRound`: the previous round's retry files become the next round's input. */
@@ -25,8 +37,29 @@ export interface PlanRetryInput {
   readonly round: number;
   readonly endpoint: string;
   readonly retryUris: readonly string[];
+  /** Stored result parts (`storeChunkResults`) whose retryable rows no round has taken; read before `retryUris`. */
+  readonly retryParts?: readonly number[] | undefined;
   readonly limits?: ChunkLimits | undefined;
   readonly prices?: Record<string, ModelPrice> | undefined;
+  readonly chunksInStorage?: boolean | undefined;
+}
+
+/** Input of `readPlanChunks`: a page of a round's chunk list. */
+export interface ReadPlanChunksInput {
+  readonly chunksUri: string;
+  /** Index of the first chunk of the page. */
+  readonly offset: number;
+  readonly limit: number;
+}
+
+/** A chunk result as a stored part holds it: `retryTaken` when a round took its retryable rows before it was stored. */
+export type StoredChunkResult = ChunkResult & { readonly retryTaken?: boolean | undefined };
+
+/** Input of `storeChunkResults`: one part of the job's chunk results, written once. */
+export interface StoreChunkResultsInput {
+  readonly jobId: string;
+  readonly part: number;
+  readonly results: readonly StoredChunkResult[];
 }
 
 /** Input of `collectChunk`. */
@@ -70,6 +103,8 @@ export interface FinalizeInput {
   readonly prices?: Record<string, ModelPrice> | undefined;
   readonly rejected?: { count: number; uri?: string | undefined } | undefined;
   readonly extra?: Record<string, unknown> | undefined;
+  /** The job's chunk results are in stored parts p0..p<n-1> (besides `rounds`): merge them and write `chunks.jsonl`. */
+  readonly storedParts?: number | undefined;
 }
 
 /** What `finalizeJob` returns. */
@@ -82,6 +117,8 @@ export interface FinalizeResult {
   readonly usage: TokenUsage;
   readonly costUsd: number;
   readonly syncCostUsd: number;
+  /** `chunks.jsonl`: every chunk's result, when they came from stored parts. */
+  readonly chunksUri?: string | undefined;
 }
 
 export const INVALID_INPUT_TYPE = FAILURE_TYPES.invalidInput;
@@ -103,7 +140,10 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           storage,
         ),
       );
-      return manifest;
+      if (!input.chunksInStorage) return manifest;
+      const chunksUri = storage.jobUri(input.jobId, `r${round}`, 'plan-chunks.jsonl');
+      await storage.writeAtomic(chunksUri, jsonLines(manifest.chunks));
+      return { ...manifest, chunks: [], chunkCount: manifest.chunks.length, chunksUri };
     } catch (err) {
       throw round === 1
         ? stepFailure(err, inputFix(storage.rootUri))
@@ -120,8 +160,9 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
     /** Merges the previous round's retry files and chunks them as round `round`. */
     async planRetryRound(input: PlanRetryInput): Promise<RoundPlan> {
       const inputUri = storage.jobUri(input.jobId, `r${input.round}`, 'retry-input.jsonl');
+      const partUris = (input.retryParts ?? []).map((part) => chunkResultsUri(storage, input.jobId, part));
       async function* merged(): AsyncGenerator<Uint8Array | string> {
-        for (const uri of input.retryUris) {
+        for (const uri of [...(await untakenRetryUris(storage, partUris)), ...input.retryUris]) {
           let last = 10;
           for await (const part of await storage.openRead(uri)) {
             if (part.length > 0) last = part[part.length - 1] ?? 10;
@@ -141,9 +182,34 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           onInvalid: 'skip',
           limits: input.limits,
           prices: input.prices,
+          chunksInStorage: input.chunksInStorage,
         },
         input.round,
       );
+    },
+
+    /** A page of a round's chunk list, as `planJob` wrote it with `chunksInStorage`. */
+    async readPlanChunks(input: ReadPlanChunksInput): Promise<ChunkRef[]> {
+      const lines = await withHeartbeats(() => readJsonLines<ChunkRef>(storage, input.chunksUri)).catch(
+        (err: unknown) => {
+          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        },
+      );
+      return lines.slice(input.offset, input.offset + input.limit);
+    },
+
+    /**
+     * Writes one part of the job's chunk results. A part's number is never reused within a job's
+     * run of workflows, so a retried store writes the same content again; a part left by an earlier
+     * job with the same id (started again, or reset) is overwritten, never taken for this one's.
+     */
+    async storeChunkResults(input: StoreChunkResultsInput): Promise<void> {
+      const uri = chunkResultsUri(storage, input.jobId, input.part);
+      try {
+        await storage.writeAtomic(uri, jsonLines(input.results));
+      } catch (err) {
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+      }
     },
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
@@ -214,12 +280,14 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
   }
 
   async function finalize(input: FinalizeInput): Promise<FinalizeResult> {
+    const stored = input.storedParts === undefined ? undefined : await withHeartbeats(() => storedRounds(input));
+    const rounds = stored?.rounds ?? input.rounds;
     const report = await withHeartbeats(() =>
       finalizeJob(
         {
           ...input,
           inputUri: resolveUri(storage, input.inputUri),
-          rounds: input.rounds.map((r) => ({
+          rounds: rounds.map((r) => ({
             round: r.round,
             chunks: r.chunks.map((c) => ({ ...c, batchId: c.batchId || null })),
           })),
@@ -236,8 +304,69 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
       usage: report.usage,
       costUsd: report.costUsd,
       syncCostUsd: report.syncCostUsd,
+      ...(stored ? { chunksUri: stored.chunksUri } : {}),
     };
   }
+
+  /** The stored parts merged with `input.rounds` (the first result of a chunk counts), and chunks.jsonl written. */
+  async function storedRounds(input: FinalizeInput): Promise<{ rounds: FinalizeInput['rounds']; chunksUri: string }> {
+    const seen = new Set<string>();
+    const results: ChunkResult[] = [];
+    for (let part = 0; part < (input.storedParts ?? 0); part++) {
+      for (const { retryTaken: _taken, ...r } of await readJsonLines<StoredChunkResult>(
+        storage,
+        chunkResultsUri(storage, input.jobId, part),
+      )) {
+        const key = `r${r.round}/c${r.index}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        results.push(r);
+      }
+    }
+    const chunksUri = storage.jobUri(input.jobId, 'chunks.jsonl');
+    await storage.writeAtomic(chunksUri, jsonLines(results));
+    const byRound = new Map<number, { index: number; recordsUri: string; batchId: string }[]>();
+    for (const r of input.rounds) byRound.set(r.round, [...r.chunks]);
+    for (const r of results) {
+      if (r.recordsUri === '') continue;
+      const chunks = byRound.get(r.round) ?? [];
+      chunks.push({ index: r.index, recordsUri: r.recordsUri, batchId: r.batchIds.at(-1) ?? '' });
+      byRound.set(r.round, chunks);
+    }
+    const rounds = [...byRound.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([round, chunks]) => ({ round, chunks: chunks.sort((a, b) => a.index - b.index) }));
+    return { rounds, chunksUri };
+  }
+}
+
+/** `<job dir>/chunk-results/p<part>.jsonl`: one part of a job's chunk results. */
+function chunkResultsUri(storage: BlobStorage, jobId: string, part: number): string {
+  return storage.jobUri(jobId, 'chunk-results', `p${part}.jsonl`);
+}
+
+/** The retry files of the stored results whose rows no round has taken yet, part by part. */
+async function untakenRetryUris(storage: BlobStorage, partUris: readonly string[]): Promise<string[]> {
+  const uris: string[] = [];
+  for (const uri of partUris) {
+    for (const r of await readJsonLines<StoredChunkResult>(storage, uri)) {
+      if (r.retryCount > 0 && r.retryUri && !r.retryTaken) uris.push(r.retryUri);
+    }
+  }
+  return uris;
+}
+
+/** One JSON line per item, as `writeAtomic`'s source. */
+function jsonLines(items: readonly unknown[]): AsyncIterable<string> {
+  return Readable.from(items.map((item) => `${JSON.stringify(item)}\n`)) as AsyncIterable<string>;
+}
+
+/** A small JSONL file (a plan's chunk list, a part of chunk results), parsed. */
+async function readJsonLines<T>(storage: BlobStorage, uri: string): Promise<T[]> {
+  return (await readSmallText(storage, uri))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
 }
 
 /** A bare path is taken relative to the storage root; URIs pass through. */

@@ -140,7 +140,12 @@ export interface RoundPlan {
   readonly totalBytes: number;
   readonly estimatedInputTokens: number;
   readonly estimatedCostUsd: number;
+  /** The round's chunks; empty when they are in storage (`chunksUri`), read a page at a time. */
   readonly chunks: readonly ChunkRef[];
+  /** How many chunks the round has, when `chunks` is not the whole list. */
+  readonly chunkCount?: number | undefined;
+  /** The round's chunks, one `ChunkRef` per line, when they are kept in storage. */
+  readonly chunksUri?: string | undefined;
   readonly rejected: { readonly count: number; readonly uri?: string | undefined };
 }
 
@@ -288,7 +293,12 @@ export interface JobSummary {
   readonly usage: TokenUsage;
   readonly costUsd: number;
   readonly syncCostUsd: number;
+  /** The job's batch ids: every one, or (jobs that keep their results in storage) the newest 100. */
   readonly batchIds: readonly string[];
+  /** How many batches the job created, when `batchIds` may be only the newest. */
+  readonly batchCount?: number | undefined;
+  /** Every chunk's result (one `ChunkResult` per line), when the job keeps them in storage. */
+  readonly chunksUri?: string | undefined;
   readonly skippedForBudget: number;
   readonly rejected: number;
   readonly resultsUri: string;

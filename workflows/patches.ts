@@ -157,3 +157,23 @@ export const NO_LAUNCH_AFTER_CANCEL = 'no-launch-after-cancel';
  * refresh. Older: every history recorded before 2026-12-02 (v2-webhook-wake re-polls on each hint).
  */
 export const WEBHOOK_WAKE_CONFIRMS = 'webhook-wake-confirms';
+
+/**
+ * The job keeps its chunk results in storage (`chunk-results/p<n>.jsonl`, 100 at a time, each
+ * part written once) and its round's chunk list too (read 200 at a time), so that its state, its
+ * continue-as-new input, its finalize input and its summary stay small whatever the chunk count.
+ * Decided once, at planning: a job planned before it keeps its whole lists in state to the end.
+ * Older: every history recorded before 2026-12-02.
+ */
+export const RESULTS_IN_STORAGE = 'results-in-storage';
+
+/**
+ * A job that keeps its results in storage wakes more cheaply: one timer for "no chunk reported
+ * for a while" is kept across the main loop's wakes (instead of a timer on every wait), and the
+ * search attributes are upserted only when their values change, at most every 5 s of workflow
+ * time (a change of phase at once). The sliding window also stores results and continues as new
+ * when due after each launch (while chunks end as fast as they start, it runs the round alone).
+ * Checked only with results-in-storage. Older: every history recorded before 2026-12-02 00:30
+ * (v2-results-in-storage among them).
+ */
+export const LEAN_JOB_WAKES = 'lean-job-wakes';

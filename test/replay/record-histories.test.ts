@@ -458,6 +458,26 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
   );
 
   recordIt(
+    'v2-results-in-storage',
+    'chunk results and chunk lists in storage: a retry round from stored parts, continue-as-new, finalize from parts',
+    { rowsPerSecond: 'instant', rowErrors: { server_error: 0.2 } },
+    {
+      rows: 60,
+      input: { limits: { maxRequests: 10 }, maxActiveBatches: 2, maxRounds: 2, continueAsNewAfterEvents: 60 },
+    },
+  );
+
+  recordIt(
+    'v2-lean-wakes',
+    'results in storage with lean wakes: one quiet-check timer across wakes, search attributes upserted when they change (deferred within 5 s)',
+    { rowsPerSecond: 4 },
+    {
+      rows: 200,
+      input: { limits: { maxRequests: 50 }, maxActiveBatches: 4, maxRounds: 1 },
+    },
+  );
+
+  recordIt(
     'v2-webhook-wake',
     "a batch.completed webhook ends the chunk's wait at once (slow polls): one confirming poll, then the collect",
     { finalizingSeconds: 2 },

@@ -7,7 +7,9 @@ import { CANCEL_RECOVERS_ENDED_CHUNKS, CANCEL_TERMINATES_STUCK_CHUNKS } from '..
 import { skipChunk } from './chunks.ts';
 import { finish } from './finish.ts';
 import type { JobRun } from './job-run.ts';
+import { chunkCount } from './job-state.ts';
 import { recoverEndedChunks } from './lost-chunks.ts';
+import { chunkAt, storeResults } from './stored-results.ts';
 
 /** How often, at most, a cancelling job checks that its chunks still run. */
 const CANCEL_CHECK_MS = 5 * 60_000;
@@ -25,10 +27,11 @@ export async function finishCancelled(run: JobRun): Promise<void> {
   await cancelChunks(run.activeIds);
   if (patched(CANCEL_RECOVERS_ENDED_CHUNKS)) await untilChunksEnd(run);
   else await condition(() => run.activeIds.length === 0);
-  while (s.nextChunk < s.plan.chunks.length) {
-    const chunk = s.plan.chunks[s.nextChunk] as ChunkRef;
+  while (s.nextChunk < chunkCount(s)) {
+    const chunk = s.stored ? await chunkAt(run, s.nextChunk) : (s.plan.chunks[s.nextChunk] as ChunkRef);
     s.nextChunk += 1;
     await skipChunk(run, chunk, 'cancelled');
+    if (s.stored) await storeResults(run, false);
   }
   await finish(run, 'cancelled');
 }

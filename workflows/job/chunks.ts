@@ -37,15 +37,18 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
       },
     ],
   );
-  run.record({
-    round: state.round,
-    index: chunk.index,
-    end: 'not_submitted',
-    batchIds: [],
-    estimatedCostUsd: chunk.estimatedCostUsd,
-    reason,
-    ...outcome,
-  });
+  run.record(
+    {
+      round: state.round,
+      index: chunk.index,
+      end: 'not_submitted',
+      batchIds: [],
+      estimatedCostUsd: chunk.estimatedCostUsd,
+      reason,
+      ...outcome,
+    },
+    false,
+  );
 }
 
 /** Starts the chunk's workflow; it reports by signal, and its result covers a lost signal. */
@@ -56,6 +59,7 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
   const workflowId = chunkWorkflowId(jobId, round, chunk.index);
   state.active[workflowId] = { round, index: chunk.index, phase: 'uploading', done: 0, total: chunk.requests };
   (state.chunkUris ??= {})[workflowId] = chunk.uri;
+  if (state.chunkCosts) state.chunkCosts[workflowId] = chunk.estimatedCostUsd;
   const startedWithDeadline = job.deadline.ms;
   const handle = await startChild(openAIBatchChunk, {
     workflowId,

@@ -34,6 +34,8 @@ export class Deadline {
    * was cancelled or never submitted. No more rounds start then.
    */
   cut(state: JobState): boolean {
+    const stored = state.stored;
+    if (stored) return state.deadlineHit || stored.deadlineSkips > 0 || (this.passed() && stored.cutEnds > 0);
     return state.deadlineHit || state.results.some((r) => r.reason === 'deadline' || (this.passed() && cutEnd(r)));
   }
 

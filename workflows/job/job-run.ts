@@ -1,13 +1,16 @@
 // A job once planned: its settings and its state, never optional, and what every step does to them
 // (record a chunk's result, publish progress). Created by `planJobRun` or from a resumed state.
 import {
+  CancellationScope,
   log,
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { BatchActivities } from '../../activities/create-batch-activities.ts';
 import {
   chunkWorkflowId,
@@ -33,10 +36,20 @@ import {
   keywordWithinBudget,
   MODEL,
 } from '../../common/search-attributes.ts';
-import { PUBLISH_BATCH_IDS_ON_PROGRESS, PUBLISH_PROGRESS_ON_CHUNK_PROGRESS } from '../patches.ts';
+import {
+  LEAN_JOB_WAKES,
+  PUBLISH_BATCH_IDS_ON_PROGRESS,
+  PUBLISH_PROGRESS_ON_CHUNK_PROGRESS,
+  RESULTS_IN_STORAGE,
+} from '../patches.ts';
 import { Deadline } from './deadline.ts';
 import { allBatchIds, jobProgress, progressMarkdown, resultKey, type JobState } from './job-state.ts';
 import { RetryNow } from './retry-now.ts';
+import { addToTotals, newStoredResults, untilIdle } from './stored-results.ts';
+import { QuietCheck } from './quiet-check.ts';
+
+/** With lean-job-wakes: the search attributes move at most this often (workflow time), a new phase at once. */
+export const PUBLISH_EVERY_MS = 5_000;
 import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 
 function activities(heartbeatTimeoutMs: number) {
@@ -84,6 +97,14 @@ export class JobRun {
   closing = false;
   /** The progress percent last published in the search attributes (this run). */
   private publishedPercent = -1;
+  /** A step on the stored results (a part's store, a retry round's take) is under way. */
+  #resultsBusy = false;
+  /** With lean-job-wakes: the values last upserted, and when. */
+  #published = { key: '', atMs: -Infinity };
+  /** With lean-job-wakes: a timer will publish a change that came too soon after the last upsert. */
+  #publishDeferred = false;
+  /** With lean-job-wakes: the main loop's check for chunks that ended without reporting. */
+  readonly quietCheck: QuietCheck;
 
   readonly job: JobSettings;
   readonly state: JobState;
@@ -91,6 +112,7 @@ export class JobRun {
   constructor(job: JobSettings, state: JobState) {
     this.job = job;
     this.state = state;
+    this.quietCheck = new QuietCheck(job.wait.progressRefreshMs * 2);
   }
 
   get activeIds(): string[] {
@@ -119,11 +141,20 @@ export class JobRun {
       this.publish();
   }
 
-  /** A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts. */
-  record(result: ChunkResult): void {
+  /**
+   * A chunk's result (its done signal, its workflow's result, or a recovery): the first one counts.
+   * `launched` is false for a chunk recorded without a workflow (skipped).
+   */
+  record(result: ChunkResult, launched = true): void {
     const s = this.state;
     const id = chunkWorkflowId(this.job.jobId, result.round, result.index);
     if (s.results.some((r) => resultKey(r.round, r.index) === resultKey(result.round, result.index))) return;
+    if (s.stored) {
+      // Stored results are not searched: a launched chunk counts while it is active, once.
+      if (launched && !s.active[id]) return;
+      addToTotals(s.stored, result);
+      if (s.chunkCosts) delete s.chunkCosts[id];
+    }
     s.results.push(result);
     s.observedAtMs = Date.now();
     delete s.active[id];
@@ -138,18 +169,61 @@ export class JobRun {
     this.doneEvents += 1;
   }
 
+  /** Runs `step` on the stored results when no other step is under way (a store, a retry round's take). */
+  async exclusive<T>(step: () => Promise<T>): Promise<T> {
+    await untilIdle(() => this.#resultsBusy);
+    this.#resultsBusy = true;
+    try {
+      return await step();
+    } finally {
+      this.#resultsBusy = false;
+    }
+  }
+
   /** Sets the phase (when given) and publishes progress: current details and search attributes. */
   publish(phase?: JobPhase): void {
     if (phase) this.state.phase = phase;
     const progress = this.progress();
     this.publishedPercent = progress.percent;
     setCurrentDetails(progressMarkdown(progress, Date.now()));
-    upsertSearchAttributes([
+    const attributes: SearchAttributeUpdatePair[] = [
       { key: JOB_STATUS, value: this.state.phase },
       { key: JOB_PROGRESS, value: progress.percent },
       // A value is capped at 2 KiB: the active chunks' ids first, then the newest.
       { key: BATCH_IDS, value: publishedBatchIds(this.state) },
-    ]);
+    ];
+    if (this.state.stored && patched(LEAN_JOB_WAKES)) {
+      this.#publishLean(attributes, phase !== undefined);
+      return;
+    }
+    upsertSearchAttributes(attributes);
+  }
+
+  /**
+   * Upserts the attributes when their values changed: at once for a new phase, else at most every
+   * {@link PUBLISH_EVERY_MS}; a change within that is upserted by a timer when it ends.
+   */
+  #publishLean(attributes: SearchAttributeUpdatePair[], now: boolean): void {
+    const key = JSON.stringify(attributes.map((a) => a.value));
+    if (key === this.#published.key) return;
+    const waitMs = this.#published.atMs + PUBLISH_EVERY_MS - Date.now();
+    if (!now && waitMs > 0) {
+      if (this.#publishDeferred) return;
+      this.#publishDeferred = true;
+      // Non-cancellable: in the cancel branch the root scope is cancelled, and a change would be dropped.
+      void CancellationScope.nonCancellable(() => sleep(waitMs)).then(
+        () => {
+          this.#publishDeferred = false;
+          this.publish();
+        },
+        () => {
+          this.#publishDeferred = false;
+        },
+      );
+      return;
+    }
+    this.#published = { key, atMs: Date.now() };
+    upsertSearchAttributes(attributes);
   }
 }
 
@@ -169,6 +243,8 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     { key: ENDPOINT, value: input.endpoint },
     ...(input.name ? [{ key: JOB_NAME, value: keywordWithinBudget(input.name) }] : []),
   ]);
+  // Decided once: the job keeps its results and chunk lists in storage to its end (the state says so).
+  const inStorage = patched(RESULTS_IN_STORAGE);
   const plan = await job.act.planJob.executeWithOptions({ summary: `validate and plan ${input.inputUri}` }, [
     {
       jobId,
@@ -177,6 +253,7 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
       onInvalid: input.onInvalid ?? 'fail',
       limits: input.limits,
       prices: input.prices,
+      ...(inStorage ? { chunksInStorage: true } : {}),
     },
   ]);
   const state: JobState = {
@@ -197,6 +274,7 @@ export async function planJobRun(job: JobSettings): Promise<JobRun> {
     deadlineHit: false,
     roundStartedAtMs: Date.now(),
     retried: [],
+    ...(inStorage ? { stored: newStoredResults(), chunkCosts: {} } : {}),
   };
   upsertSearchAttributes([{ key: MODEL, value: keywordWithinBudget(plan.model) }]);
   return new JobRun(job, state);

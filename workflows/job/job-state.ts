@@ -1,7 +1,9 @@
 // The job workflow's state and the pure functions over it. Carried across continue-as-new.
 import { ZERO_USAGE } from '../empty-chunk-result.ts';
+import { roundTotals, type StoredResults } from './stored-results.ts';
 import type {
   ChunkProgress,
+  ChunkRef,
   ChunkResult,
   JobProgress,
   JobPhase,
@@ -22,11 +24,21 @@ export interface JobState {
   phase: JobPhase;
   round: number;
   plan: RoundPlan;
-  /** Index in `plan.chunks` of the next chunk to launch. */
+  /** Index in the round's chunk list of the next chunk to launch. */
   nextChunk: number;
   /** Launched and not yet reported done, by chunk workflow id. */
   active: Record<string, ChunkProgress>;
+  /** Every chunk result; with `stored`, only those not in storage yet (at most about 100). */
   results: ChunkResult[];
+  /**
+   * Present when the job keeps its chunk results and chunk lists in storage (patch
+   * results-in-storage; decided at planning): the totals, and the parts' references.
+   */
+  stored?: StoredResults;
+  /** With `stored`: the loaded page of the round's chunk list (`plan.chunksUri`); not carried across continue-as-new. */
+  planPage?: { readonly offset: number; readonly chunks: readonly ChunkRef[] } | undefined;
+  /** With `stored`: the estimated cost of each launched chunk, by workflow id (a lost chunk's result needs it). */
+  chunkCosts?: Record<string, number>;
   committedCostUsd: number;
   skippedForBudget: number;
   deadlineHit: boolean;
@@ -69,6 +81,16 @@ export function pendingRetries(state: JobState): ChunkResult[] {
   return state.results.filter((r) => r.retryCount > 0 && r.retryUri && !retried.has(resultKey(r.round, r.index)));
 }
 
+/** Whether any finished chunk has retryable rows that no round has taken (buffered or stored). */
+export function hasPendingRetries(state: JobState): boolean {
+  return pendingRetries(state).length > 0 || (state.stored?.retryParts.length ?? 0) > 0;
+}
+
+/** How many chunks the current round has (its list may be in storage). */
+export function chunkCount(state: JobState): number {
+  return state.plan.chunkCount ?? state.plan.chunks.length;
+}
+
 export function sumCounts(results: readonly ChunkResult[]): Partial<Record<RowStatus, number>> {
   const counts: Partial<Record<RowStatus, number>> = {};
   for (const r of results) {
@@ -90,21 +112,19 @@ export function sumUsage(results: readonly ChunkResult[]): TokenUsage {
 }
 
 export function allBatchIds(state: JobState): string[] {
-  const ids = state.results.flatMap((r) => r.batchIds);
+  const ids = state.stored ? [...state.stored.recentBatchIds] : state.results.flatMap((r) => r.batchIds);
   for (const p of Object.values(state.active)) if (p.batchId && !ids.includes(p.batchId)) ids.push(p.batchId);
   return ids;
 }
 
 /** The `progress` query's answer at `nowMs` (workflow time). */
 export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number): JobProgress {
-  const roundResults = state.results.filter((r) => r.round === state.round);
-  const chunkRows = new Map(state.plan.chunks.map((c) => [c.index, c.requests]));
+  const round = roundSoFar(state);
   const active = Object.values(state.active);
   // Chunks of an earlier round may still run (after a `retryFailedRows` update): they are listed,
   // but the round's percentage counts only its own rows.
   const rowsDone =
-    roundResults.reduce((n, r) => n + (chunkRows.get(r.index) ?? 0), 0) +
-    active.filter((p) => p.round === state.round).reduce((n, p) => n + Math.min(p.done, p.total), 0);
+    round.rows + active.filter((p) => p.round === state.round).reduce((n, p) => n + Math.min(p.done, p.total), 0);
   const total = state.plan.totalRequests;
   const finished = state.phase === 'completed' || state.phase === 'cancelled';
   return {
@@ -128,16 +148,37 @@ export function jobProgress(state: JobState, nowMs: number, deadlineMs?: number)
         ? undefined
         : etaMs(rowsDone, total, state.roundStartedAtMs ?? state.startedAtMs, state.observedAtMs ?? nowMs, nowMs),
     chunks: {
-      planned: state.plan.chunks.length,
+      planned: chunkCount(state),
       active: active.length,
-      done: roundResults.filter((r) => r.end !== 'not_submitted').length,
-      skipped: roundResults.filter((r) => r.end === 'not_submitted').length,
+      done: round.done,
+      skipped: round.skipped,
     },
-    counts: sumCounts(state.results.filter((r) => r.round === state.round)),
-    usage: sumUsage(state.results),
+    counts: round.counts,
+    usage: state.stored ? state.stored.usage : sumUsage(state.results),
     estimatedCostUsd: state.committedCostUsd,
     batchIds: allBatchIds(state),
     active,
+  };
+}
+
+/** The current round's finished chunks: rows, chunks done and skipped, row counts. */
+function roundSoFar(state: JobState): {
+  rows: number;
+  done: number;
+  skipped: number;
+  counts: Partial<Record<RowStatus, number>>;
+} {
+  if (state.stored) {
+    const t = roundTotals(state.stored, state.round);
+    return { rows: t.rows, done: t.chunks - t.skipped, skipped: t.skipped, counts: { ...t.counts } };
+  }
+  const roundResults = state.results.filter((r) => r.round === state.round);
+  const chunkRows = new Map(state.plan.chunks.map((c) => [c.index, c.requests]));
+  return {
+    rows: roundResults.reduce((n, r) => n + (chunkRows.get(r.index) ?? 0), 0),
+    done: roundResults.filter((r) => r.end !== 'not_submitted').length,
+    skipped: roundResults.filter((r) => r.end === 'not_submitted').length,
+    counts: sumCounts(roundResults),
   };
 }
 

@@ -19,8 +19,8 @@ import {
 import { finishCancelled } from './cancel.ts';
 import { fatalFailure, finishOnce } from './finish.ts';
 import { JobRun, jobSettings, planJobRun } from './job-run.ts';
-import { pendingRetries, planningProgress, type JobState } from './job-state.ts';
-import { STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
+import { hasPendingRetries, planningProgress, type JobState } from './job-state.ts';
+import { CLOSING, STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
 import { runRound } from './round.ts';
 import { startNextRound } from './next-round.ts';
 import { type RefusableUpdate, updateRejected } from '../../common/failures.ts';
@@ -54,7 +54,8 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       validator: (request) =>
         refuseIf(
           'extendDeadline',
-          deadline.whyNoExtension((request as Partial<ExtendDeadlineRequest> | undefined)?.deadline, run?.state),
+          (run?.closing ? CLOSING : undefined) ??
+            deadline.whyNoExtension((request as Partial<ExtendDeadlineRequest> | undefined)?.deadline, run?.state),
         ),
     },
   );
@@ -65,8 +66,7 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
     // Rounds: the first, then retry rounds while rows are retryable and nothing stops the job.
     for (;;) {
       await runRound(run);
-      if (pendingRetries(state).length === 0 || state.round >= job.maxRounds || deadline.cut(state) || state.fatal)
-        break;
+      if (!hasPendingRetries(state) || state.round >= job.maxRounds || deadline.cut(state) || state.fatal) break;
       const started = await startNextRound(run);
       await retryNow.answer(run, started);
       if (!started) break;

@@ -91,7 +91,7 @@ export async function recordLostChunk(run: JobRun, workflowId: string, reason: s
   if (!s.active[workflowId]) return;
   run.record({
     ...lostChunkResult(progress, batchId, end, reason),
-    estimatedCostUsd: planned?.estimatedCostUsd ?? 0,
+    estimatedCostUsd: s.chunkCosts?.[workflowId] ?? planned?.estimatedCostUsd ?? 0,
     ...outcome,
   });
 }

@@ -5,7 +5,7 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { RetryNowResult } from '../../common/job-types.ts';
 import type { JobRun } from './job-run.ts';
-import { pendingRetries, utcMinute } from './job-state.ts';
+import { chunkCount, hasPendingRetries, utcMinute } from './job-state.ts';
 import { startNextRound } from './next-round.ts';
 import { updateRejected } from '../../common/failures.ts';
 
@@ -76,16 +76,16 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
   // The cancel branch publishes 'running' while it waits for its chunks: no round starts then.
   if (CancellationScope.current().consideredCancelled) return JOB_CANCELLED;
   if (busy && run.job.retryNow.busy) return 'a retry round is already being started';
-  if (run.closing) return 'the job is continuing as new; ask again in a few seconds';
+  if (run.closing) return CLOSING;
   if (state.fatal) return `the job stopped submitting: ${state.fatal.message}`;
   if (deadline.passed()) return `the deadline (${utcMinute(deadline.ms ?? 0)}) passed; the job is finishing`;
-  const waiting = state.plan.chunks.length - state.nextChunk;
+  const waiting = chunkCount(state) - state.nextChunk;
   if (waiting > 0) {
     // Those chunks belong to the current round; a new round now would leave them unsubmitted.
     return chunksWaitingReason(state.round, waiting, maxActive);
   }
   if (state.round >= maxRounds) return lastRoundReason(state.round, maxRounds);
-  if (pendingRetries(state).length === 0) {
+  if (!hasPendingRetries(state)) {
     const running = run.activeIds.length;
     return noRetryableRowsReason(running);
   }
@@ -112,6 +112,9 @@ function noRetryableRowsReason(running: number): string {
     'retryable rows are resubmitted when the round ends'
   );
 }
+
+/** Why an update is refused while the run continues as new (one accepted then could be cut off). */
+export const CLOSING = 'the job is continuing as new; ask again in a few seconds';
 
 /** Why retryFailedRows is refused once the job is cancelled. */
 const JOB_CANCELLED = 'the job was cancelled; it records what was done and ends';

@@ -2,10 +2,12 @@
 // admitted (launched) or skipped with the reason. `admit` is pure; `fillWindow` acts on it.
 import { CancellationScope, CancelledFailure, isCancellation, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
-import { NO_LAUNCH_AFTER_CANCEL, SKIP_SURVIVES_CANCEL } from '../patches.ts';
+import { LEAN_JOB_WAKES, NO_LAUNCH_AFTER_CANCEL, SKIP_SURVIVES_CANCEL } from '../patches.ts';
 import { launchChunk, skipChunk } from './chunks.ts';
+import { continueAsNewIfDue } from './continue-as-new.ts';
 import type { JobRun } from './job-run.ts';
-import type { JobState } from './job-state.ts';
+import { chunkCount, type JobState } from './job-state.ts';
+import { chunkAt, storeResults } from './stored-results.ts';
 
 /** Why a chunk is recorded as not submitted instead of launched. */
 export type SkipReason = 'budget' | 'deadline' | 'cancelled' | 'stopped';
@@ -43,8 +45,9 @@ export function admit(
 export async function fillWindow(run: JobRun): Promise<void> {
   const { state, job } = run;
   // state.plan is read afresh on each pass: a retryFailedRows update may start the next round.
-  while (run.activeIds.length < job.maxActive && state.nextChunk < state.plan.chunks.length) {
-    const chunk = state.plan.chunks[state.nextChunk] as ChunkRef;
+  while (run.activeIds.length < job.maxActive && state.nextChunk < chunkCount(state)) {
+    // Chunk lists in storage are read a page at a time; an old job's is whole in its state.
+    const chunk = state.stored ? await chunkAt(run, state.nextChunk) : (state.plan.chunks[state.nextChunk] as ChunkRef);
     state.nextChunk += 1;
     const admission = admit(state, chunk, Date.now(), {
       deadlineMs: job.deadline.ms,
@@ -60,6 +63,9 @@ export async function fillWindow(run: JobRun): Promise<void> {
       }
       state.committedCostUsd += chunk.estimatedCostUsd;
       await launchChunk(run, chunk);
+      // While chunks end as fast as they start, this loop runs the round alone: results arrive
+      // by signal meanwhile, so they are stored and the run continues as new here too.
+      if (state.stored && patched(LEAN_JOB_WAKES)) await storeAndContinueIfDue(run);
       continue;
     }
     if (admission.skip === 'deadline') job.deadline.markCut(state);
@@ -75,5 +81,13 @@ export async function fillWindow(run: JobRun): Promise<void> {
       }
       throw err;
     }
+    // A long run of skips (budget, deadline) adds results with no wake of the main loop: store
+    // them and continue as new here when due.
+    if (state.stored) await storeAndContinueIfDue(run);
   }
+}
+
+async function storeAndContinueIfDue(run: JobRun): Promise<void> {
+  await storeResults(run, false);
+  await continueAsNewIfDue(run);
 }
