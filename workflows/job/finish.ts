@@ -75,7 +75,11 @@ async function finishStored(run: JobRun, status: JobSummary['status'], stored: S
 /** The job's end in the worker's metrics (not emitted on replay). */
 function recordEnd(run: JobRun, status: JobSummary['status'], final: FinalizeResult): void {
   const { state: s, job } = run;
-  recordJobEnd(jobLabels(job.input.name, job.input.endpoint, s.model), { ...final, status }, Date.now() - s.startedAtMs);
+  recordJobEnd(
+    jobLabels(job.input.name, job.input.endpoint, s.model),
+    { ...final, status },
+    Date.now() - s.startedAtMs,
+  );
 }
 
 const FINALIZE_SUMMARY = { summary: 'merge the rounds into results.jsonl, failures.jsonl and report.json' };
