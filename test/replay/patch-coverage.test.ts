@@ -12,10 +12,6 @@ const dir = new URL('histories/', import.meta.url);
  * short: an id leaves the list as soon as a scenario in record-histories.test.ts records it.
  */
 const NOT_RECORDED: Readonly<Record<string, string>> = {
-  // Checked only when a chunk sends its done signal from an already-cancelled scope: a cancel that
-  // lands between the chunk's last activity and its signal, within one workflow task. No knob or
-  // gate produces that timing reliably (the cancel path itself runs in a non-cancellable scope).
-  [patches.DONE_SIGNAL_UNCANCELLABLE]: 'a cancel within the workflow task that sends the done signal',
   // Checked only on a resubmission 15 min (INPUT_TTL_MARGIN_MS) or less before the input file's
   // TTL ends; the shortest TTL the options accept is maxPollMs + 30 min, so a recording would have
   // to keep a chunk resubmitting for over 15 minutes.

@@ -21,6 +21,7 @@ import { devServer } from '../support/temporal.ts';
 import { deliverBatchEvent, startTestReceiver } from '../support/webhook-receiver.ts';
 import { until } from '../support/until.ts';
 import { cancelWithChunkReport } from '../support/cancel-with-report.ts';
+import { cancelChunkAsItEnds } from '../support/cancel-chunk-as-it-ends.ts';
 
 const record = process.env['RECORD_HISTORIES'] === '1';
 const only = process.env['RECORD_ONLY']?.split(',').filter(Boolean);
@@ -455,6 +456,13 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
     "a cancel in the same job workflow task as a chunk's report: the chunk not yet started is recorded cancelled",
     { rowsPerSecond: 25 },
     { input: { maxActiveBatches: 1 }, runJob: (handle, jobId, env) => cancelWithChunkReport(env, handle, jobId) },
+  );
+
+  recordIt(
+    'v2-cancel-as-it-ends',
+    'a chunk cancelled in the workflow task in which its collect completes still sends its done signal',
+    { faults: { 'files.content': { latencyMs: 6_000 } } },
+    { rows: 100, runJob: (handle, jobId, env) => cancelChunkAsItEnds(env, handle, jobId) },
   );
 
   recordIt(
