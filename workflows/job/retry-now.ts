@@ -82,6 +82,8 @@ export function whyNoRetryNow(run: JobRun, busy = true): string | undefined {
   const waiting = chunkCount(state) - state.nextChunk;
   if (waiting > 0) {
     // Those chunks belong to the current round; a new round now would leave them unsubmitted.
+    // With free slots they are being started (a job with its chunk list in storage reads it first).
+    if (run.activeIds.length < maxActive) return chunksStartingReason(state.round, waiting);
     return chunksWaitingReason(state.round, waiting, maxActive);
   }
   if (state.round >= maxRounds) return lastRoundReason(state.round, maxRounds);
@@ -97,6 +99,10 @@ function chunksWaitingReason(round: number, waiting: number, maxActive: number):
     `round ${round} still has ${waiting} chunk(s) waiting for a free slot (maxActiveBatches ${maxActive}); ` +
     'ask again once they are submitted'
   );
+}
+
+function chunksStartingReason(round: number, starting: number): string {
+  return `round ${round} is still starting ${starting} chunk(s); ask again in a few seconds`;
 }
 
 function lastRoundReason(round: number, maxRounds: number): string {
