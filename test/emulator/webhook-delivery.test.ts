@@ -51,7 +51,8 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint();
     fx.emulator.setConfig({ webhooks: { url: endpoint.url } });
     const created = await batch([chatLine('a'), chatLine('b')]);
-    await until('the delivery', () => Promise.resolve(endpoint.received.length === 1));
+    // The endpoint records a request before its answer reaches the emulator: wait for the emulator's count.
+    await until('the delivery', () => Promise.resolve(fx.emulator.webhooks().delivered === 1));
     const [delivery] = endpoint.received;
     const verifier = new OpenAI({ apiKey: 'unused', baseURL: fx.emulator.baseURL });
     const event = (await verifier.webhooks.unwrap(
@@ -70,7 +71,8 @@ describe('the emulator delivers batch webhooks', () => {
     endpoint = await startEndpoint([500, 400]);
     fx.emulator.setConfig({ webhooks: { url: endpoint.url, retryDelaysMs: [50, 50, 50] } });
     await batch([chatLine('a')]);
-    await until('three attempts', () => Promise.resolve(endpoint.received.length === 3));
+    await until('the delivery', () => Promise.resolve(fx.emulator.webhooks().delivered === 1));
+    expect(endpoint.received).toHaveLength(3);
     expect(new Set(endpoint.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     const [event] = fx.emulator.webhooks().events;
     expect(event?.attempts.map((a) => a.status)).toEqual([500, 400, 200]);
@@ -92,11 +94,12 @@ describe('the emulator delivers batch webhooks', () => {
     await until('raised', () => Promise.resolve(fx.emulator.webhooks().eventsRaised === 1));
     fx.emulator.setConfig({ webhooks: { lostRate: 0, duplicateRate: 1 } });
     const invalid = await batch(['not json']);
-    await until('two copies', () => Promise.resolve(endpoint.received.length === 2));
+    await until('two copies', () => Promise.resolve(fx.emulator.webhooks().attempts === 2));
     fx.emulator.setConfig({ webhooks: { duplicateRate: 0 }, rowsPerSecond: 0.01 });
     const cancelled = await batch([chatLine('a'), chatLine('b')]);
     await fx.client.batches.cancel(cancelled.id);
-    await until('the cancel event', () => Promise.resolve(endpoint.received.length === 3));
+    await until('the cancel event', () => Promise.resolve(fx.emulator.webhooks().attempts === 3));
+    expect(endpoint.received).toHaveLength(3);
     const types = fx.emulator.webhooks().events.map((e) => [e.batchId, e.type, e.lost, e.attempts.length]);
     expect(types).toEqual([
       [lost.id, 'batch.completed', true, 0],

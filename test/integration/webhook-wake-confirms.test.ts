@@ -123,10 +123,11 @@ describe('a webhook hint that comes before the batch ends', () => {
       [...retryDelaysMs].every((d) => d === WAIT.minPollMs),
       `retry delays ${[...retryDelaysMs].join(', ')}`,
     ).toBe(true);
-    // The schedule resumes in a new wait, which a later hint could wake again.
-    await until(
-      'the next wait is scheduled',
-      async () => (await history()).filter(isWait).length > events.filter(isWait).length,
+    // The schedule resumes in a new wait, which a later hint could wake again. It is found by its
+    // place after the confirming wait's completion: it may already be in `events`.
+    const completedId = Number(completed?.eventId ?? 0);
+    await until('the next wait is scheduled', async () =>
+      (await history()).some((e) => isWait(e) && Number(e.eventId ?? 0) > completedId),
     );
 
     const all = await history();
