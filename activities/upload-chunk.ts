@@ -38,7 +38,16 @@ export interface UploadProgress {
  */
 const ADOPT_SLACK_MS = 10 * 60_000;
 
-type Uploaded = { fileId: string; bytes: number };
+/** The uploaded file; `expiresAtMs` is when OpenAI says it expires (a resubmission must not reuse it later). */
+type Uploaded = { fileId: string; bytes: number; expiresAtMs?: number };
+
+function uploaded(file: Pick<OpenAI.Files.FileObject, 'id' | 'bytes' | 'expires_at'>): Uploaded {
+  return {
+    fileId: file.id,
+    bytes: file.bytes,
+    ...(typeof file.expires_at === 'number' ? { expiresAtMs: file.expires_at * 1000 } : {}),
+  };
+}
 
 /**
  * `uploadChunk`: streams a chunk file to OpenAI (purpose `batch`), heartbeating as it goes.
@@ -114,7 +123,7 @@ async function uploadWhole(
     ),
   );
   recordBytesUploaded(sent);
-  return { fileId: file.id, bytes: file.bytes };
+  return uploaded(file);
 }
 
 /** The Uploads API: create (or resume) the upload, add the remaining parts in order, complete it. */
@@ -225,7 +234,7 @@ async function sendParts(
     );
     if (!done.file)
       throw ApplicationFailure.retryable(`uploads.complete(${uploadId}) returned no file`, FAILURE_TYPES.connection);
-    return { fileId: done.file.id, bytes: done.file.bytes };
+    return uploaded(done.file);
   }
 }
 
@@ -262,7 +271,7 @@ async function adoptEarlierFile(
       if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.notFound)) throw err;
     });
   }
-  return keep ? { fileId: keep.id, bytes: keep.bytes } : undefined;
+  return keep ? uploaded(keep) : undefined;
 }
 
 /** The heartbeat details of an earlier attempt, if they describe a parted upload. */

@@ -10,6 +10,7 @@ export const DEFAULT_WAIT: Required<WaitOptions> = {
   heartbeatTimeoutMs: 60_000,
   maxTokenLimitRetries: 36,
   webhooks: false,
+  recoveryWaitMs: 3_600_000,
 };
 
 /**

@@ -68,6 +68,12 @@ export interface WaitOptions {
    * delivery is lost, an end is noticed that much later. @default false
    */
   readonly webhooks?: boolean;
+  /**
+   * How long the job waits, at least, for the cancelled batch of a chunk that ended without
+   * reporting (an operator terminated it) to end, before it records that chunk's rows with what is
+   * known (OpenAI takes up to 10 minutes to cancel). @default 3_600_000 (1 hour)
+   */
+  readonly recoveryWaitMs?: number;
 }
 
 /** The Batch API endpoints a job can target (one per job: every line's `url`). */

@@ -177,3 +177,11 @@ export const RESULTS_IN_STORAGE = 'results-in-storage';
  * (v2-results-in-storage among them).
  */
 export const LEAN_JOB_WAKES = 'lean-job-wakes';
+
+/**
+ * A chunk that ended without reporting is recovered once at a time: its own result (rejected) and
+ * the job's check for ended chunks both found it, and each cancelled, waited for and collected its
+ * batch, one collect writing over the other's records. A check now skips a chunk whose recovery is
+ * under way, and a second recovery of it returns. Older: every history recorded before 2026-12-02 05:00.
+ */
+export const LOST_CHUNK_RECOVERED_ONCE = 'lost-chunk-recovered-once';

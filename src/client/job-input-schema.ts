@@ -69,6 +69,7 @@ export const jobInputSchema = z
         heartbeatTimeoutMs: ms.min(1_000).optional(),
         maxTokenLimitRetries: z.number().int().min(0).max(10_000).optional(),
         webhooks: z.boolean().optional(),
+        recoveryWaitMs: ms.min(1_000).optional(),
       })
       .optional(),
   })

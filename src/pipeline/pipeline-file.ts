@@ -52,6 +52,7 @@ const jobOptions = z.strictObject({
       tokenLimitBackoffMs: ms.optional(),
       heartbeatTimeoutMs: ms.optional(),
       maxTokenLimitRetries: z.number().int().nonnegative().optional(),
+      recoveryWaitMs: ms.optional(),
     })
     .optional(),
   continueAsNewAfterEvents: count.optional(),

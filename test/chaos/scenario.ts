@@ -43,6 +43,7 @@ export const CHAOS_WAIT: Required<WaitOptions> = {
   maxTokenLimitRetries: 36,
   heartbeatTimeoutMs: 5_000,
   webhooks: false,
+  recoveryWaitMs: 3_600_000,
 };
 
 export interface SeedOptions {

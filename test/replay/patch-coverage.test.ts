@@ -11,15 +11,7 @@ const dir = new URL('histories/', import.meta.url);
  * Patch ids no stored history carries, each with the reason a recording cannot reach it. Keep this
  * short: an id leaves the list as soon as a scenario in record-histories.test.ts records it.
  */
-const NOT_RECORDED: Readonly<Record<string, string>> = {
-  // Checked only on a resubmission 15 min (INPUT_TTL_MARGIN_MS) or less before the input file's
-  // TTL ends; the shortest TTL the options accept is maxPollMs + 30 min, so a recording would have
-  // to keep a chunk resubmitting for over 15 minutes.
-  [patches.REUPLOAD_EXPIRED_INPUT]: 'needs a chunk resubmitting for 15+ minutes (shortest accepted TTL)',
-  // Checked only once recovery has waited 200 times (at least an hour) for a cancelled batch that
-  // does not end.
-  [patches.LOST_CHUNK_WAIT_BOUNDED]: 'needs recovery to wait an hour for a batch that never ends',
-};
+const NOT_RECORDED: Readonly<Record<string, string>> = {};
 
 /** The patch ids in the `core_patch` markers of one stored history (JSON as historyToJSON writes it). */
 function patchIdsIn(json: string): string[] {

@@ -540,4 +540,36 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       },
     },
   );
+
+  recordIt(
+    'v3-token-limit-reupload',
+    "token_limit_exceeded past the input file's TTL (the emulator keeps files 6 s): the resubmission uploads again",
+    { rowsPerSecond: 150, fileTtlScale: 6 / 3_600, enqueuedTokenLimit: { 'gpt-4o-mini': 3_000 } },
+    {
+      rows: 200,
+      input: {
+        maxRounds: 1,
+        maxActiveBatches: 2,
+        openaiFileTtlSeconds: 3_600,
+        wait: { ...FAST_WAIT, tokenLimitBackoffMs: 8_000 },
+      },
+    },
+  );
+
+  recordIt(
+    'v3-recovery-wait-bounded',
+    'a terminated chunk whose batch never finishes cancelling: recovery gives up after recoveryWaitMs',
+    { rowsPerSecond: 4, cancellingSeconds: 3_600 },
+    {
+      rows: 100,
+      input: { maxRounds: 1, limits: { maxRequests: 200 }, wait: { ...FAST_WAIT, recoveryWaitMs: 10_000 } },
+      drive: async (handle, jobId, env) => {
+        await until(
+          'the batch to have rows done',
+          async () => (await getJobProgress(handle).catch(() => undefined))?.active.some((c) => c.done > 2) ?? false,
+        );
+        await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('operator mistake');
+      },
+    },
+  );
 });

@@ -21,6 +21,7 @@ export const FAST_WAIT: Required<WaitOptions> = {
   heartbeatTimeoutMs: 5_000,
   maxTokenLimitRetries: 36,
   webhooks: false,
+  recoveryWaitMs: 3_600_000,
 };
 
 /**

@@ -28,6 +28,8 @@ export interface ChunkResume {
   readonly batchId?: string | undefined;
   /** When the input file was uploaded (epoch ms), to tell whether its TTL may have passed. */
   readonly uploadedAtMs?: number | undefined;
+  /** When OpenAI said the input file expires (epoch ms); absent from runs that did not record it. */
+  readonly fileExpiresAtMs?: number | undefined;
 }
 
 /** What `collect` adds to the collected rows. */
@@ -48,6 +50,8 @@ export class ChunkRun {
   fileId: string | undefined;
   /** When `fileId` was uploaded, epoch ms (unknown for a run resumed from an older one). */
   uploadedAtMs: number | undefined;
+  /** When OpenAI said `fileId` expires, epoch ms (unknown for uploads recorded before it was asked). */
+  fileExpiresAtMs: number | undefined;
   /** Submission attempt, part of the idempotency key: `token_limit_exceeded` moves it on. */
   attempt: number;
   /** True while a create may have reached OpenAI without its answer reaching this workflow. */
@@ -74,6 +78,7 @@ export class ChunkRun {
     this.batchId = resume?.batchId;
     this.fileId = resume?.fileId;
     this.uploadedAtMs = resume?.uploadedAtMs;
+    this.fileExpiresAtMs = resume?.fileExpiresAtMs;
     this.attempt = resume?.attempt ?? 1;
     this.deadline = input.deadlineMs;
     this.createTriedAtMs = input.jobStartedAtMs;
@@ -115,6 +120,7 @@ export class ChunkRun {
       batchIds: [...this.batchIds],
       batchId: this.batchId,
       ...(this.uploadedAtMs === undefined ? {} : { uploadedAtMs: this.uploadedAtMs }),
+      ...(this.fileExpiresAtMs === undefined ? {} : { fileExpiresAtMs: this.fileExpiresAtMs }),
     };
   }
 

@@ -93,12 +93,14 @@ async function runChunk(run: ChunkRun): Promise<ChunkResult> {
 async function upload(run: ChunkRun): Promise<string> {
   const { chunk, fileTtlSeconds } = run.input;
   const filename = `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl`;
-  const { fileId } = await run.activities.io.uploadChunk.executeWithOptions(
+  const { fileId, expiresAtMs } = await run.activities.io.uploadChunk.executeWithOptions(
     { summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` },
     [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: fileTtlSeconds }],
   );
   run.fileId = fileId;
   run.uploadedAtMs = Date.now();
+  // OpenAI's own word on the expiry (from the activity's result, so replay sees the same).
+  run.fileExpiresAtMs = expiresAtMs;
   return fileId;
 }
 

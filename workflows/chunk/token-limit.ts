@@ -51,21 +51,27 @@ export async function tokenLimitBackoff(run: ChunkRun, batchId: string, jitter: 
 }
 
 /**
- * Whether an input file uploaded at `uploadedAtMs` with a TTL may be gone (or go) before a batch created
- * `nowMs` reads it.
+ * When the chunk's input file expires at OpenAI (epoch ms): as OpenAI said at the upload, else (an
+ * upload recorded before it said so) the upload time plus the TTL asked for; undefined when unknown.
  */
-export function inputFileMayHaveExpired(
-  uploadedAtMs: number | undefined,
+export function inputFileExpiresAtMs(
+  file: { readonly uploadedAtMs: number | undefined; readonly fileExpiresAtMs: number | undefined },
   ttlSeconds: number | undefined,
-  nowMs: number,
-): boolean {
-  if (uploadedAtMs === undefined || ttlSeconds === undefined) return false;
-  return nowMs + INPUT_TTL_MARGIN_MS >= uploadedAtMs + ttlSeconds * 1000;
+): number | undefined {
+  if (file.fileExpiresAtMs !== undefined) return file.fileExpiresAtMs;
+  if (file.uploadedAtMs === undefined || ttlSeconds === undefined) return undefined;
+  return file.uploadedAtMs + ttlSeconds * 1000;
+}
+
+/** Whether an input file expiring at `expiresAtMs` may be gone (or go) before a batch created `nowMs` reads it. */
+export function inputFileMayHaveExpired(expiresAtMs: number | undefined, nowMs: number): boolean {
+  return expiresAtMs !== undefined && nowMs + INPUT_TTL_MARGIN_MS >= expiresAtMs;
 }
 
 /** Whether a resubmission must upload the chunk again (its file may have expired at OpenAI). */
 export function mustReupload(run: ChunkRun): boolean {
   return (
-    inputFileMayHaveExpired(run.uploadedAtMs, run.input.fileTtlSeconds, Date.now()) && patched(REUPLOAD_EXPIRED_INPUT)
+    inputFileMayHaveExpired(inputFileExpiresAtMs(run, run.input.fileTtlSeconds), Date.now()) &&
+    patched(REUPLOAD_EXPIRED_INPUT)
   );
 }

@@ -105,6 +105,8 @@ export class JobRun {
   #publishDeferred = false;
   /** With lean-job-wakes: the main loop's check for chunks that ended without reporting. */
   readonly quietCheck: QuietCheck;
+  /** With lost-chunk-recovered-once: the chunks whose recovery is under way (see lost-chunks.ts). */
+  readonly recovering = new Set<string>();
 
   readonly job: JobSettings;
   readonly state: JobState;

@@ -8,6 +8,7 @@ import { NO_RECORDS } from '../empty-chunk-result.ts';
 import {
   LOST_CHUNK_COLLECTS_BATCH,
   LOST_CHUNK_FINDS_BATCH,
+  LOST_CHUNK_RECOVERED_ONCE,
   LOST_CHUNK_WAIT_BOUNDED,
   RECOVERY_NEVER_FAILS_JOB,
 } from '../patches.ts';
@@ -16,7 +17,10 @@ import { isTerminalStatus } from '../../common/batch-status.ts';
 
 /** Records every active chunk whose workflow has ended without reporting. */
 export async function recoverEndedChunks(run: JobRun): Promise<void> {
-  const ids = run.activeIds;
+  // A chunk being recovered has ended too: it is not looked at again.
+  const ids = patched(LOST_CHUNK_RECOVERED_ONCE)
+    ? run.activeIds.filter((id) => !run.recovering.has(id))
+    : run.activeIds;
   if (ids.length === 0) return;
   const ended = await run.job.act.findEndedChunks.executeWithOptions(
     { summary: `check that ${ids.length} chunk workflow(s) still run` },
@@ -38,9 +42,21 @@ export async function recoverEndedChunks(run: JobRun): Promise<void> {
  * with the reason.
  */
 export async function recordLostChunk(run: JobRun, workflowId: string, reason: string): Promise<void> {
-  const { state: s, job } = run;
-  const progress = s.active[workflowId];
+  const progress = run.state.active[workflowId];
   if (!progress) return;
+  if (!patched(LOST_CHUNK_RECOVERED_ONCE)) return await recover(run, workflowId, progress, reason);
+  // The recovery under way records it (or, cancelled, leaves it to the cancel branch's check).
+  if (run.recovering.has(workflowId)) return;
+  run.recovering.add(workflowId);
+  try {
+    await recover(run, workflowId, progress, reason);
+  } finally {
+    run.recovering.delete(workflowId);
+  }
+}
+
+async function recover(run: JobRun, workflowId: string, progress: ChunkProgress, reason: string): Promise<void> {
+  const { state: s, job } = run;
   log.warn('a chunk workflow ended without reporting', { workflowId, reason });
   const collectsBatch = patched(LOST_CHUNK_COLLECTS_BATCH);
   const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
@@ -153,20 +169,18 @@ async function cancelBatch(run: JobRun, workflowId: string, batchId: string): Pr
 }
 
 /**
- * How long recovery waits, at least, for a cancelled batch to end (OpenAI takes up to 10 minutes)
- * before it records the rows with what is known; bounded in waits too, so the job's history stays
- * bounded whatever `progressRefreshMs` is.
+ * Recovery waits at least `wait.recoveryWaitMs` (an hour by default) for a cancelled batch to end
+ * before it records the rows with what is known, in at most this many waits, so that the job's
+ * history stays bounded whatever `progressRefreshMs` is.
  */
-export const RECOVERY_BATCH_WAIT_MS = 3_600_000;
 export const MAX_RECOVERY_BATCH_WAITS = 200;
 
 /** Polls the cancelled batch until it has ended (OpenAI takes up to 10 minutes to cancel), or the bound. */
 async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapshot> {
   const { wait } = run.job;
-  const maxWaits = Math.min(
-    MAX_RECOVERY_BATCH_WAITS,
-    Math.max(2, Math.ceil(RECOVERY_BATCH_WAIT_MS / wait.progressRefreshMs)),
-  );
+  // Runs started before the option resolve it to its default, the hour it replaced.
+  const boundMs = wait.recoveryWaitMs;
+  const maxWaits = Math.min(MAX_RECOVERY_BATCH_WAITS, Math.max(2, Math.ceil(boundMs / wait.progressRefreshMs)));
   for (let waits = 1; ; waits++) {
     const snapshot = await run.job.act.waitForBatch.executeWithOptions(
       { summary: `wait for batch ${batchId} of an ended chunk to end` },
@@ -180,7 +194,7 @@ async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapsh
             validatingDelayMs: wait.validatingPollMs,
           },
           // Each wait lasts long enough that the bound on waits spans at least the hour.
-          refreshMs: Math.max(wait.progressRefreshMs, Math.ceil(RECOVERY_BATCH_WAIT_MS / MAX_RECOVERY_BATCH_WAITS)),
+          refreshMs: Math.max(wait.progressRefreshMs, Math.ceil(boundMs / MAX_RECOVERY_BATCH_WAITS)),
         },
       ],
     );

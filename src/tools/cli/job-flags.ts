@@ -32,6 +32,7 @@ export const JOB_FLAGS = {
   'token-limit-backoff-seconds': { type: 'string' },
   'heartbeat-timeout-seconds': { type: 'string' },
   'max-token-limit-retries': { type: 'string' },
+  'recovery-wait-seconds': { type: 'string' },
   webhooks: { type: 'boolean' },
   'continue-as-new-after-events': { type: 'string' },
   'openai-file-ttl-seconds': { type: 'string' },
@@ -69,6 +70,9 @@ export const JOB_FLAGS_USAGE = `Job options (each maps to one field of the job i
                                  how soon a dead worker's activity is retried (default: 60)
   --max-token-limit-retries <n>  resubmissions of a chunk after token_limit_exceeded; then its rows
                                  are failed (retryable) for the next round (default: 36)
+  --recovery-wait-seconds <s>    how long the job waits for the cancelled batch of a chunk that
+                                 ended without reporting (terminated) before recording its rows
+                                 with what is known (default: 3600)
   --webhooks                     a webhook receiver wakes the chunks (openai-batch webhooks):
                                  poll less, as a fallback only (see README, Webhooks)
   --continue-as-new-after-events <n>
@@ -272,6 +276,7 @@ const WAIT_FLAGS = {
   'progress-refresh-seconds': 'progressRefreshMs',
   'token-limit-backoff-seconds': 'tokenLimitBackoffMs',
   'heartbeat-timeout-seconds': 'heartbeatTimeoutMs',
+  'recovery-wait-seconds': 'recoveryWaitMs',
 } as const;
 
 /** The flag of each job input field (the input file itself is the positional argument). */

@@ -93,6 +93,11 @@ export const emulatorConfigSchema = z.strictObject({
   cancellingSeconds: z.number().min(0),
   /** Length of the `24h` completion window, in seconds; shorten it to test expiry. */
   completionWindowSeconds: z.number().positive(),
+  /**
+   * Factor on an upload's `expires_after.seconds` (still checked as given, 3,600 at least): 0.001
+   * makes a file asked to live an hour expire after 3.6 s, to test what happens past a file's TTL.
+   */
+  fileTtlScale: z.number().positive().max(1),
   /** Share of executed rows that fail, by error code. */
   rowErrors: rowErrorsSchema,
   /** Faults on API calls, per route; `'*'` applies to routes without an entry of their own. */
@@ -119,6 +124,7 @@ export const emulatorConfigPatchSchema = z.strictObject({
   finalizingSeconds: emulatorConfigSchema.shape.finalizingSeconds.optional(),
   cancellingSeconds: emulatorConfigSchema.shape.cancellingSeconds.optional(),
   completionWindowSeconds: emulatorConfigSchema.shape.completionWindowSeconds.optional(),
+  fileTtlScale: emulatorConfigSchema.shape.fileTtlScale.optional(),
   rowErrors: rowErrorsSchema.optional(),
   faults: z.partialRecord(faultKeys, routeFaultsSchema.nullable()).optional(),
   enqueuedTokenLimit: z.record(z.string(), z.number().int().positive().nullable()).optional(),
@@ -135,6 +141,7 @@ export const DEFAULT_CONFIG: EmulatorConfig = {
   finalizingSeconds: 1,
   cancellingSeconds: 1,
   completionWindowSeconds: 24 * 3600,
+  fileTtlScale: 1,
   rowErrors: {},
   faults: {},
   enqueuedTokenLimit: {},
@@ -174,6 +181,7 @@ export function mergeConfig(base: EmulatorConfig, patchInput: unknown): Emulator
       finalizingSeconds: patch.finalizingSeconds,
       cancellingSeconds: patch.cancellingSeconds,
       completionWindowSeconds: patch.completionWindowSeconds,
+      fileTtlScale: patch.fileTtlScale,
       apiKeys: patch.apiKeys,
     }),
     rowErrors: { ...base.rowErrors, ...patch.rowErrors },

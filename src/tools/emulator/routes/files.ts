@@ -71,7 +71,11 @@ export async function createFile(ctx: RouteContext): Promise<unknown> {
       status_details: null,
       // Batch input files expire after 30 days unless told otherwise; other purposes persist.
       expires_at:
-        expiresAfter !== null ? createdAt + expiresAfter : purpose === 'batch' ? createdAt + THIRTY_DAYS : null,
+        expiresAfter !== null
+          ? createdAt + Math.max(1, Math.round(expiresAfter * ctx.config().fileTtlScale))
+          : purpose === 'batch'
+            ? createdAt + THIRTY_DAYS
+            : null,
       seq: ctx.store.nextSeq(),
     };
     await rename(tmp, ctx.store.dataPath(record.id));
