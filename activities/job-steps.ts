@@ -16,6 +16,7 @@ import type {
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { downloadFile as download } from './download-file.ts';
 import { withHeartbeats } from './heartbeat.ts';
+import { withMetricTags } from './metrics.ts';
 import { inputFix, JOB_FILE_ATTEMPTS, jobFilesFix, stepFailure } from './step-failures.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
 
@@ -79,6 +80,8 @@ export interface CollectChunkInput {
   readonly cancelledByDeadline?: boolean | undefined;
   /** The job recovers a chunk that ended without reporting: write records of its own, never over the chunk's. */
   readonly recovered?: boolean | undefined;
+  /** The job's metric labels (job_name, endpoint, model) for what the activity records. */
+  readonly metricTags?: Record<string, string> | undefined;
 }
 
 /** What `collectChunk` returns: references and counts. */
@@ -214,7 +217,7 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
-      return await collect(input).catch((err: unknown) => {
+      return await withMetricTags(input.metricTags, () => collect(input)).catch((err: unknown) => {
         throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
       });
     },

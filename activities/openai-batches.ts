@@ -61,6 +61,8 @@ export interface WaitForBatchInput {
    * progress returns.
    */
   readonly quickPolls?: number | undefined;
+  /** The job's metric labels (job_name, endpoint, model) for what the activity records. */
+  readonly metricTags?: Record<string, string> | undefined;
 }
 
 /** The share of a batch's rows done since the last report that makes the wait report early. */
@@ -100,7 +102,7 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
         throw retryWithinBound(err, retryBy);
       });
       const snapshot = toSnapshot(batch);
-      recordPoll(snapshot.status, pastDeadline(snapshot, input.deadlineMs, Date.now()));
+      recordPoll(snapshot.status, pastDeadline(snapshot, input.deadlineMs, Date.now()), input.metricTags);
       crash('during-poll');
       if (snapshot.terminal) return snapshot;
       const now = Date.now();

@@ -8,7 +8,7 @@ import { toStreamingFile } from 'openai';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
-import { recordBytesUploaded } from './metrics.ts';
+import { recordBytesUploaded, withMetricTags } from './metrics.ts';
 
 /** Input of `uploadChunk`. */
 export interface UploadChunkInput {
@@ -16,6 +16,8 @@ export interface UploadChunkInput {
   readonly filename: string;
   /** OpenAI deletes the file this many seconds after its upload. */
   readonly expiresAfterSeconds?: number | undefined;
+  /** The job's metric labels (job_name, endpoint, model) for what the activity records. */
+  readonly metricTags?: Record<string, string> | undefined;
 }
 
 /** The Uploads API's largest part; a chunk no larger goes up in one `files.create`. */
@@ -70,7 +72,7 @@ export function createUploadChunkActivities(
   }
   return {
     async uploadChunk(input: UploadChunkInput): Promise<Uploaded> {
-      return await upload(input).catch((err: unknown) => {
+      return await withMetricTags(input.metricTags, () => upload(input)).catch((err: unknown) => {
         throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
       });
     },

@@ -163,6 +163,8 @@ export interface ChunkInput {
   readonly chunk: ChunkRef;
   readonly endpoint: string;
   readonly model: string;
+  /** The job's name, a label of the chunk's metrics (absent for chunks started before it was passed). */
+  readonly jobName?: string | undefined;
   /** Epoch ms the job started: batches older than this are never adopted. */
   readonly jobStartedAtMs: number;
   /** The job's first run id: part of every idempotency key, so a job id reused later never adopts an old batch. */

@@ -19,7 +19,6 @@ export interface MetricSpec {
 }
 
 const JOB_LABELS = ['job_name', 'endpoint', 'model'] as const;
-const CHUNK_LABELS = ['endpoint', 'model'] as const;
 const COST_BUCKETS = [0.01, 0.1, 1, 10, 100, 1_000, 10_000] as const;
 const DURATION_BUCKETS = [60, 300, 900, 1_800, 3_600, 7_200, 14_400, 28_800, 43_200, 86_400, 172_800] as const;
 
@@ -80,7 +79,7 @@ export const METRICS = {
     name: 'openai_batch_batches_created_total',
     kind: 'counter',
     source: 'chunk workflow',
-    labels: CHUNK_LABELS,
+    labels: JOB_LABELS,
     unit: 'batches',
     description: 'Batches created at OpenAI',
   },
@@ -88,7 +87,7 @@ export const METRICS = {
     name: 'openai_batch_batches_adopted_total',
     kind: 'counter',
     source: 'chunk workflow',
-    labels: CHUNK_LABELS,
+    labels: JOB_LABELS,
     unit: 'batches',
     description:
       'Batches found by their idempotency key instead of created (a create whose answer was lost, e.g. a crash)',
@@ -97,7 +96,7 @@ export const METRICS = {
     name: 'openai_batch_batches_ended_total',
     kind: 'counter',
     source: 'chunk workflow',
-    labels: [...CHUNK_LABELS, 'status'],
+    labels: [...JOB_LABELS, 'status'],
     unit: 'batches',
     description:
       'Batches that ended, by final status (completed, expired, cancelled, failed; a token_limit_exceeded failure too)',
@@ -106,7 +105,7 @@ export const METRICS = {
     name: 'openai_batch_token_limit_backoffs_total',
     kind: 'counter',
     source: 'chunk workflow',
-    labels: CHUNK_LABELS,
+    labels: JOB_LABELS,
     unit: 'backoffs',
     description: 'Batches that failed with token_limit_exceeded and wait to be resubmitted',
   },
@@ -114,7 +113,7 @@ export const METRICS = {
     name: 'openai_batch_collect_delay_seconds',
     kind: 'histogram',
     source: 'chunk workflow',
-    labels: [...CHUNK_LABELS, 'status'],
+    labels: [...JOB_LABELS, 'status'],
     unit: 's',
     description: "From a batch's end at OpenAI (completed_at, expired_at, cancelled_at) to its rows collected",
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200],
@@ -123,7 +122,7 @@ export const METRICS = {
     name: 'openai_batch_chunk_duration_seconds',
     kind: 'histogram',
     source: 'chunk workflow',
-    labels: [...CHUNK_LABELS, 'end'],
+    labels: [...JOB_LABELS, 'end'],
     unit: 's',
     description: "From a chunk workflow's start (its first run) to its rows collected, by how it ended",
     buckets: DURATION_BUCKETS,
@@ -132,7 +131,7 @@ export const METRICS = {
     name: 'openai_batch_polls_total',
     kind: 'counter',
     source: 'activity',
-    labels: ['status'],
+    labels: [...JOB_LABELS, 'status'],
     unit: 'polls',
     description: "Polls of a batch (batches.retrieve by the wait), by the batch's status",
   },
@@ -140,7 +139,7 @@ export const METRICS = {
     name: 'openai_batch_polls_past_deadline_total',
     kind: 'counter',
     source: 'activity',
-    labels: [],
+    labels: JOB_LABELS,
     unit: 'polls',
     description: "Polls that found a batch still running past its job's deadline or its 24 h completion window",
   },
@@ -148,7 +147,7 @@ export const METRICS = {
     name: 'openai_batch_bytes_uploaded_total',
     kind: 'counter',
     source: 'activity',
-    labels: [],
+    labels: JOB_LABELS,
     unit: 'bytes',
     description: 'Bytes of chunk files uploaded to OpenAI (files and upload parts accepted)',
   },
@@ -156,7 +155,7 @@ export const METRICS = {
     name: 'openai_batch_bytes_downloaded_total',
     kind: 'counter',
     source: 'activity',
-    labels: [],
+    labels: JOB_LABELS,
     unit: 'bytes',
     description: 'Bytes of batch output and error files downloaded from OpenAI',
   },

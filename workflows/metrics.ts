@@ -15,7 +15,7 @@ function histogram(spec: MetricSpec) {
 }
 
 /** The labels of a job's metrics: bounded (a job's name, never its id). */
-export function jobLabels(name: string | undefined, endpoint: string, model: string): MetricTags {
+export function jobLabels(name: string | undefined, endpoint: string, model: string): Record<string, string> {
   return { job_name: name ?? 'unnamed', endpoint, model };
 }
 
@@ -47,9 +47,9 @@ export function recordJobEnd(
   histogram(METRICS.jobDuration).record(Math.max(0, durationMs) / 1000, { ...labels, status: summary.status });
 }
 
-/** The labels of a chunk's metrics (a chunk knows its endpoint and model, not its job's name). */
-export function chunkLabels(input: Pick<ChunkInput, 'endpoint' | 'model'>): MetricTags {
-  return { endpoint: input.endpoint, model: input.model };
+/** The labels of a chunk's metrics, its job's: the activities it runs record them too (`metricTags`). */
+export function chunkLabels(input: Pick<ChunkInput, 'endpoint' | 'model' | 'jobName'>): Record<string, string> {
+  return { job_name: input.jobName ?? 'unnamed', endpoint: input.endpoint, model: input.model };
 }
 
 /** A batch the chunk created, or adopted (found by its key: a create whose answer was lost). */

@@ -120,7 +120,8 @@ describe('worker metrics (Prometheus, through the SDK runtime)', () => {
 
     // Batches: every one the report names was created (or adopted) once and ended once.
     const batchIds = report.rounds.flatMap((r) => r.batchIds);
-    const chunk = { endpoint: '/v1/chat/completions', model: MODEL };
+    // Chunk and activity metrics carry the job's labels too.
+    const chunk = job;
     expect(
       sumOf(samples, METRICS.batchesCreated.name, chunk) + sumOf(samples, METRICS.batchesAdopted.name, chunk),
     ).toBe(new Set(batchIds).size);
@@ -130,10 +131,12 @@ describe('worker metrics (Prometheus, through the SDK runtime)', () => {
       report.rounds.reduce((n, r) => n + r.chunks, 0),
     );
     // Activities: polls (each batches.retrieve that answered), bytes both ways.
-    expect(sumOf(samples, METRICS.polls.name)).toBeGreaterThanOrEqual(new Set(batchIds).size);
-    expect(sumOf(samples, METRICS.polls.name, { status: 'completed' })).toBeGreaterThanOrEqual(new Set(batchIds).size);
-    expect(sumOf(samples, METRICS.bytesUploaded.name)).toBeGreaterThan(0);
-    expect(sumOf(samples, METRICS.bytesDownloaded.name)).toBeGreaterThan(0);
+    expect(sumOf(samples, METRICS.polls.name, job)).toBeGreaterThanOrEqual(new Set(batchIds).size);
+    expect(sumOf(samples, METRICS.polls.name, { ...job, status: 'completed' })).toBeGreaterThanOrEqual(
+      new Set(batchIds).size,
+    );
+    expect(sumOf(samples, METRICS.bytesUploaded.name, job)).toBeGreaterThan(0);
+    expect(sumOf(samples, METRICS.bytesDownloaded.name, job)).toBeGreaterThan(0);
     // The SDK's own worker metrics are on the same scrape.
     expect(sumOf(samples, 'temporal_workflow_completed', { workflow_type: 'openAIBatchJob' })).toBe(1);
     // Every series the project exports is one of its list, with the list's labels and no id.

@@ -161,6 +161,7 @@ export class ChunkRun {
           chunkIndex: chunk.index,
           chunkUri: chunk.uri,
           endpoint: input.endpoint,
+          metricTags: chunkLabels(input),
           batchId: snapshot?.batchId ?? '',
           end,
           outputFileId: snapshot?.outputFileId,

@@ -95,7 +95,7 @@ async function upload(run: ChunkRun): Promise<string> {
   const filename = `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl`;
   const { fileId, expiresAtMs } = await run.activities.io.uploadChunk.executeWithOptions(
     { summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` },
-    [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: fileTtlSeconds }],
+    [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: fileTtlSeconds, metricTags: chunkLabels(run.input) }],
   );
   run.fileId = fileId;
   run.uploadedAtMs = Date.now();

@@ -14,6 +14,7 @@ import { batchEndedSignal } from '../../common/messages.ts';
 import { WAKE_QUICK_POLLS, waitSchedule } from '../../common/webhook-wait.ts';
 import { WEBHOOK_WAKE_CONFIRMS, WEBHOOK_WAKES_WAIT } from '../patches.ts';
 import type { ChunkRun } from './chunk-run.ts';
+import { chunkLabels } from '../metrics.ts';
 import type { openAIBatchChunk } from './chunk-workflow.ts';
 
 /** Batch ids a webhook said ended (hints, never trusted as state) and the wake of the wait in progress. */
@@ -102,6 +103,7 @@ export async function waitFor(run: ChunkRun, id: string, cancelling = false): Pr
           // The wait returns early when a tenth of the rows are done since this count.
           reportedDone: run.progress.done,
           ...(confirming ? { quickPolls: WAKE_QUICK_POLLS } : {}),
+          metricTags: chunkLabels(input),
         });
       snapshot = scope ? await scope.run(wait) : await wait();
     } catch (err) {

@@ -71,6 +71,7 @@ export async function launchChunk(run: JobRun, chunk: ChunkRef): Promise<void> {
         chunk,
         endpoint: input.endpoint,
         model: state.model,
+        jobName: input.name,
         jobStartedAtMs: state.startedAtMs,
         jobRunId: state.runId,
         deadlineMs: startedWithDeadline,

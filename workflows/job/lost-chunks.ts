@@ -14,6 +14,7 @@ import {
 } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
+import { jobLabels } from '../metrics.ts';
 
 /** Records every active chunk whose workflow has ended without reporting. */
 export async function recoverEndedChunks(run: JobRun): Promise<void> {
@@ -84,6 +85,7 @@ async function recover(run: JobRun, workflowId: string, progress: ChunkProgress,
           chunkIndex: progress.index,
           chunkUri: chunkUri ?? '',
           endpoint: job.input.endpoint,
+          metricTags: jobLabels(job.input.name, job.input.endpoint, s.model),
           batchId: batchId ?? '',
           end: fromBatch ? end : 'failed',
           outputFileId: fromBatch ? ended?.outputFileId : undefined,
@@ -193,7 +195,8 @@ async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapsh
             fractionOfElapsed: 0.05,
             validatingDelayMs: wait.validatingPollMs,
           },
-          // Each wait lasts long enough that the bound on waits spans at least the hour.
+          metricTags: jobLabels(run.job.input.name, run.job.input.endpoint, run.state.model),
+          // Each wait lasts long enough that the bound on waits spans at least the recovery bound.
           refreshMs: Math.max(wait.progressRefreshMs, Math.ceil(boundMs / MAX_RECOVERY_BATCH_WAITS)),
         },
       ],
