@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import OpenAI from 'openai';
 import { chunkWorkflowId } from '../../common/job-options.ts';
-import { batchEndedSignal, type BatchEndedHint } from '../../common/messages.ts';
+import { batchEndedSignal, progressQuery, type BatchEndedHint } from '../../common/messages.ts';
 import { BATCH_IDS } from '../../common/search-attributes.ts';
 
 /** What became of a batch event whose signature was good. */
@@ -40,13 +40,27 @@ export async function signalOwningChunk(
     const workflowId = chunkWorkflowId(id, Number(round), Number(chunk));
     if (await signal(temporal, workflowId, hint)) return { outcome: 'signalled', workflowId };
   }
-  // The metadata's job id is cut at 512 characters, or names another job: ask visibility.
+  // The metadata does not name the job (a batch someone else created with the chunk's key, which
+  // the chunk adopted): ask visibility which job lists the batch, and the job for its id (the
+  // chunks are named by it, and a job's workflow id may differ).
   for await (const job of temporal.workflow.list({ query: `${BATCH_IDS.name} = '${hint.batchId}'`, pageSize: 10 })) {
-    if (candidates.includes(job.workflowId)) continue;
-    const workflowId = chunkWorkflowId(job.workflowId, Number(round), Number(chunk));
+    const owner = await jobIdOf(temporal, job.workflowId);
+    if (candidates.includes(owner)) continue;
+    candidates.push(owner);
+    const workflowId = chunkWorkflowId(owner, Number(round), Number(chunk));
     if (await signal(temporal, workflowId, hint)) return { outcome: 'signalled', workflowId };
   }
   return { outcome: 'unowned', reason: 'no running chunk workflow owns the batch' };
+}
+
+/** The job id of the job workflow `workflowId`, from its progress query (its workflow id if it cannot answer). */
+async function jobIdOf(temporal: Client, workflowId: string): Promise<string> {
+  try {
+    return (await temporal.workflow.getHandle(workflowId).query(progressQuery)).jobId;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return workflowId;
+    throw err;
+  }
 }
 
 /** Signals a running workflow; false when there is none by that id (ended, or never started). */

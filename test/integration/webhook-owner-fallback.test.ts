@@ -23,7 +23,7 @@ describe('the owner of a batch whose metadata lacks the job', () => {
   });
   afterAll(async () => {
     await env?.conn.client.workflow
-      .getHandle(jobId)
+      .getHandle(`wf-${jobId}`)
       .terminate('test over')
       .catch(() => undefined);
     await receiver?.close();
@@ -44,7 +44,8 @@ describe('the owner of a batch whose metadata lacks the job', () => {
           endpoint: '/v1/chat/completions',
           wait: { ...FAST_WAIT, minPollMs: 600_000, maxPollMs: 600_000, progressRefreshMs: 3_600_000 },
         },
-        { taskQueue: env.taskQueue },
+        // A workflow id of its own: the chunks are named by the job id, not by it.
+        { taskQueue: env.taskQueue, workflowId: `wf-${jobId}` },
       );
       const [create] = (await gate.entered) as [{ inputFileId: string; idempotencyKey: string; round: number }];
       const openai = new OpenAI({ baseURL: env.emulator.baseURL, apiKey: 'sk-test-not-a-secret', maxRetries: 0 });
@@ -60,7 +61,7 @@ describe('the owner of a batch whose metadata lacks the job', () => {
         'the job lists the adopted batch in OpenAIBatchIds',
         async () => {
           for await (const job of client.workflow.list({ query: `${BATCH_IDS.name} = '${foreign.id}'` }))
-            if (job.workflowId === jobId) return true;
+            if (job.workflowId === `wf-${jobId}`) return true;
           return false;
         },
         60_000,
