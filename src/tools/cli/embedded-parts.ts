@@ -17,6 +17,21 @@ export interface Parts {
 }
 
 /**
+ * The task queue of a command's in-process worker: the one asked for, else the default; with the
+ * embedded emulator, one of the run's own (`<default>-<runId>`). Another `run` or `enrich` on the
+ * same Temporal server has another emulator: on a shared queue each worker would take the other's
+ * activities, uploading to one emulator and creating the batch on the other.
+ */
+export function inProcessTaskQueue(
+  asked: string | undefined,
+  parts: Pick<Parts, 'embeddedEmulator'>,
+  runId: string,
+  defaultQueue: string,
+): string {
+  return asked ?? (parts.embeddedEmulator ? `${defaultQueue}-${runId}` : defaultQueue);
+}
+
+/**
  * Uses the Temporal server of TEMPORAL_ADDRESS and the OpenAI of OPENAI_API_KEY/OPENAI_BASE_URL when
  * they are set; otherwise starts a dev server (with UI, state kept in `workDir`) and the emulator.
  */

@@ -16,7 +16,7 @@ import { OpenAIBatchPlugin } from '../../../plugin.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
-import { startParts } from '../embedded-parts.ts';
+import { inProcessTaskQueue, startParts } from '../embedded-parts.ts';
 import { compact, duration, usd } from '../format.ts';
 import { jobFailureMessage } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
@@ -70,7 +70,8 @@ Options:
   --run-id <id>          the run's id: its workflow id and its row in the runs table
                          (default: <pipeline name>-<UTC time>)
   --storage-root <dir>   where job files go (default: $OPENAI_BATCH_STORAGE_ROOT or ./.openai-batch)
-  --task-queue <q>       task queue (default: ${DEFAULT_TASK_QUEUE}; with --submit,
+  --task-queue <q>       task queue (default: ${DEFAULT_TASK_QUEUE}; with the embedded emulator,
+                         ${DEFAULT_TASK_QUEUE}-<run id>, the run's own; with --submit,
                          $OPENAI_BATCH_TASK_QUEUE or ${DEFAULT_TASK_QUEUE})
 ${PIPELINE_WAIT_USAGE}
   -h, --help             show this help
@@ -135,9 +136,9 @@ async function run(argv: readonly string[]): Promise<number> {
 
   const storageRoot = storageRootFrom(values['storage-root']);
   const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
-  const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
   installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
+  const taskQueue = inProcessTaskQueue(values['task-queue'], parts, runId, DEFAULT_TASK_QUEUE);
   for (const line of parts.description) console.log(line);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
   const input: EnrichTableInput =

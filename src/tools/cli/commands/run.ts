@@ -13,7 +13,7 @@ import { EMULATOR_WAIT } from '../../../../common/job-options.ts';
 import { getLiveJobProgress } from '../../../client/live-progress.ts';
 import type { Command } from '../command.ts';
 import { installQuietRuntime } from '../worker-runtime.ts';
-import { startParts } from '../embedded-parts.ts';
+import { inProcessTaskQueue, startParts } from '../embedded-parts.ts';
 import { compact, usd } from '../format.ts';
 import { jobFailureMessage, jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
@@ -34,7 +34,8 @@ missing; 2 on a usage error.
 
 Options:
   --storage-root <dir>   where job files go (default: $OPENAI_BATCH_STORAGE_ROOT or ./.openai-batch)
-  --task-queue <q>       task queue of the in-process worker (default: ${DEFAULT_TASK_QUEUE})
+  --task-queue <q>       task queue of the in-process worker (default: ${DEFAULT_TASK_QUEUE}; with
+                         the embedded emulator, ${DEFAULT_TASK_QUEUE}-<job id>, the run's own)
   -h, --help             show this help
 
 ${JOB_FLAGS_USAGE}`;
@@ -130,10 +131,10 @@ async function run(argv: readonly string[]): Promise<number> {
   const workDir = storageRoot.startsWith('file://') ? fileURLToPath(storageRoot) : resolve('.openai-batch');
   const jobId = values['job-id'] ?? generatedJobId();
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', inputPath);
-  const taskQueue = values['task-queue'] ?? DEFAULT_TASK_QUEUE;
 
   installQuietRuntime('ERROR', { ownSigint: true });
   const parts = await startParts(workDir);
+  const taskQueue = inProcessTaskQueue(values['task-queue'], parts, jobId, DEFAULT_TASK_QUEUE);
   // The emulator finishes in seconds; polling it at the real API's pace would only add minutes.
   const wait = parts.embeddedEmulator && !input.wait ? EMULATOR_WAIT : input.wait;
   for (const line of parts.description) console.log(line);
