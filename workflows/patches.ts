@@ -185,3 +185,12 @@ export const LEAN_JOB_WAKES = 'lean-job-wakes';
  * under way, and a second recovery of it returns. Older: every history recorded before 2026-12-02 05:00.
  */
 export const LOST_CHUNK_RECOVERED_ONCE = 'lost-chunk-recovered-once';
+
+/**
+ * A resubmission after token_limit_exceeded tells whether the input file may have expired by the
+ * `expires_at` OpenAI gave at the upload (the upload activity returns it), not by the upload time
+ * plus the TTL asked for. Checked only on a resubmission whose upload result carries the expiry, so
+ * a run whose workflow code decided without it replays as it ran. Older: every history recorded
+ * before 2026-12-02 05:30.
+ */
+export const INPUT_EXPIRY_FROM_OPENAI = 'input-expiry-from-openai';

@@ -1,7 +1,7 @@
 import { log, patched, sleep } from '@temporalio/workflow';
 import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import { DEFAULT_WAIT } from '../../common/job-options.ts';
-import { CANCEL_IN_BACKOFF_NOT_SUBMITTED, REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
+import { CANCEL_IN_BACKOFF_NOT_SUBMITTED, INPUT_EXPIRY_FROM_OPENAI, REUPLOAD_EXPIRED_INPUT } from '../patches.ts';
 import type { ChunkRun } from './chunk-run.ts';
 import { chunkLabels, recordTokenLimitBackoff } from '../metrics.ts';
 
@@ -70,8 +70,10 @@ export function inputFileMayHaveExpired(expiresAtMs: number | undefined, nowMs: 
 
 /** Whether a resubmission must upload the chunk again (its file may have expired at OpenAI). */
 export function mustReupload(run: ChunkRun): boolean {
+  const fromOpenAI = run.fileExpiresAtMs !== undefined && patched(INPUT_EXPIRY_FROM_OPENAI);
+  const file = { uploadedAtMs: run.uploadedAtMs, fileExpiresAtMs: fromOpenAI ? run.fileExpiresAtMs : undefined };
   return (
-    inputFileMayHaveExpired(inputFileExpiresAtMs(run, run.input.fileTtlSeconds), Date.now()) &&
+    inputFileMayHaveExpired(inputFileExpiresAtMs(file, run.input.fileTtlSeconds), Date.now()) &&
     patched(REUPLOAD_EXPIRED_INPUT)
   );
 }

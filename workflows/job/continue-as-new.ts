@@ -19,6 +19,10 @@ export async function continueAsNewIfDue(run: JobRun): Promise<void> {
   const info = workflowInfo();
   const limit = job.input.continueAsNewAfterEvents;
   if (!info.continueAsNewSuggested && (limit === undefined || info.historyLength < limit)) return;
+  // A recovery under way (its waits are bounded) would be dropped, its chunk found again only by the
+  // next run's quiet check: continue once it has recorded (its record wakes the loop). Only under
+  // lost-chunk-recovered-once is the set ever filled.
+  if (run.recovering.size > 0) return;
   log.info('continuing as new', { historyLength: info.historyLength, active: run.activeIds.length });
   // From here on the run refuses updates (retryFailedRows, extendDeadline): one accepted now could
   // be cut off by the continue-as-new.

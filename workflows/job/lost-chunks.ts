@@ -196,8 +196,8 @@ async function untilBatchEnds(run: JobRun, batchId: string): Promise<BatchSnapsh
             validatingDelayMs: wait.validatingPollMs,
           },
           metricTags: jobLabels(run.job.input.name, run.job.input.endpoint, run.state.model),
-          // Each wait lasts long enough that the bound on waits spans at least the recovery bound.
-          refreshMs: Math.max(wait.progressRefreshMs, Math.ceil(boundMs / MAX_RECOVERY_BATCH_WAITS)),
+          // The waits together span the bound, whatever progressRefreshMs is.
+          refreshMs: Math.ceil(boundMs / maxWaits),
         },
       ],
     );
