@@ -74,4 +74,61 @@ describe('recovery of a terminated chunk whose batch never finishes cancelling',
     expect(scheduled('collectChunk')).toHaveLength(1);
     expect(scheduled('waitForBatch')).toHaveLength(2);
   }, 240_000);
+
+  it('a job that is due to continue as new during a recovery continues after it: the chunk is recovered once', async () => {
+    const jobId = `recovery-can-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 200, { file: `${jobId}.jsonl` });
+    const worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          maxRounds: 1,
+          limits: { maxRequests: 100 },
+          // Due at once: the other chunk's progress reports wake the loop while c0 is recovered.
+          continueAsNewAfterEvents: 50,
+          wait: { ...FAST_WAIT, progressRefreshMs: 1_000, recoveryWaitMs: 10_000 },
+        },
+        { taskQueue: env.taskQueue },
+      );
+      await until(
+        'both batches to have rows done',
+        async () => {
+          const active = (await getJobProgress(handle).catch(() => undefined))?.active ?? [];
+          return active.length === 2 && active.every((c) => c.done > 1);
+        },
+        120_000,
+      );
+      await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).terminate('operator mistake');
+      // The other chunk's batch is cancelled too, so that the job ends (its rows: cancelled).
+      await until('the recovery to start', () =>
+        Promise.resolve(env.emulator.inventory().batches.some((b) => b.status === 'cancelling')),
+      );
+      await env.conn.client.workflow.getHandle(`${jobId}/r1/c1`).terminate('test: end the job');
+      return await handle.result();
+    });
+    const rows = await readJsonlFile<Row>(env.storageRoot, summary.resultsUri);
+    expect(tally(rows).ids.size).toBe(200);
+    // Every run of the job: c0's batch was cancelled and its rows collected once.
+    let runId: string | undefined;
+    const summaries: string[] = [];
+    let runs = 0;
+    while (runs++ < 50) {
+      const history = await env.conn.client.workflow.getHandle(jobId, runId).fetchHistory();
+      for (const e of history.events ?? []) {
+        const data = e.activityTaskScheduledEventAttributes && e.userMetadata?.summary?.data;
+        if (data) summaries.push(Buffer.from(data).toString('utf8'));
+      }
+      runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? undefined;
+      if (!runId) break;
+    }
+    // It did continue as new (on the old code, in the middle of the recovery).
+    expect(runs).toBeGreaterThan(1);
+    const ofC0 = (verb: string) => summaries.filter((t) => t.includes(verb) && t.includes(`${jobId}/r1/c0`));
+    expect(ofC0('cancel batch')).toHaveLength(1);
+    expect(ofC0('record the rows of ended chunk')).toHaveLength(1);
+  }, 300_000);
 });
