@@ -81,6 +81,27 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     }
   }
 
+  // A free port found here (or by the CLI, for its HTTP API) may be taken by another process
+  // before the server binds it: with ports of its choosing, the start is tried again.
+  const choosesPorts = options.port === undefined && (options.ui === false || options.uiPort === undefined);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWithCli(cli, options, progress);
+    } catch (err) {
+      if (!choosesPorts || attempt >= PORT_CLASH_ATTEMPTS || !/address already in use/.test(String(err))) throw err;
+      progress(`a port was taken before the server bound it; starting again (attempt ${attempt + 1})`);
+    }
+  }
+}
+
+/** Starts the server at most this many times when a port it was given was taken meanwhile. */
+const PORT_CLASH_ATTEMPTS = 3;
+
+async function startWithCli(
+  cli: Awaited<ReturnType<typeof findTemporalCli>>,
+  options: DevServerOptions,
+  progress: (line: string) => void,
+): Promise<DevServer> {
   const ip = options.ip ?? '127.0.0.1';
   const namespace = options.namespace ?? 'default';
   const port = options.port ?? (await freePort(ip));
