@@ -6,6 +6,7 @@ import type { BatchPlan, BatchRecord, FileRecord } from '../state/records.ts';
 import { batchMoment, type BatchMoment } from './batch-timeline.ts';
 import { batchObject } from './batch-object.ts';
 import { validateInput } from './validate-input.ts';
+import { azureDeploymentCheck } from '../providers/azure-deployments.ts';
 import { writeResults } from './write-results.ts';
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -60,6 +61,8 @@ export class BatchEngine {
       rowsPerSecond: config.rowsPerSecond === 'instant' ? null : config.rowsPerSecond,
       rowErrors: { ...config.rowErrors },
       seed: config.seed,
+      // Azure runs a batch past its 24 h window until it is done or cancelled.
+      ...(config.provider === 'azure' ? { neverExpires: true } : {}),
     };
     const record: BatchRecord = {
       id: newBatchId(),
@@ -140,9 +143,12 @@ export class BatchEngine {
       const doneAtMs = Date.now();
       // The token check and the assignment happen in one synchronous step, so two batches that
       // finish validating together cannot both slip under the limit.
-      record.validation = result.ok
-        ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs)
-        : { ...result, doneAtMs };
+      const deployed = result.ok ? azureDeploymentCheck(this.#config(), result.model) : null;
+      record.validation = deployed
+        ? { ok: false, errors: [deployed], doneAtMs }
+        : result.ok
+          ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs)
+          : { ...result, doneAtMs };
       await this.#store.saveBatch(record);
     })();
     this.#validations.set(record.id, run);

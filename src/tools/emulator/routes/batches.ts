@@ -18,6 +18,9 @@ const API_ENDPOINTS = [
   '/v1/videos',
 ];
 
+/** The one batch endpoint of Groq mode. */
+const GROQ_ENDPOINT = '/v1/chat/completions';
+
 function requireBatch(ctx: RouteContext): BatchRecord {
   const record = ctx.store.batches.get(ctx.id);
   if (!record) throw notFound('batch', ctx.id, 'batch_id');
@@ -28,6 +31,12 @@ function requireBatch(ctx: RouteContext): BatchRecord {
 export async function createBatch(ctx: RouteContext): Promise<unknown> {
   const body = await readJson(ctx.req);
   const input = parseCreateBatch(body);
+  if (ctx.config().provider === 'groq' && input.endpoint !== GROQ_ENDPOINT) {
+    throw new ApiError(400, `Invalid value for 'endpoint': Groq batches support only '${GROQ_ENDPOINT}'.`, {
+      param: 'endpoint',
+      code: 'invalid_value',
+    });
+  }
   const file = liveFile(ctx.store, input.input_file_id);
   if (!file) throw notFound('file', input.input_file_id, 'input_file_id');
   if (file.purpose !== 'batch') {

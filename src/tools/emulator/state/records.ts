@@ -40,6 +40,8 @@ export interface BatchPlan {
   rowsPerSecond: number | null;
   rowErrors: { [code in RowErrorCode]?: number | undefined };
   seed: number;
+  /** Azure mode: the completion window is shown (`expires_at`) but never ends the batch. */
+  neverExpires?: true;
 }
 
 export type ValidationResult =
