@@ -1,0 +1,110 @@
+// A job runs end to end through each provider profile, against the emulator speaking that service:
+// Azure's v1 and dated API with key and Entra ID auth, Groq, and an unnamed compatible service.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
+import type { OpenAIBatchPluginOptions } from '../../src/plugin.ts';
+import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
+
+const KEY = 'azure-key-not-a-secret-7f3a';
+const TOKEN = 'entra-token-not-a-secret-91cd';
+const VERSION = '2025-03-01-preview';
+
+/** Every string and byte array (payload data decoded as UTF-8) of a value, joined. */
+function text(value: unknown): string {
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map(text).join('\n');
+  if (value && typeof value === 'object') return Object.values(value).map(text).join('\n');
+  return '';
+}
+
+/** Runs a 12-row job on a worker with `plugin`; returns its summary and its history's text. */
+async function runJob(env: JobEnv, name: string, plugin: Partial<OpenAIBatchPluginOptions>, model = 'gpt-4o-batch') {
+  const inputUri = await writeChatInput(env, 12, { file: `${name}.jsonl`, model });
+  const jobId = `providers-${name}-${Date.now()}`;
+  const worker = await env.createWorker(plugin);
+  return await worker.runUntil(async () => {
+    const handle = await startBatchJob(
+      env.conn.client,
+      { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+      { taskQueue: env.taskQueue },
+    );
+    const summary = await awaitJobSummary(handle);
+    const chunk = env.conn.client.workflow.getHandle(`${jobId}/r1/c0`);
+    return { summary, history: text(await handle.fetchHistory()) + text(await chunk.fetchHistory()) };
+  });
+}
+
+describe('a job through Azure OpenAI (the emulator in Azure mode)', () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    env = await startJobEnv('azure', {
+      provider: 'azure',
+      apiKeys: [KEY],
+      azure: { apiVersions: [VERSION], deployments: ['gpt-4o-batch'], entraTokens: [TOKEN] },
+    });
+  });
+  afterAll(async () => env?.close());
+
+  it('runs on the v1 API (/openai/v1) with the api-key header, and the key is nowhere in history', async () => {
+    const before = env.emulator.stats().callsPerRoute;
+    const { summary, history } = await runJob(env, 'azure-v1', {
+      provider: 'azure',
+      openaiBaseUrl: env.emulator.baseURL,
+      openaiApiKey: KEY,
+    });
+    expect(env.emulator.baseURL.endsWith('/openai/v1')).toBe(true);
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+    expect(env.emulator.stats().callsPerRoute['batches.create']).toBe((before['batches.create'] ?? 0) + 1);
+    expect(history).not.toContain(KEY);
+  });
+
+  it('runs on the dated API (/openai?api-version=) with an Entra ID token provider, and the token is nowhere in history', async () => {
+    let calls = 0;
+    const { summary, history } = await runJob(env, 'azure-dated', {
+      provider: 'azure',
+      openaiBaseUrl: `${env.emulator.origin}/openai`,
+      // job-env passes a key too: the token provider wins, and no key is sent.
+      azure: {
+        apiVersion: VERSION,
+        azureADTokenProvider: () => {
+          calls += 1;
+          return Promise.resolve(TOKEN);
+        },
+      },
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+    expect(calls).toBeGreaterThan(0);
+    expect(history).not.toContain(TOKEN);
+  });
+});
+
+describe('a job through Groq (the emulator in Groq mode)', () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    env = await startJobEnv('groq', { provider: 'groq' });
+  });
+  afterAll(async () => env?.close());
+
+  it('runs chat completions at /openai/v1 with Bearer auth', async () => {
+    const { summary } = await runJob(env, 'groq', { provider: 'groq', openaiBaseUrl: env.emulator.baseURL });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+  });
+});
+
+describe('a job through an unnamed OpenAI-compatible service', () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    env = await startJobEnv('compatible');
+  });
+  afterAll(async () => env?.close());
+
+  it('infers `compatible` from a base URL that is no known service and runs with OpenAI’s shapes', async () => {
+    const { summary } = await runJob(env, 'compatible', { openaiBaseUrl: env.emulator.baseURL });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+  });
+});
