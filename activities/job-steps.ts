@@ -24,6 +24,7 @@ import {
   providerChunkLimits,
 } from '../src/openai/providers/provider-checks.ts';
 import type { ProviderProfile } from '../src/openai/providers/provider-profile.ts';
+import { explainBatchError } from '../src/openai/providers/explain-batch-error.ts';
 
 /** The worker's provider as planning needs it: its profile, and Azure's batch deployments when known. */
 export interface PlanningProvider {
@@ -277,7 +278,9 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           endpoint: input.endpoint,
           ...(outputUri ? { outputUri } : {}),
           ...(errorUri ? { errorUri } : {}),
-          ...(input.batchErrors ? { batchErrors: input.batchErrors } : {}),
+          ...(input.batchErrors
+            ? { batchErrors: input.batchErrors.map((e) => explainBatchError(provider.profile, e)) }
+            : {}),
           ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
           ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
           ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),

@@ -1,13 +1,15 @@
 // A configuration the provider cannot run gives one clear line before anything is uploaded: an
 // endpoint it does not offer, a chunk limit above its own, a model that is no Azure batch
-// deployment, and the AzureOpenAI `deployment` pitfall (batches sent under /deployments/{d}).
+// deployment, and the AzureOpenAI `deployment` pitfall (batches sent under /deployments/{d}). A model
+// Azure refuses only at validation (the worker was not told the deployments) fails its rows with
+// one line naming the model and the fix.
 import { WorkflowFailedError } from '@temporalio/client';
 import { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
+import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import { OpenAIBatchPlugin, type OpenAIBatchPluginOptions } from '../../src/plugin.ts';
 import type { StartJobInput } from '../../src/client/job-client.ts';
-import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { FAST_WAIT, readJsonlFile, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 /** The messages down a failure's cause chain, joined. */
 function messages(err: unknown): string {
@@ -112,7 +114,33 @@ describe('checks before submission (Azure)', () => {
     expect(uploads).toBe(0);
   });
 
+  it('a model that is no batch deployment, on a worker not told them, fails its rows with one line naming it and the fix', async () => {
+    const inputUri = await writeChatInput(env, 10, { file: 'azure-unknown-model.jsonl', model: 'gpt-4o-mini' });
+    const worker = await env.createWorker({ provider: 'azure', openaiBaseUrl: env.emulator.baseURL });
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        { jobId: `checks-azure-unknown-${Date.now()}`, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+    expect(summary.counts.failed).toBe(10);
+    const failures = await readJsonlFile<{ error: { code: string; message: string } }>(
+      env.storageRoot,
+      summary.failuresUri,
+    );
+    expect(failures).toHaveLength(10);
+    for (const row of failures) {
+      expect(row.error.code).toBe('model_not_found');
+      expect(row.error.message).toMatch(
+        /^body\.model "gpt-4o-mini" is not a batch deployment of this Azure OpenAI resource: set each line's model to the name of a Global-Batch or Data-Zone-Batch deployment/,
+      );
+    }
+  });
+
   it('an AzureOpenAI client with a deployment, or a base URL under /deployments/, is refused as the worker is built', () => {
+    const uploadsBefore = env.emulator.stats().callsPerRoute['files.create'] ?? 0;
     const withDeployment = new AzureOpenAI({
       baseURL: `${env.emulator.origin}/openai`,
       apiVersion: '2025-03-01-preview',
@@ -131,6 +159,6 @@ describe('checks before submission (Azure)', () => {
           openaiBaseUrl: `${env.emulator.origin}/openai/deployments/gpt-4o-batch`,
         }),
     ).toThrow(/^the Azure OpenAI base URL has a \/deployments\/ segment/);
-    expect(env.emulator.stats().callsPerRoute['files.create'] ?? 0).toBe(0);
+    expect(env.emulator.stats().callsPerRoute['files.create'] ?? 0).toBe(uploadsBefore);
   });
 });

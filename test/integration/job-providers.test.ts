@@ -81,6 +81,27 @@ describe('a job through Azure OpenAI (the emulator in Azure mode)', () => {
   });
 });
 
+describe('a job through Azure OpenAI past the 24 h window', () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    // A 0.5 s "24 h" window and 4 rows per second: the batch is still running when its window ends.
+    env = await startJobEnv('azure-window', { provider: 'azure', completionWindowSeconds: 0.5, rowsPerSecond: 4 });
+  });
+  afterAll(async () => env?.close());
+
+  it('keeps waiting for a batch Azure does not expire, and every row succeeds', async () => {
+    const { summary } = await runJob(env, 'azure-window', {
+      provider: 'azure',
+      openaiBaseUrl: env.emulator.baseURL,
+      openaiApiKey: KEY,
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+    expect(summary.counts.expired ?? 0).toBe(0);
+    expect(env.emulator.stats().batchesByStatus).toEqual({ completed: 1 });
+  });
+});
+
 describe('a job through Groq (the emulator in Groq mode)', () => {
   let env: JobEnv;
   beforeAll(async () => {
