@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import type { OpenAIBatchPluginOptions } from '../../src/plugin.ts';
+import { azureEntraPlugin, azureKeyPlugin, compatiblePlugin, groqPlugin } from '../../examples/provider-plugins.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 const KEY = 'azure-key-not-a-secret-7f3a';
@@ -48,11 +49,7 @@ describe('a job through Azure OpenAI (the emulator in Azure mode)', () => {
 
   it('runs on the v1 API (/openai/v1) with the api-key header, and the key is nowhere in history', async () => {
     const before = env.emulator.stats().callsPerRoute;
-    const { summary, history } = await runJob(env, 'azure-v1', {
-      provider: 'azure',
-      openaiBaseUrl: env.emulator.baseURL,
-      openaiApiKey: KEY,
-    });
+    const { summary, history } = await runJob(env, 'azure-v1', azureKeyPlugin(env.emulator.baseURL, KEY));
     expect(env.emulator.baseURL.endsWith('/openai/v1')).toBe(true);
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(12);
@@ -62,18 +59,15 @@ describe('a job through Azure OpenAI (the emulator in Azure mode)', () => {
 
   it('runs on the dated API (/openai?api-version=) with an Entra ID token provider, and the token is nowhere in history', async () => {
     let calls = 0;
-    const { summary, history } = await runJob(env, 'azure-dated', {
-      provider: 'azure',
-      openaiBaseUrl: `${env.emulator.origin}/openai`,
-      // job-env passes a key too: the token provider wins, and no key is sent.
-      azure: {
-        apiVersion: VERSION,
-        azureADTokenProvider: () => {
-          calls += 1;
-          return Promise.resolve(TOKEN);
-        },
-      },
-    });
+    // job-env passes a key too: the token provider wins, and no key is sent.
+    const { summary, history } = await runJob(
+      env,
+      'azure-dated',
+      azureEntraPlugin(`${env.emulator.origin}/openai`, () => {
+        calls += 1;
+        return Promise.resolve(TOKEN);
+      }),
+    );
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(12);
     expect(calls).toBeGreaterThan(0);
@@ -90,11 +84,7 @@ describe('a job through Azure OpenAI past the 24 h window', () => {
   afterAll(async () => env?.close());
 
   it('keeps waiting for a batch Azure does not expire, and every row succeeds', async () => {
-    const { summary } = await runJob(env, 'azure-window', {
-      provider: 'azure',
-      openaiBaseUrl: env.emulator.baseURL,
-      openaiApiKey: KEY,
-    });
+    const { summary } = await runJob(env, 'azure-window', azureKeyPlugin(env.emulator.baseURL, KEY));
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(12);
     expect(summary.counts.expired ?? 0).toBe(0);
@@ -110,7 +100,7 @@ describe('a job through Groq (the emulator in Groq mode)', () => {
   afterAll(async () => env?.close());
 
   it('runs chat completions at /openai/v1 with Bearer auth', async () => {
-    const { summary } = await runJob(env, 'groq', { provider: 'groq', openaiBaseUrl: env.emulator.baseURL });
+    const { summary } = await runJob(env, 'groq', groqPlugin(env.emulator.baseURL, 'gsk-not-a-secret'));
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(12);
   });
@@ -124,7 +114,7 @@ describe('a job through an unnamed OpenAI-compatible service', () => {
   afterAll(async () => env?.close());
 
   it('infers `compatible` from a base URL that is no known service and runs with OpenAI’s shapes', async () => {
-    const { summary } = await runJob(env, 'compatible', { openaiBaseUrl: env.emulator.baseURL });
+    const { summary } = await runJob(env, 'compatible', compatiblePlugin(env.emulator.baseURL, 'sk-not-a-secret'));
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(12);
   });
