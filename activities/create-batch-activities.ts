@@ -71,7 +71,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),
-    ...createWorkerHealthActivities(deps),
+    ...createWorkerHealthActivities({ ...deps, provider: profile.name }),
     ...createEnrichActivities(deps),
   };
 }
