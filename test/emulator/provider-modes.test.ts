@@ -141,6 +141,35 @@ describe('the emulator in Azure mode past the completion window', () => {
   });
 });
 
+describe('the emulator in Azure mode with a fail-fast token queue', () => {
+  let fx: EmulatorFixture;
+  beforeAll(async () => {
+    fx = await openEmulator({
+      ...FAST,
+      provider: 'azure',
+      rowsPerSecond: 1,
+      enqueuedTokenLimit: { '*': 60 },
+      azure: { failFastTokenLimit: true, failFastRetryAfterSeconds: 2 },
+    });
+  });
+  afterAll(async () => fx?.close());
+
+  it('refuses a create that would overfill the queue with 400 token_limit_exceeded and makes no batch', async () => {
+    const client = createAzureClient({ baseURL: fx.emulator.origin, apiKey: KEY });
+    const lines = ['a', 'b'].map((id) => chatLine(id, 'Classify review: good value, fast shipping.'));
+    const first = await uploadBatchFile(client, await fx.writeJsonl('q1.jsonl', lines));
+    const second = await uploadBatchFile(client, await fx.writeJsonl('q2.jsonl', lines));
+    const params = { endpoint: '/v1/chat/completions', completion_window: '24h' } as const;
+    await client.batches.create({ input_file_id: first.id, ...params });
+    const err = await client.batches.create({ input_file_id: second.id, ...params }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    const refused = err as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(refused.code).toBe('token_limit_exceeded');
+    expect(refused.headers?.get('retry-after')).toBe('2');
+    expect(fx.emulator.stats().batchesCreated).toBe(1);
+  });
+});
+
 describe('the emulator in Groq mode', () => {
   let fx: EmulatorFixture;
   beforeAll(async () => {

@@ -92,6 +92,46 @@ describe('a job through Azure OpenAI past the 24 h window', () => {
   });
 });
 
+describe("a job through Azure OpenAI's fail-fast token queue", () => {
+  let env: JobEnv;
+  beforeAll(async () => {
+    // Room for one 6-row chunk in the queue, not two: the second create is refused until the first ends.
+    env = await startJobEnv('azure-fail-fast', {
+      provider: 'azure',
+      rowsPerSecond: 4,
+      enqueuedTokenLimit: { '*': 200 },
+      azure: { failFastTokenLimit: true, failFastRetryAfterSeconds: 1 },
+    });
+  });
+  afterAll(async () => env?.close());
+
+  it('waits out a create refused with 400 token_limit_exceeded, then creates it, and every row succeeds', async () => {
+    const inputUri = await writeChatInput(env, 12, { file: 'fail-fast.jsonl', model: 'gpt-4o-batch' });
+    const worker = await env.createWorker(azureKeyPlugin(env.emulator.baseURL, KEY));
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId: `providers-fail-fast-${Date.now()}`,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 6 },
+          maxActiveBatches: 2,
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(12);
+    const stats = env.emulator.stats();
+    expect(stats.batchesCreated).toBe(2);
+    // At least one create was refused (no batch made) before the second chunk's went through.
+    expect(stats.callsPerRoute['batches.create']).toBeGreaterThan(2);
+  });
+});
+
 describe('a job through Groq (the emulator in Groq mode)', () => {
   let env: JobEnv;
   beforeAll(async () => {

@@ -90,11 +90,23 @@ const azureSchema = z.strictObject({
   deployments: z.array(z.string().min(1)),
   /** The Entra ID bearer tokens accepted; empty: any non-empty token. */
   entraTokens: z.array(z.string().min(1)),
+  /**
+   * Azure's "fail-fast" regions: a create whose prompt tokens would overfill `enqueuedTokenLimit`
+   * is refused at once (400 `token_limit_exceeded`) instead of failing the batch later.
+   */
+  failFastTokenLimit: z.boolean(),
+  /** Seconds sent as `retry-after` with a fail-fast refusal (none by default, as Azure sends none). */
+  failFastRetryAfterSeconds: z.number().min(0).optional(),
 });
 export type AzureEmulatorConfig = z.infer<typeof azureSchema>;
 
 /** The Azure knobs when none are given: any version, any deployment, any token. */
-export const DEFAULT_AZURE_CONFIG: AzureEmulatorConfig = { apiVersions: [], deployments: [], entraTokens: [] };
+export const DEFAULT_AZURE_CONFIG: AzureEmulatorConfig = {
+  apiVersions: [],
+  deployments: [],
+  entraTokens: [],
+  failFastTokenLimit: false,
+};
 
 /** The full emulator configuration; every field has a default (see {@link DEFAULT_CONFIG}). */
 export const emulatorConfigSchema = z.strictObject({

@@ -3,6 +3,7 @@ import { readJson } from '../http/read-json.ts';
 import type { NewBatch } from '../lifecycle/batch-engine.ts';
 import type { BatchRecord } from '../state/records.ts';
 import { SYNTHESIZED_ENDPOINTS } from '../synthesize/synthesize-row.ts';
+import { queueCheck } from '../providers/azure-fail-fast.ts';
 import { liveFile } from './files.ts';
 import { cursorPage, parseLimit } from './list-page.ts';
 import type { RouteContext } from './route-context.ts';
@@ -45,7 +46,10 @@ export async function createBatch(ctx: RouteContext): Promise<unknown> {
       code: 'invalid_value',
     });
   }
-  const record = await ctx.engine.create(input, file);
+  const admit = await queueCheck(ctx, file, input.endpoint);
+  // No await between the check and the create: the new batch is in the queue before any other create is checked.
+  const enqueued = admit();
+  const record = await ctx.engine.create(enqueued ? { ...input, enqueued } : input, file);
   return ctx.engine.view(record);
 }
 

@@ -71,6 +71,8 @@ export interface BatchRecord {
   validation: ValidationResult | null;
   cancelRequestedAtMs: number | null;
   final: FinalResult | null;
+  /** Azure fail-fast mode: the model and prompt tokens the create was admitted with (counted while validating). */
+  enqueued?: { model: string; promptTokens: number };
 }
 
 export const ZERO_USAGE: BatchUsage = {
