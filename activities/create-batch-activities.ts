@@ -1,5 +1,11 @@
 import type OpenAI from 'openai';
-import { createOpenAIClient } from '../src/openai/client.ts';
+import { checkReadyClient } from '../src/openai/providers/azure-client.ts';
+import { chooseProvider } from '../src/openai/providers/choose-provider.ts';
+import {
+  batchDeploymentsOf,
+  createProviderClient,
+  type AzureProviderOptions,
+} from '../src/openai/providers/provider-client.ts';
 import { openStorage } from '../src/storage/index.ts';
 import type { PostgresConnections } from '../src/pipeline/connection.ts';
 import type { CrashHook } from './crash-point.ts';
@@ -23,6 +29,13 @@ export interface BatchActivityDeps {
   readonly storageRoot: string;
   /** A ready client (tests, Azure, proxies); when set, the URL and key above are not used. */
   readonly openai?: OpenAI | undefined;
+  /**
+   * The service: `openai`, `azure`, `groq` or `compatible`. @default process.env.OPENAI_BATCH_PROVIDER,
+   * else inferred from the base URL
+   */
+  readonly provider?: string | undefined;
+  /** Azure OpenAI settings (API version, Entra ID token provider, batch deployments). @default undefined */
+  readonly azure?: AzureProviderOptions | undefined;
   /** Part size of uploads through the Uploads API; a chunk no larger goes up in one request. @default 64 MiB */
   readonly uploadPartBytes?: number | undefined;
   /** Named Postgres connections of `enrichTable`'s activities. @default {} */
@@ -38,18 +51,27 @@ export interface BatchActivityDeps {
  * scope, so two workers in one process can point at different OpenAI endpoints.
  */
 export function createBatchActivities(deps: BatchActivityDeps) {
-  let client = deps.openai;
-  const openai = (): OpenAI =>
-    (client ??= createOpenAIClient({ apiKey: deps.openaiApiKey, baseURL: deps.openaiBaseUrl }));
+  const profile = chooseProvider(
+    deps.provider ?? process.env['OPENAI_BATCH_PROVIDER'],
+    deps.openai?.baseURL ?? deps.openaiBaseUrl ?? process.env['OPENAI_BASE_URL'],
+  );
+  if (deps.openai) checkReadyClient(deps.openai);
+  const build = (): OpenAI =>
+    createProviderClient(profile, { apiKey: deps.openaiApiKey, baseURL: deps.openaiBaseUrl, azure: deps.azure });
+  // Azure's settings are checked as the worker starts (one line, before any job runs); other
+  // providers keep the lazy client, so a worker without a key still starts and says why jobs fail.
+  let client = deps.openai ?? (profile.name === 'azure' ? build() : undefined);
+  const openai = (): OpenAI => (client ??= build());
+  const provider = { profile, batchDeployments: batchDeploymentsOf(deps.azure) };
   const storage = openStorage(deps.storageRoot);
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   return {
-    ...createJobStepActivities(openai, storage),
+    ...createJobStepActivities(openai, storage, provider),
     ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
     ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),
-    ...createWorkerHealthActivities(deps),
+    ...createWorkerHealthActivities({ ...deps, provider: profile.name }),
     ...createEnrichActivities(deps),
   };
 }

@@ -19,6 +19,19 @@ import { withHeartbeats } from './heartbeat.ts';
 import { withMetricTags } from './metrics.ts';
 import { inputFix, JOB_FILE_ATTEMPTS, jobFilesFix, stepFailure } from './step-failures.ts';
 import type { BatchErrorRef } from './openai-batches.ts';
+import {
+  checkBatchDeployment,
+  checkEndpointOffered,
+  providerChunkLimits,
+} from '../src/openai/providers/provider-checks.ts';
+import type { ProviderProfile } from '../src/openai/providers/provider-profile.ts';
+import { explainBatchError } from '../src/openai/providers/explain-batch-error.ts';
+
+/** The worker's provider as planning needs it: its profile, and Azure's batch deployments when known. */
+export interface PlanningProvider {
+  readonly profile: ProviderProfile;
+  readonly batchDeployments?: readonly string[] | undefined;
+}
 
 /** Input of `planJob` (round 1) and `planRetryRound` (round > 1). */
 export interface PlanInput {
@@ -126,9 +139,12 @@ export interface FinalizeResult {
 
 export const INVALID_INPUT_TYPE = FAILURE_TYPES.invalidInput;
 
-export function createJobStepActivities(openai: () => OpenAI, storage: BlobStorage) {
+export function createJobStepActivities(openai: () => OpenAI, storage: BlobStorage, provider: PlanningProvider) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
     try {
+      // What the provider cannot run is refused here, before a chunk is written or uploaded.
+      checkEndpointOffered(provider.profile, input.endpoint);
+      const limits = providerChunkLimits(provider.profile, input.limits);
       const manifest = await withHeartbeats(() =>
         planJob(
           {
@@ -137,12 +153,13 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
             endpoint: input.endpoint,
             round,
             onInvalid: input.onInvalid,
-            ...(input.limits ? { limits: input.limits } : {}),
+            limits,
             ...(input.prices ? { prices: input.prices } : {}),
           } as Parameters<typeof planJob>[0],
           storage,
         ),
       );
+      if (manifest.chunks.length > 0) checkBatchDeployment(provider.profile, manifest.model, provider.batchDeployments);
       if (!input.chunksInStorage) return manifest;
       const chunksUri = storage.jobUri(input.jobId, `r${round}`, 'plan-chunks.jsonl');
       await storage.writeAtomic(chunksUri, jsonLines(manifest.chunks));
@@ -264,7 +281,9 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           endpoint: input.endpoint,
           ...(outputUri ? { outputUri } : {}),
           ...(errorUri ? { errorUri } : {}),
-          ...(input.batchErrors ? { batchErrors: input.batchErrors } : {}),
+          ...(input.batchErrors
+            ? { batchErrors: input.batchErrors.map((e) => explainBatchError(provider.profile, e)) }
+            : {}),
           ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
           ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
           ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),

@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { InvalidInputError, InvalidLimitsError } from '../src/plan/index.ts';
 import { StorageError } from '../src/storage/index.ts';
+import { ProviderMismatchError } from '../src/openai/providers/provider-checks.ts';
 
 /**
  * The non-retryable failure for an error the user must fix (bad input lines, a file storage cannot
@@ -23,6 +24,13 @@ export function stepFailure(err: unknown, fix: string, options: { fatalFromAttem
     return ApplicationFailure.create({
       message: `${err.message}; fix the job's \`limits\` option and start the job again`,
       type: FAILURE_TYPES.invalidInput,
+      nonRetryable: true,
+    });
+  }
+  if (err instanceof ProviderMismatchError) {
+    return ApplicationFailure.create({
+      message: `${err.message}, and start the job again`,
+      type: FAILURE_TYPES.config,
       nonRetryable: true,
     });
   }

@@ -5,6 +5,8 @@ export interface WorkerHealthConfig {
   readonly openaiBaseUrl?: string | undefined;
   readonly apiKeyConfigured: boolean;
   readonly storageRoot: string;
+  /** The provider profile in force (named or inferred). */
+  readonly provider?: string | undefined;
 }
 
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -64,6 +66,7 @@ export function createWorkerHealthActivities(config: WorkerHealthConfig) {
         apiKeyConfigured: config.apiKeyConfigured,
         storageRoot: redactUrl(config.storageRoot),
         nodeVersion: process.version,
+        ...(config.provider ? { provider: config.provider } : {}),
       });
     },
   };

@@ -6,6 +6,8 @@ export interface WorkerHealth {
   readonly apiKeyConfigured: boolean;
   readonly storageRoot: string;
   readonly nodeVersion: string;
+  /** The provider the worker talks to (`openai`, `azure`, `groq`, `compatible`); absent from workers before it. */
+  readonly provider?: string;
 }
 
 /** Input of {@link healthCheckWorkflow}. */

@@ -9,6 +9,13 @@ export { createBatchActivities } from '../activities/create-batch-activities.ts'
 export type { BatchActivities, BatchActivityDeps } from '../activities/create-batch-activities.ts';
 export { createOpenAIClient } from './openai/client.ts';
 export type { OpenAIClientConfig } from './openai/client.ts';
+// Provider profiles (OpenAI, Azure OpenAI, Groq, compatible) and the Azure client the plugin builds.
+export { createAzureClient } from './openai/providers/azure-client.ts';
+export type { AzureClientConfig } from './openai/providers/azure-client.ts';
+export { inferProvider } from './openai/providers/choose-provider.ts';
+export { PROVIDER_NAMES, PROVIDER_PROFILES } from './openai/providers/provider-profile.ts';
+export type { ProviderName, ProviderProfile } from './openai/providers/provider-profile.ts';
+export type { AzureProviderOptions } from './openai/providers/provider-client.ts';
 export { OPENAI_FAILURE_TYPES, retryAfterFromHeaders, toApplicationFailure } from './openai/errors.ts';
 export { FAILURE_TYPES, FATAL_FAILURE_TYPES, NON_RETRYABLE_FAILURE_TYPES } from '../common/failures.ts';
 export type { FailureType } from '../common/failures.ts';

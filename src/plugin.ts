@@ -11,6 +11,8 @@ import { createBatchActivities } from '../activities/create-batch-activities.ts'
 import type { CrashHook } from '../activities/crash-point.ts';
 import type { PostgresConnections } from './pipeline/connection.ts';
 import type { CreateBatchTiming } from '../activities/create-batch.ts';
+import type { AzureProviderOptions } from './openai/providers/provider-client.ts';
+import type { ProviderName } from './openai/providers/provider-profile.ts';
 
 /** Options for {@link OpenAIBatchPlugin}. */
 export interface OpenAIBatchPluginOptions {
@@ -18,8 +20,17 @@ export interface OpenAIBatchPluginOptions {
   readonly openaiBaseUrl?: string | undefined;
   /** API key, read on the worker only. @default process.env.OPENAI_API_KEY */
   readonly openaiApiKey?: string | undefined;
-  /** A ready OpenAI client (Azure, proxies, tests); replaces the URL and key. @default undefined */
+  /** A ready OpenAI client (proxies, tests); replaces the URL and key. An `AzureOpenAI` with a `deployment` is refused. @default undefined */
   readonly openai?: OpenAI | undefined;
+  /**
+   * The batch service: `openai`, `azure`, `groq` or `compatible`; its limits are the planner's
+   * defaults and its endpoints the ones a job may use. @default process.env.OPENAI_BATCH_PROVIDER,
+   * else inferred from the base URL (`*.openai.azure.com`, `*.cognitiveservices.azure.com`: azure;
+   * `api.groq.com`: groq; api.openai.com or none: openai; any other: compatible)
+   */
+  readonly provider?: ProviderName | undefined;
+  /** Azure OpenAI: dated API version, Entra ID token provider, batch deployments. @default undefined */
+  readonly azure?: AzureProviderOptions | undefined;
   /**
    * `file://` URI or directory under which jobs keep their files.
    * @default process.env.OPENAI_BATCH_STORAGE_ROOT, else ./.openai-batch
@@ -83,6 +94,8 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         openaiApiKey: apiKey,
         apiKeyConfigured: Boolean(apiKey),
         openai: options.openai,
+        provider: options.provider,
+        azure: options.azure,
         crashHook: options.crashHook,
         postgresConnections: options.postgresConnections,
         createBatchTiming: options.createBatchTiming,

@@ -42,6 +42,10 @@ export function toApplicationFailure(err: unknown, action = 'OpenAI call'): unkn
   const message = `${action} failed with HTTP ${status}: ${apiError.message}`;
   const retryAfterMs = retryAfterFromHeaders(apiError.headers);
   if (status === 429) return failure(message, OPENAI_FAILURE_TYPES.rateLimit, false, err, retryAfterMs);
+  // Azure's fail-fast regions refuse the create itself while the enqueued-token queue is full: the
+  // queue drains as batches finish, so wait and create again (no batch exists to collide with).
+  if (status === 400 && apiError.code === 'token_limit_exceeded')
+    return failure(message, OPENAI_FAILURE_TYPES.rateLimit, false, err, retryAfterMs ?? TOKEN_QUEUE_FULL_RETRY_MS);
   if (status === 401 || status === 403) return failure(message, OPENAI_FAILURE_TYPES.auth, true, err);
   if (status === 404) return failure(message, OPENAI_FAILURE_TYPES.notFound, true, err);
   if (status === 408) return failure(message, OPENAI_FAILURE_TYPES.timeout, false, err, retryAfterMs);
@@ -77,6 +81,9 @@ export function retryAfterFromHeaders(headers: Headers | undefined, nowMs = Date
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
+
+/** How long a create refused for a full enqueued-token queue waits before the next attempt. */
+const TOKEN_QUEUE_FULL_RETRY_MS = 60_000;
 
 /** The shortest `nextRetryDelay` a mapped failure asks for. */
 const MIN_NEXT_RETRY_DELAY_MS = 100;

@@ -32,6 +32,8 @@ describe('the test harness on a real Temporal dev server', () => {
       openaiBaseUrl: 'http://127.0.0.1:1/v1',
       storageRoot: '/tmp/openai-batch-harness',
       nodeVersion: process.version,
+      // A base URL that is no known service: OpenAI's shapes, the `compatible` profile.
+      provider: 'compatible',
     });
     // The server recorded a completed run with the activity in its history.
     const history = await conn.client.workflow.getHandle(workflowId).fetchHistory();

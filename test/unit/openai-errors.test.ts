@@ -35,6 +35,18 @@ describe('mapping OpenAI SDK errors to ApplicationFailure', () => {
     expect(f.nonRetryable).toBe(true);
   });
 
+  // Azure's fail-fast regions refuse the create itself when the enqueued-token queue is full: that
+  // is "wait and resubmit", as the same code on a failed batch is, not a bad request.
+  it('400 token_limit_exceeded (Azure, at create) is a retryable rate limit, after retry-after or a minute', () => {
+    const body = { error: { message: 'Enqueued token limit reached', code: 'token_limit_exceeded' } };
+    const f = mapped(APIError.generate(400, body, undefined, new Headers()));
+    expect(f.type).toBe(OPENAI_FAILURE_TYPES.rateLimit);
+    expect(f.nonRetryable).toBe(false);
+    expect(f.nextRetryDelay).toBe(60_000);
+    const withHeader = mapped(APIError.generate(400, body, undefined, new Headers({ 'retry-after': '5' })));
+    expect(withHeader.nextRetryDelay).toBe(5_000);
+  });
+
   it('401 is a non-retryable auth failure', () => {
     const f = mapped(apiError(401));
     expect(f.type).toBe(OPENAI_FAILURE_TYPES.auth);

@@ -79,6 +79,35 @@ const limitsSchema = z.strictObject({
   maxUploadBytes: z.number().int().positive(),
 });
 
+/** Which service the emulator speaks: its paths, auth, limits, expiry and error bodies (see providers/). */
+export const EMULATOR_PROVIDERS = ['openai', 'azure', 'groq'] as const;
+export type EmulatorProvider = (typeof EMULATOR_PROVIDERS)[number];
+
+const azureSchema = z.strictObject({
+  /** The dated API versions accepted on `/openai/...`; empty: any non-empty version. */
+  apiVersions: z.array(z.string().min(1)),
+  /** The resource's batch deployments; a batch whose `model` is none of them fails `model_not_found`. Empty: any. */
+  deployments: z.array(z.string().min(1)),
+  /** The Entra ID bearer tokens accepted; empty: any non-empty token. */
+  entraTokens: z.array(z.string().min(1)),
+  /**
+   * Azure's "fail-fast" regions: a create whose prompt tokens would overfill `enqueuedTokenLimit`
+   * is refused at once (400 `token_limit_exceeded`) instead of failing the batch later.
+   */
+  failFastTokenLimit: z.boolean(),
+  /** Seconds sent as `retry-after` with a fail-fast refusal (none by default, as Azure sends none). */
+  failFastRetryAfterSeconds: z.number().min(0).optional(),
+});
+export type AzureEmulatorConfig = z.infer<typeof azureSchema>;
+
+/** The Azure knobs when none are given: any version, any deployment, any token. */
+export const DEFAULT_AZURE_CONFIG: AzureEmulatorConfig = {
+  apiVersions: [],
+  deployments: [],
+  entraTokens: [],
+  failFastTokenLimit: false,
+};
+
 /** The full emulator configuration; every field has a default (see {@link DEFAULT_CONFIG}). */
 export const emulatorConfigSchema = z.strictObject({
   /** Seed of every random choice (faults, failing rows) so that a run is reproducible. */
@@ -113,6 +142,10 @@ export const emulatorConfigSchema = z.strictObject({
   apiKeys: z.array(z.string().min(1)),
   /** Batch webhooks: where to deliver them and with which faults (see webhooks/webhook-config.ts). */
   webhooks: webhookConfigSchema,
+  /** The service spoken; absent: OpenAI (kept out of the default so OpenAI mode is unchanged). */
+  provider: z.enum(EMULATOR_PROVIDERS).optional(),
+  /** Azure mode's API versions, batch deployments and Entra ID tokens. */
+  azure: azureSchema.optional(),
 });
 export type EmulatorConfig = z.infer<typeof emulatorConfigSchema>;
 
@@ -131,6 +164,8 @@ export const emulatorConfigPatchSchema = z.strictObject({
   limits: limitsSchema.partial().optional(),
   apiKeys: emulatorConfigSchema.shape.apiKeys.optional(),
   webhooks: webhookConfigPatchSchema.optional(),
+  provider: z.enum(EMULATOR_PROVIDERS).optional(),
+  azure: azureSchema.partial().optional(),
 });
 export type EmulatorConfigPatch = z.input<typeof emulatorConfigPatchSchema>;
 
@@ -172,6 +207,8 @@ export function mergeConfig(base: EmulatorConfig, patchInput: unknown): Emulator
     if (value === null) delete enqueuedTokenLimit[model];
     else enqueuedTokenLimit[model] = value;
   }
+  // Switching to Azure takes Azure's request limit (100,000 per file), unless the patch sets its own.
+  const providerLimits = patch.provider === 'azure' && base.provider !== 'azure' ? { maxRequests: 100_000 } : {};
   return emulatorConfigSchema.parse({
     ...base,
     ...stripUndefined({
@@ -187,8 +224,12 @@ export function mergeConfig(base: EmulatorConfig, patchInput: unknown): Emulator
     rowErrors: { ...base.rowErrors, ...patch.rowErrors },
     faults,
     enqueuedTokenLimit,
-    limits: { ...base.limits, ...patch.limits },
+    limits: { ...base.limits, ...providerLimits, ...patch.limits },
     webhooks: { ...base.webhooks, ...patch.webhooks },
+    ...stripUndefined({
+      provider: patch.provider,
+      azure: patch.azure || base.azure ? { ...DEFAULT_AZURE_CONFIG, ...base.azure, ...patch.azure } : undefined,
+    }),
   });
 }
 

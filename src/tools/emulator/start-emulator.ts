@@ -32,8 +32,13 @@ export interface EmulatorOptions {
 }
 
 export interface RunningEmulator {
-  /** The base URL to hand to `new OpenAI({ baseURL, apiKey })`, e.g. `http://127.0.0.1:1234/v1`. */
+  /**
+   * The base URL to hand to `new OpenAI({ baseURL, apiKey })`, e.g. `http://127.0.0.1:1234/v1`;
+   * in Azure and Groq mode their v1 API, `http://127.0.0.1:1234/openai/v1`.
+   */
   readonly baseURL: string;
+  /** Scheme, host and port (`http://127.0.0.1:1234`), for the other paths of a provider (Azure's dated `/openai`). */
+  readonly origin: string;
   readonly port: number;
   /** Counters, as `GET /_emulator/stats` returns them; `metadataKeys` fills `batchesByMetadata`. */
   stats(options?: { metadataKeys?: readonly string[] }): EmulatorStats;
@@ -100,8 +105,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
 
   let stopping: Promise<void> | undefined;
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  const origin = `http://${urlHost}:${port}`;
   return {
-    baseURL: `http://${urlHost}:${port}/v1`,
+    get baseURL() {
+      return (config.provider ?? 'openai') === 'openai' ? `${origin}/v1` : `${origin}/openai/v1`;
+    },
+    origin,
     port,
     stats: (opts) => collectStats(store, engine, opts?.metadataKeys ?? []),
     inventory: () => collectInventory(store, engine),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startEmulator } from '../../emulator/index.ts';
-import { emulatorConfigPatchSchema } from '../../emulator/config.ts';
+import { EMULATOR_PROVIDERS, emulatorConfigPatchSchema, type EmulatorProvider } from '../../emulator/config.ts';
 import type { Command } from '../command.ts';
 import { parseFlags, parsePort } from '../parse-flags.ts';
 import { UserError } from '../user-error.ts';
@@ -17,6 +17,7 @@ Options:
   --host <addr>      interface to bind (default: 127.0.0.1)
   --state-dir <dir>  directory for files, batches and counters (required)
   --config <file>    JSON file with emulator settings (speed, faults, row errors, limits)
+  --provider <name>  speak openai (default), azure or groq: paths, auth, limits, expiry, errors
   -h, --help         show this help
 `;
 
@@ -48,11 +49,16 @@ async function run(argv: readonly string[]): Promise<number> {
     host: { type: 'string' },
     'state-dir': { type: 'string' },
     config: { type: 'string' },
+    provider: { type: 'string' },
   });
   const stateDir = values['state-dir'];
   if (!stateDir) throw new UserError('--state-dir is required', 'run `openai-batch emulator --help` for the options');
   const port = parsePort('port', values.port);
-  const config = (await loadConfig(values.config)) as Parameters<typeof startEmulator>[0]['config'];
+  const provider = values.provider;
+  if (provider !== undefined && !(EMULATOR_PROVIDERS as readonly string[]).includes(provider))
+    throw new UserError(`--provider is "${provider}"; use one of ${EMULATOR_PROVIDERS.join(', ')}`);
+  const loaded = (await loadConfig(values.config)) as Parameters<typeof startEmulator>[0]['config'];
+  const config = provider ? { ...loaded, provider: provider as EmulatorProvider } : loaded;
   const emulator = await startEmulator({
     stateDir: resolve(stateDir),
     ...(port !== undefined ? { port } : {}),
@@ -60,7 +66,17 @@ async function run(argv: readonly string[]): Promise<number> {
     ...(config !== undefined ? { config } : {}),
   });
   console.log(`listening on ${emulator.baseURL}`);
-  console.log(`point a worker at it: OPENAI_BASE_URL=${emulator.baseURL} npx openai-batch dev (or worker)`);
+  const named = emulator.config().provider;
+  // Azure's client needs some key; the emulator takes any unless --config lists apiKeys.
+  const providerEnv =
+    named === 'azure'
+      ? 'OPENAI_BATCH_PROVIDER=azure OPENAI_API_KEY=any '
+      : named && named !== 'openai'
+        ? `OPENAI_BATCH_PROVIDER=${named} `
+        : '';
+  console.log(
+    `point a worker at it: ${providerEnv}OPENAI_BASE_URL=${emulator.baseURL} npx openai-batch dev (or worker)`,
+  );
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());

@@ -5,11 +5,19 @@ export class ApiError extends Error {
   readonly param: string | null;
   readonly code: string | null;
   readonly headers: Record<string, string>;
+  /** A body in another service's shape (Azure's `{ error: { code, message } }`); OpenAI's otherwise. */
+  readonly body: unknown;
 
   constructor(
     status: number,
     message: string,
-    details: { type?: string; param?: string | null; code?: string | null; headers?: Record<string, string> } = {},
+    details: {
+      type?: string;
+      param?: string | null;
+      code?: string | null;
+      headers?: Record<string, string>;
+      body?: unknown;
+    } = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -18,9 +26,11 @@ export class ApiError extends Error {
     this.param = details.param ?? null;
     this.code = details.code ?? null;
     this.headers = details.headers ?? {};
+    this.body = details.body;
   }
 
-  toBody(): { error: { message: string; type: string; param: string | null; code: string | null } } {
+  toBody(): unknown {
+    if (this.body !== undefined) return this.body;
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
 }

@@ -11,6 +11,9 @@ import type { StateStore } from '../state/state-store.ts';
 import { ApiError } from './api-error.ts';
 import { sendError, sendJson, sendUnknownError } from './respond.ts';
 import { API_ROUTES, CONTROL_ROUTES, matchRoute } from './route-table.ts';
+import { azureAccessDenied } from '../providers/azure-errors.ts';
+import { azureCredential } from '../providers/azure-auth.ts';
+import { providerPath } from '../providers/provider-paths.ts';
 
 export interface RequestDeps {
   store: StateStore;
@@ -51,7 +54,14 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     const control = matchRoute(CONTROL_ROUTES, method, path);
     if (control) return send(res, await control.route.handler(context(control.id)), started);
 
-    const matched = matchRoute(API_ROUTES, method, path);
+    let apiPath: string;
+    try {
+      apiPath = providerPath(deps.config(), method, path, url);
+    } catch (err) {
+      await drain(req);
+      throw err;
+    }
+    const matched = matchRoute(API_ROUTES, method, apiPath);
     if (!matched) {
       await drain(req);
       throw new ApiError(404, `Invalid URL (${method} ${url.pathname})`);
@@ -63,15 +73,26 @@ export async function handleRequest(deps: RequestDeps, req: IncomingMessage, res
     store.markCountersDirty();
     deps.onCall?.(name, callIndex);
 
-    const key = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!key) {
-      await drain(req);
-      throw new ApiError(401, NO_KEY, { param: null, code: null });
-    }
-    const accepted = deps.config().apiKeys;
-    if (accepted.length > 0 && !accepted.includes(key)) {
-      await drain(req);
-      throw new ApiError(401, incorrectKeyMessage(key), { param: null, code: 'invalid_api_key' });
+    const bearer = /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1];
+    let key: string;
+    if (deps.config().provider === 'azure') {
+      const credential = azureCredential(deps.config(), req.headers['api-key'], bearer);
+      if (!credential) {
+        await drain(req);
+        throw azureAccessDenied();
+      }
+      key = credential;
+    } else {
+      if (!bearer) {
+        await drain(req);
+        throw new ApiError(401, NO_KEY, { param: null, code: null });
+      }
+      key = bearer;
+      const accepted = deps.config().apiKeys;
+      if (accepted.length > 0 && !accepted.includes(key)) {
+        await drain(req);
+        throw new ApiError(401, incorrectKeyMessage(key), { param: null, code: 'invalid_api_key' });
+      }
     }
 
     const decision = chooseFault(deps.config(), name, callIndex);

@@ -6,6 +6,7 @@ import type { BatchPlan, BatchRecord, FileRecord } from '../state/records.ts';
 import { batchMoment, type BatchMoment } from './batch-timeline.ts';
 import { batchObject } from './batch-object.ts';
 import { validateInput } from './validate-input.ts';
+import { azureDeploymentCheck } from '../providers/azure-deployments.ts';
 import { writeResults } from './write-results.ts';
 
 const THIRTY_DAYS = 30 * 24 * 3600;
@@ -16,6 +17,8 @@ export interface NewBatch {
   completion_window: string;
   metadata: Record<string, string> | null;
   output_expires_after: { anchor: 'created_at'; seconds: number } | null;
+  /** Azure fail-fast mode: the tokens the create was admitted with, counted until validation has its own. */
+  enqueued?: { model: string; promptTokens: number };
 }
 
 /**
@@ -60,6 +63,8 @@ export class BatchEngine {
       rowsPerSecond: config.rowsPerSecond === 'instant' ? null : config.rowsPerSecond,
       rowErrors: { ...config.rowErrors },
       seed: config.seed,
+      // Azure runs a batch past its 24 h window until it is done or cancelled.
+      ...(config.provider === 'azure' ? { neverExpires: true } : {}),
     };
     const record: BatchRecord = {
       id: newBatchId(),
@@ -140,9 +145,12 @@ export class BatchEngine {
       const doneAtMs = Date.now();
       // The token check and the assignment happen in one synchronous step, so two batches that
       // finish validating together cannot both slip under the limit.
-      record.validation = result.ok
-        ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs)
-        : { ...result, doneAtMs };
+      const deployed = result.ok ? azureDeploymentCheck(this.#config(), result.model) : null;
+      record.validation = deployed
+        ? { ok: false, errors: [deployed], doneAtMs }
+        : result.ok
+          ? this.#checkTokenLimit(record, { ...result, doneAtMs }, doneAtMs)
+          : { ...result, doneAtMs };
       await this.#store.saveBatch(record);
     })();
     this.#validations.set(record.id, run);
@@ -152,23 +160,38 @@ export class BatchEngine {
       .catch(() => undefined);
   }
 
-  #checkTokenLimit(
-    record: BatchRecord,
-    result: Extract<BatchRecord['validation'], { ok: true }>,
-    now: number,
-  ): NonNullable<BatchRecord['validation']> {
+  /** The enqueued-token limit of a model, if one is configured. */
+  tokenLimitOf(model: string): number | undefined {
     const limits = this.#config().enqueuedTokenLimit;
-    const limit = limits[result.model] ?? limits['*'];
-    if (limit === undefined) return result;
+    return limits[model] ?? limits['*'];
+  }
+
+  /** Prompt tokens of the model's batches still in the queue at `now` (all but `exceptId`). */
+  enqueuedTokens(model: string, now: number, exceptId?: string): number {
     let enqueued = 0;
     for (const other of this.#store.batches.values()) {
-      if (other.id === record.id || !other.validation?.ok || other.validation.model !== result.model) continue;
+      if (other.id === exceptId) continue;
+      if (!other.validation && other.enqueued?.model === model) {
+        enqueued += other.enqueued.promptTokens;
+        continue;
+      }
+      if (!other.validation?.ok || other.validation.model !== model) continue;
       const status = batchMoment(other, now).status;
       if (status === 'validating' || status === 'in_progress' || status === 'finalizing' || status === 'cancelling') {
         enqueued += other.validation.promptTokens;
       }
     }
-    if (enqueued + result.promptTokens <= limit) return result;
+    return enqueued;
+  }
+
+  #checkTokenLimit(
+    record: BatchRecord,
+    result: Extract<BatchRecord['validation'], { ok: true }>,
+    now: number,
+  ): NonNullable<BatchRecord['validation']> {
+    const limit = this.tokenLimitOf(result.model);
+    if (limit === undefined) return result;
+    if (this.enqueuedTokens(result.model, now, record.id) + result.promptTokens <= limit) return result;
     return {
       ok: false,
       doneAtMs: result.doneAtMs,
@@ -282,7 +305,7 @@ export class BatchEngine {
   }
 }
 
-function tokenLimitMessage(model: string, limit: number): string {
+export function tokenLimitMessage(model: string, limit: number): string {
   return (
     `Enqueued token limit reached for ${model} in organization org-emulator. ` +
     `Limit: ${limit.toLocaleString('en-US')} enqueued tokens. ` +

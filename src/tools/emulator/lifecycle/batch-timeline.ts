@@ -34,6 +34,8 @@ export function batchMoment(record: BatchRecord, nowMs: number): BatchMoment {
   const { plan, validation } = record;
   const created = record.createdAtMs;
   const expiresAtMs = created + plan.windowMs;
+  // When the window ends the batch: never, in Azure mode (`expires_at` is still shown).
+  const expiryMs = plan.neverExpires ? Infinity : expiresAtMs;
   const cancelAt = record.cancelRequestedAtMs;
   const at: BatchMoment['at'] = {
     in_progress: null,
@@ -54,7 +56,7 @@ export function batchMoment(record: BatchRecord, nowMs: number): BatchMoment {
 
   const validatedAt = validation ? Math.max(created + plan.validatingMs, validation.doneAtMs) : Infinity;
 
-  if (validation && !validation.ok && (cancelAt === null || cancelAt >= validatedAt) && validatedAt <= expiresAtMs) {
+  if (validation && !validation.ok && (cancelAt === null || cancelAt >= validatedAt) && validatedAt <= expiryMs) {
     if (nowMs < validatedAt) return moment('validating', 0);
     at.failed = validatedAt;
     return moment('failed', 0, { status: 'failed', atMs: validatedAt, processed: 0 });
@@ -75,7 +77,7 @@ export function batchMoment(record: BatchRecord, nowMs: number): BatchMoment {
     if (t >= finalizingAt) at.finalizing = finalizingAt;
   };
 
-  if (cancelAt !== null && cancelAt < completedAt && cancelAt < expiresAtMs) {
+  if (cancelAt !== null && cancelAt < completedAt && cancelAt < expiryMs) {
     const cancelledAt = cancelAt + plan.cancellingMs;
     stamp(Math.min(nowMs, cancelAt));
     at.cancelling = cancelAt;
@@ -85,7 +87,7 @@ export function batchMoment(record: BatchRecord, nowMs: number): BatchMoment {
     return moment('cancelled', processed, { status: 'cancelled', atMs: cancelledAt, processed });
   }
 
-  if (expiresAtMs < completedAt) {
+  if (expiryMs < completedAt) {
     if (nowMs < expiresAtMs) {
       stamp(nowMs);
       return moment(phaseAt(nowMs, inProgressAt, finalizingAt), rowsBy(nowMs));

@@ -3,6 +3,7 @@ import { readJson } from '../http/read-json.ts';
 import type { NewBatch } from '../lifecycle/batch-engine.ts';
 import type { BatchRecord } from '../state/records.ts';
 import { SYNTHESIZED_ENDPOINTS } from '../synthesize/synthesize-row.ts';
+import { queueCheck } from '../providers/azure-fail-fast.ts';
 import { liveFile } from './files.ts';
 import { cursorPage, parseLimit } from './list-page.ts';
 import type { RouteContext } from './route-context.ts';
@@ -18,6 +19,9 @@ const API_ENDPOINTS = [
   '/v1/videos',
 ];
 
+/** The one batch endpoint of Groq mode. */
+const GROQ_ENDPOINT = '/v1/chat/completions';
+
 function requireBatch(ctx: RouteContext): BatchRecord {
   const record = ctx.store.batches.get(ctx.id);
   if (!record) throw notFound('batch', ctx.id, 'batch_id');
@@ -28,6 +32,12 @@ function requireBatch(ctx: RouteContext): BatchRecord {
 export async function createBatch(ctx: RouteContext): Promise<unknown> {
   const body = await readJson(ctx.req);
   const input = parseCreateBatch(body);
+  if (ctx.config().provider === 'groq' && input.endpoint !== GROQ_ENDPOINT) {
+    throw new ApiError(400, `Invalid value for 'endpoint': Groq batches support only '${GROQ_ENDPOINT}'.`, {
+      param: 'endpoint',
+      code: 'invalid_value',
+    });
+  }
   const file = liveFile(ctx.store, input.input_file_id);
   if (!file) throw notFound('file', input.input_file_id, 'input_file_id');
   if (file.purpose !== 'batch') {
@@ -36,7 +46,10 @@ export async function createBatch(ctx: RouteContext): Promise<unknown> {
       code: 'invalid_value',
     });
   }
-  const record = await ctx.engine.create(input, file);
+  const admit = await queueCheck(ctx, file, input.endpoint);
+  // No await between the check and the create: the new batch is in the queue before any other create is checked.
+  const enqueued = admit();
+  const record = await ctx.engine.create(enqueued ? { ...input, enqueued } : input, file);
   return ctx.engine.view(record);
 }
 

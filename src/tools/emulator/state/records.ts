@@ -40,6 +40,8 @@ export interface BatchPlan {
   rowsPerSecond: number | null;
   rowErrors: { [code in RowErrorCode]?: number | undefined };
   seed: number;
+  /** Azure mode: the completion window is shown (`expires_at`) but never ends the batch. */
+  neverExpires?: true;
 }
 
 export type ValidationResult =
@@ -69,6 +71,8 @@ export interface BatchRecord {
   validation: ValidationResult | null;
   cancelRequestedAtMs: number | null;
   final: FinalResult | null;
+  /** Azure fail-fast mode: the model and prompt tokens the create was admitted with (counted while validating). */
+  enqueued?: { model: string; promptTokens: number };
 }
 
 export const ZERO_USAGE: BatchUsage = {
