@@ -194,3 +194,12 @@ export const LOST_CHUNK_RECOVERED_ONCE = 'lost-chunk-recovered-once';
  * before 2026-12-02 05:30.
  */
 export const INPUT_EXPIRY_FROM_OPENAI = 'input-expiry-from-openai';
+
+/**
+ * A chunk that ended without reporting while its job was cancelling (the cancel branch terminated
+ * it after the grace, e.g. stuck in a create that never settled), with no batch at OpenAI: its
+ * rows were never submitted and are recorded `cancelled / not_submitted`, like every unsubmitted
+ * row of a cancelled job, not `failed / chunk_ended`. Older: every history recorded before
+ * 2026-12-02 06:15.
+ */
+export const CANCELLED_LOST_CHUNK_NOT_SUBMITTED = 'cancelled-lost-chunk-not-submitted';

@@ -572,4 +572,23 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       },
     },
   );
+
+  const heldCreate = new ActivityGate('createBatch');
+  recordIt(
+    'v3-cancel-stuck-create',
+    'a cancelled job whose chunk is stuck in its create: terminated after the grace, its rows cancelled / not_submitted',
+    { rowsPerSecond: 4 },
+    {
+      rows: 100,
+      input: { maxRounds: 1, limits: { maxRequests: 200 } },
+      createWorker: async (env) => await gatedWorker(env, heldCreate),
+      drive: async (handle, _jobId, env) => {
+        await heldCreate.entered;
+        await handle.cancel();
+        await settled(handle.result());
+        env.emulator.setConfig({ faults: { 'batches.create': { unauthorized: 1 } } });
+        heldCreate.release();
+      },
+    },
+  );
 });

@@ -23,6 +23,7 @@ export const CANCEL_GRACE_CHECKS = 4;
 
 export async function finishCancelled(run: JobRun): Promise<void> {
   const s = run.state;
+  run.cancelling = true;
   run.publish('running');
   await cancelChunks(run.activeIds);
   if (patched(CANCEL_RECOVERS_ENDED_CHUNKS)) await untilChunksEnd(run);

@@ -107,6 +107,8 @@ export class JobRun {
   readonly quietCheck: QuietCheck;
   /** With lost-chunk-recovered-once: the chunks whose recovery is under way (see lost-chunks.ts). */
   readonly recovering = new Set<string>();
+  /** Set by the cancel branch: a recovered chunk without a batch was never submitted, and is cancelled. */
+  cancelling = false;
 
   readonly job: JobSettings;
   readonly state: JobState;

@@ -6,6 +6,7 @@ import type { BatchSnapshot } from '../../activities/openai-batches.ts';
 import type { ChunkEnd, ChunkProgress } from '../../common/job-types.ts';
 import { NO_RECORDS } from '../empty-chunk-result.ts';
 import {
+  CANCELLED_LOST_CHUNK_NOT_SUBMITTED,
   LOST_CHUNK_COLLECTS_BATCH,
   LOST_CHUNK_FINDS_BATCH,
   LOST_CHUNK_RECOVERED_ONCE,
@@ -74,7 +75,9 @@ async function recover(run: JobRun, workflowId: string, progress: ChunkProgress,
       batch,
     );
   const ended = collectsBatch && batch?.terminal ? batch : undefined;
-  let end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : 'failed';
+  // No batch at OpenAI (none reported, none found by its key) in a cancelled job: never submitted.
+  const unsubmitted = run.cancelling && !batchId && patched(CANCELLED_LOST_CHUNK_NOT_SUBMITTED);
+  let end: ChunkEnd = ended && isTerminalStatus(ended.status) ? ended.status : unsubmitted ? 'cancelled' : 'failed';
   const collect = (fromBatch: boolean) =>
     job.act.collectChunk.executeWithOptions(
       { summary: `record the rows of ended chunk ${workflowId} (${fromBatch ? end : 'failed'})` },
