@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/longest-first-sequencer.ts';
 
 export default defineConfig({
   test: {
@@ -8,6 +9,7 @@ export default defineConfig({
     // time (availableParallelism - 1); three at once took 1,125 s against 1,867 s serial.
     maxWorkers: 3,
     include: ['test/**/*.test.ts'],
+    sequence: { sequencer: LongestFirstSequencer },
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/quiet-runtime.ts'],
     // Real servers on 2 shared cores: bundling a workflow takes seconds, so allow minutes.

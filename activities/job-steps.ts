@@ -97,6 +97,15 @@ export interface CollectChunkInput {
   readonly metricTags?: Record<string, string> | undefined;
 }
 
+/** Input of `collectNotSubmitted`: chunks of one round that were never started, recorded in one step. */
+export interface CollectNotSubmittedInput {
+  readonly jobId: string;
+  readonly round: number;
+  readonly endpoint: string;
+  readonly chunks: readonly { readonly index: number; readonly uri: string }[];
+  readonly end: Extract<ChunkEnd, 'cancelled' | 'not_submitted'>;
+}
+
 /** What `collectChunk` returns: references and counts. */
 export interface CollectChunkResult {
   readonly recordsUri: string;
@@ -237,6 +246,30 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
       return await withMetricTags(input.metricTags, () => collect(input)).catch((err: unknown) => {
         throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
       });
+    },
+
+    /**
+     * Records every row of chunks that were never started (a cancelled job's rest), one chunk after
+     * another: one activity for up to a part's worth of chunks instead of one each, so that the
+     * cancel of a job of thousands of chunks stays a few hundred events long.
+     */
+    async collectNotSubmitted(input: CollectNotSubmittedInput): Promise<CollectChunkResult[]> {
+      const outcomes: CollectChunkResult[] = [];
+      for (const chunk of input.chunks) {
+        const outcome = await collect({
+          jobId: input.jobId,
+          round: input.round,
+          chunkIndex: chunk.index,
+          chunkUri: chunk.uri,
+          endpoint: input.endpoint,
+          batchId: '',
+          end: input.end,
+        }).catch((err: unknown) => {
+          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        });
+        outcomes.push(outcome);
+      }
+      return outcomes;
     },
 
     /** Writes results.jsonl, failures.jsonl and report.json; returns their URIs and the totals. */

@@ -203,3 +203,11 @@ export const INPUT_EXPIRY_FROM_OPENAI = 'input-expiry-from-openai';
  * 2026-12-02 06:15.
  */
 export const CANCELLED_LOST_CHUNK_NOT_SUBMITTED = 'cancelled-lost-chunk-not-submitted';
+
+/**
+ * A cancelled job records its chunks that never started a part's worth (100) at a time, in one
+ * `collectNotSubmitted` activity each, instead of one `collectChunk` per chunk: the cancel branch
+ * never continues as new, and at six events per chunk a job of about 8,000 unstarted chunks would
+ * have reached Temporal's history limit there. Older: every history recorded before 2026-12-03 07:15.
+ */
+export const CANCEL_SKIPS_IN_BULK = 'cancel-skips-in-bulk';

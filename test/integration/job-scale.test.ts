@@ -1,12 +1,13 @@
-// A job of many tiny chunks (issue 11): its state, its continue-as-new input, its finalize input and
-// its summary stay under a bound that does not depend on the chunk count. Reports the job's
-// figures (largest payload, events per run, runs). JOB_SCALE_CHUNKS=2000 runs a bigger job.
+// A job of 2,000 tiny chunks (issue 11): its state, its continue-as-new input, its finalize input
+// and its summary stay under a bound that does not depend on the chunk count. Reports the job's
+// figures (largest payload, events per run, runs). JOB_SCALE_CHUNKS changes the size; it is the
+// suite's longest file (test/support/longest-first-sequencer.ts starts it first).
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
-const CHUNKS = Number(process.env['JOB_SCALE_CHUNKS'] ?? 250);
+const CHUNKS = Number(process.env['JOB_SCALE_CHUNKS'] ?? 2000);
 const ROWS_PER_CHUNK = 2;
 /** A bound that holds at any chunk count (Temporal's limit is 2 MiB per payload). */
 const MAX_PAYLOAD_BYTES = 128 * 1024;

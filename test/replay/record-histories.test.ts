@@ -591,4 +591,22 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       },
     },
   );
+
+  const heldUpload = new ActivityGate('uploadChunk');
+  recordIt(
+    'v4-cancel-many-unstarted',
+    'a job of 120 one-row chunks cancelled during its first upload: the 119 never started are recorded 100 at a time',
+    { rowsPerSecond: 100 },
+    {
+      rows: 120,
+      input: { maxRounds: 1, maxActiveBatches: 1, limits: { maxRequests: 1 } },
+      createWorker: async (env) => await gatedWorker(env, heldUpload),
+      drive: async (handle, _jobId, env) => {
+        await heldUpload.entered;
+        await handle.cancel();
+        await untilCancelHandled(env.conn.client, handle);
+        heldUpload.release();
+      },
+    },
+  );
 });

@@ -3,8 +3,8 @@
 // done. Runs in a non-cancellable scope.
 import { condition, getExternalWorkflowHandle, log, patched } from '@temporalio/workflow';
 import type { ChunkRef } from '../../common/job-types.ts';
-import { CANCEL_RECOVERS_ENDED_CHUNKS, CANCEL_TERMINATES_STUCK_CHUNKS } from '../patches.ts';
-import { skipChunk } from './chunks.ts';
+import { CANCEL_RECOVERS_ENDED_CHUNKS, CANCEL_SKIPS_IN_BULK, CANCEL_TERMINATES_STUCK_CHUNKS } from '../patches.ts';
+import { skipChunk, skipChunksInBulk } from './chunks.ts';
 import { finish } from './finish.ts';
 import type { JobRun } from './job-run.ts';
 import { chunkCount } from './job-state.ts';
@@ -28,7 +28,14 @@ export async function finishCancelled(run: JobRun): Promise<void> {
   await cancelChunks(run.activeIds);
   if (patched(CANCEL_RECOVERS_ENDED_CHUNKS)) await untilChunksEnd(run);
   else await condition(() => run.activeIds.length === 0);
+  // Decided once the chunks have ended: the rest is recorded a part at a time, or one by one.
+  const bulk = s.nextChunk < chunkCount(s) && patched(CANCEL_SKIPS_IN_BULK);
   while (s.nextChunk < chunkCount(s)) {
+    if (bulk) {
+      await skipChunksInBulk(run);
+      if (s.stored) await storeResults(run, false);
+      continue;
+    }
     const chunk = s.stored ? await chunkAt(run, s.nextChunk) : (s.plan.chunks[s.nextChunk] as ChunkRef);
     s.nextChunk += 1;
     await skipChunk(run, chunk, 'cancelled');

@@ -15,7 +15,9 @@ import { openAIBatchChunk } from '../chunk/index.ts';
 import { emptyChunkResult } from '../empty-chunk-result.ts';
 import { RECOVER_ENDED_CHUNKS } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
+import { chunkCount } from './job-state.ts';
 import { recordLostChunk } from './lost-chunks.ts';
+import { chunkAt, RESULTS_PER_PART } from './stored-results.ts';
 import type { SkipReason } from './sliding-window.ts';
 
 /** Records every row of a chunk that was not submitted, with the reason. */
@@ -49,6 +51,50 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
     },
     false,
   );
+}
+
+/**
+ * Records the round's next chunks (up to {@link RESULTS_PER_PART}, never started) as cancelled in
+ * one activity: the cancel branch's way through the rest of a large job.
+ */
+export async function skipChunksInBulk(run: JobRun): Promise<void> {
+  const { state, job } = run;
+  const chunks: ChunkRef[] = [];
+  while (chunks.length < RESULTS_PER_PART && state.nextChunk < chunkCount(state)) {
+    const i = state.nextChunk;
+    chunks.push(state.stored ? await chunkAt(run, i) : (state.plan.chunks[i] as ChunkRef));
+    state.nextChunk += 1;
+  }
+  const first = chunks[0];
+  if (!first) return;
+  const outcomes = await job.act.collectNotSubmitted.executeWithOptions(
+    {
+      summary: `record round ${state.round}, chunks ${first.index}-${first.index + chunks.length - 1} as not submitted (cancelled)`,
+    },
+    [
+      {
+        jobId: job.jobId,
+        round: state.round,
+        endpoint: job.input.endpoint,
+        chunks: chunks.map((c) => ({ index: c.index, uri: c.uri })),
+        end: 'cancelled',
+      },
+    ],
+  );
+  chunks.forEach((chunk, i) => {
+    run.record(
+      {
+        round: state.round,
+        index: chunk.index,
+        end: 'not_submitted',
+        batchIds: [],
+        estimatedCostUsd: chunk.estimatedCostUsd,
+        reason: 'cancelled',
+        ...(outcomes[i] as (typeof outcomes)[number]),
+      },
+      false,
+    );
+  });
 }
 
 /** Starts the chunk's workflow; it reports by signal, and its result covers a lost signal. */
