@@ -45,10 +45,11 @@ export interface BatchActivityDeps {
   readonly createBatchTiming?: CreateBatchTiming | undefined;
   /**
    * Heavy activities (plan, upload, collect, finalize: each streams a chunk or the whole job through
-   * the worker) that run at once on this worker; the others wait, heartbeating. 0: no limit.
+   * the worker) that run at once on this worker; the others wait, heartbeating. 0: no limit. A
+   * `HeavySlots` is shared as is (one budget for several workers of a process).
    * @default 2 (see `heavy-slots.ts`)
    */
-  readonly heavyActivitySlots?: number | undefined;
+  readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -72,17 +73,18 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const provider = { profile, batchDeployments: batchDeploymentsOf(deps.azure) };
   const storage = openStorage(deps.storageRoot);
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
-  const slots = new HeavySlots(deps.heavyActivitySlots);
+  const slots =
+    deps.heavyActivitySlots instanceof HeavySlots ? deps.heavyActivitySlots : new HeavySlots(deps.heavyActivitySlots);
   const steps = createJobStepActivities(openai, storage, provider);
-  const { uploadChunk } = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes);
+  const upload = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes);
   return {
     ...steps,
     // The steps that stream a chunk or the job through the worker share its memory budget.
-    planJob: slots.wrap(steps.planJob),
-    planRetryRound: slots.wrap(steps.planRetryRound),
-    collectChunk: slots.wrap(steps.collectChunk),
-    finalizeJob: slots.wrap(steps.finalizeJob),
-    uploadChunk: slots.wrap(uploadChunk),
+    planJob: slots.wrap(steps.planJob.bind(steps)),
+    planRetryRound: slots.wrap(steps.planRetryRound.bind(steps)),
+    collectChunk: slots.wrap(steps.collectChunk.bind(steps)),
+    finalizeJob: slots.wrap(steps.finalizeJob.bind(steps)),
+    uploadChunk: slots.wrap(upload.uploadChunk.bind(upload)),
     ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { main } from '../src/tools/cli/main.ts';
 
 /**
@@ -12,7 +13,8 @@ import { main } from '../src/tools/cli/main.ts';
  *   the worker is created and the input snapshotted);
  * - `jobPeakRssMb`: the peak from then to the job's end (the kernel's peak mark is reset at that
  *   line through /proc/self/clear_refs);
- * - `rssSamples`: RSS every second (MB), to see when the peak came.
+ * - `maxMemoryUsageMb`: the maxima of `process.memoryUsage()` sampled every 250 ms (MiB);
+ * - `rssSamples`: RSS every second (MiB), to see when the peak came.
  *
  *   node bench/worker-rss-stage.ts <input.jsonl> [run options]
  *
@@ -31,7 +33,21 @@ let startPeakRssMb: number | undefined;
 let jobStartedAtMs: number | undefined;
 const started = performance.now();
 const rssSamples: number[] = [];
-const sampler = setInterval(() => rssSamples.push(Math.round(process.memoryUsage.rss() / MiB)), 1_000);
+const heapSamples: number[] = [];
+const maxMemoryUsageMb: Record<string, number> = {};
+let ticks = 0;
+const sampler = setInterval(() => {
+  const usage = process.memoryUsage();
+  for (const [key, value] of Object.entries(usage))
+    maxMemoryUsageMb[key] = Math.max(maxMemoryUsageMb[key] ?? 0, Math.round(value / MiB));
+  for (const space of getHeapSpaceStatistics())
+    maxMemoryUsageMb[space.space_name] = Math.max(
+      maxMemoryUsageMb[space.space_name] ?? 0,
+      Math.round(space.space_size / MiB),
+    );
+  if (++ticks % 4 === 0) rssSamples.push(Math.round(usage.rss / MiB));
+  if (ticks % 4 === 0) heapSamples.push(Math.round(usage.heapUsed / MiB));
+}, 250);
 sampler.unref();
 
 const log = console.log.bind(console);
@@ -56,7 +72,9 @@ const result = {
   startPeakRssMb,
   jobPeakRssMb: await peakSinceResetMb(),
   cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+  maxMemoryUsageMb,
   rssSamples,
+  heapSamples,
 };
 log(`WORKER_RSS ${JSON.stringify(result)}`);
 process.exit(0);

@@ -11,7 +11,9 @@
  * - The single stages are plan-reconcile's (`plan-reconcile-stage.ts`, each in a fresh process,
  *   peak = its maxRSS): `plan` of the input, `reconcile` of the 20 chunks one after another.
  * - Each worker setting in BENCH_SLOTS runs the job once (`OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS`:
- *   `0` is no limit, the code before the budget); the order alternates when BENCH_RUNS > 1.
+ *   `0` is no limit), with each environment of BENCH_WORKER_ENVS (comma-separated; each one
+ *   `;`-separated assignments, e.g. `NODE_OPTIONS=--max-semi-space-size=16;MALLOC_ARENA_MAX=2`;
+ *   an empty entry is the plain environment); the order alternates when BENCH_RUNS > 1.
  *
  *   npm run bench -- worker-rss     (BENCH_REQUESTS, default 1,000,000; BENCH_SLOTS, default "0,2";
  *                                    BENCH_RUNS, default 1; BENCH_SINGLE_STAGES=0 skips the stages;
@@ -31,6 +33,8 @@ const SLOTS = (process.env['BENCH_SLOTS'] ?? '0,2').split(',').map((s) => s.trim
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 1));
 const SINGLE_STAGES = process.env['BENCH_SINGLE_STAGES'] !== '0';
 const EMBEDDED = process.env['BENCH_EMBEDDED'] === '1';
+/** Extra environment of the job's process, `;`-separated: `NODE_OPTIONS=--max-semi-space-size=16;MALLOC_ARENA_MAX=2`. */
+const WORKER_ENVS = (process.env['BENCH_WORKER_ENVS'] ?? '').split(',').map((e) => e.trim());
 const STAGES = fileURLToPath(new URL('./plan-reconcile-stage.ts', import.meta.url));
 const JOB_STAGE = fileURLToPath(new URL('./worker-rss-stage.ts', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/openai-batch.js', import.meta.url));
@@ -44,6 +48,7 @@ interface JobRun {
   jobPeakRssMb: number;
   cpuMs: number;
   rssSamples: number[];
+  maxMemoryUsageMb: Record<string, number>;
   load: string;
 }
 
@@ -53,11 +58,9 @@ const load = (): string =>
     .join(' ');
 
 async function stage<T>(name: string, dir: string): Promise<T> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--expose-gc', STAGES, name, dir, String(REQUESTS)],
-    { maxBuffer: 1 << 20 },
-  );
+  const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', STAGES, name, dir, String(REQUESTS)], {
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as T;
 }
 
@@ -73,13 +76,13 @@ async function startEmulatorProcess(dir: string): Promise<{ baseURL: string; chi
   let out = '';
   const baseURL = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the emulator exited (${code}): ${out}`)));
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
       if (m) resolve(m[1] as string);
     });
   });
-  child.stdout!.resume();
+  child.stdout.resume();
   return { baseURL, child };
 }
 
@@ -119,12 +122,13 @@ async function runJob(label: string, input: string, dir: string, env: NodeJS.Pro
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   await once(child, 'exit');
   const line = out.split('\n').find((l) => l.startsWith('WORKER_RSS '));
   if (!line) throw new Error(`${label}: no result line; output:\n${out.slice(-4000)}`);
   const r = JSON.parse(line.slice('WORKER_RSS '.length)) as Omit<JobRun, 'label' | 'load'>;
-  if (r.exitCode !== 0) throw new Error(`${label}: openai-batch run exited ${r.exitCode}; output:\n${out.slice(-4000)}`);
+  if (r.exitCode !== 0)
+    throw new Error(`${label}: openai-batch run exited ${r.exitCode}; output:\n${out.slice(-4000)}`);
   return { ...r, label, load: `${startLoad} -> ${load()}` };
 }
 
@@ -155,12 +159,19 @@ export async function run(): Promise<void> {
     const base = { TEMPORAL_ADDRESS: server.address, OPENAI_BASE_URL: emulator.baseURL, OPENAI_API_KEY: 'emulator' };
 
     const jobs: JobRun[] = [];
+    const settings = SLOTS.flatMap((slots) => WORKER_ENVS.map((extra) => ({ slots, extra })));
     for (let i = 0; i < RUNS; i++) {
-      const order = i % 2 === 0 ? SLOTS : [...SLOTS].reverse();
-      for (const slots of order) {
-        const label = `heavy slots ${slots === '0' ? 'unlimited' : slots}`;
+      const order = i % 2 === 0 ? settings : [...settings].reverse();
+      for (const { slots, extra } of order) {
+        const label = `heavy slots ${slots === '0' ? 'unlimited' : slots}${extra ? `, ${extra}` : ''}`;
         console.log(`job run: ${label} (load ${load()})`);
-        const r = await runJob(label, input, dir, { ...base, OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS: slots });
+        const extraEnv = Object.fromEntries(
+          extra
+            .split(';')
+            .filter(Boolean)
+            .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+        );
+        const r = await runJob(label, input, dir, { ...base, ...extraEnv, OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS: slots });
         jobs.push(r);
         console.log(`  peak ${r.maxRssMb.toFixed(0)} MB in ${(r.ms / 1000).toFixed(0)} s`);
         await rm(path.join(dir, 'store'), { recursive: true, force: true });
@@ -182,7 +193,8 @@ export async function run(): Promise<void> {
       `\n${REQUESTS.toLocaleString('en')} requests (${(bytes / 1e6).toFixed(0)} MB), 50,000 per batch, ` +
         `10 in flight, emulator at instant speed in its own process; Node ${process.version}`,
     );
-    for (const [name, mb, l] of singles) console.log(`single stage ${name.padEnd(32)} peak RSS ${mb.toFixed(0)} MB (load ${l})`);
+    for (const [name, mb, l] of singles)
+      console.log(`single stage ${name.padEnd(32)} peak RSS ${mb.toFixed(0)} MB (load ${l})`);
     for (const r of jobs) {
       const ratio = singles.length ? `  ${(r.maxRssMb / worst).toFixed(2)}x the worst single stage` : '';
       console.log(
@@ -192,7 +204,13 @@ export async function run(): Promise<void> {
       );
     }
     console.log(`emulator process (not counted above): peak RSS ${emulatorPeakMb.toFixed(0)} MB`);
-    for (const r of jobs) console.log(`RSS every second, ${r.label}: ${r.rssSamples.join(' ')}`);
+    for (const r of jobs) {
+      const mem = ['heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'new_space', 'old_space']
+        .map((k) => `${k} ${r.maxMemoryUsageMb[k]}`)
+        .join(', ');
+      console.log(`memoryUsage() maxima (MiB), ${r.label}: ${mem}`);
+    }
+    for (const r of jobs) console.log(`RSS every second (MiB), ${r.label}: ${r.rssSamples.join(' ')}`);
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { tracingResource } from './metrics/tracing.ts';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
+import type { HeavySlots } from '../activities/heavy-slots.ts';
 import type { PostgresConnections } from './pipeline/connection.ts';
 import type { CreateBatchTiming } from '../activities/create-batch.ts';
 import type { AzureProviderOptions } from './openai/providers/provider-client.ts';
@@ -62,10 +63,11 @@ export interface OpenAIBatchPluginOptions {
    * The worker's memory budget: how many heavy activities (plan, chunk upload, collect, finalize,
    * each streaming a chunk or the whole job through the worker) run at once; the others wait for a
    * slot, heartbeating, and stop waiting when cancelled. `0` removes the limit. Each running one
-   * holds some tens of MB (see the README's Limits). Per plugin instance.
+   * holds some tens of MB (see the README's Limits). Per plugin instance; pass one `HeavySlots`
+   * to several plugins for one budget across the workers of a process.
    * @default process.env.OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS, else 2
    */
-  readonly heavyActivitySlots?: number | undefined;
+  readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -116,7 +118,8 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         crashHook: options.crashHook,
         postgresConnections: options.postgresConnections,
         createBatchTiming: options.createBatchTiming,
-        heavyActivitySlots: options.heavyActivitySlots ?? slotsFromEnv(process.env['OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS']),
+        heavyActivitySlots:
+          options.heavyActivitySlots ?? slotsFromEnv(process.env['OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS']),
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,
