@@ -3,6 +3,8 @@
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# V8's young generation would grow to 128 MB under the activities' streams (README, Workers: Memory).
+ENV NODE_OPTIONS=--max-semi-space-size=16
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY src ./src

@@ -2,6 +2,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { crashOnceAt } from './activities/crash-point.ts';
 import { OpenAIBatchPlugin } from './src/plugin.ts';
+import { bundleWorkflowsApart } from './src/workflow-bundle.ts';
 import { describeSearchAttributeProblems, searchAttributeProblems } from './src/setup/search-attribute-setup.ts';
 import { loadWorkerConfig } from './src/worker-config.ts';
 import { installWorkerRuntime } from './src/metrics/telemetry.ts';
@@ -17,6 +18,8 @@ async function run(): Promise<void> {
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,
+      // Bundled in a child process: webpack's memory never becomes this worker's (src/workflow-bundle.ts).
+      workflowBundle: await bundleWorkflowsApart(),
       // OPENAI_API_KEY is read inside the plugin, on this worker only.
       plugins: [
         new OpenAIBatchPlugin({

@@ -16,6 +16,7 @@ import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 import { createUploadChunkActivities } from './upload-chunk.ts';
 import { createWorkerHealthActivities } from './worker-health.ts';
+import { HeavySlots } from './heavy-slots.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
 export interface BatchActivityDeps {
@@ -42,6 +43,13 @@ export interface BatchActivityDeps {
   readonly postgresConnections?: PostgresConnections | undefined;
   /** The windows of the exactly-once create (see `create-batch.ts`). @default 10 s send, 15 s timeout, 5 s grace */
   readonly createBatchTiming?: CreateBatchTiming | undefined;
+  /**
+   * Heavy activities (plan, upload, collect, finalize: each streams a chunk or the whole job through
+   * the worker) that run at once on this worker; the others wait, heartbeating. 0: no limit. A
+   * `HeavySlots` is shared as is (one budget for several workers of a process).
+   * @default 2 (see `heavy-slots.ts`)
+   */
+  readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -65,9 +73,18 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const provider = { profile, batchDeployments: batchDeploymentsOf(deps.azure) };
   const storage = openStorage(deps.storageRoot);
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
+  const slots =
+    deps.heavyActivitySlots instanceof HeavySlots ? deps.heavyActivitySlots : new HeavySlots(deps.heavyActivitySlots);
+  const steps = createJobStepActivities(openai, storage, provider);
+  const upload = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes);
   return {
-    ...createJobStepActivities(openai, storage, provider),
-    ...createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes),
+    ...steps,
+    // The steps that stream a chunk or the job through the worker share its memory budget.
+    planJob: slots.wrap(steps.planJob.bind(steps)),
+    planRetryRound: slots.wrap(steps.planRetryRound.bind(steps)),
+    collectChunk: slots.wrap(steps.collectChunk.bind(steps)),
+    finalizeJob: slots.wrap(steps.finalizeJob.bind(steps)),
+    uploadChunk: slots.wrap(upload.uploadChunk.bind(upload)),
     ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),

@@ -1,5 +1,7 @@
 // The package root: worker and client code. Workflow code imports `temporal-openai-batch/workflows`.
 export { OpenAIBatchPlugin, workflowsPath } from './plugin.ts';
+export { DEFAULT_HEAVY_ACTIVITY_SLOTS, HeavySlots } from '../activities/heavy-slots.ts';
+export { bundleWorkflowsApart } from './workflow-bundle.ts';
 export type { OpenAIBatchPluginOptions, OpenAIBatchTracingOptions } from './plugin.ts';
 export { installWorkerRuntime, METRICS_ADDRESS_ENV, prometheusTelemetry } from './metrics/telemetry.ts';
 export type { WorkerRuntimeOptions } from './metrics/telemetry.ts';

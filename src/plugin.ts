@@ -9,6 +9,7 @@ import { tracingResource } from './metrics/tracing.ts';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
+import type { HeavySlots } from '../activities/heavy-slots.ts';
 import type { PostgresConnections } from './pipeline/connection.ts';
 import type { CreateBatchTiming } from '../activities/create-batch.ts';
 import type { AzureProviderOptions } from './openai/providers/provider-client.ts';
@@ -58,6 +59,15 @@ export interface OpenAIBatchPluginOptions {
    * (the NodeSDK does) so that the OpenAI spans nest under their activity's. @default off
    */
   readonly tracing?: OpenAIBatchTracingOptions | undefined;
+  /**
+   * The worker's memory budget: how many heavy activities (plan, chunk upload, collect, finalize,
+   * each streaming a chunk or the whole job through the worker) run at once; the others wait for a
+   * slot, heartbeating, and stop waiting when cancelled. `0` removes the limit. Each running one
+   * holds some tens of MB (see the README's Limits). Per plugin instance; pass one `HeavySlots`
+   * to several plugins for one budget across the workers of a process.
+   * @default process.env.OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS, else 2
+   */
+  readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
 }
@@ -75,6 +85,15 @@ const ownExtension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 /** Absolute path of the plugin's workflow entry, for `workflowsPath` or a user's own bundle. */
 export const workflowsPath: string = fileURLToPath(new URL(`../workflows/index${ownExtension}`, import.meta.url));
+
+/** OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS as a number; unset or empty, the default. */
+function slotsFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const slots = Number(value);
+  if (!Number.isInteger(slots) || slots < 0)
+    throw new RangeError(`OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS must be a whole number (0: no limit), got "${value}"`);
+  return slots;
+}
 
 /**
  * Registers the OpenAI batch activities on a worker and, when the worker has no workflows of its
@@ -99,6 +118,8 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         crashHook: options.crashHook,
         postgresConnections: options.postgresConnections,
         createBatchTiming: options.createBatchTiming,
+        heavyActivitySlots:
+          options.heavyActivitySlots ?? slotsFromEnv(process.env['OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS']),
         storageRoot: options.storageRoot ?? process.env['OPENAI_BATCH_STORAGE_ROOT'] ?? './.openai-batch',
       }),
       workflowsPath: (existing: string | undefined) => existing ?? workflowsPath,
@@ -112,7 +133,12 @@ export class OpenAIBatchPlugin extends SimplePlugin {
   }
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
-    const configured = super.configureWorker(options);
+    let configured = super.configureWorker(options);
+    if (options.workflowBundle && !options.workflowsPath) {
+      // A prebuilt bundle (e.g. `bundleWorkflowsApart`) is used as is: no path beside it.
+      const { workflowsPath: _path, ...rest } = configured;
+      configured = rest;
+    }
     return this.tracing ? this.tracing.configureWorker(configured) : configured;
   }
 

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { OpenAIBatchPlugin } from '../../../plugin.ts';
+import { bundleWorkflowsApart } from '../../../workflow-bundle.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import { EMULATOR_WAIT } from '../../../../common/job-options.ts';
 import { healthCheckWorkflow } from '../../../../workflows/health-check.ts';
@@ -101,6 +102,7 @@ async function run(argv: readonly string[]): Promise<number> {
         connection: nativeConnection,
         namespace,
         taskQueue,
+        workflowBundle: await bundleWorkflowsApart(),
         plugins: [
           new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey }),
         ],

@@ -13,6 +13,7 @@ import { loadPipelineFile, PipelineFileError } from '../../../pipeline/pipeline-
 import { DEFAULT_RUNS_TABLE } from '../../../pipeline/runs-table.ts';
 import { quoteName } from '../../../pipeline/sql-names.ts';
 import { OpenAIBatchPlugin } from '../../../plugin.ts';
+import { bundleWorkflowsApart } from '../../../workflow-bundle.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
@@ -156,6 +157,7 @@ async function run(argv: readonly string[]): Promise<number> {
         connection: nativeConnection,
         namespace,
         taskQueue,
+        workflowBundle: await bundleWorkflowsApart(),
         plugins: [
           new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey }),
         ],

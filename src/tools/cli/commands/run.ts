@@ -6,6 +6,7 @@ import { CancelledFailure, Client, Connection, WorkflowFailedError } from '@temp
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { startBatchJob } from '../../../client/job-client.ts';
 import { OpenAIBatchPlugin } from '../../../plugin.ts';
+import { bundleWorkflowsApart } from '../../../workflow-bundle.ts';
 import { openStorage, readSmallText } from '../../../storage/index.ts';
 import { DEFAULT_TASK_QUEUE } from '../../../worker-config.ts';
 import type { JobSummary } from '../../../../common/job-types.ts';
@@ -147,6 +148,7 @@ async function run(argv: readonly string[]): Promise<number> {
         connection: nativeConnection,
         namespace: process.env['TEMPORAL_NAMESPACE'] || 'default',
         taskQueue,
+        workflowBundle: await bundleWorkflowsApart(),
         plugins: [
           new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey }),
         ],
