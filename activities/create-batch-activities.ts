@@ -83,6 +83,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
     planJob: slots.wrap(steps.planJob.bind(steps)),
     planRetryRound: slots.wrap(steps.planRetryRound.bind(steps)),
     collectChunk: slots.wrap(steps.collectChunk.bind(steps)),
+    collectNotSubmitted: slots.wrap(steps.collectNotSubmitted.bind(steps)),
     finalizeJob: slots.wrap(steps.finalizeJob.bind(steps)),
     uploadChunk: slots.wrap(upload.uploadChunk.bind(upload)),
     ...createOpenAIBatchActivities(openai, crash),
