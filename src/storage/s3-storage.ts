@@ -7,7 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { BlobStorage } from './blob-storage.ts';
-import { s3Settings } from './s3-client-config.ts';
+import { s3PartBytes, s3Settings } from './s3-client-config.ts';
 import { s3Failure } from './s3-errors.ts';
 import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3-uri.ts';
 import { assertSegment } from './resolve-path.ts';
@@ -18,7 +18,10 @@ import { PartPool, uploadStream } from './s3-upload.ts';
  * each upload fills one part buffer, and `queueSize` parts are sent at once across all uploads.
  */
 export interface S3StorageOptions {
-  /** Multipart part size; S3 requires at least 5 MiB. @default 8 MiB */
+  /**
+   * Multipart part size; S3 requires at least 5 MiB and allows 10,000 parts, so this bounds an
+   * object at 10,000 parts (48.8 GiB at 5 MiB). @default OPENAI_BATCH_S3_PART_MIB MiB, else 5 MiB
+   */
   readonly partBytes?: number;
   /** Parts sent at once, over all of this storage's uploads. @default 4 */
   readonly queueSize?: number;
@@ -45,7 +48,7 @@ export class S3Storage implements BlobStorage {
     const { config, endpointLabel } = s3Settings(this.#root, options.env);
     this.#client = new S3Client(config);
     this.#endpoint = endpointLabel;
-    this.#parts = new PartPool(options.partBytes ?? 8 << 20, options.queueSize ?? 4);
+    this.#parts = new PartPool(options.partBytes ?? s3PartBytes(options.env ?? process.env), options.queueSize ?? 4);
   }
 
   jobUri(jobId: string, ...parts: string[]): string {

@@ -175,7 +175,9 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     if (partNumber > MAX_PARTS) {
       pool.freeSlot();
       pool.give(full);
-      fail(new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise partBytes`));
+      fail(
+        new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise OPENAI_BATCH_S3_PART_MIB`),
+      );
       return;
     }
     const part: CompletedPart = { PartNumber: partNumber };
