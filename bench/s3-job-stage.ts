@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { planJob, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk, type ChunkOutcome } from '../src/reconcile/index.ts';
 import { S3Storage } from '../src/storage/s3-storage.ts';
@@ -102,12 +103,20 @@ async function measured(
 ): Promise<Record<string, unknown>> {
   const start = performance.now();
   const cpu = process.cpuUsage();
-  const mem = { rss: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const mem = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  // The whole breakdown at the sample with the highest RSS: what the peak is made of.
+  let atPeak: Record<string, number> = {};
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
+    if (m.rss / 1e6 > mem.rss) {
+      atPeak = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Math.round(v / 1e6)]));
+      for (const s of v8.getHeapSpaceStatistics()) {
+        if (s.space_size > 4e6) atPeak[s.space_name] = Math.round(s.space_size / 1e6);
+      }
+    }
     for (const k of Object.keys(mem) as (keyof typeof mem)[]) mem[k] = Math.max(mem[k], Math.round(m[k] / 1e6));
   }, 50);
-  const extra = { ...(await fn()), maxMemoryUsageMb: mem };
+  const extra = { ...(await fn()), maxMemoryUsageMb: mem, atPeakRssMb: atPeak };
   clearInterval(sampler);
   const ms = performance.now() - start;
   const cpuMs = cpuMsSince(cpu);

@@ -80,6 +80,11 @@ export async function run(): Promise<void> {
       `\n${REQUESTS.toLocaleString('en')} requests, ${(input.bytes / MB).toFixed(0)} MB input, ` +
         `${(outputs.bytes / MB).toFixed(0)} MB outputs, s3:// root on MinIO (same machine); Node ${process.version}`,
     );
+    const flags = ['--expose-gc', ...(process.env['BENCH_NODE_FLAGS']?.split(' ').filter(Boolean) ?? [])];
+    const settings = Object.entries(process.env)
+      .filter(([k]) => /^(MALLOC_|BENCH_S3_|NODE_OPTIONS$)/.test(k))
+      .map(([k, v]) => `${k}=${v}`);
+    console.log(`stage processes: node ${flags.join(' ')}${settings.length ? `; ${settings.join(' ')}` : ''}`);
     console.log('ratio = baseline time (raw GetObject + JSON.parse of each line of the same objects) / stage time');
     for (const [name, runs] of stages) {
       const r = runs[Math.floor((runs.length - 1) / 2)] as StageResult;
@@ -91,6 +96,11 @@ export async function run(): Promise<void> {
       if (mem) {
         const parts = Object.entries(mem).map(([k, v]) => `${k} ${v}`);
         console.log(`  ${name}: process.memoryUsage() maxima every 50 ms (MB): ${parts.join(', ')}`);
+      }
+      const atPeak = r.extra?.['atPeakRssMb'] as Record<string, number> | undefined;
+      if (atPeak) {
+        const parts = Object.entries(atPeak).map(([k, v]) => `${k} ${v}`);
+        console.log(`  ${name}: at the highest sampled RSS (MB; heap spaces over 4 MB): ${parts.join(', ')}`);
       }
       if (runs.length > 1) {
         const ratios = runs.map((x) => (x.baselineMs / x.ms).toFixed(2)).join(', ');

@@ -52,6 +52,24 @@ export function s3Settings(root: S3Root, env: NodeJS.ProcessEnv = process.env): 
   return { config, endpointLabel: custom ?? 'AWS S3' };
 }
 
+/**
+ * The part size: OPENAI_BATCH_S3_PART_MIB (whole MiB, at least 5), else 5 MiB, S3's smallest, as
+ * lib-storage's default: in the 1,000,000-request bench it took reconcile's peak (six part buffers
+ * at once) under 256 MB where 8 MiB parts did not (bench/README.md, s3-job, session 8).
+ */
+export function s3PartBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const setting = env['OPENAI_BATCH_S3_PART_MIB'];
+  if (setting === undefined || setting === '') return 5 << 20;
+  const mib = Number(setting);
+  if (!Number.isInteger(mib) || mib < 5 || mib > 5120) {
+    throw new StorageError(
+      `OPENAI_BATCH_S3_PART_MIB "${setting}" is not a whole number of MiB from 5 to 5120 (S3's part sizes)`,
+      setting,
+    );
+  }
+  return mib * 1024 * 1024;
+}
+
 function parseBool(value: string): boolean {
   if (/^(1|true|yes)$/i.test(value)) return true;
   if (/^(0|false|no)$/i.test(value)) return false;

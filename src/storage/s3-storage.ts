@@ -7,38 +7,21 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { BlobStorage } from './blob-storage.ts';
-import { s3Settings } from './s3-client-config.ts';
+import { s3PartBytes, s3Settings } from './s3-client-config.ts';
 import { s3Failure } from './s3-errors.ts';
 import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3-uri.ts';
 import { assertSegment } from './resolve-path.ts';
 import { PartPool, uploadStream } from './s3-upload.ts';
-
-// The socket hands out 64 KiB pieces; the JSONL readers pay per piece, and 256 KiB ones cost half
-// the CPU (the file backend reads 256 KiB for the same reason).
-const READ_PIECE_BYTES = 1 << 18;
-
-/** Joins a body's small pieces into pieces of at least `target` bytes (the last may be shorter). */
-async function* coalesce(body: Readable, target: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of body as AsyncIterable<Buffer>) {
-    parts.push(part);
-    size += part.length;
-    if (size >= target) {
-      yield parts.length === 1 ? part : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
-    }
-  }
-  if (size > 0) yield Buffer.concat(parts, size);
-}
 
 /**
  * Tuning for {@link S3Storage}; upload memory is about `partBytes * (uploads at once + queueSize)`:
  * each upload fills one part buffer, and `queueSize` parts are sent at once across all uploads.
  */
 export interface S3StorageOptions {
-  /** Multipart part size; S3 requires at least 5 MiB. @default 8 MiB */
+  /**
+   * Multipart part size; S3 requires at least 5 MiB and allows 10,000 parts, so this bounds an
+   * object at 10,000 parts (48.8 GiB at 5 MiB). @default OPENAI_BATCH_S3_PART_MIB MiB, else 5 MiB
+   */
   readonly partBytes?: number;
   /** Parts sent at once, over all of this storage's uploads. @default 4 */
   readonly queueSize?: number;
@@ -65,7 +48,7 @@ export class S3Storage implements BlobStorage {
     const { config, endpointLabel } = s3Settings(this.#root, options.env);
     this.#client = new S3Client(config);
     this.#endpoint = endpointLabel;
-    this.#parts = new PartPool(options.partBytes ?? 8 << 20, options.queueSize ?? 4);
+    this.#parts = new PartPool(options.partBytes ?? s3PartBytes(options.env ?? process.env), options.queueSize ?? 4);
   }
 
   jobUri(jobId: string, ...parts: string[]): string {
@@ -80,8 +63,10 @@ export class S3Storage implements BlobStorage {
     try {
       const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#root.bucket, Key: key }));
       if (!(out.Body instanceof Readable)) throw new Error(`GET ${uri} returned no stream body`);
-      // Read ahead at most two pieces (Readable.from's object-mode default is 16: 4 MiB a stream).
-      return Readable.from(coalesce(out.Body, READ_PIECE_BYTES), { objectMode: true, highWaterMark: 2 });
+      // The body as the socket delivers it (64 KiB pieces), not joined into larger ones: joining
+      // allocated a second buffer for every byte read, and that garbage, freed only by full GCs,
+      // made the S3 stages peak ~50 MB above the file root (bench/README.md, session 8).
+      return out.Body;
     } catch (err) {
       throw this.#fail(err, uri);
     }

@@ -12,11 +12,24 @@ import {
 const MAX_PARTS = 10_000;
 
 /**
- * Part buffers, reused, and the parts in flight, shared by every upload of one storage. An upload
- * fills one buffer of its own at a time; a full part waits for one of `inFlight` sending slots.
- * Memory is then about `partBytes * (uploads at once + inFlight)`, however large the files. Fresh
- * multi-MiB buffers per part (lib-storage's `Buffer.concat`) left the allocator holding freed
- * part memory about as large again as the live buffers.
+ * Frees a part buffer's memory now rather than at V8's next full GC (old-generation buffers wait
+ * for one). Only for buffers of the pool's own, which nothing reads any more: detaching leaves
+ * every view of the buffer empty.
+ */
+function free(buf: Buffer): void {
+  // ES2024 (Node >= 21); the project's lib setting is ES2023.
+  (buf.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+}
+
+/**
+ * Part buffers and the parts in flight, shared by every upload of one storage. An upload fills
+ * one buffer of its own at a time; a full part waits for one of `inFlight` sending slots. Memory
+ * is then about `partBytes * (uploads at once + inFlight)`, however large the files. Buffers are
+ * reused while uploads follow one another (fresh multi-MiB buffers per part, as lib-storage's
+ * `Buffer.concat` makes, left the allocator holding freed part memory about as large again as
+ * the live buffers), and freed when the last upload ends: an idle storage holds none, and the
+ * reads between a stage's writes (reconcile reads each chunk before writing its records) use
+ * that memory instead of adding to it.
  */
 export class PartPool {
   readonly partBytes: number;
@@ -25,22 +38,45 @@ export class PartPool {
   readonly #waiting: (() => void)[] = [];
   #sending = 0;
   #allocated = 0;
+  #taken = 0;
+  #uploads = 0;
 
   constructor(partBytes: number, inFlight: number) {
     this.partBytes = partBytes;
     this.inFlight = inFlight;
   }
 
+  /** An upload starts: buffers given back are kept for reuse until the last one ends. */
+  begin(): void {
+    this.#uploads++;
+  }
+
+  /** An upload has ended and given back its buffers; the last one frees the idle buffers. */
+  end(): void {
+    if (--this.#uploads > 0) return;
+    for (const buf of this.#free.splice(0)) free(buf);
+  }
+
   take(): Buffer {
+    this.#taken++;
     const idle = this.#free.pop();
     if (idle) return idle;
     this.#allocated++;
-    return Buffer.allocUnsafe(this.partBytes);
+    // Never from Node's shared pool: the buffer is freed by detaching it.
+    return Buffer.allocUnsafeSlow(this.partBytes);
   }
 
-  give(buf: Buffer): void {
-    // Keep as many as one upload at full speed uses; more are left to the GC.
-    if (this.#free.length <= this.inFlight) this.#free.push(buf);
+  /**
+   * Takes a buffer back. `settled` is false for a part whose request failed: a request can fail
+   * while its socket still sends the body, so that buffer is neither reused nor freed, only
+   * dropped (the GC frees it once nothing holds it).
+   */
+  give(buf: Buffer, settled = true): void {
+    this.#taken--;
+    if (!settled) return;
+    // Keep as many as one upload at full speed uses; free the rest at once.
+    if (this.#uploads > 0 && this.#free.length <= this.inFlight) this.#free.push(buf);
+    else free(buf);
   }
 
   /** Waits for a sending slot. Slots are freed by parts settling, which waits on nothing else. */
@@ -62,6 +98,11 @@ export class PartPool {
   /** Buffers back in the pool, waiting to be reused (for tests). */
   get idle(): number {
     return this.#free.length;
+  }
+
+  /** Buffers taken and not yet given back (for tests). */
+  get taken(): number {
+    return this.#taken;
   }
 }
 
@@ -134,7 +175,9 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     if (partNumber > MAX_PARTS) {
       pool.freeSlot();
       pool.give(full);
-      fail(new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise partBytes`));
+      fail(
+        new Error(`${key} needs more than ${MAX_PARTS} parts of ${partBytes} bytes; raise OPENAI_BATCH_S3_PART_MIB`),
+      );
       return;
     }
     const part: CompletedPart = { PartNumber: partNumber };
@@ -155,19 +198,23 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
       .then(
         (out) => {
           part.ETag = out.ETag;
+          return true;
         },
-        (err: unknown) => fail(err),
+        (err: unknown) => {
+          fail(err);
+          return false;
+        },
       )
-      .finally(() => {
-        // The request has settled: nothing reads the buffer any more.
+      .then((sent) => {
         inFlight.delete(sending);
         pool.freeSlot();
-        pool.give(full);
+        pool.give(full, sent);
       });
     inFlight.add(sending);
   };
 
   const iterator = source[Symbol.asyncIterator]();
+  pool.begin();
   try {
     while (!failure) {
       // A part may fail while the source is still producing: stop at once. The waiter is new for
@@ -245,6 +292,8 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     }
     throw (failure as PartFailed).error;
   } finally {
-    if (buf) pool.give(buf);
+    // A failed PutObject may still be sending this buffer: drop it, do not reuse or free it.
+    if (buf) pool.give(buf, failure === undefined);
+    pool.end();
   }
 }

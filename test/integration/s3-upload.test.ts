@@ -63,7 +63,7 @@ describe('S3 multipart upload with reused part buffers', () => {
         expect(await digestOf(await storage.openRead(uris[i] as string))).toBe(await digestOf(pattern(i, n)));
         expect(await storage.size(uris[i] as string)).toBe(n);
       }
-      // A second round through the same storage reuses the first round's buffers.
+      // A second round through the same storage (buffers freed after the first) keeps them apart too.
       await Promise.all(sizes.map((n, i) => storage.writeAtomic(uris[i] as string, pattern(i + 10, n))));
       for (const [i, n] of sizes.entries()) {
         expect(await digestOf(await storage.openRead(uris[i] as string))).toBe(await digestOf(pattern(i + 10, n)));
@@ -74,21 +74,25 @@ describe('S3 multipart upload with reused part buffers', () => {
     }
   });
 
-  it('one write holds at most inFlight + 1 part buffers, two at once inFlight + 2, and later writes allocate none', async () => {
+  it('one write holds at most inFlight + 1 part buffers, two at once inFlight + 2, and an idle pool none', async () => {
     const pool = new PartPool(PART, 2);
     const target = { client: s3.admin, bucket: s3.bucket, pool };
     const bytes = await uploadStream({ ...target, key: 'bounded/a.bin' }, pattern(1, 40 * MiB));
     expect(bytes).toBe(40 * MiB);
     expect(pool.allocated).toBeLessThanOrEqual(3);
-    // Two at once share the two sending slots: each fills one buffer of its own.
+    expect([pool.taken, pool.idle]).toEqual([0, 0]);
+    // Two at once share the two sending slots: each fills one buffer of its own, and they reuse
+    // each other's buffers while both run.
+    let before = pool.allocated;
     await Promise.all([
       uploadStream({ ...target, key: 'bounded/b.bin' }, pattern(2, 40 * MiB)),
       uploadStream({ ...target, key: 'bounded/c.bin' }, pattern(3, 40 * MiB)),
     ]);
-    expect(pool.allocated).toBeLessThanOrEqual(4);
-    const allocated = pool.allocated;
+    expect(pool.allocated - before).toBeLessThanOrEqual(4);
+    expect([pool.taken, pool.idle]).toEqual([0, 0]);
+    before = pool.allocated;
     await uploadStream({ ...target, key: 'bounded/d.bin' }, pattern(4, 40 * MiB));
-    expect(pool.allocated).toBe(allocated);
+    expect(pool.allocated - before).toBeLessThanOrEqual(3);
     for (const [name, seed] of [
       ['a', 1],
       ['b', 2],
@@ -97,6 +101,20 @@ describe('S3 multipart upload with reused part buffers', () => {
     ] as const) {
       expect(await objectDigest(`bounded/${name}.bin`)).toBe(await digestOf(pattern(seed, 40 * MiB)));
     }
+  });
+
+  it('a storage whose writes have ended holds no part buffers: their memory is freed', async () => {
+    const pool = new PartPool(PART, 2);
+    fullGc();
+    const before = process.memoryUsage().arrayBuffers;
+    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'idle/a.bin', pool }, pattern(5, 30 * MiB));
+    fullGc();
+    const after = process.memoryUsage().arrayBuffers;
+    expect(pool.idle).toBe(0);
+    // Keeping inFlight + 1 idle buffers for a next write held 15 MiB here, for as long as the
+    // storage lived (a worker's lifetime).
+    expect(after - before).toBeLessThan(PART);
+    expect(await objectDigest('idle/a.bin')).toBe(await digestOf(pattern(5, 30 * MiB)));
   });
 
   it('a part the server refuses ends the write at once, though the source never ends, and leaves no upload', async () => {
@@ -127,10 +145,9 @@ describe('S3 multipart upload with reused part buffers', () => {
     await expect(write).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect(await s3.pendingUploads('refused')).toEqual([]);
     await expect(objectDigest(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
-    // Every buffer came back by the time the write rejected (how many it used depends on how fast
-    // the server took its parts, so count the idle ones, not the next write's allocations).
+    // Every buffer came back by the time the write rejected, and none is kept for a next write.
     expect(pool.allocated).toBeGreaterThan(0);
-    expect(pool.idle).toBe(pool.allocated);
+    expect([pool.taken, pool.idle]).toEqual([0, 0]);
   });
 
   it('a write keeps no piece of its source alive once the piece is copied into a part', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { s3Settings } from '../../src/storage/s3-client-config.ts';
+import { s3PartBytes, s3Settings } from '../../src/storage/s3-client-config.ts';
 import { parseS3Root, uriToKey } from '../../src/storage/s3-uri.ts';
 import { S3Storage, StorageError } from '../../src/storage/index.ts';
 
@@ -46,6 +46,16 @@ describe('S3 client settings', () => {
     }).config;
     expect(chosen.requestChecksumCalculation).toBeUndefined();
     expect(chosen.responseChecksumValidation).toBeUndefined();
+  });
+
+  it("multipart parts are 5 MiB unless OPENAI_BATCH_S3_PART_MIB asks for more; below S3's 5 MiB is refused", () => {
+    expect(s3PartBytes({})).toBe(5 * 1024 * 1024);
+    expect(s3PartBytes({ OPENAI_BATCH_S3_PART_MIB: '64' })).toBe(64 * 1024 * 1024);
+    expect(s3PartBytes({ OPENAI_BATCH_S3_PART_MIB: '5120' })).toBe(5 * 1024 ** 3);
+    for (const bad of ['4', '8.5', 'big', '5121']) {
+      expect(() => s3PartBytes({ OPENAI_BATCH_S3_PART_MIB: bad })).toThrow(/OPENAI_BATCH_S3_PART_MIB/);
+    }
+    expect(() => new S3Storage('s3://b1b/jobs', { env: { OPENAI_BATCH_S3_PART_MIB: '1' } })).toThrow(StorageError);
   });
 
   it('the root URI callers see has no query; keys stay under the prefix', () => {
