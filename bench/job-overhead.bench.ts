@@ -21,8 +21,11 @@ import { awaitJobSummary, startBatchJob } from '../src/client/job-client.ts';
 import { OpenAIBatchPlugin } from '../src/plugin.ts';
 import { startDevServer } from '../src/tools/devserver/start-dev-server.ts';
 import { startEmulator } from '../src/tools/emulator/index.ts';
+import type { JobProgress } from '../common/job-types.ts';
 
 const SIZES = (process.env['BENCH_CHUNKS'] ?? '10,100,1000').split(',').map(Number);
+/** BENCH_BATCH_SECONDS: each batch takes about that long (its two rows), so that 100 are in flight at once. */
+const BATCH_SECONDS = Number(process.env['BENCH_BATCH_SECONDS'] ?? 0);
 const ROWS_PER_CHUNK = 2;
 const WAIT = {
   minPollMs: 200,
@@ -47,16 +50,24 @@ interface Tally {
   events: number;
   actions: number;
   runs: number;
+  /** Workflow tasks after a run's first that went to the normal queue: the worker's cache had lost the run. */
+  offSticky: number;
 }
+
+/** `TASK_QUEUE_KIND_STICKY` of temporal.api.enums.v1.TaskQueueKind. */
+const STICKY_TASK_QUEUE_KIND: number = 2;
 
 /** Events and actions of every run of a workflow (following continue-as-new back to the first run). */
 async function tallyRuns(client: Client, workflowId: string, startedByParent: boolean): Promise<Tally> {
-  const tally: Tally = { events: 0, actions: 0, runs: 0 };
+  const tally: Tally = { events: 0, actions: 0, runs: 0, offSticky: 0 };
   let runId: string | undefined;
   for (;;) {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     tally.runs += 1;
+    let tasks = 0;
     for (const event of history.events ?? []) {
+      const task = event.workflowTaskScheduledEventAttributes;
+      if (task && tasks++ > 0 && Number(task.taskQueue?.kind) !== STICKY_TASK_QUEUE_KIND) tally.offSticky += 1;
       tally.events += 1;
       for (const key of Object.keys(event)) {
         if (!key.endsWith('EventAttributes')) continue;
@@ -100,12 +111,20 @@ export async function run(): Promise<void> {
   const server = await startDevServer({ ui: false });
   const port = server.address.split(':')[1] ?? '';
   const serverPid = Number(
-    execFileSync('pgrep', ['-f', `[s]tart-dev --ip 127.0.0.1 --port ${port} `]).toString().trim().split('\n')[0],
+    execFileSync('pgrep', ['-f', `[s]tart-dev --ip 127.0.0.1 --port ${port} `])
+      .toString()
+      .trim()
+      .split('\n')[0],
   );
   const emulator = await startEmulator({
     port: 0,
     stateDir: join(dir, 'emulator'),
-    config: { rowsPerSecond: 'instant', validatingSeconds: 0.2, finalizingSeconds: 0.2, cancellingSeconds: 0.2 },
+    config: {
+      rowsPerSecond: BATCH_SECONDS > 0 ? ROWS_PER_CHUNK / BATCH_SECONDS : 'instant',
+      validatingSeconds: 0.2,
+      finalizingSeconds: 0.2,
+      cancellingSeconds: 0.2,
+    },
   });
   const connection = await Connection.connect({ address: server.address });
   const native = await NativeConnection.connect({ address: server.address });
@@ -147,25 +166,34 @@ export async function run(): Promise<void> {
           },
           { taskQueue: 'bench-job-overhead' },
         );
-        const summary = await awaitJobSummary(handle);
+        // The most chunks in flight at once, sampled from the job's progress query.
+        let peakActive = 0;
+        const sampler = setInterval(() => {
+          void handle
+            .query<JobProgress>('progress')
+            .then((p) => (peakActive = Math.max(peakActive, p.chunks.active)))
+            .catch(() => undefined);
+        }, 1_000);
+        const summary = await awaitJobSummary(handle).finally(() => clearInterval(sampler));
         const wallS = (Date.now() - t0) / 1000;
         const [serverCpu, ownCpu] = [cpuSecondsOf(serverPid) - server0, ownCpuSeconds() - own0];
         if (summary.status !== 'completed' || summary.counts.succeeded !== lines.length)
           throw new Error(`job of ${chunks} chunks ended ${summary.status} with ${summary.counts.succeeded} rows`);
         const job = await tallyRuns(client, jobId, false);
-        const chunkTally: Tally = { events: 0, actions: 0, runs: 0 };
+        const chunkTally: Tally = { events: 0, actions: 0, runs: 0, offSticky: 0 };
         for (let c = 0; c < chunks; c++) {
           const t = await tallyRuns(client, `${jobId}/r1/c${c}`, true);
           chunkTally.events += t.events;
           chunkTally.actions += t.actions;
           chunkTally.runs += t.runs;
+          chunkTally.offSticky += t.offSticky;
         }
         const per = (n: number) => (n / chunks).toFixed(2);
         rows.push(
-          `| ${chunks} | ${wallS.toFixed(1)} s (${per(wallS)}) | ${serverCpu.toFixed(1)} s (${per(serverCpu)}) | ` +
+          `| ${chunks} (${peakActive}) | ${wallS.toFixed(1)} s (${per(wallS)}) | ${serverCpu.toFixed(1)} s (${per(serverCpu)}) | ` +
             `${ownCpu.toFixed(1)} s (${per(ownCpu)}) | ${job.events} (${per(job.events)}), ${job.runs} runs | ` +
             `${chunkTally.events} (${per(chunkTally.events)}) | ${job.actions + chunkTally.actions} ` +
-            `(${per(job.actions + chunkTally.actions)}) | ${load.toFixed(1)} |`,
+            `(${per(job.actions + chunkTally.actions)}) | ${job.offSticky + chunkTally.offSticky} | ${load.toFixed(1)} |`,
         );
         console.log(rows.at(-1));
       }
@@ -178,9 +206,9 @@ export async function run(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   console.log(
-    '| chunks | wall (per chunk) | dev server CPU (per chunk) | worker + emulator CPU (per chunk) | ' +
-      'job events (per chunk) | chunk events (per chunk) | actions (per chunk) | load average at start |\n' +
-      '|---|---|---|---|---|---|---|---|\n' +
+    '| chunks (most in flight) | wall (per chunk) | dev server CPU (per chunk) | worker + emulator CPU (per chunk) | ' +
+      'job events (per chunk), runs | chunk events (per chunk) | actions (per chunk) | tasks off the sticky queue | load average at start |\n' +
+      '|---|---|---|---|---|---|---|---|---|\n' +
       rows.join('\n'),
   );
 }
