@@ -218,6 +218,8 @@ async function planPass(
     await chunks.discard();
     await rejected?.abort();
     throw err;
+  } finally {
+    estimator?.close();
   }
 }
 

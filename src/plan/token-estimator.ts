@@ -11,6 +11,12 @@ export function encodingFor(model: string): 'o200k_base' | 'cl100k_base' {
   return /^(gpt-4($|-)|gpt-3\.5|text-embedding-|davinci|babbage)/.test(model) ? 'cl100k_base' : 'o200k_base';
 }
 
+interface Counter {
+  count: CountTokens;
+  /** Frees the counter's rank table (a thread's counter ends its thread). */
+  close: () => void;
+}
+
 async function loadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<CountTokens> {
   // Loaded on demand: each encoding's rank table costs memory and startup time.
   const mod =
@@ -18,6 +24,76 @@ async function loadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Coun
       ? await import('gpt-tokenizer/encoding/o200k_base')
       : await import('gpt-tokenizer/encoding/cl100k_base');
   return (text) => mod.countTokens(text);
+}
+
+// The counting thread: loads the encoding, answers each text with its token count in `answer[1]`
+// and wakes the caller through `answer[0]`.
+const COUNTER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const answer = new Int32Array(workerData.answer);
+import(workerData.encodingUrl).then((mod) => {
+  parentPort.on('message', (text) => {
+    let tokens = -1;
+    try { tokens = mod.countTokens(text); } catch {}
+    Atomics.store(answer, 1, tokens);
+    Atomics.store(answer, 0, 1);
+    Atomics.notify(answer, 0);
+  });
+  Atomics.store(answer, 0, 1);
+  Atomics.notify(answer, 0);
+}, (err) => {
+  Atomics.store(answer, 1, -2);
+  Atomics.store(answer, 0, 1);
+  Atomics.notify(answer, 0);
+  throw err;
+});
+`;
+
+/**
+ * A counter whose rank table lives in a thread of its own, asked synchronously (the caller blocks
+ * on an Atomics.wait for each text). The table is ~60-70 MB of the process's memory for as long
+ * as it is loaded, and a module once imported stays for the process's life; in a thread it goes
+ * when the thread ends, after the plan. Each call costs a round trip between threads (tens of
+ * microseconds), so this is for sampled counting, which counts one line in 32 to 256.
+ */
+async function threadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Counter> {
+  const { Worker } = await import('node:worker_threads');
+  const answerBuffer = new SharedArrayBuffer(8);
+  const answer = new Int32Array(answerBuffer);
+  const encodingUrl = import.meta.resolve(`gpt-tokenizer/encoding/${encoding}`);
+  const thread = new Worker(COUNTER_THREAD, { eval: true, workerData: { answer: answerBuffer, encodingUrl } });
+  thread.unref();
+  let failure: unknown;
+  let ended = false;
+  thread.on('error', (err: unknown) => {
+    failure = err;
+  });
+  thread.on('exit', () => {
+    ended = true;
+  });
+  // Wait for the table to load without blocking the event loop (the thread reports through the
+  // same cell).
+  while (Atomics.load(answer, 0) === 0 && failure === undefined) await new Promise((r) => setTimeout(r, 10));
+  if (failure !== undefined || Atomics.load(answer, 1) === -2) {
+    await thread.terminate();
+    throw new Error(`loading the ${encoding} token counter failed`, { cause: failure });
+  }
+  return {
+    count: (text) => {
+      if (ended) throw new Error('the token counter thread has ended', { cause: failure });
+      Atomics.store(answer, 0, 0);
+      thread.postMessage(text);
+      // Bounded: a thread that died does not hang the plan.
+      if (Atomics.wait(answer, 0, 0, 30_000) === 'timed-out') throw new Error('the token counter thread stopped');
+      const tokens = Atomics.load(answer, 1);
+      if (tokens < 0) throw new Error('the token counter thread failed on a text');
+      return tokens;
+    },
+    close: () => {
+      ended = true;
+      void thread.terminate();
+    },
+  };
 }
 
 // When sampling, one line in SAMPLE_EVERY is tokenized and the rest scale the measured tokens per
@@ -36,20 +112,36 @@ const FALLBACK_TOKENS_PER_CHAR = 0.25;
 export class TokenEstimator {
   readonly mode: TokenCounting;
   readonly #count: CountTokens;
+  readonly #close: () => void;
   readonly #endpoint: BatchEndpoint;
   #seen = 0;
   #samples = 0;
   #sampledChars = 0;
   #sampledTokens = 0;
 
-  private constructor(mode: TokenCounting, count: CountTokens, endpoint: BatchEndpoint) {
+  private constructor(mode: TokenCounting, counter: Counter, endpoint: BatchEndpoint) {
     this.mode = mode;
-    this.#count = count;
+    this.#count = counter.count;
+    this.#close = counter.close;
     this.#endpoint = endpoint;
   }
 
+  /**
+   * Sampled counting runs its tokenizer in a thread that `close()` ends (its rank table then leaves
+   * the worker's memory); exact counting, which tokenizes every line, keeps it in this thread.
+   */
   static async create(model: string, endpoint: BatchEndpoint, mode: TokenCounting): Promise<TokenEstimator> {
-    return new TokenEstimator(mode, await loadCounter(encodingFor(model)), endpoint);
+    const encoding = encodingFor(model);
+    const counter: Counter =
+      mode === 'sampled'
+        ? await threadCounter(encoding)
+        : { count: await loadCounter(encoding), close: () => undefined };
+    return new TokenEstimator(mode, counter, endpoint);
+  }
+
+  /** Frees the tokenizer of a sampled estimator; estimating afterwards fails. */
+  close(): void {
+    this.#close();
   }
 
   estimate(body: Record<string, unknown>): number {

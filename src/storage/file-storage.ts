@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -70,6 +70,27 @@ export class FileStorage implements BlobStorage {
         out.destroy();
         await closed;
       }
+      await rm(tmp, { force: true });
+      await this.#pruneEmptyParents(p);
+      throw err;
+    }
+  }
+
+  /**
+   * Copies a local file to `uri` atomically (a temporary copy, then a rename), by the kernel: no
+   * bytes pass through this process. A stream copy of a 1 GB input through `writeAtomic` left
+   * ~120 MB of read buffers in the worker's RSS.
+   */
+  async copyFileAtomic(uri: string, sourcePath: string): Promise<{ uri: string; bytes: number }> {
+    const p = await this.#resolve(uri);
+    const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await mkdir(path.dirname(p), { recursive: true });
+      await copyFile(sourcePath, tmp);
+      const { size } = await stat(tmp);
+      await rename(tmp, p);
+      return { uri: pathToUri(p), bytes: size };
+    } catch (err) {
       await rm(tmp, { force: true });
       await this.#pruneEmptyParents(p);
       throw err;

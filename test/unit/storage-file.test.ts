@@ -1,7 +1,7 @@
-import { mkdir, symlink, readdir } from 'node:fs/promises';
+import { mkdir, symlink, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStorage, StorageError, type BlobStorage } from '../../src/storage/index.ts';
+import { openStorage, StorageError, type BlobStorage, type FileStorage } from '../../src/storage/index.ts';
 import { readUri, tempStorage } from './plan-fixtures.ts';
 
 let dir: string;
@@ -32,6 +32,20 @@ describe('file storage', () => {
     await storage.delete(uri);
     expect(await storage.exists(uri)).toBe(false);
     await expect(storage.delete(uri)).resolves.toBeUndefined();
+  });
+
+  it('copies a local file in by the kernel, atomically; a missing source leaves no folder or copy', async () => {
+    const source = path.join(dir, 'source.jsonl');
+    await writeFile(source, 'x'.repeat(300_000) + '\n');
+    const files = storage as FileStorage;
+    const uri = files.jobUri('job-c', 'input.jsonl');
+    expect(await files.copyFileAtomic(uri, source)).toEqual({ uri, bytes: 300_001 });
+    expect(await readUri(uri)).toBe('x'.repeat(300_000) + '\n');
+    expect(await readdir(path.join(dir, 'job-c'))).toEqual(['input.jsonl']);
+    await expect(files.copyFileAtomic(files.jobUri('job-d', 'input.jsonl'), `${source}.missing`)).rejects.toThrow(
+      /ENOENT/,
+    );
+    expect(await readdir(dir)).not.toContain('job-d');
   });
 
   it('a source that throws leaves neither the file nor a temporary copy', async () => {

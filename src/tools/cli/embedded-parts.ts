@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startDevServer } from '../devserver/start-dev-server.ts';
-import { startEmulator } from '../emulator/index.ts';
 
 /** The Temporal server and OpenAI endpoint a local command uses, real or embedded. */
 export interface Parts {
@@ -83,6 +82,10 @@ export async function startParts(
     if (openaiApiKey || openaiBaseUrl) {
       description.push(realOpenAILine(openaiBaseUrl, openaiApiKey));
     } else {
+      // Imported here, not at the top: the emulator's modules (its token counter's rank tables
+      // among them) cost ~60 MB of the worker's process, and a run against a real or separate
+      // OpenAI endpoint has no use for them.
+      const { startEmulator } = await import('../emulator/index.ts');
       const emulator = await startEmulator({
         port: options.emulatorPort ?? 0,
         stateDir: options.emulatorStateDir ?? join(workDir, 'emulator'),

@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
 import { UserError } from './user-error.ts';
 import { SearchAttributesMissingError } from '../../setup/search-attribute-setup.ts';
+import { boundYoungGeneration } from './young-generation.ts';
 
 // Commands load lazily so that `--help` stays fast and a command's heavy imports (the Temporal
 // native bridge, the emulator) load only when that command runs.
@@ -67,6 +68,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   },
 };
 
+/** The commands whose process runs a worker (and its heavy activities). */
+const WORKER_COMMANDS = new Set(['run', 'dev', 'enrich', 'worker']);
+
 function mainUsage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
@@ -93,6 +97,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`openai-batch: unknown command "${name}"\nRun \`openai-batch --help\` for the commands.\n`);
     return 2;
   }
+  // Before the command's modules load: a worker's process keeps its young generation small.
+  if (WORKER_COMMANDS.has(name) && !rest.includes('--help') && !rest.includes('-h')) boundYoungGeneration();
   const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.usage);

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openStorage, storageProblem } from '../../storage/index.ts';
+import { FileStorage, openStorage, storageProblem } from '../../storage/index.ts';
 import { UserError } from './user-error.ts';
 
 /**
@@ -22,7 +22,10 @@ export async function snapshotInput(inputPath: string, storageRoot: string, jobI
   try {
     const storage = openStorage(storageRoot);
     const uri = storage.jobUri(jobId, 'input.jsonl');
-    await storage.writeAtomic(uri, createReadStream(inputPath));
+    // A local root copies by the kernel: a 1 GB stream copy would leave its buffers in this
+    // process, which is the worker's in `run`.
+    if (storage instanceof FileStorage) await storage.copyFileAtomic(uri, inputPath);
+    else await storage.writeAtomic(uri, createReadStream(inputPath));
     return uri;
   } catch (err) {
     // A bad root, bucket, credentials or endpoint: one line, not a stack trace.
