@@ -134,6 +134,13 @@ export class OpenAIBatchPlugin extends SimplePlugin {
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
     let configured = super.configureWorker(options);
+    // The tracing plugin adds its workflow interceptors to the bundle the worker makes; a prebuilt
+    // bundle has none, and the job's workflow spans would be missing without a word.
+    if (this.tracing && options.workflowBundle && !options.workflowsPath)
+      throw new TypeError(
+        'OpenAIBatchPlugin: `tracing` needs the worker to bundle the workflows itself (its interceptors go into ' +
+          'the bundle): drop `workflowBundle` (e.g. bundleWorkflowsApart()) from Worker.create, or turn tracing off',
+      );
     if (options.workflowBundle && !options.workflowsPath) {
       // A prebuilt bundle (e.g. `bundleWorkflowsApart`) is used as is: no path beside it.
       const { workflowsPath: _path, ...rest } = configured;

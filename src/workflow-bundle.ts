@@ -22,6 +22,8 @@ export async function bundleWorkflowsApart(): Promise<WorkflowBundle> {
     const out = join(dir, 'workflows.js');
     await promisify(execFile)(process.execPath, [fileURLToPath(import.meta.url), out], {
       maxBuffer: 1 << 20,
+      // A child that never ends (a handle some module left open) must not hang the worker's start.
+      timeout: 180_000,
     }).catch((err: unknown) => {
       const stderr = (err as { stderr?: string }).stderr?.trim();
       throw new Error(`bundling the workflows failed${stderr ? `: ${stderr}` : ''}`, { cause: err });
@@ -40,4 +42,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (!out) throw new Error('usage: workflow-bundle <out.js>');
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: quiet });
   await writeFile(out, code);
+  // Done: a handle left open by an imported module must not keep the child (and its parent) waiting.
+  process.exit(0);
 }

@@ -73,14 +73,15 @@ async function threadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Co
   });
   // Wait for the table to load without blocking the event loop (the thread reports through the
   // same cell).
-  while (Atomics.load(answer, 0) === 0 && failure === undefined) await new Promise((r) => setTimeout(r, 10));
-  if (failure !== undefined || Atomics.load(answer, 1) === -2) {
+  while (Atomics.load(answer, 0) === 0 && failure === undefined && !ended) await new Promise((r) => setTimeout(r, 10));
+  if (failure !== undefined || ended || Atomics.load(answer, 1) === -2) {
     await thread.terminate();
     throw new Error(`loading the ${encoding} token counter failed`, { cause: failure });
   }
   return {
     count: (text) => {
-      if (ended) throw new Error('the token counter thread has ended', { cause: failure });
+      // threadId is -1 once the thread has died: never block on a thread that cannot answer.
+      if (ended || thread.threadId === -1) throw new Error('the token counter thread has ended', { cause: failure });
       Atomics.store(answer, 0, 0);
       thread.postMessage(text);
       // Bounded: a thread that died does not hang the plan.

@@ -45,6 +45,8 @@ describe('boundYoungGeneration', () => {
     expect(boundYoungGeneration({ NODE_OPTIONS: '--max-semi-space-size=32' }, [])).toBe(false);
     expect(boundYoungGeneration({ NODE_OPTIONS: '--enable-source-maps --semi-space-growth-factor=2' }, [])).toBe(false);
     expect(boundYoungGeneration({}, ['--max-semi-space-size=8'])).toBe(false);
+    // V8 takes the underscore spelling too.
+    expect(boundYoungGeneration({ NODE_OPTIONS: '--max_semi_space_size=16' }, [])).toBe(false);
     expect(boundYoungGeneration({ OPENAI_BATCH_V8_DEFAULTS: '1' }, [])).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 
 /** The V8 flags that size the young generation; a user who sets one keeps their choice. */
-const YOUNG_GENERATION_FLAGS = /--(max-semi-space-size|min-semi-space-size|semi-space-growth-factor)\b/;
+const YOUNG_GENERATION_FLAGS = /--((max|min)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor)\b/;
 
 /**
  * Keeps V8's young generation from growing: `--semi-space-growth-factor=1`, set at run time, for
