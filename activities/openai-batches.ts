@@ -8,6 +8,7 @@ import type { CrashHook } from './crash-point.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { type BatchStatus, isTerminalStatus } from '../common/batch-status.ts';
 import { recordPoll } from './metrics.ts';
+import { deleteFileQuietly, filesNamed } from './files-named.ts';
 
 /** A batch as the workflows see it: status, counts and file ids, never contents. */
 export interface BatchSnapshot {
@@ -159,13 +160,27 @@ export function createOpenAIBatchActivities(openai: () => OpenAI, crash: CrashHo
 
     /** Deletes a file at OpenAI (a chunk's input that no batch will use); one already gone is no failure. */
     async deleteFile(input: { fileId: string }): Promise<void> {
-      try {
-        await callOpenAI('files.delete', () => openai().files.delete(input.fileId));
-      } catch (err) {
-        if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.notFound)) throw err;
-      }
+      await deleteFileQuietly(openai(), input.fileId);
+    },
+
+    /**
+     * Deletes every batch file named `filename` uploaded since `notBeforeMs`: the input of a chunk
+     * that ended with no batch (its file id may never have been reported). Returns how many.
+     */
+    async deleteFilesNamed(input: DeleteFilesNamedInput): Promise<number> {
+      const files = await filesNamed(openai(), input.filename, input.notBeforeMs);
+      for (const file of files) await deleteFileQuietly(openai(), file.id);
+      return files.length;
     },
   };
+}
+
+/** Input of `deleteFilesNamed`. */
+export interface DeleteFilesNamedInput {
+  /** The file name the chunk uploaded under (`chunkInputFilename`). */
+  readonly filename: string;
+  /** Epoch ms before which the chunk cannot have uploaded (the job run's start). */
+  readonly notBeforeMs: number;
 }
 
 /** OpenAI's completion window: a batch still running after it is overdue. */

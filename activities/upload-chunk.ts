@@ -8,6 +8,7 @@ import { toStreamingFile } from 'openai';
 import type { BlobStorage } from '../src/storage/index.ts';
 import { callOpenAI } from '../src/openai/errors.ts';
 import type { CrashHook } from './crash-point.ts';
+import { deleteFileQuietly, filesNamed } from './files-named.ts';
 import { recordBytesUploaded, withMetricTags } from './metrics.ts';
 
 /** Input of `uploadChunk`. */
@@ -251,28 +252,9 @@ async function adoptEarlierFile(
   size: number,
   notBeforeMs: number,
 ): Promise<Uploaded | undefined> {
-  const context = Context.current();
-  const notBeforeSeconds = Math.floor(notBeforeMs / 1000);
-  const matches = await callOpenAI('files.list', async () => {
-    const found: OpenAI.Files.FileObject[] = [];
-    for await (const file of client.files.list(
-      { purpose: 'batch', order: 'desc', limit: 1000 },
-      { signal: context.cancellationSignal },
-    )) {
-      context.heartbeat();
-      if (file.created_at < notBeforeSeconds) break;
-      if (file.filename === filename) found.push(file);
-    }
-    return found;
-  });
+  const matches = await filesNamed(client, filename, notBeforeMs);
   const keep = matches.find((f) => f.bytes === size);
-  for (const file of matches) {
-    if (file === keep) continue;
-    // Deleted already (by a racing attempt, or expired): nothing is left to clean up.
-    await callOpenAI('files.delete', () => client.files.delete(file.id)).catch((err: unknown) => {
-      if (!(err instanceof ApplicationFailure && err.type === FAILURE_TYPES.notFound)) throw err;
-    });
-  }
+  for (const file of matches) if (file !== keep) await deleteFileQuietly(client, file.id);
   return keep ? uploaded(keep) : undefined;
 }
 

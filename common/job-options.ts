@@ -106,6 +106,14 @@ export function chunkWorkflowId(jobId: string, round: number, chunk: number): st
   return `${jobId}/r${round}/c${chunk}`;
 }
 
+/**
+ * The name a chunk uploads its input under at OpenAI: its workflow id made a file name
+ * (`<jobId>_r<round>_c<chunk>.jsonl`). Job-unique, so a retry or a recovery finds the file by it.
+ */
+export function chunkInputFilename(chunkWorkflowId: string): string {
+  return `${chunkWorkflowId.replaceAll('/', '_')}.jsonl`;
+}
+
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -211,3 +211,11 @@ export const CANCELLED_LOST_CHUNK_NOT_SUBMITTED = 'cancelled-lost-chunk-not-subm
  * have reached Temporal's history limit there. Older: every history recorded before 2026-12-03 07:15.
  */
 export const CANCEL_SKIPS_IN_BULK = 'cancel-skips-in-bulk';
+
+/**
+ * A chunk that ended without reporting and has no batch at OpenAI (its lookup by key found none)
+ * has its uploaded input deleted by name, as its own cancel path does for an unsubmitted chunk:
+ * no file is left at OpenAI that no batch uses (chaos seed 1 found one, of a chunk terminated in
+ * its create during a cancel). Older: every history recorded before 2026-12-03 11:30.
+ */
+export const LOST_CHUNK_DELETES_INPUT = 'lost-chunk-deletes-input';

@@ -1,7 +1,8 @@
 // A cancelled job whose chunk is stuck in its create (the chunk waits for the create to settle,
 // and it never does): after the grace the job terminates the chunk and recovers it. No batch
 // exists, so its rows were never submitted and say so, `cancelled / not_submitted`, as in any
-// cancelled job (chaos seed 1 saw them `failed / chunk_ended`).
+// cancelled job (chaos seed 1 saw them `failed / chunk_ended`), and the input file it uploaded is
+// deleted at OpenAI, since no batch uses it (chaos seed 1 later found it left there).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { openStorage } from '../../src/storage/index.ts';
@@ -23,12 +24,13 @@ describe('a cancelled job whose chunk is stuck in its create', () => {
     await env?.close();
   });
 
-  it('terminates the chunk after the grace; with no batch at OpenAI its rows are cancelled / not_submitted', async () => {
+  it('terminates the chunk after the grace; with no batch at OpenAI its rows are cancelled / not_submitted and its input is deleted', async () => {
     const jobId = `cancel-stuck-create-${Date.now()}`;
     const inputUri = await writeChatInput(env, 100, { file: `${jobId}.jsonl` });
     // The create is held (heartbeating) past its cancel: the chunk's cancel path never settles.
     const create = new ActivityGate('createBatch');
     const worker = await gatedWorker(env, create);
+    const filename = `${jobId}_r1_c0.jsonl`;
     const result = await worker.runUntil(async () => {
       const handle = await startBatchJob(
         env.conn.client,
@@ -36,6 +38,7 @@ describe('a cancelled job whose chunk is stuck in its create', () => {
         { taskQueue: env.taskQueue },
       );
       await create.entered;
+      expect(env.emulator.inventory().files.filter((f) => f.filename === filename)).toHaveLength(1);
       await handle.cancel();
       const settled = await Promise.race([
         handle.result().then(
@@ -51,6 +54,10 @@ describe('a cancelled job whose chunk is stuck in its create', () => {
     });
     expect(result).toBe('cancelled');
     expect(env.emulator.inventory().batches).toHaveLength(0);
+    expect(
+      env.emulator.inventory().files.filter((f) => f.filename === filename),
+      'input files left at OpenAI',
+    ).toEqual([]);
     const rows = await readJsonlFile<Row>(env.storageRoot, openStorage(env.storageRoot).jobUri(jobId, 'results.jsonl'));
     const { ids, statuses } = tally(rows);
     expect(ids.size).toBe(100);

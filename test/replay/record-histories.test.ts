@@ -573,23 +573,33 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
     },
   );
 
-  const heldCreate = new ActivityGate('createBatch');
+  // A job whose chunk is stuck in its create, cancelled: terminated after the grace, no batch found.
+  const stuckCreate = () => {
+    const held = new ActivityGate('createBatch');
+    return {
+      rows: 100,
+      input: { maxRounds: 1, limits: { maxRequests: 200 } },
+      createWorker: async (env: JobEnv) => await gatedWorker(env, held),
+      drive: async (handle: Handle, _jobId: string, env: JobEnv) => {
+        await held.entered;
+        await handle.cancel();
+        await settled(handle.result());
+        env.emulator.setConfig({ faults: { 'batches.create': { unauthorized: 1 } } });
+        held.release();
+      },
+    };
+  };
   recordIt(
     'v3-cancel-stuck-create',
     'a cancelled job whose chunk is stuck in its create: terminated after the grace, its rows cancelled / not_submitted',
     { rowsPerSecond: 4 },
-    {
-      rows: 100,
-      input: { maxRounds: 1, limits: { maxRequests: 200 } },
-      createWorker: async (env) => await gatedWorker(env, heldCreate),
-      drive: async (handle, _jobId, env) => {
-        await heldCreate.entered;
-        await handle.cancel();
-        await settled(handle.result());
-        env.emulator.setConfig({ faults: { 'batches.create': { unauthorized: 1 } } });
-        heldCreate.release();
-      },
-    },
+    stuckCreate(),
+  );
+  recordIt(
+    'v4-lost-chunk-deletes-input',
+    'the same, with lost-chunk-deletes-input: its input file deleted by name, since no batch uses it',
+    { rowsPerSecond: 4 },
+    stuckCreate(),
   );
 
   const heldUpload = new ActivityGate('uploadChunk');

@@ -7,6 +7,7 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
+import { chunkInputFilename } from '../../common/job-options.ts';
 import type { ChunkInput, ChunkResult } from '../../common/job-types.ts';
 import { cancelAndCollect } from './cancel-and-collect.ts';
 import { ChunkRun, type ChunkResume } from './chunk-run.ts';
@@ -92,7 +93,7 @@ async function runChunk(run: ChunkRun): Promise<ChunkResult> {
 /** Uploads the chunk file to OpenAI (purpose `batch`). */
 async function upload(run: ChunkRun): Promise<string> {
   const { chunk, fileTtlSeconds } = run.input;
-  const filename = `${workflowInfo().workflowId.replaceAll('/', '_')}.jsonl`;
+  const filename = chunkInputFilename(workflowInfo().workflowId);
   const { fileId, expiresAtMs } = await run.activities.io.uploadChunk.executeWithOptions(
     { summary: `upload ${chunk.requests} requests (${chunk.bytes} bytes) as ${filename}` },
     [{ chunkUri: chunk.uri, filename, expiresAfterSeconds: fileTtlSeconds, metricTags: chunkLabels(run.input) }],

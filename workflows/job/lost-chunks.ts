@@ -8,6 +8,7 @@ import { NO_RECORDS } from '../empty-chunk-result.ts';
 import {
   CANCELLED_LOST_CHUNK_NOT_SUBMITTED,
   LOST_CHUNK_COLLECTS_BATCH,
+  LOST_CHUNK_DELETES_INPUT,
   LOST_CHUNK_FINDS_BATCH,
   LOST_CHUNK_RECOVERED_ONCE,
   LOST_CHUNK_WAIT_BOUNDED,
@@ -15,6 +16,7 @@ import {
 } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
+import { chunkInputFilename } from '../../common/job-options.ts';
 import { jobLabels } from '../metrics.ts';
 
 /** Records every active chunk whose workflow has ended without reporting. */
@@ -64,8 +66,11 @@ async function recover(run: JobRun, workflowId: string, progress: ChunkProgress,
   const planned = progress.round === s.round ? s.plan.chunks.find((c) => c.index === progress.index) : undefined;
   const chunkUri = s.chunkUris?.[workflowId] ?? planned?.uri;
   // A batch created after the chunk's last progress report is unknown here: look it up at OpenAI.
-  const batchId =
-    progress.batchId ?? (patched(LOST_CHUNK_FINDS_BATCH) ? await findBatch(run, workflowId, progress) : undefined);
+  const ask = progress.batchId === undefined && patched(LOST_CHUNK_FINDS_BATCH);
+  const lookup = ask ? await findBatch(run, workflowId, progress) : undefined;
+  const batchId = progress.batchId ?? lookup?.batchId;
+  // None at OpenAI (asked, and answered): no batch will read the input the chunk may have uploaded.
+  if (lookup?.none && patched(LOST_CHUNK_DELETES_INPUT)) await deleteUnusedInput(run, workflowId);
   let batch = batchId ? await cancelBatch(run, workflowId, batchId) : undefined;
   if (collectsBatch && batch && !batch.terminal)
     batch = await survive(
@@ -144,10 +149,14 @@ function lostChunkResult(progress: ChunkProgress, batchId: string | undefined, e
 
 /**
  * The chunk's newest batch at OpenAI, by its idempotency keys' prefix (the activity first waits
- * until a create the chunk had in flight must have landed); undefined when there is none or the
- * lookup failed for good.
+ * until a create the chunk had in flight must have landed). `none` only when OpenAI answered that
+ * there is none; a lookup that failed for good knows nothing.
  */
-async function findBatch(run: JobRun, workflowId: string, progress: ChunkProgress): Promise<string | undefined> {
+async function findBatch(
+  run: JobRun,
+  workflowId: string,
+  progress: ChunkProgress,
+): Promise<{ batchId?: string; none: boolean }> {
   const { state: s, job } = run;
   const keyPrefix = `${job.jobId}:${s.runId ?? '-'}:r${progress.round}:c${progress.index}:`;
   const found = await survive(
@@ -158,9 +167,25 @@ async function findBatch(run: JobRun, workflowId: string, progress: ChunkProgres
         { summary: `look up the batch of ended chunk ${workflowId} at OpenAI` },
         [{ keyPrefix, notBeforeMs: s.startedAtMs }],
       ),
-    null,
+    undefined,
   );
-  return found?.batchId;
+  return found ? { batchId: found.batchId, none: false } : { none: found === null };
+}
+
+/**
+ * Deletes the input file the ended chunk uploaded (found by its name: its id may never have been
+ * reported), since no batch uses it; a failure is logged, and the file expires with its TTL.
+ */
+async function deleteUnusedInput(run: JobRun, workflowId: string): Promise<void> {
+  const filename = chunkInputFilename(workflowId);
+  await run.job.act.deleteFilesNamed
+    .executeWithOptions({ summary: `delete input file ${filename} of ended chunk: no batch uses it` }, [
+      { filename, notBeforeMs: run.state.startedAtMs },
+    ])
+    .catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      log.warn('could not delete the input file of an ended chunk', { workflowId, filename, error: String(err) });
+    });
 }
 
 /** Cancels the batch (a terminal one is left as it is); undefined when OpenAI refused. */
