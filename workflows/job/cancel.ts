@@ -2,14 +2,13 @@
 // ends without one), record the chunks never started as not submitted, and finalize what was
 // done. Runs in a non-cancellable scope.
 import { condition, getExternalWorkflowHandle, log, patched } from '@temporalio/workflow';
-import type { ChunkRef } from '../../common/job-types.ts';
 import { CANCEL_RECOVERS_ENDED_CHUNKS, CANCEL_SKIPS_IN_BULK, CANCEL_TERMINATES_STUCK_CHUNKS } from '../patches.ts';
 import { skipChunk, skipChunksInBulk } from './chunks.ts';
 import { finish } from './finish.ts';
 import type { JobRun } from './job-run.ts';
 import { chunkCount } from './job-state.ts';
 import { recoverEndedChunks } from './lost-chunks.ts';
-import { chunkAt, storeResults } from './stored-results.ts';
+import { storeResults, takeNextChunk } from './stored-results.ts';
 
 /** How often, at most, a cancelling job checks that its chunks still run. */
 const CANCEL_CHECK_MS = 5 * 60_000;
@@ -36,9 +35,7 @@ export async function finishCancelled(run: JobRun): Promise<void> {
       if (s.stored) await storeResults(run, false);
       continue;
     }
-    const chunk = s.stored ? await chunkAt(run, s.nextChunk) : (s.plan.chunks[s.nextChunk] as ChunkRef);
-    s.nextChunk += 1;
-    await skipChunk(run, chunk, 'cancelled');
+    await skipChunk(run, await takeNextChunk(run), 'cancelled');
     if (s.stored) await storeResults(run, false);
   }
   await finish(run, 'cancelled');

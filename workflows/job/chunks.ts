@@ -9,7 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { chunkWorkflowId, DEFAULT_OPENAI_FILE_TTL_SECONDS } from '../../common/job-options.ts';
-import type { ChunkRef } from '../../common/job-types.ts';
+import type { CollectChunkResult } from '../../activities/index.ts';
+import type { ChunkRef, ChunkResult } from '../../common/job-types.ts';
 import { chunkDeadlineSignal } from '../../common/messages.ts';
 import { openAIBatchChunk } from '../chunk/index.ts';
 import { emptyChunkResult } from '../empty-chunk-result.ts';
@@ -17,7 +18,7 @@ import { RECOVER_ENDED_CHUNKS } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { chunkCount } from './job-state.ts';
 import { recordLostChunk } from './lost-chunks.ts';
-import { chunkAt, RESULTS_PER_PART } from './stored-results.ts';
+import { RESULTS_PER_PART, takeNextChunk } from './stored-results.ts';
 import type { SkipReason } from './sliding-window.ts';
 
 /** Records every row of a chunk that was not submitted, with the reason. */
@@ -39,18 +40,7 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
       },
     ],
   );
-  run.record(
-    {
-      round: state.round,
-      index: chunk.index,
-      end: 'not_submitted',
-      batchIds: [],
-      estimatedCostUsd: chunk.estimatedCostUsd,
-      reason,
-      ...outcome,
-    },
-    false,
-  );
+  run.record(notSubmittedResult(state.round, chunk, reason, outcome), false);
 }
 
 /**
@@ -60,11 +50,7 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
 export async function skipChunksInBulk(run: JobRun): Promise<void> {
   const { state, job } = run;
   const chunks: ChunkRef[] = [];
-  while (chunks.length < RESULTS_PER_PART && state.nextChunk < chunkCount(state)) {
-    const i = state.nextChunk;
-    chunks.push(state.stored ? await chunkAt(run, i) : (state.plan.chunks[i] as ChunkRef));
-    state.nextChunk += 1;
-  }
+  while (chunks.length < RESULTS_PER_PART && state.nextChunk < chunkCount(state)) chunks.push(await takeNextChunk(run));
   const first = chunks[0];
   if (!first) return;
   const outcomes = await job.act.collectNotSubmitted.executeWithOptions(
@@ -82,19 +68,26 @@ export async function skipChunksInBulk(run: JobRun): Promise<void> {
     ],
   );
   chunks.forEach((chunk, i) => {
-    run.record(
-      {
-        round: state.round,
-        index: chunk.index,
-        end: 'not_submitted',
-        batchIds: [],
-        estimatedCostUsd: chunk.estimatedCostUsd,
-        reason: 'cancelled',
-        ...(outcomes[i] as (typeof outcomes)[number]),
-      },
-      false,
-    );
+    run.record(notSubmittedResult(state.round, chunk, 'cancelled', outcomes[i] as CollectChunkResult), false);
   });
+}
+
+/** The result of a chunk never submitted: no batch, the reason, and the records its rows got. */
+function notSubmittedResult(
+  round: number,
+  chunk: ChunkRef,
+  reason: SkipReason,
+  outcome: CollectChunkResult,
+): ChunkResult {
+  return {
+    round,
+    index: chunk.index,
+    end: 'not_submitted',
+    batchIds: [],
+    estimatedCostUsd: chunk.estimatedCostUsd,
+    reason,
+    ...outcome,
+  };
 }
 
 /** Starts the chunk's workflow; it reports by signal, and its result covers a lost signal. */

@@ -7,7 +7,7 @@ import { launchChunk, skipChunk } from './chunks.ts';
 import { continueAsNewIfDue } from './continue-as-new.ts';
 import type { JobRun } from './job-run.ts';
 import { chunkCount, type JobState } from './job-state.ts';
-import { chunkAt, storeResults } from './stored-results.ts';
+import { storeResults, takeNextChunk } from './stored-results.ts';
 
 /** Why a chunk is recorded as not submitted instead of launched. */
 export type SkipReason = 'budget' | 'deadline' | 'cancelled' | 'stopped';
@@ -46,9 +46,7 @@ export async function fillWindow(run: JobRun): Promise<void> {
   const { state, job } = run;
   // state.plan is read afresh on each pass: a retryFailedRows update may start the next round.
   while (run.activeIds.length < job.maxActive && state.nextChunk < chunkCount(state)) {
-    // Chunk lists in storage are read a page at a time; an old job's is whole in its state.
-    const chunk = state.stored ? await chunkAt(run, state.nextChunk) : (state.plan.chunks[state.nextChunk] as ChunkRef);
-    state.nextChunk += 1;
+    const chunk = await takeNextChunk(run);
     const admission = admit(state, chunk, Date.now(), {
       deadlineMs: job.deadline.ms,
       maxCostUsd: job.input.maxCostUsd,

@@ -173,6 +173,18 @@ export function throwIfCancelled(): void {
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('Workflow cancelled');
 }
 
+/**
+ * The round's next chunk, taken (`nextChunk` moves past it): from storage a page at a time, or
+ * from an old job's plan, whole in its state.
+ */
+export async function takeNextChunk(run: JobRun): Promise<ChunkRef> {
+  const s = run.state;
+  const i = s.nextChunk;
+  const chunk = s.stored ? await chunkAt(run, i) : (s.plan.chunks[i] as ChunkRef);
+  s.nextChunk += 1;
+  return chunk;
+}
+
 /** The `i`-th chunk of the current round, from the loaded page or a newly read one. */
 export async function chunkAt(run: JobRun, i: number): Promise<ChunkRef> {
   const { state: s, job } = run;
