@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { readJsonlRawBatches } from '../src/jsonl/index.ts';
 import { planJob } from '../src/plan/index.ts';
 import { S3Storage } from '../src/storage/s3-storage.ts';
 
@@ -33,6 +34,39 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
   return n;
 }
 
+/** Counts the bytes of `source`'s pieces on their way through. */
+async function* counted(source: AsyncIterable<Buffer>, total: { n: number }): AsyncGenerator<Buffer> {
+  for await (const piece of source) {
+    total.n += piece.byteLength;
+    yield piece;
+  }
+}
+
+/** The pieces of `source` joined into pieces of at least `size` bytes (what openRead did before session 8). */
+async function* joined(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  for await (const piece of source) {
+    held.push(piece);
+    heldBytes += piece.byteLength;
+    if (heldBytes >= size) {
+      yield Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+    }
+  }
+  if (heldBytes > 0) yield Buffer.concat(held, heldBytes);
+}
+
+/** Splits `source` into JSONL lines as the stages' readers do; returns the bytes read. */
+async function lines(source: AsyncIterable<Buffer>): Promise<number> {
+  const total = { n: 0 };
+  let seen = 0;
+  for await (const batch of readJsonlRawBatches(counted(source, total))) seen += batch.length;
+  if (seen === 0) throw new Error('no lines read');
+  return total.n;
+}
+
 const phases: Record<string, () => Promise<number>> = {
   idle: () => Promise.resolve(bytes),
   'raw-put': async () => {
@@ -46,6 +80,10 @@ const phases: Record<string, () => Promise<number>> = {
     return await drain(out.Body as Readable);
   },
   'open-read': async () => await drain(await storage.openRead(uri)),
+  // The CPU cost of the socket's 64 KiB pieces for a line reader, against the same body joined
+  // into 256 KiB pieces first (one more copy of every byte, fewer pieces).
+  'open-read-lines': async () => await lines(await storage.openRead(uri)),
+  'open-read-joined-lines': async () => await lines(joined(await storage.openRead(uri), 256 << 10)),
   'put-requests': async () => (await storage.writeAtomic(requestsUri, createReadStream(file))).bytes,
   plan: async () => {
     await planJob({ jobId: 'plan', inputUri: requestsUri, endpoint: '/v1/chat/completions' }, storage);
