@@ -2,7 +2,8 @@
  * The plan-reconcile bench's three data stages with an `s3://` root on a real MinIO server
  * (started for the run): `plan` reads the input object and writes the chunk objects, `reconcile`
  * reads chunk, output and error objects and writes records objects, `finalize` merges the records
- * objects into the results. Each stage runs in a fresh process (`s3-job-stage.ts`), followed in
+ * objects into the results. Each stage runs in a fresh process (`s3-job-stage.ts`, which first
+ * applies the V8 settings a worker process applies, by calling the CLI's `boundYoungGeneration`), followed in
  * the same process by its baseline: a raw streamed GetObject of the same objects from the same
  * server, every line JSON.parsed. Inputs are stored with one known-length PutObject each (setup).
  *
@@ -31,6 +32,8 @@ interface StageResult {
   cpuMs: number;
   baselineCpuMs: number;
   extra?: Record<string, unknown>;
+  /** Whether the stage process ran with the worker's young-generation bound (`boundYoungGeneration`). */
+  youngGenerationBounded?: boolean;
   /** Peak RSS of the baseline run alone in a fresh process. */
   baselineAlonePeakRssMb?: number;
 }
@@ -85,6 +88,12 @@ export async function run(): Promise<void> {
       .filter(([k]) => /^(MALLOC_|BENCH_S3_|NODE_OPTIONS$)/.test(k))
       .map(([k, v]) => `${k}=${v}`);
     console.log(`stage processes: node ${flags.join(' ')}${settings.length ? `; ${settings.join(' ')}` : ''}`);
+    const bounded = stages.flatMap(([, runs]) => runs).every((r) => r.youngGenerationBounded === true);
+    console.log(
+      bounded
+        ? "V8: a worker's defaults (boundYoungGeneration: --semi-space-growth-factor=1, set at process start)"
+        : "V8: Node's defaults (a young-generation flag or OPENAI_BATCH_V8_DEFAULTS=1 was given)",
+    );
     console.log('ratio = baseline time (raw GetObject + JSON.parse of each line of the same objects) / stage time');
     for (const [name, runs] of stages) {
       const r = runs[Math.floor((runs.length - 1) / 2)] as StageResult;

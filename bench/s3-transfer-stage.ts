@@ -1,86 +1,10 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
-import { planJob } from '../src/plan/index.ts';
-import { S3Storage } from '../src/storage/s3-storage.ts';
+import { boundYoungGeneration } from '../src/tools/cli/young-generation.ts';
 
 /**
- * One phase of `s3-transfer.bench.ts` in its own process, so that its peak RSS (maxRSS, process
- * start and modules included) is its own: `node bench/s3-transfer-stage.ts <phase> <file> <root>`,
- * with the endpoint and credentials in the environment. `idle` loads the same modules and moves
- * nothing, for the floor; `plan` plans the job whose input `put-requests` stored, `get-parse` is
- * its yardstick (a raw GetObject, every line JSON.parsed, nothing else). Prints one JSON line.
+ * Entry of one `s3-transfer.bench.ts` phase process (the phase itself is
+ * `s3-transfer-stage-body.ts`): applies the V8 settings an `openai-batch worker` process applies at
+ * its start, by calling the CLI's own function, before the phase's modules load. The raw
+ * PutObject/GetObject phases get them too, so both sides of each comparison run alike.
  */
-const [phase, file, root] = process.argv.slice(2);
-if (!phase || !file || !root) throw new Error('usage: s3-transfer-stage.ts <phase> <file> <root>');
-const bucket = root.slice('s3://'.length).split('/')[0] ?? '';
-const bytes = (await stat(file)).size;
-const storage = new S3Storage(root);
-const raw = new S3Client({
-  endpoint: process.env['OPENAI_BATCH_S3_ENDPOINT'] ?? '',
-  forcePathStyle: true,
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
-const uri = storage.jobUri('job', 'r1', 'c0', 'input.jsonl');
-const rawKey = `${uri.slice(`s3://${bucket}/`.length)}.raw`;
-const requestsUri = storage.jobUri('plan', 'input.jsonl');
-
-async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
-  let n = 0;
-  for await (const part of stream) n += part.byteLength;
-  return n;
-}
-
-const phases: Record<string, () => Promise<number>> = {
-  idle: () => Promise.resolve(bytes),
-  'raw-put': async () => {
-    const Body = createReadStream(file);
-    await raw.send(new PutObjectCommand({ Bucket: bucket, Key: rawKey, Body, ContentLength: bytes }));
-    return bytes;
-  },
-  'write-atomic': async () => (await storage.writeAtomic(uri, createReadStream(file))).bytes,
-  'raw-get': async () => {
-    const out = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: rawKey }));
-    return await drain(out.Body as Readable);
-  },
-  'open-read': async () => await drain(await storage.openRead(uri)),
-  'put-requests': async () => (await storage.writeAtomic(requestsUri, createReadStream(file))).bytes,
-  plan: async () => {
-    await planJob({ jobId: 'plan', inputUri: requestsUri, endpoint: '/v1/chat/completions' }, storage);
-    return bytes;
-  },
-  'get-parse': async () => {
-    const out = await raw.send(
-      new GetObjectCommand({ Bucket: bucket, Key: requestsUri.slice(`s3://${bucket}/`.length) }),
-    );
-    let n = 0;
-    let carry: Buffer | undefined;
-    for await (const chunk of out.Body as AsyncIterable<Buffer>) {
-      n += chunk.length;
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-      let pos = 0;
-      for (let nl = buf.indexOf(10, pos); nl !== -1; nl = buf.indexOf(10, pos)) {
-        if (nl > pos) JSON.parse(buf.toString('utf8', pos, nl));
-        pos = nl + 1;
-      }
-      carry = pos < buf.length ? buf.subarray(pos) : undefined;
-    }
-    if (carry && carry.length > 0) JSON.parse(carry.toString('utf8'));
-    return n;
-  },
-};
-const work = phases[phase];
-if (!work) throw new Error(`unknown phase ${phase}; one of ${Object.keys(phases).join(', ')}`);
-const cpu0 = process.cpuUsage();
-const started = performance.now();
-const moved = await work();
-const ms = performance.now() - started;
-const cpu = process.cpuUsage(cpu0);
-const cpuMs = (cpu.user + cpu.system) / 1000;
-if (moved !== bytes) throw new Error(`${phase}: moved ${moved} bytes, expected ${bytes}`);
-const peakRssMb = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ phase, bytes, ms, cpuMs, peakRssMb }));
-raw.destroy();
-storage.destroy();
+process.env['BENCH_YOUNG_GENERATION_BOUNDED'] = boundYoungGeneration() ? '1' : '0';
+await import('./s3-transfer-stage-body.ts');

@@ -12,6 +12,35 @@ import {
 const MAX_PARTS = 10_000;
 
 /**
+ * An UploadPart request without `Expect: 100-continue`. The SDK adds that header to bodies of
+ * 2 MiB or more and then sends the request on a fresh agent without keep-alive, so every part
+ * paid a new TCP connection (and its slow start) plus a round trip waiting for "100 Continue"
+ * before its first byte. The header lets a server refuse a body before it is sent; a part is sent
+ * only after CreateMultipartUpload succeeded on the same client, so credentials, bucket and region
+ * are already accepted and the parts can share kept-alive connections.
+ */
+function uploadPartCommand(input: ConstructorParameters<typeof UploadPartCommand>[0]): UploadPartCommand {
+  const command = new UploadPartCommand(input);
+  command.middlewareStack.addRelativeTo(noExpectContinue, {
+    relation: 'after',
+    toMiddleware: 'addExpectContinueMiddleware',
+    name: 'openaiBatchNoExpectContinue',
+  });
+  return command;
+}
+
+const noExpectContinue =
+  <A extends { request: unknown }, R>(next: (args: A) => Promise<R>) =>
+  async (args: A): Promise<R> => {
+    const headers = (args.request as { headers?: Record<string, string> }).headers;
+    if (headers) {
+      delete headers['Expect'];
+      delete headers['expect'];
+    }
+    return next(args);
+  };
+
+/**
  * Frees a part buffer's memory now rather than at V8's next full GC (old-generation buffers wait
  * for one). Only for buffers of the pool's own, which nothing reads any more: detaching leaves
  * every view of the buffer empty.
@@ -185,7 +214,7 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     const id = uploadId;
     const sending: Promise<void> = client
       .send(
-        new UploadPartCommand({
+        uploadPartCommand({
           Bucket: bucket,
           Key: key,
           UploadId: id,

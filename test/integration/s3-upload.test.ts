@@ -2,6 +2,7 @@
 // buffers are reused without mixing files' bytes, memory is bounded by the buffers it holds, and a
 // part the server refuses ends the write at once with nothing left behind.
 import { createHash } from 'node:crypto';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GetObjectCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand } from '@aws-sdk/client-s3';
@@ -100,6 +101,27 @@ describe('S3 multipart upload with reused part buffers', () => {
       ['d', 4],
     ] as const) {
       expect(await objectDigest(`bounded/${name}.bin`)).toBe(await digestOf(pattern(seed, 40 * MiB)));
+    }
+  });
+
+  it('the parts of a write reuse kept-alive connections: at most inFlight + 1 sockets for 8 parts', async () => {
+    const storage = new S3Storage(s3.root('sockets'), { partBytes: PART, queueSize: 2 });
+    let sockets = 0;
+    const opened = (): void => {
+      sockets++;
+    };
+    diagnosticsChannel.subscribe('net.client.socket', opened);
+    try {
+      const uri = storage.jobUri('job', 'a.bin');
+      expect((await storage.writeAtomic(uri, pattern(6, 40 * MiB))).bytes).toBe(40 * MiB);
+      // The SDK sends a part of 2 MiB or more with `Expect: 100-continue` on a fresh agent without
+      // keep-alive: one new connection per part (TCP handshake, and a round trip waiting for
+      // "100 Continue", per 5 MiB), 9 sockets here.
+      expect(sockets).toBeLessThanOrEqual(3);
+      expect(await digestOf(await storage.openRead(uri))).toBe(await digestOf(pattern(6, 40 * MiB)));
+    } finally {
+      diagnosticsChannel.unsubscribe('net.client.socket', opened);
+      storage.destroy();
     }
   });
 
