@@ -3,14 +3,15 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
 import { FAILURE_TYPES } from '../../common/failures.ts';
-import type { EnrichSource, EnrichTemplate, ExportRowsResult } from '../../workflows/enrich/enrich-types.ts';
+import type { EnrichSource, EnrichTemplate, ExportRowsResult, SqlParam } from '../../workflows/enrich/enrich-types.ts';
 import { openLineWriter } from '../jsonl/index.ts';
 import { CustomIdIndex } from '../plan/index.ts';
 import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/index.ts';
 import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
-import { copyTextRows } from './copy-text.ts';
+import { AsciiText, copyTextRows } from './copy-text.ts';
+import { inlineParams } from './inline-params.ts';
 
 /** Why the export refused a row (the `reason` of a rejected line). */
 export type RejectReason = 'null_key' | 'duplicate_key' | 'null_text' | 'text_too_long' | 'invalid_request';
@@ -93,6 +94,16 @@ const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): bool
 // eslint-disable-next-line no-control-regex
 const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
 
+/** The row with any `AsciiText` (from the COPY path) as the string the cursor gives. */
+function textRow(row: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k in row) {
+    const v = row[k];
+    if (v instanceof AsciiText) (out ??= { ...row })[k] = v.toString();
+  }
+  return out ?? row;
+}
+
 type Refusal = { reason: RejectReason; message: string };
 type Built = { line: string } | Refusal;
 /** A line as `requestLineFor` gives it, or in parts (UTF-8 bytes and strings) that join into it. */
@@ -132,12 +143,13 @@ export function rowRequestParts(
   template: EnrichTemplate,
   maxTextChars: number,
 ): (row: Record<string, unknown>, key: string) => BuiltParts {
-  const slow = (row: Record<string, unknown>, key: string): Built => requestLineFor(row, key, template, maxTextChars);
+  const slow = (row: Record<string, unknown>, key: string): Built =>
+    requestLineFor(textRow(row), key, template, maxTextChars);
   const compiled = compileFragments(template, maxTextChars);
   if (!compiled) return slow;
   const { fragments, slots, checkOrder } = compiled;
   const n = checkOrder.length;
-  const values: string[] = new Array<string>(n);
+  const values: (string | Buffer)[] = new Array<string | Buffer>(n);
   // fragments[0], value of slot 0, fragments[1], ..., fragments[last]
   const parts: (string | Buffer)[] = [];
   for (let i = 0; i < fragments.length; i++) {
@@ -150,6 +162,17 @@ export function rowRequestParts(
       const column = checkOrder[i]!;
       const value = row[column];
       if (value === null || value === undefined) return { reason: 'null_text', message: `column "${column}" is NULL` };
+      if (value instanceof AsciiText) {
+        // Text from the COPY path: non-empty JSON-safe ASCII, its own escaped text (copy-text.ts).
+        const length = value.bytes.length;
+        if (length > maxTextChars)
+          return {
+            reason: 'text_too_long',
+            message: `column "${column}" has ${length} characters, more than maxTextChars ${maxTextChars}`,
+          };
+        values[i] = value.bytes;
+        continue;
+      }
       const s = textOf(value);
       if (s.length > maxTextChars)
         return {
@@ -163,7 +186,8 @@ export function rowRequestParts(
       const slot = slots[i]!;
       const text = slot < 0 ? key : values[slot]!;
       // A well-formed string (checked above) with nothing JSON escapes is its own JSON content.
-      parts[2 * i + 1] = NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
+      parts[2 * i + 1] =
+        typeof text !== 'string' || !NEEDS_JSON_ESCAPE.test(text) ? text : JSON.stringify(text).slice(1, -1);
     }
     return { parts };
   };
@@ -225,6 +249,9 @@ function keyOf(value: unknown): string | null {
   return JSON.stringify(value);
 }
 
+/** text, varchar, bpchar, name: types whose COPY text is the string the cursor gives. */
+const TEXT_TYPES: ReadonlySet<number> = new Set([25, 1043, 1042, 19]);
+
 /** Rows of the source query, a batch at a time (each batch a read of the cursor or a piece of COPY output). */
 type RowBatches = AsyncGenerator<Record<string, unknown>[], void, undefined>;
 
@@ -270,6 +297,60 @@ async function copyableColumns(client: pg.Client, query: string): Promise<pg.Fie
   }
 }
 
+/** Same names and types, in order. */
+const sameColumns = (a: pg.FieldDef[], b: pg.FieldDef[]): boolean =>
+  a.length === b.length && a.every((f, i) => f.name === b[i]!.name && f.dataTypeID === b[i]!.dataTypeID);
+
+/**
+ * The query as COPY can run it and its result columns, or undefined when it must go through the
+ * cursor. A query with parameters gets them inlined (`inlineParams`), each as a literal cast to
+ * the type the server infers for it (a prepared statement's parameter types), which the server
+ * reads with the same input function as a bound value's text. Only when the server infers every
+ * type, the count matches, no value holds a NUL (the cursor reports what the server says of it),
+ * and the inlined query describes as the bound one does (same columns, same types); otherwise
+ * the cursor runs the query with its parameters as it always has.
+ */
+async function copySource(
+  client: pg.Client,
+  query: string,
+  params: readonly SqlParam[],
+): Promise<{ query: string; fields: pg.FieldDef[] } | undefined> {
+  if (params.length === 0) {
+    const fields = await copyableColumns(client, query);
+    return fields && { query, fields };
+  }
+  if (params.some((p) => typeof p === 'string' && p.includes('\0'))) return undefined;
+  await client.query('SAVEPOINT openai_batch_inline');
+  try {
+    await client.query(`PREPARE openai_batch_source AS\n${query}`);
+    const { rows } = await client.query<{ types: string[]; scs: string }>(
+      `SELECT parameter_types::text[] AS types, current_setting('standard_conforming_strings') AS scs
+         FROM pg_prepared_statements WHERE name = 'openai_batch_source'`,
+    );
+    await client.query('DEALLOCATE openai_batch_source');
+    const types = rows[0]?.types ?? [];
+    const ok = rows[0]?.scs === 'on' && types.length === params.length && !types.includes('unknown');
+    const literals = types.map((type, i) => {
+      const value = params[i];
+      return `(CAST(${value === null || value === undefined ? 'NULL' : pg.escapeLiteral(String(value))} AS ${type}))`;
+    });
+    const inlined = ok ? inlineParams(query, literals) : undefined;
+    let result: { query: string; fields: pg.FieldDef[] } | undefined;
+    if (inlined !== undefined) {
+      const wrap = (q: string) => `SELECT * FROM (\n${q}\n) AS openai_batch_source LIMIT 0`;
+      const bound = await client.query(wrap(query), [...params]);
+      const literal = await client.query(wrap(inlined));
+      if (literal.fields.length > 0 && sameColumns(bound.fields, literal.fields))
+        result = { query: inlined, fields: literal.fields };
+    }
+    await client.query('RELEASE SAVEPOINT openai_batch_inline');
+    return result;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT openai_batch_inline');
+    return undefined;
+  }
+}
+
 /**
  * The query's rows through `COPY (query) TO STDOUT` (text format): the server streams them without a
  * round trip per read, and each field's text goes through the type parser a cursor would use
@@ -277,23 +358,33 @@ async function copyableColumns(client: pg.Client, query: string): Promise<pg.Fie
  * Memory stays bounded by the stream's buffers (it is paused while the caller writes). On an early
  * exit the rest of the output is read and dropped, so the connection can run the next statement.
  */
-async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]): RowBatches {
+async function* copyRows(
+  client: pg.Client,
+  query: string,
+  fields: pg.FieldDef[],
+  rawColumns: ReadonlySet<string>,
+): RowBatches {
   const names = fields.map((f) => f.name);
   const parsers = fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (text: string) => unknown);
+  // A column the template shows and whose text the cursor would give unchanged (a text type, no
+  // parser installed for it) may come as its bytes: see `copyTextRows` and `rowRequestParts`.
+  const unparsed = (pg.types.getTypeParser as (oid: number, format: 'text') => unknown)(0, 'text');
+  const raw = fields.map((f, i) => rawColumns.has(f.name) && TEXT_TYPES.has(f.dataTypeID) && parsers[i] === unparsed);
   const n = fields.length;
   const stream = client.query(copyTo(`COPY (\n${query}\n) TO STDOUT`));
   let failed: unknown;
   stream.on('error', (err) => (failed ??= err));
   let ended = false;
   try {
-    for await (const batch of copyTextRows(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, n)) {
+    const pieces = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+    for await (const batch of copyTextRows(pieces, n, raw)) {
       const rows = new Array<Record<string, unknown>>(batch.length);
       for (let r = 0; r < batch.length; r++) {
         const values = batch[r]!;
         const row: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
           const text = values[i]!;
-          row[names[i]!] = text === null ? null : parsers[i]!(text);
+          row[names[i]!] = typeof text === 'string' ? parsers[i]!(text) : text;
         }
         rows[r] = row;
       }
@@ -318,9 +409,9 @@ async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]
 
 /**
  * Streams the source query into the request JSONL and the rejected-rows JSONL, both written
- * atomically to storage: a retry rewrites them whole. A query without parameters is read through
- * `COPY (query) TO STDOUT`; one with parameters (COPY takes none), or one that cannot be wrapped,
- * through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
+ * atomically to storage: a retry rewrites them whole. The query is read through
+ * `COPY (query) TO STDOUT`, its parameters inlined as typed literals (`copySource`); one that
+ * cannot be wrapped or inlined, through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
  * of rows (a cursor read, a piece of COPY output) with the rows seen so far.
  */
 export async function exportRows(
@@ -351,8 +442,9 @@ export async function exportRows(
     // A cursor reads inside a transaction; READ ONLY so a mistaken query cannot write (COPY too).
     await client.query('BEGIN READ ONLY');
     const query = source.query.replace(/[\s;]+$/, '');
-    const copyFields = (source.params ?? []).length === 0 ? await copyableColumns(client, query) : undefined;
-    const batches = copyFields ? copyRows(client, query, copyFields) : cursorRows(client, source, fetchRows);
+    const copy = await copySource(client, query, source.params ?? []);
+    const raw = new Set(columns.filter((c) => c !== source.keyColumn));
+    const batches = copy ? copyRows(client, copy.query, copy.fields, raw) : cursorRows(client, source, fetchRows);
     let checkedColumns = false;
     for await (const batch of batches) {
       if (!checkedColumns && batch[0]) {
