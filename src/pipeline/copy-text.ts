@@ -54,20 +54,6 @@ function unescapeField(buf: Buffer, start: number, end: number): string {
   return out.toString('utf8', 0, n);
 }
 
-/**
- * Whether `buf[start, end)` is non-empty printable ASCII without a quote or a backslash: then its
- * bytes are at once its COPY text (no escape), its UTF-8 and its JSON string content, and its
- * length is its length in UTF-16 units (what `maxTextChars` counts).
- */
-function jsonSafeAscii(buf: Buffer, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) {
-    const c = buf[i]!;
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === BACKSLASH) return false;
-  }
-  return true;
-}
-
 /** The field `buf[start, end)`: null for `\N`, else its text. */
 function field(buf: Buffer, start: number, end: number): string | null {
   if (end - start === 2 && buf[start] === BACKSLASH && buf[start + 1] === 0x4e) return null;
@@ -77,48 +63,14 @@ function field(buf: Buffer, start: number, end: number): string | null {
 }
 
 /**
- * A field's text kept as its bytes: non-empty printable ASCII with no quote or backslash, so the
- * bytes are its UTF-8, its JSON string content and (one per character) its length. Its own class:
- * a Buffer in a row is a bytea value.
- */
-export class AsciiText {
-  readonly bytes: Buffer;
-  constructor(bytes: Buffer) {
-    this.bytes = bytes;
-  }
-  toString(): string {
-    return this.bytes.toString('latin1');
-  }
-}
-
-/** A field of `copyTextRows`: its text, null for NULL, or its bytes (see `rawFields`). */
-export type CopyField = string | AsciiText | null;
-
-/**
  * Splits a stream of COPY text output into rows of `columns` fields (each a string, or null for
  * NULL), yielded a batch per piece of the stream (a row cut between pieces is completed by the
  * next). Throws on a row with another number of fields or output that ends inside a row.
- * `rawFields[i]` true: field i comes as an `AsciiText` (a view into the stream's piece, valid until
- * the next batch is asked for) when its bytes are non-empty printable ASCII with no quote or
- * backslash (the same text as the string, JSON-safe as it is), so it needs no decoding; else as text.
  */
-export function copyTextRows(
-  source: AsyncIterable<Buffer> | Iterable<Buffer>,
-  columns: number,
-): AsyncGenerator<(string | null)[][]>;
-export function copyTextRows(
-  source: AsyncIterable<Buffer> | Iterable<Buffer>,
-  columns: number,
-  rawFields: readonly boolean[],
-): AsyncGenerator<CopyField[][]>;
 export async function* copyTextRows(
   source: AsyncIterable<Buffer> | Iterable<Buffer>,
   columns: number,
-  rawFields: readonly boolean[] = [],
-): AsyncGenerator<CopyField[][]> {
-  const raw = Array.from({ length: columns }, (_, i) => rawFields[i] === true);
-  const take = (buf: Buffer, i: number, start: number, end: number): CopyField =>
-    raw[i] && jsonSafeAscii(buf, start, end) ? new AsciiText(buf.subarray(start, end)) : field(buf, start, end);
+): AsyncGenerator<(string | null)[][]> {
   let pending: Buffer[] = [];
   for await (const piece of source) {
     if (piece.indexOf(LF) === -1) {
@@ -127,20 +79,20 @@ export async function* copyTextRows(
     }
     const buf = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
     pending = [];
-    const rows: CopyField[][] = [];
+    const rows: (string | null)[][] = [];
     let start = 0;
     for (let nl = buf.indexOf(LF, start); nl !== -1; nl = buf.indexOf(LF, start)) {
-      const row = new Array<CopyField>(columns);
+      const row = new Array<string | null>(columns);
       let at = start;
       for (let i = 0; i < columns - 1; i++) {
         const tab = buf.indexOf(TAB, at);
         if (tab === -1 || tab > nl) throw fieldCount(buf, start, nl, columns);
-        row[i] = take(buf, i, at, tab);
+        row[i] = field(buf, at, tab);
         at = tab + 1;
       }
       const tab = buf.indexOf(TAB, at);
       if (tab !== -1 && tab < nl) throw fieldCount(buf, start, nl, columns);
-      row[columns - 1] = take(buf, columns - 1, at, nl);
+      row[columns - 1] = field(buf, at, nl);
       rows.push(row);
       start = nl + 1;
     }

@@ -10,7 +10,7 @@ import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/i
 import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
-import { AsciiText, copyTextRows } from './copy-text.ts';
+import { copyTextRows } from './copy-text.ts';
 import { inlineParams } from './inline-params.ts';
 
 /** Why the export refused a row (the `reason` of a rejected line). */
@@ -94,16 +94,6 @@ const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): bool
 // eslint-disable-next-line no-control-regex
 const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
 
-/** The row with any `AsciiText` (from the COPY path) as the string the cursor gives. */
-function textRow(row: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const k in row) {
-    const v = row[k];
-    if (v instanceof AsciiText) (out ??= { ...row })[k] = v.toString();
-  }
-  return out ?? row;
-}
-
 type Refusal = { reason: RejectReason; message: string };
 type Built = { line: string } | Refusal;
 /** A line as `requestLineFor` gives it, or in parts (UTF-8 bytes and strings) that join into it. */
@@ -143,13 +133,12 @@ export function rowRequestParts(
   template: EnrichTemplate,
   maxTextChars: number,
 ): (row: Record<string, unknown>, key: string) => BuiltParts {
-  const slow = (row: Record<string, unknown>, key: string): Built =>
-    requestLineFor(textRow(row), key, template, maxTextChars);
+  const slow = (row: Record<string, unknown>, key: string): Built => requestLineFor(row, key, template, maxTextChars);
   const compiled = compileFragments(template, maxTextChars);
   if (!compiled) return slow;
   const { fragments, slots, checkOrder } = compiled;
   const n = checkOrder.length;
-  const values: (string | Buffer)[] = new Array<string | Buffer>(n);
+  const values: string[] = new Array<string>(n);
   // fragments[0], value of slot 0, fragments[1], ..., fragments[last]
   const parts: (string | Buffer)[] = [];
   for (let i = 0; i < fragments.length; i++) {
@@ -162,17 +151,6 @@ export function rowRequestParts(
       const column = checkOrder[i]!;
       const value = row[column];
       if (value === null || value === undefined) return { reason: 'null_text', message: `column "${column}" is NULL` };
-      if (value instanceof AsciiText) {
-        // Text from the COPY path: non-empty JSON-safe ASCII, its own escaped text (copy-text.ts).
-        const length = value.bytes.length;
-        if (length > maxTextChars)
-          return {
-            reason: 'text_too_long',
-            message: `column "${column}" has ${length} characters, more than maxTextChars ${maxTextChars}`,
-          };
-        values[i] = value.bytes;
-        continue;
-      }
       const s = textOf(value);
       if (s.length > maxTextChars)
         return {
@@ -186,8 +164,7 @@ export function rowRequestParts(
       const slot = slots[i]!;
       const text = slot < 0 ? key : values[slot]!;
       // A well-formed string (checked above) with nothing JSON escapes is its own JSON content.
-      parts[2 * i + 1] =
-        typeof text !== 'string' || !NEEDS_JSON_ESCAPE.test(text) ? text : JSON.stringify(text).slice(1, -1);
+      parts[2 * i + 1] = NEEDS_JSON_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
     }
     return { parts };
   };
@@ -248,9 +225,6 @@ function keyOf(value: unknown): string | null {
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   return JSON.stringify(value);
 }
-
-/** text, varchar, bpchar, name: types whose COPY text is the string the cursor gives. */
-const TEXT_TYPES: ReadonlySet<number> = new Set([25, 1043, 1042, 19]);
 
 /** Rows of the source query, a batch at a time (each batch a read of the cursor or a piece of COPY output). */
 type RowBatches = AsyncGenerator<Record<string, unknown>[], void, undefined>;
@@ -358,33 +332,23 @@ async function copySource(
  * Memory stays bounded by the stream's buffers (it is paused while the caller writes). On an early
  * exit the rest of the output is read and dropped, so the connection can run the next statement.
  */
-async function* copyRows(
-  client: pg.Client,
-  query: string,
-  fields: pg.FieldDef[],
-  rawColumns: ReadonlySet<string>,
-): RowBatches {
+async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]): RowBatches {
   const names = fields.map((f) => f.name);
   const parsers = fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (text: string) => unknown);
-  // A column the template shows and whose text the cursor would give unchanged (a text type, no
-  // parser installed for it) may come as its bytes: see `copyTextRows` and `rowRequestParts`.
-  const unparsed = (pg.types.getTypeParser as (oid: number, format: 'text') => unknown)(0, 'text');
-  const raw = fields.map((f, i) => rawColumns.has(f.name) && TEXT_TYPES.has(f.dataTypeID) && parsers[i] === unparsed);
   const n = fields.length;
   const stream = client.query(copyTo(`COPY (\n${query}\n) TO STDOUT`));
   let failed: unknown;
   stream.on('error', (err) => (failed ??= err));
   let ended = false;
   try {
-    const pieces = stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-    for await (const batch of copyTextRows(pieces, n, raw)) {
+    for await (const batch of copyTextRows(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, n)) {
       const rows = new Array<Record<string, unknown>>(batch.length);
       for (let r = 0; r < batch.length; r++) {
         const values = batch[r]!;
         const row: Record<string, unknown> = {};
         for (let i = 0; i < n; i++) {
           const text = values[i]!;
-          row[names[i]!] = typeof text === 'string' ? parsers[i]!(text) : text;
+          row[names[i]!] = text === null ? null : parsers[i]!(text);
         }
         rows[r] = row;
       }
@@ -443,8 +407,7 @@ export async function exportRows(
     await client.query('BEGIN READ ONLY');
     const query = source.query.replace(/[\s;]+$/, '');
     const copy = await copySource(client, query, source.params ?? []);
-    const raw = new Set(columns.filter((c) => c !== source.keyColumn));
-    const batches = copy ? copyRows(client, copy.query, copy.fields, raw) : cursorRows(client, source, fetchRows);
+    const batches = copy ? copyRows(client, copy.query, copy.fields) : cursorRows(client, source, fetchRows);
     let checkedColumns = false;
     for await (const batch of batches) {
       if (!checkedColumns && batch[0]) {
