@@ -24,7 +24,7 @@ import {
  * `export` is `exportRows` of the same query into request JSONL under <dir>. `copy-from` is the
  * import's yardstick: `COPY` of the staging rows (<dir>/staging.tsv, the same data as
  * results.jsonl, already in COPY text form) into a temporary table like the import's staging table,
- * committed; `import` is `importIntoSink` of <dir>/results.jsonl, committed (UPDATE of `reviews`);
+ * committed; `copy-from-logged` the same COPY into a logged table (WAL written); `import` is `importIntoSink` of <dir>/results.jsonl, committed (UPDATE of `reviews`);
  * `upsert` the same in upsert mode into an empty `review_labels` table (INSERT ... ON CONFLICT).
  * Prints one JSON line.
  */
@@ -63,6 +63,26 @@ if (process.env['BENCH_PG_TRACE'] === '1') {
   };
 }
 
+// BENCH_PG_EXPLAIN=1: each UPDATE/INSERT of the sink is first run under EXPLAIN (ANALYZE, BUFFERS,
+// WAL) in a savepoint that is rolled back, its plan printed on stderr, then run for real (where the
+// server's time goes; the phase's own time then includes both runs).
+if (process.env['BENCH_PG_EXPLAIN'] === '1') {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+    const text = args[0];
+    if (typeof text !== 'string' || !/^\s*(UPDATE|INSERT INTO|WITH u AS)/.test(text)) return query(...args);
+    return (async () => {
+      await query('SAVEPOINT bench_explain');
+      const plan = (await query(`EXPLAIN (ANALYZE, BUFFERS, WAL) ${text}`, ...args.slice(1))) as {
+        rows: { 'QUERY PLAN': string }[];
+      };
+      console.error(plan.rows.map((r) => r['QUERY PLAN']).join('\n'));
+      await query('ROLLBACK TO SAVEPOINT bench_explain');
+      return await query(...args);
+    })();
+  };
+}
+
 const phases: Record<string, () => Promise<{ rows: number; bytes: number }>> = {
   idle: () => Promise.resolve({ rows: 0, bytes: 0 }),
   'copy-to': async () => {
@@ -91,6 +111,21 @@ const phases: Record<string, () => Promise<{ rows: number; bytes: number }>> = {
       createReadStream(`${dir}/staging.tsv`),
       count,
       client.query(copyFrom('COPY bench_copy_in FROM STDIN')),
+    );
+    await client.query('COMMIT');
+    return { rows: count.lines, bytes: count.bytes };
+  },
+  // The same COPY into a logged table (WAL written, as the import's UPDATE of the user's table is),
+  // committed; dropped afterwards, outside the measured time.
+  'copy-from-logged': async () => {
+    await client.query('DROP TABLE IF EXISTS bench_copy_logged');
+    await client.query('BEGIN');
+    await client.query(`CREATE TABLE bench_copy_logged (${STAGING_COLUMNS})`);
+    const count = counter();
+    await pipeline(
+      createReadStream(`${dir}/staging.tsv`),
+      count,
+      client.query(copyFrom('COPY bench_copy_logged FROM STDIN')),
     );
     await client.query('COMMIT');
     return { rows: count.lines, bytes: count.bytes };
@@ -138,5 +173,6 @@ if (sampler) {
   const mb = Object.entries(maxima).map(([k, v]) => `${k} ${(v / 1e6).toFixed(0)} MB`);
   console.error(`memoryUsage maxima: ${mb.join(', ')}`);
 }
+if (phase === 'copy-from-logged') await client.query('DROP TABLE bench_copy_logged');
 await client.end();
 console.log(JSON.stringify({ phase, rows, bytes, ms, cpuMs, peakRssMb }));

@@ -3,7 +3,8 @@
  * binaries, started for the run by test/support/postgres.ts): `export` (src/pipeline/pg-source.ts,
  * rows -> request JSONL) against `COPY (the same query) TO STDOUT` into a file, and `import`
  * (src/pipeline/pg-sink.ts, results.jsonl -> staging table -> one UPDATE) against `COPY` of the same
- * results (already in COPY text form) into a table like the staging one, through the same client
+ * results (already in COPY text form) into a temporary table like the staging one (no WAL), and
+ * `copy-from-logged` the same into a logged table (WAL written, as the UPDATE writes), through the same client
  * (`pg`, `pg-copy-streams`) in the same run. Each phase runs in a fresh process
  * (`pg-enrich-stage.ts`) and reports its maxRSS (the server's memory is not counted); each
  * yardstick runs before and after its phase and the faster run counts.
@@ -109,8 +110,8 @@ export async function run(): Promise<void> {
     const phases = [
       ['idle'],
       ['copy-to', 'export', 'copy-to'],
-      ['copy-from', 'import', 'copy-from'],
-      ['upsert', 'copy-from'],
+      ['copy-from', 'copy-from-logged', 'import', 'copy-from', 'copy-from-logged'],
+      ['upsert', 'copy-from', 'copy-from-logged'],
     ].filter((group) => !only || group.some((p) => only.includes(p)));
     for (const phase of phases.flat()) {
       const { stdout, stderr } = await promisify(execFile)(process.execPath, [...process.execArgv, stage, phase, dir], {
@@ -134,7 +135,9 @@ export async function run(): Promise<void> {
     for (const [phase, yardstick] of [
       ['export', 'copy-to'],
       ['import', 'copy-from'],
+      ['import', 'copy-from-logged'],
       ['upsert', 'copy-from'],
+      ['upsert', 'copy-from-logged'],
     ] as const) {
       const measured = results.find((r) => r.phase === phase);
       const base = results.filter((r) => r.phase === yardstick);

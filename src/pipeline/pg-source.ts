@@ -3,7 +3,7 @@ import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
 import { FAILURE_TYPES } from '../../common/failures.ts';
-import type { EnrichSource, EnrichTemplate, ExportRowsResult } from '../../workflows/enrich/enrich-types.ts';
+import type { EnrichSource, EnrichTemplate, ExportRowsResult, SqlParam } from '../../workflows/enrich/enrich-types.ts';
 import { openLineWriter } from '../jsonl/index.ts';
 import { CustomIdIndex } from '../plan/index.ts';
 import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/index.ts';
@@ -11,6 +11,7 @@ import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
 import { copyTextRows } from './copy-text.ts';
+import { inlineParams } from './inline-params.ts';
 
 /** Why the export refused a row (the `reason` of a rejected line). */
 export type RejectReason = 'null_key' | 'duplicate_key' | 'null_text' | 'text_too_long' | 'invalid_request';
@@ -270,6 +271,60 @@ async function copyableColumns(client: pg.Client, query: string): Promise<pg.Fie
   }
 }
 
+/** Same names and types, in order. */
+const sameColumns = (a: pg.FieldDef[], b: pg.FieldDef[]): boolean =>
+  a.length === b.length && a.every((f, i) => f.name === b[i]!.name && f.dataTypeID === b[i]!.dataTypeID);
+
+/**
+ * The query as COPY can run it and its result columns, or undefined when it must go through the
+ * cursor. A query with parameters gets them inlined (`inlineParams`), each as a literal cast to
+ * the type the server infers for it (a prepared statement's parameter types), which the server
+ * reads with the same input function as a bound value's text. Only when the server infers every
+ * type, the count matches, no value holds a NUL (the cursor reports what the server says of it),
+ * and the inlined query describes as the bound one does (same columns, same types); otherwise
+ * the cursor runs the query with its parameters as it always has.
+ */
+async function copySource(
+  client: pg.Client,
+  query: string,
+  params: readonly SqlParam[],
+): Promise<{ query: string; fields: pg.FieldDef[] } | undefined> {
+  if (params.length === 0) {
+    const fields = await copyableColumns(client, query);
+    return fields && { query, fields };
+  }
+  if (params.some((p) => typeof p === 'string' && p.includes('\0'))) return undefined;
+  await client.query('SAVEPOINT openai_batch_inline');
+  try {
+    await client.query(`PREPARE openai_batch_source AS\n${query}`);
+    const { rows } = await client.query<{ types: string[]; scs: string }>(
+      `SELECT parameter_types::text[] AS types, current_setting('standard_conforming_strings') AS scs
+         FROM pg_prepared_statements WHERE name = 'openai_batch_source'`,
+    );
+    await client.query('DEALLOCATE openai_batch_source');
+    const types = rows[0]?.types ?? [];
+    const ok = rows[0]?.scs === 'on' && types.length === params.length && !types.includes('unknown');
+    const literals = types.map((type, i) => {
+      const value = params[i];
+      return `(CAST(${value === null || value === undefined ? 'NULL' : pg.escapeLiteral(String(value))} AS ${type}))`;
+    });
+    const inlined = ok ? inlineParams(query, literals) : undefined;
+    let result: { query: string; fields: pg.FieldDef[] } | undefined;
+    if (inlined !== undefined) {
+      const wrap = (q: string) => `SELECT * FROM (\n${q}\n) AS openai_batch_source LIMIT 0`;
+      const bound = await client.query(wrap(query), [...params]);
+      const literal = await client.query(wrap(inlined));
+      if (literal.fields.length > 0 && sameColumns(bound.fields, literal.fields))
+        result = { query: inlined, fields: literal.fields };
+    }
+    await client.query('RELEASE SAVEPOINT openai_batch_inline');
+    return result;
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT openai_batch_inline');
+    return undefined;
+  }
+}
+
 /**
  * The query's rows through `COPY (query) TO STDOUT` (text format): the server streams them without a
  * round trip per read, and each field's text goes through the type parser a cursor would use
@@ -318,9 +373,9 @@ async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]
 
 /**
  * Streams the source query into the request JSONL and the rejected-rows JSONL, both written
- * atomically to storage: a retry rewrites them whole. A query without parameters is read through
- * `COPY (query) TO STDOUT`; one with parameters (COPY takes none), or one that cannot be wrapped,
- * through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
+ * atomically to storage: a retry rewrites them whole. The query is read through
+ * `COPY (query) TO STDOUT`, its parameters inlined as typed literals (`copySource`); one that
+ * cannot be wrapped or inlined, through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
  * of rows (a cursor read, a piece of COPY output) with the rows seen so far.
  */
 export async function exportRows(
@@ -351,8 +406,8 @@ export async function exportRows(
     // A cursor reads inside a transaction; READ ONLY so a mistaken query cannot write (COPY too).
     await client.query('BEGIN READ ONLY');
     const query = source.query.replace(/[\s;]+$/, '');
-    const copyFields = (source.params ?? []).length === 0 ? await copyableColumns(client, query) : undefined;
-    const batches = copyFields ? copyRows(client, query, copyFields) : cursorRows(client, source, fetchRows);
+    const copy = await copySource(client, query, source.params ?? []);
+    const batches = copy ? copyRows(client, copy.query, copy.fields) : cursorRows(client, source, fetchRows);
     let checkedColumns = false;
     for await (const batch of batches) {
       if (!checkedColumns && batch[0]) {

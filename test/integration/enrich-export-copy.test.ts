@@ -1,5 +1,5 @@
-// The export reads a parameterless query through `COPY (query) TO STDOUT` and a query with
-// parameters through a cursor. Against a real Postgres, both paths must write the same request
+// The export reads a query through `COPY (query) TO STDOUT` (its parameters inlined) and one COPY
+// cannot wrap through a cursor. Against a real Postgres, both paths must write the same request
 // lines and the same rejected rows, byte for byte, over columns of many types (each shown in the
 // prompt as the cursor's row object gives it), text with every character COPY escapes, NULLs,
 // duplicate and NULL keys, and over-long text; a query COPY cannot wrap still runs (by the cursor),
@@ -69,7 +69,11 @@ describe('the export through COPY equals the export through a cursor', () => {
   it('writes the same lines and rejects the same rows', async () => {
     const select = `SELECT id, ${COLUMNS.join(', ')} FROM t`;
     const copy = await run('copy', `${select} WHERE true ORDER BY id NULLS LAST, txt;`);
-    const cursor = await run('cursor', `${select} WHERE $1::int = 1 ORDER BY id NULLS LAST, txt`, [1]);
+    // A query COPY cannot wrap (the comment after the `;`) goes through the cursor.
+    const cursor = await run('cursor', `${select} WHERE $1::int = 1 ORDER BY id NULLS LAST, txt; -- cursor`, [1]);
+    // With parameters inlined, through COPY.
+    const inlined = await run('inlined', `${select} WHERE $1::int = 1 ORDER BY id NULLS LAST, txt`, [1]);
+    expect(inlined.requests).toBe(cursor.requests);
     expect(copy.out.rows).toBe(3002);
     expect(copy.out.requests).toBeGreaterThan(2990);
     expect(copy.requests).toBe(cursor.requests);
