@@ -1,5 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { Context } from '@temporalio/activity';
+import { HeavySlots } from '../activities/heavy-slots.ts';
 import { main } from '../src/tools/cli/main.ts';
 
 /**
@@ -14,7 +16,10 @@ import { main } from '../src/tools/cli/main.ts';
  * - `jobPeakRssMb`: the peak from then to the job's end (the kernel's peak mark is reset at that
  *   line through /proc/self/clear_refs);
  * - `maxMemoryUsageMb`: the maxima of `process.memoryUsage()` sampled every 250 ms (MiB);
- * - `rssSamples`: RSS every second (MiB), to see when the peak came.
+ * - `rssSamples`: RSS every second (MiB), to see when the peak came; `arrayBufferSamples` the same
+ *   for `process.memoryUsage().arrayBuffers`;
+ * - `heavySteps`: each heavy activity's start and end (seconds since the process started, RSS in
+ *   MiB then), recorded by wrapping `HeavySlots.run`, so a peak can be put down to a step.
  *
  *   node bench/worker-rss-stage.ts <input.jsonl> [run options]
  *
@@ -34,6 +39,23 @@ let jobStartedAtMs: number | undefined;
 const started = performance.now();
 const rssSamples: number[] = [];
 const heapSamples: number[] = [];
+const arrayBufferSamples: number[] = [];
+const heavySteps: [number, string, string, number][] = [];
+const at = (): number => Math.round(performance.now() - started) / 1000;
+const rssMb = (): number => Math.round(process.memoryUsage.rss() / MiB);
+// eslint-disable-next-line @typescript-eslint/unbound-method
+const run = HeavySlots.prototype.run;
+HeavySlots.prototype.run = async function <T>(this: HeavySlots, work: () => Promise<T>): Promise<T> {
+  const name = Context.current().info.activityType;
+  return await run.call<HeavySlots, [() => Promise<T>], Promise<T>>(this, async () => {
+    heavySteps.push([at(), 'start', name, rssMb()]);
+    try {
+      return await work();
+    } finally {
+      heavySteps.push([at(), 'end', name, rssMb()]);
+    }
+  });
+};
 const maxMemoryUsageMb: Record<string, number> = {};
 let ticks = 0;
 const sampler = setInterval(() => {
@@ -47,6 +69,7 @@ const sampler = setInterval(() => {
     );
   if (++ticks % 4 === 0) rssSamples.push(Math.round(usage.rss / MiB));
   if (ticks % 4 === 0) heapSamples.push(Math.round(usage.heapUsed / MiB));
+  if (ticks % 4 === 0) arrayBufferSamples.push(Math.round(usage.arrayBuffers / MiB));
 }, 250);
 sampler.unref();
 
@@ -75,6 +98,8 @@ const result = {
   maxMemoryUsageMb,
   rssSamples,
   heapSamples,
+  arrayBufferSamples,
+  heavySteps,
 };
 log(`WORKER_RSS ${JSON.stringify(result)}`);
 process.exit(0);

@@ -48,6 +48,10 @@ interface JobRun {
   jobPeakRssMb: number;
   cpuMs: number;
   rssSamples: number[];
+  heapSamples: number[];
+  arrayBufferSamples: number[];
+  /** [seconds, 'start' | 'end', activity type, RSS MiB] of each heavy activity. */
+  heavySteps: [number, string, string, number][];
   maxMemoryUsageMb: Record<string, number>;
   load: string;
 }
@@ -211,6 +215,13 @@ export async function run(): Promise<void> {
       console.log(`memoryUsage() maxima (MiB), ${r.label}: ${mem}`);
     }
     for (const r of jobs) console.log(`RSS every second (MiB), ${r.label}: ${r.rssSamples.join(' ')}`);
+    for (const r of jobs) console.log(`heapUsed every second (MiB), ${r.label}: ${r.heapSamples.join(' ')}`);
+    for (const r of jobs) console.log(`arrayBuffers every second (MiB), ${r.label}: ${r.arrayBufferSamples.join(' ')}`);
+    for (const r of jobs)
+      console.log(
+        `heavy activities (s, start/end, type, RSS MiB), ${r.label}: ` +
+          r.heavySteps.map(([t, what, type, mb]) => `${t}s ${what === 'start' ? '+' : '-'}${type} ${mb}`).join(', '),
+      );
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });

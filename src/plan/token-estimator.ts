@@ -26,42 +26,80 @@ async function loadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Coun
   return (text) => mod.countTokens(text);
 }
 
-// The counting thread: loads the encoding, answers each text with its token count in `answer[1]`
-// and wakes the caller through `answer[0]`.
-const COUNTER_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const answer = new Int32Array(workerData.answer);
-import(workerData.encodingUrl).then((mod) => {
-  parentPort.on('message', (text) => {
-    let tokens = -1;
-    try { tokens = mod.countTokens(text); } catch {}
-    Atomics.store(answer, 1, tokens);
-    Atomics.store(answer, 0, 1);
-    Atomics.notify(answer, 0);
+// The counting process: loads the encoding, prints `ready`, then answers each line of stdin (a
+// JSON string) with its token count (-1 when counting failed), and ends with its stdin.
+const COUNTER_PROCESS = `
+const encodingUrl = process.argv.at(-1);
+import(encodingUrl).then((mod) => {
+  process.stdout.write('ready\\n');
+  let pending = '';
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (data) => {
+    pending += data;
+    for (let nl = pending.indexOf('\\n'); nl !== -1; nl = pending.indexOf('\\n')) {
+      let tokens = -1;
+      try { tokens = mod.countTokens(JSON.parse(pending.slice(0, nl))); } catch {}
+      pending = pending.slice(nl + 1);
+      process.stdout.write(tokens + '\\n');
+    }
   });
-  Atomics.store(answer, 0, 1);
-  Atomics.notify(answer, 0);
+  process.stdin.on('end', () => process.exit(0));
 }, (err) => {
-  Atomics.store(answer, 1, -2);
-  Atomics.store(answer, 0, 1);
-  Atomics.notify(answer, 0);
-  throw err;
+  console.error(String(err));
+  process.exit(1);
 });
 `;
 
+// The counting thread, a go-between: the planner asks it synchronously (Atomics.wait on
+// \`answer[0]\`, the count in \`answer[1]\`, -2 when the process failed), and it asks the counting
+// process over a pipe.
+const COUNTER_THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+const answer = new Int32Array(workerData.answer);
+const reply = (n) => {
+  Atomics.store(answer, 1, n);
+  Atomics.store(answer, 0, 1);
+  Atomics.notify(answer, 0);
+};
+const child = spawn(process.execPath, ['--input-type=module', '-e', workerData.program, workerData.encodingUrl], {
+  stdio: ['pipe', 'pipe', 'ignore'],
+  env: { ...process.env, NODE_OPTIONS: '' },
+});
+let pending = '';
+child.stdout.setEncoding('utf8');
+child.stdout.on('data', (data) => {
+  pending += data;
+  for (let nl = pending.indexOf('\\n'); nl !== -1; nl = pending.indexOf('\\n')) {
+    const line = pending.slice(0, nl);
+    pending = pending.slice(nl + 1);
+    reply(line === 'ready' ? 0 : Number(line));
+  }
+});
+child.on('error', () => reply(-2));
+child.on('exit', () => reply(-2));
+child.stdin.on('error', () => reply(-2));
+parentPort.on('message', (text) => child.stdin.write(JSON.stringify(text) + '\\n'));
+`;
+
 /**
- * A counter whose rank table lives in a thread of its own, asked synchronously (the caller blocks
- * on an Atomics.wait for each text). The table is ~60-70 MB of the process's memory for as long
- * as it is loaded, and a module once imported stays for the process's life; in a thread it goes
- * when the thread ends, after the plan. Each call costs a round trip between threads (tens of
- * microseconds), so this is for sampled counting, which counts one line in 32 to 256.
+ * A counter whose rank table lives in a process of its own, asked synchronously through a thread
+ * (the caller blocks on an Atomics.wait for each text). The table is ~60-70 MB while it is
+ * loaded, and a module once imported stays for the process's life; in a thread, it went with the
+ * thread after the plan but left ~40-50 MB of the worker's RSS behind (what the thread's heap and
+ * allocations had taken, never given back); a process gives back all of it when it ends. Each call
+ * costs two hops (thread, pipe: ~0.2 ms), so this is for sampled counting, which counts one line
+ * in 32 to 256.
  */
 async function threadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Counter> {
   const { Worker } = await import('node:worker_threads');
   const answerBuffer = new SharedArrayBuffer(8);
   const answer = new Int32Array(answerBuffer);
   const encodingUrl = import.meta.resolve(`gpt-tokenizer/encoding/${encoding}`);
-  const thread = new Worker(COUNTER_THREAD, { eval: true, workerData: { answer: answerBuffer, encodingUrl } });
+  const thread = new Worker(COUNTER_THREAD, {
+    eval: true,
+    workerData: { answer: answerBuffer, encodingUrl, program: COUNTER_PROCESS },
+  });
   thread.unref();
   let failure: unknown;
   let ended = false;

@@ -1,6 +1,7 @@
 import { addUsage, costOf, emptyUsage, type PriceTable, type TokenUsage } from '../cost/index.ts';
 import { openLineWriter, readJsonlRawBatches, type LineWriter } from '../jsonl/index.ts';
 import { CustomIdIndex, OrdinalColumn } from '../plan/custom-id-index.ts';
+import { idFingerprint, IdFingerprints } from '../plan/id-fingerprints.ts';
 import type { BatchEndpoint } from '../requests/index.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { customIdOfRaw } from './row-record.ts';
@@ -48,14 +49,47 @@ export interface RejectedSummary {
 }
 
 type ChunkRef = { round: number; batchId: string | null };
+type Round = FinalizeJobInput['rounds'][number];
+
+/** What the merge needs besides the records: where each chunk's batch id is, and which ids were retried. */
+interface MergePlan {
+  rounds: Round[];
+  refs: ChunkRef[];
+  refOf: Map<string, number>;
+  /** Ids seen in any round after the first, with the position of their last round (1-based). */
+  retried: CustomIdIndex;
+  lastRound: OrdinalColumn;
+  /** The custom_ids of rejected input lines (few), each marked once a row has it. */
+  rejectedIds: CustomIdIndex;
+}
+
+/** How the merge knows that a custom_id already has its row. */
+type RowGuard =
+  /** Assume not (round 0's ids are unique by the plan's check); keep each id's fingerprint to check that after. */
+  | { kind: 'fingerprints'; fingerprints: IdFingerprints }
+  /** Exactly, for the ids whose fingerprint repeated: the only ones that can have a row already. */
+  | { kind: 'exact'; suspects: Set<number>; seen: Set<string> };
+
+interface Merged {
+  results: LineWriter;
+  failures: LineWriter;
+  counts: Record<RowStatus, number>;
+  usage: TokenUsage;
+  duplicates: number;
+  /** Per rejected id (by its ordinal in `rejectedIds`): 1 once a row has that custom_id. */
+  rejectedIsRow: OrdinalColumn;
+}
 
 /**
  * Merges every round's records into one result per custom_id: the latest round's record wins.
  * Then each rejected input line whose custom_id is not already a row gets one `rejected` row, so
  * results.jsonl holds every input custom_id once.
  * Memory: one pass over the retry rounds' ids (they are few) records which round is each id's
- * last; then one streaming pass over all records writes results. Two hash indexes (~24 bytes per
- * id) replace any map of bodies.
+ * last; then one streaming pass over all records writes results. No index of every id: the pass
+ * keeps an 8-byte fingerprint per row (a hash index cost ~24 bytes an id, 36 while it doubled, and
+ * was the largest thing a worker held at the end of a million-row job), and checks them once at
+ * the end. Only if two rows may share a custom_id (a duplicate, or a fingerprint collision, ~1e-4
+ * at a million rows) is the merge written again, checking those few ids exactly.
  */
 export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage): Promise<JobReport> {
   const rounds = [...input.rounds].sort((a, b) => a.round - b.round);
@@ -65,11 +99,10 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
     r.chunks.forEach((c) => refOf.set(`${pos}/${c.index}`, refs.push({ round: r.round, batchId: c.batchId }))),
   );
 
-  // Ids seen in any round after the first, with the position of their last round (1-based).
   const retried = new CustomIdIndex();
   const lastRound = new OrdinalColumn();
   for (let pos = 1; pos < rounds.length; pos++) {
-    for (const chunk of (rounds[pos] as (typeof rounds)[number]).chunks) {
+    for (const chunk of (rounds[pos] as Round).chunks) {
       for await (const batch of readJsonlRawBatches(await storage.openRead(chunk.recordsUri))) {
         for (const item of batch) {
           if (item.kind !== 'line') continue;
@@ -81,18 +114,104 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
       }
     }
   }
+  const rejectedIds = new CustomIdIndex();
+  if (input.rejected?.uri)
+    for await (const batch of readRejectedLines(storage, input.rejected.uri))
+      for (const r of batch) if (r.customId !== undefined) rejectedIds.add(r.customId);
+  const plan: MergePlan = { rounds, refs, refOf, retried, lastRound, rejectedIds };
+
+  const fingerprints = new IdFingerprints();
+  let merged = await mergeRecords(input, storage, plan, { kind: 'fingerprints', fingerprints });
+  try {
+    const suspects = fingerprints.repeats();
+    if (suspects.size > 0) {
+      await merged.results.abort();
+      await merged.failures.abort();
+      merged = await mergeRecords(input, storage, plan, { kind: 'exact', suspects, seen: new Set() });
+    }
+    const { results, failures, counts, usage, duplicates } = merged;
+    const rejected = await appendRejectedRows(storage, input, rounds[0]?.round ?? 0, plan, merged);
+    counts.rejected = rejected.inResults;
+    const { uri: resultsUri, lines: rows } = await results.close();
+    const { uri: failuresUri } = await failures.close();
+    const options = input.prices ? { prices: input.prices } : {};
+    const costUsd = costOf(usage, input.model, options);
+    const syncCostUsd = costOf(usage, input.model, { ...options, batch: false });
+    const report = {
+      jobId: input.jobId,
+      model: input.model,
+      endpoint: input.endpoint,
+      ...(input.inputUri ? { inputUri: input.inputUri } : {}),
+      rows,
+      counts,
+      rounds: rounds.map((r) => ({
+        round: r.round,
+        chunks: r.chunks.length,
+        batchIds: r.chunks.map((c) => c.batchId),
+      })),
+      usage,
+      costUsd,
+      syncCostUsd,
+      savedUsd: Math.round((syncCostUsd - costUsd) * 1e9) / 1e9,
+      rejected,
+      anomalies: { duplicates },
+      files: { results: resultsUri, failures: failuresUri },
+      ...input.extra,
+    };
+    const { uri: reportUri } = await storage.writeAtomic(
+      storage.jobUri(input.jobId, 'report.json'),
+      oneChunk(JSON.stringify(report, null, 2) + '\n'),
+    );
+    return {
+      resultsUri,
+      failuresUri,
+      reportUri,
+      counts,
+      rows,
+      usage,
+      costUsd,
+      syncCostUsd,
+      anomalies: { duplicates },
+      rejected,
+    };
+  } catch (err) {
+    await merged.results.abort();
+    await merged.failures.abort();
+    throw err;
+  }
+}
+
+/** One streaming pass over every round's records: writes results.jsonl and failures.jsonl (not yet closed). */
+async function mergeRecords(
+  input: FinalizeJobInput,
+  storage: BlobStorage,
+  plan: MergePlan,
+  guard: RowGuard,
+): Promise<Merged> {
+  const { rounds, refs, refOf, retried, lastRound, rejectedIds } = plan;
   // Chunk ref (1-based) per round position for retried ids, so a result can list every batch id.
   const history = rounds.map(() => new OrdinalColumn());
-  const emitted = new CustomIdIndex();
+  const rejectedIsRow = new OrdinalColumn();
   const counts = emptyJobCounts();
   const usage = emptyUsage();
   let duplicates = 0;
+  /** Whether the id has no row yet (and now has one). */
+  const firstRow = (id: string): boolean => {
+    if (guard.kind === 'fingerprints') {
+      guard.fingerprints.add(id);
+      return true;
+    }
+    if (!guard.suspects.has(idFingerprint(id))) return true;
+    if (guard.seen.has(id)) return false;
+    guard.seen.add(id);
+    return true;
+  };
 
   const results = openLineWriter(storage, storage.jobUri(input.jobId, 'results.jsonl'));
   const failures = openLineWriter(storage, storage.jobUri(input.jobId, 'failures.jsonl'));
   try {
     for (let pos = 0; pos < rounds.length; pos++) {
-      const round = rounds[pos] as (typeof rounds)[number];
+      const round = rounds[pos] as Round;
       for (const chunk of round.chunks) {
         const ref = refOf.get(`${pos}/${chunk.index}`) as number;
         for await (const batch of readJsonlRawBatches(await storage.openRead(chunk.recordsUri))) {
@@ -107,9 +226,13 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
               history[pos]?.set(ord, ref);
               if (lastRound.get(ord) !== pos + 1) continue;
             }
-            if (emitted.add(rec.custom_id) < 0) {
+            if (!firstRow(rec.custom_id)) {
               duplicates++;
               continue;
+            }
+            if (rejectedIds.size > 0) {
+              const rejectedOrd = rejectedIds.get(rec.custom_id);
+              if (rejectedOrd >= 0) rejectedIsRow.set(rejectedOrd, 1);
             }
             const batchIds: (string | null)[] = [];
             if (ord >= 0) {
@@ -156,50 +279,7 @@ export async function finalizeJob(input: FinalizeJobInput, storage: BlobStorage)
         }
       }
     }
-    const rejected = await appendRejectedRows(storage, input, rounds[0]?.round ?? 0, emitted, results, failures);
-    counts.rejected = rejected.inResults;
-    const { uri: resultsUri, lines: rows } = await results.close();
-    const { uri: failuresUri } = await failures.close();
-    const options = input.prices ? { prices: input.prices } : {};
-    const costUsd = costOf(usage, input.model, options);
-    const syncCostUsd = costOf(usage, input.model, { ...options, batch: false });
-    const report = {
-      jobId: input.jobId,
-      model: input.model,
-      endpoint: input.endpoint,
-      ...(input.inputUri ? { inputUri: input.inputUri } : {}),
-      rows,
-      counts,
-      rounds: rounds.map((r) => ({
-        round: r.round,
-        chunks: r.chunks.length,
-        batchIds: r.chunks.map((c) => c.batchId),
-      })),
-      usage,
-      costUsd,
-      syncCostUsd,
-      savedUsd: Math.round((syncCostUsd - costUsd) * 1e9) / 1e9,
-      rejected,
-      anomalies: { duplicates },
-      files: { results: resultsUri, failures: failuresUri },
-      ...input.extra,
-    };
-    const { uri: reportUri } = await storage.writeAtomic(
-      storage.jobUri(input.jobId, 'report.json'),
-      oneChunk(JSON.stringify(report, null, 2) + '\n'),
-    );
-    return {
-      resultsUri,
-      failuresUri,
-      reportUri,
-      counts,
-      rows,
-      usage,
-      costUsd,
-      syncCostUsd,
-      anomalies: { duplicates },
-      rejected,
-    };
+    return { results, failures, counts, usage, duplicates, rejectedIsRow };
   } catch (err) {
     await results.abort();
     await failures.abort();
@@ -215,10 +295,10 @@ async function appendRejectedRows(
   storage: BlobStorage,
   input: FinalizeJobInput,
   round: number,
-  emitted: CustomIdIndex,
-  results: LineWriter,
-  failures: LineWriter,
+  plan: MergePlan,
+  merged: Merged,
 ): Promise<RejectedSummary> {
+  const { results, failures, rejectedIsRow } = merged;
   const summary: RejectedSummary = {
     count: input.rejected?.count ?? 0,
     ...(input.rejected?.uri ? { uri: input.rejected.uri } : {}),
@@ -233,10 +313,12 @@ async function appendRejectedRows(
         summary.withoutId++;
         continue;
       }
-      if (emitted.add(r.customId) < 0) {
+      const ord = plan.rejectedIds.get(r.customId);
+      if (rejectedIsRow.get(ord) === 1) {
         summary.repeatedId++;
         continue;
       }
+      rejectedIsRow.set(ord, 1);
       summary.inResults++;
       const error = {
         code: r.reasons[0]?.reason ?? 'rejected',

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TokenEstimator } from '../../src/plan/token-estimator.ts';
 
@@ -7,9 +9,9 @@ const body = (text: string): Record<string, unknown> => ({
 });
 
 describe('TokenEstimator', () => {
-  // Sampled counting asks a thread of its own (its rank table leaves the worker with the thread);
+  // Sampled counting asks a process of its own through a thread (its rank table leaves the worker with it);
   // exact counting counts in this thread. A sampled line must count the same either way.
-  it('counts a sampled line in its thread as exact counting does here', async () => {
+  it('counts a sampled line in its process as exact counting does here', async () => {
     for (const model of ['gpt-4o-mini', 'gpt-4-turbo']) {
       const sampled = await TokenEstimator.create(model, '/v1/chat/completions', 'sampled');
       const exact = await TokenEstimator.create(model, '/v1/chat/completions', 'exact');
@@ -30,6 +32,20 @@ describe('TokenEstimator', () => {
       }
     }
   });
+
+  it("counts in a process of its own that ends with close (the rank table leaves nothing in the worker's memory)", async () => {
+    const children = async (): Promise<string[]> => {
+      const { stdout } = await promisify(execFile)('ps', ['--ppid', String(process.pid), '-o', 'args=']).catch(() => ({
+        stdout: '',
+      }));
+      return stdout.split('\n').filter((args) => args.includes('countTokens'));
+    };
+    const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    expect(sampled.estimate(body('hello there'))).toBeGreaterThan(0);
+    expect(await children()).toHaveLength(1);
+    sampled.close();
+    await expect.poll(children, { timeout: 30_000, interval: 100 }).toEqual([]);
+  }, 60_000);
 
   it("fails loudly after close rather than hanging (sampled counting's thread is gone)", async () => {
     const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
