@@ -277,9 +277,10 @@ const sameColumns = (a: pg.FieldDef[], b: pg.FieldDef[]): boolean =>
 
 /**
  * The query as COPY can run it and its result columns, or undefined when it must go through the
- * cursor. A query with parameters gets them inlined (`inlineParams`), each as a literal cast to
- * the type the server infers for it (a prepared statement's parameter types), which the server
- * reads with the same input function as a bound value's text. Only when the server infers every
+ * cursor. A query with parameters gets each `$n` replaced (`inlineParams`) by its value read back
+ * from a setting of this transaction (bound with `set_config`, so no value is part of the SQL
+ * text), cast to the type the server infers for it (a prepared statement's parameter types),
+ * which the server reads with the same input function as a bound value's text. Only when the server infers every
  * type, the count matches, no value holds a NUL (the cursor reports what the server says of it),
  * and the inlined query describes as the bound one does (same columns, same types); otherwise
  * the cursor runs the query with its parameters as it always has.
@@ -304,10 +305,19 @@ async function copySource(
     await client.query('DEALLOCATE openai_batch_source');
     const types = rows[0]?.types ?? [];
     const ok = rows[0]?.scs === 'on' && types.length === params.length && !types.includes('unknown');
-    const literals = types.map((type, i) => {
+    // The values reach the server only as bound parameters, into settings of this transaction;
+    // the query reads them back, so no value is ever part of the SQL text.
+    const literals: string[] = [];
+    for (const [i, type] of ok ? types.entries() : []) {
       const value = params[i];
-      return `(CAST(${value === null || value === undefined ? 'NULL' : pg.escapeLiteral(String(value))} AS ${type}))`;
-    });
+      if (value === null || value === undefined) {
+        literals.push(`(CAST(NULL AS ${type}))`);
+        continue;
+      }
+      const name = `openai_batch.param_${i + 1}`;
+      await client.query('SELECT set_config($1, $2, true)', [name, String(value)]);
+      literals.push(`(CAST(current_setting('${name}') AS ${type}))`);
+    }
     const inlined = ok ? inlineParams(query, literals) : undefined;
     let result: { query: string; fields: pg.FieldDef[] } | undefined;
     if (inlined !== undefined) {
@@ -374,7 +384,7 @@ async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]
 /**
  * Streams the source query into the request JSONL and the rejected-rows JSONL, both written
  * atomically to storage: a retry rewrites them whole. The query is read through
- * `COPY (query) TO STDOUT`, its parameters inlined as typed literals (`copySource`); one that
+ * `COPY (query) TO STDOUT`, its parameters read back from settings of the transaction (`copySource`); one that
  * cannot be wrapped or inlined, through a cursor (at most `fetchRows` rows in memory). `onProgress` is called after each batch
  * of rows (a cursor read, a piece of COPY output) with the rows seen so far.
  */

@@ -84,9 +84,11 @@ describe('the export of a query with parameters', () => {
     // ids 1, 2 (id < 3 and NULL IS NULL), the rows after 2024-04-23 (id > 1262), the 4 hostile rows.
     const after = Array.from({ length: 2000 - 1262 }, (_, i) => String(1263 + i));
     expect(ids(copy.requests)).toEqual(['1', '2', ...after, '5001', '5002', '5003', '5004']);
-    // The values went in as typed literals, never as SQL text.
+    // The values went in as bound parameters of settings, never as SQL text.
     const copyText = copy.statements.find((s) => s.startsWith('COPY ('))!;
-    expect(copyText).toContain("CAST('O''Brien' AS text)");
+    expect(copyText).toContain("CAST(current_setting('openai_batch.param_1') AS text)");
+    for (const value of HOSTILE.slice(0, 4)) expect(copyText).not.toContain(value);
+    expect(copyText).not.toContain('Brien');
     expect(copyText).toContain('CAST(NULL AS text)');
     expect(copyText).toContain('AS timestamp with time zone');
     const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM t');

@@ -33,6 +33,21 @@ describe('inlineParams', () => {
     expect(inlineParams("SELECT 'a\\', $1", L)).toBe("SELECT 'a\\', <one>");
   });
 
+  it('reads comments, E-strings and continued strings as Postgres does (found in review)', () => {
+    // A `--` comment ends at a carriage return too: the `$1` after it, in a string, is no parameter.
+    expect(inlineParams("SELECT $1 --x\r AND a = '\n $1 ' AND c = 'q' -- '\n", L)).toBe(
+      "SELECT <one> --x\r AND a = '\n $1 ' AND c = 'q' -- '\n",
+    );
+    // A continued segment of an E-string is an E-string: `\'` escapes its quote.
+    const continued = "SELECT $1 AND a = E'p'\n  '\\' $1 ' AND c = 'q' -- '";
+    expect(inlineParams(continued, L)).toBe(continued.replace('$1', '<one>'));
+    // So is a continued standard string, with a comment between the segments.
+    expect(inlineParams("SELECT 'a'\n-- note\n' $1 ', $2", L)).toBe("SELECT 'a'\n-- note\n' $1 ', <two>");
+    expect(inlineParams("SELECT 'a' -- note\n' $1 ', $2", L)).toBe("SELECT 'a' -- note\n' $1 ', <two>");
+    // `e'` right after a dollar quote is an E-string; after a longer name it is not.
+    expect(inlineParams("SELECT $$x$$e'\\' $1 ', $2", L)).toBe("SELECT $$x$$e'\\' $1 ', <two>");
+  });
+
   it('refuses a text it cannot finish, or a parameter without a literal', () => {
     for (const q of ["SELECT 'open", 'SELECT "open', 'SELECT /* open', 'SELECT $q$ open', "SELECT E'\\'"])
       expect(inlineParams(q, L)).toBeUndefined();
