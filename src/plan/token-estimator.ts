@@ -76,10 +76,24 @@ child.stdout.on('data', (data) => {
     reply(line === 'ready' ? 0 : Number(line));
   }
 });
+let exited = false;
 child.on('error', () => reply(-2));
-child.on('exit', () => reply(-2));
+child.on('exit', () => {
+  exited = true;
+  reply(-2);
+});
 child.stdin.on('error', () => reply(-2));
-parentPort.on('message', (text) => child.stdin.write(JSON.stringify(text) + '\\n'));
+parentPort.on('message', (message) => {
+  // Ended: its stdin is closed, and a write to it would never be answered.
+  if (exited || child.stdin.destroyed) return reply(-2);
+  if (message.stop) {
+    // The thread ends once the process has exited and been reaped (no zombie is left).
+    child.once('exit', () => process.exit(0));
+    child.stdin.end();
+    return;
+  }
+  child.stdin.write(JSON.stringify(message.text) + '\\n');
+});
 `;
 
 /**
@@ -121,7 +135,7 @@ async function threadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Co
       // threadId is -1 once the thread has died: never block on a thread that cannot answer.
       if (ended || thread.threadId === -1) throw new Error('the token counter thread has ended', { cause: failure });
       Atomics.store(answer, 0, 0);
-      thread.postMessage(text);
+      thread.postMessage({ text });
       // Bounded: a thread that died does not hang the plan.
       if (Atomics.wait(answer, 0, 0, 30_000) === 'timed-out') throw new Error('the token counter thread stopped');
       const tokens = Atomics.load(answer, 1);
@@ -129,8 +143,12 @@ async function threadCounter(encoding: 'o200k_base' | 'cl100k_base'): Promise<Co
       return tokens;
     },
     close: () => {
+      if (ended) return;
       ended = true;
-      void thread.terminate();
+      // The thread ends itself once the process is reaped; terminating it at once would leave the
+      // process a zombie until the worker exits. Terminated anyway if that takes too long.
+      thread.postMessage({ stop: true });
+      setTimeout(() => void thread.terminate(), 5_000).unref();
     },
   };
 }
