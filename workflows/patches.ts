@@ -214,8 +214,9 @@ export const CANCEL_SKIPS_IN_BULK = 'cancel-skips-in-bulk';
 
 /**
  * A chunk that ended without reporting and has no batch at OpenAI (its lookup by key found none)
- * has its uploaded input deleted by name, as its own cancel path does for an unsubmitted chunk:
- * no file is left at OpenAI that no batch uses (chaos seed 1 found one, of a chunk terminated in
- * its create during a cancel). Older: every history recorded before 2026-12-03 11:30.
+ * has its uploaded input deleted by name, as its own cancel path does for an unsubmitted chunk
+ * (chaos seed 1 found one left, of a chunk terminated in its create during a cancel). An upload of
+ * the terminated chunk that finishes after this lookup is not seen; that file expires with its
+ * TTL. Older: every history recorded before 2026-12-03 11:30.
  */
 export const LOST_CHUNK_DELETES_INPUT = 'lost-chunk-deletes-input';

@@ -16,6 +16,7 @@ import {
 } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { isTerminalStatus } from '../../common/batch-status.ts';
+import { NON_RETRYABLE_FAILURE_TYPES } from '../../common/failures.ts';
 import { chunkInputFilename } from '../../common/job-options.ts';
 import { jobLabels } from '../metrics.ts';
 
@@ -179,9 +180,21 @@ async function findBatch(
 async function deleteUnusedInput(run: JobRun, workflowId: string): Promise<void> {
   const filename = chunkInputFilename(workflowId);
   await run.job.act.deleteFilesNamed
-    .executeWithOptions({ summary: `delete input file ${filename} of ended chunk: no batch uses it` }, [
-      { filename, notBeforeMs: run.state.startedAtMs },
-    ])
+    .executeWithOptions(
+      {
+        summary: `delete input file ${filename} of ended chunk: no batch uses it`,
+        // Best effort, bounded: a listing or delete that keeps failing (a 429, a 5xx) must not hold
+        // the recovery, which waits for it; the file expires with its TTL anyway.
+        scheduleToCloseTimeout: '15 minutes',
+        retry: {
+          initialInterval: '1 second',
+          maximumInterval: '1 minute',
+          maximumAttempts: 5,
+          nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURE_TYPES],
+        },
+      },
+      [{ filename, notBeforeMs: run.state.startedAtMs }],
+    )
     .catch((err: unknown) => {
       if (isCancellation(err)) throw err;
       log.warn('could not delete the input file of an ended chunk', { workflowId, filename, error: String(err) });
