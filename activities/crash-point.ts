@@ -6,7 +6,8 @@ export type CrashPoint =
   | 'after-create'
   | 'during-export'
   | 'import-before-commit'
-  | 'import-after-commit';
+  | 'import-after-commit'
+  | 'between-not-submitted';
 
 /** Called at each crash point; the default does nothing. Tests pass one that kills the process. */
 export type CrashHook = (point: CrashPoint) => void;

@@ -75,7 +75,7 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   const slots =
     deps.heavyActivitySlots instanceof HeavySlots ? deps.heavyActivitySlots : new HeavySlots(deps.heavyActivitySlots);
-  const steps = createJobStepActivities(openai, storage, provider);
+  const steps = createJobStepActivities(openai, storage, provider, crash);
   const upload = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes);
   return {
     ...steps,

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
@@ -15,6 +16,7 @@ import type {
 } from '../common/job-types.ts';
 import { FAILURE_TYPES } from '../common/failures.ts';
 import { downloadFile as download } from './download-file.ts';
+import type { CrashHook } from './crash-point.ts';
 import { withHeartbeats } from './heartbeat.ts';
 import { withMetricTags } from './metrics.ts';
 import { inputFix, JOB_FILE_ATTEMPTS, jobFilesFix, stepFailure } from './step-failures.ts';
@@ -106,6 +108,18 @@ export interface CollectNotSubmittedInput {
   readonly end: Extract<ChunkEnd, 'cancelled' | 'not_submitted'>;
 }
 
+/** What `collectNotSubmitted` heartbeats: the outcomes of the chunks recorded so far, in order. */
+interface NotSubmittedProgress {
+  readonly notSubmitted: CollectChunkResult[];
+}
+
+/** The outcomes an earlier attempt heartbeated (at most `chunks` of them), or none. */
+function resumedOutcomes(details: unknown, chunks: number): CollectChunkResult[] {
+  const done = (details as Partial<NotSubmittedProgress> | undefined)?.notSubmitted;
+  if (!Array.isArray(done) || done.length > chunks) return [];
+  return done.every((o: Partial<CollectChunkResult>) => typeof o?.recordsUri === 'string') ? [...done] : [];
+}
+
 /** What `collectChunk` returns: references and counts. */
 export interface CollectChunkResult {
   readonly recordsUri: string;
@@ -148,7 +162,12 @@ export interface FinalizeResult {
 
 export const INVALID_INPUT_TYPE = FAILURE_TYPES.invalidInput;
 
-export function createJobStepActivities(openai: () => OpenAI, storage: BlobStorage, provider: PlanningProvider) {
+export function createJobStepActivities(
+  openai: () => OpenAI,
+  storage: BlobStorage,
+  provider: PlanningProvider,
+  crash: CrashHook = () => undefined,
+) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
     try {
       // What the provider cannot run is refused here, before a chunk is written or uploaded.
@@ -254,20 +273,29 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
      * cancel of a job of thousands of chunks stays a few hundred events long.
      */
     async collectNotSubmitted(input: CollectNotSubmittedInput): Promise<CollectChunkResult[]> {
-      const outcomes: CollectChunkResult[] = [];
-      for (const chunk of input.chunks) {
-        const outcome = await collect({
-          jobId: input.jobId,
-          round: input.round,
-          chunkIndex: chunk.index,
-          chunkUri: chunk.uri,
-          endpoint: input.endpoint,
-          batchId: '',
-          end: input.end,
-        }).catch((err: unknown) => {
+      // Up to a part (100 chunks) in one attempt: the outcomes so far are heartbeated, so a retry
+      // (a worker killed, a storage error) resumes after the chunks already recorded.
+      const context = Context.current();
+      const outcomes = resumedOutcomes(context.info.heartbeatDetails, input.chunks.length);
+      const details = (): NotSubmittedProgress => ({ notSubmitted: outcomes });
+      for (const chunk of input.chunks.slice(outcomes.length)) {
+        const outcome = await collect(
+          {
+            jobId: input.jobId,
+            round: input.round,
+            chunkIndex: chunk.index,
+            chunkUri: chunk.uri,
+            endpoint: input.endpoint,
+            batchId: '',
+            end: input.end,
+          },
+          details,
+        ).catch((err: unknown) => {
           throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
         });
         outcomes.push(outcome);
+        context.heartbeat(details());
+        crash('between-not-submitted');
       }
       return outcomes;
     },
@@ -284,7 +312,8 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
     },
   };
 
-  async function collect(input: CollectChunkInput): Promise<CollectChunkResult> {
+  /** `details`: what the activity's heartbeats carry meanwhile (collectNotSubmitted's progress). */
+  async function collect(input: CollectChunkInput, details?: () => unknown): Promise<CollectChunkResult> {
     const dir = [`r${input.round}`, `c${input.chunkIndex}`];
     const outputUri = input.outputFileId
       ? await download(
@@ -302,28 +331,30 @@ export function createJobStepActivities(openai: () => OpenAI, storage: BlobStora
           storage.jobUri(input.jobId, ...dir, `${input.batchId}-errors.jsonl`),
         )
       : undefined;
-    const outcome = await withHeartbeats(() =>
-      reconcileChunk(
-        {
-          jobId: input.jobId,
-          round: input.round,
-          chunkIndex: input.chunkIndex,
-          chunkUri: input.chunkUri,
-          batchId: input.batchId || null,
-          batchStatus: input.end,
-          endpoint: input.endpoint,
-          ...(outputUri ? { outputUri } : {}),
-          ...(errorUri ? { errorUri } : {}),
-          ...(input.batchErrors
-            ? { batchErrors: input.batchErrors.map((e) => explainBatchError(provider.profile, e)) }
-            : {}),
-          ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
-          ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
-          ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),
-          ...(input.recovered ? { recovered: true } : {}),
-        } as Parameters<typeof reconcileChunk>[0],
-        storage,
-      ),
+    const outcome = await withHeartbeats(
+      () =>
+        reconcileChunk(
+          {
+            jobId: input.jobId,
+            round: input.round,
+            chunkIndex: input.chunkIndex,
+            chunkUri: input.chunkUri,
+            batchId: input.batchId || null,
+            batchStatus: input.end,
+            endpoint: input.endpoint,
+            ...(outputUri ? { outputUri } : {}),
+            ...(errorUri ? { errorUri } : {}),
+            ...(input.batchErrors
+              ? { batchErrors: input.batchErrors.map((e) => explainBatchError(provider.profile, e)) }
+              : {}),
+            ...(input.jsonSchema ? { jsonSchema: input.jsonSchema } : {}),
+            ...(input.retryInvalidOutput ? { retryInvalidOutput: true } : {}),
+            ...(input.cancelledByDeadline ? { cancelledByDeadline: true } : {}),
+            ...(input.recovered ? { recovered: true } : {}),
+          } as Parameters<typeof reconcileChunk>[0],
+          storage,
+        ),
+      details,
     );
     return {
       recordsUri: outcome.recordsUri,

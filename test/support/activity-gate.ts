@@ -2,7 +2,7 @@
 // something happen (a cancel, a terminate) while that activity runs. The activity itself runs
 // unchanged once released; the gate heartbeats while it holds, so no heartbeat timeout fires.
 import { Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
-import { OpenAIBatchPlugin } from '../../src/plugin.ts';
+import { OpenAIBatchPlugin, type OpenAIBatchPluginOptions } from '../../src/plugin.ts';
 import type { JobEnv } from './job-env.ts';
 import { devServer } from './temporal.ts';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -72,12 +72,22 @@ export async function untilCancelHandled(client: Client, handle: Pick<WorkflowHa
 
 /** A worker like `env.createWorker()`, whose activities pass through `gates`. */
 export async function gatedWorker(env: JobEnv, ...gates: ActivityGate[]): Promise<Worker> {
+  return await gatedWorkerWith(env, {}, ...gates);
+}
+
+/** `gatedWorker` with more plugin options (a crash hook, say). */
+export async function gatedWorkerWith(
+  env: JobEnv,
+  options: Omit<OpenAIBatchPluginOptions, 'storageRoot' | 'openaiBaseUrl' | 'openaiApiKey'>,
+  ...gates: ActivityGate[]
+): Promise<Worker> {
   return await Worker.create({
     connection: env.conn.nativeConnection,
     namespace: devServer().namespace,
     taskQueue: env.taskQueue,
     plugins: [
       new OpenAIBatchPlugin({
+        ...options,
         storageRoot: env.storageRoot,
         openaiBaseUrl: env.emulator.baseURL,
         openaiApiKey: 'sk-test-not-a-secret',
