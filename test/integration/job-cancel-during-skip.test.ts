@@ -2,11 +2,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
 import { planJob } from '../../src/plan/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import { ActivityGate, gatedWorker, untilCancelHandled } from '../support/activity-gate.ts';
-import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { ActivityGate, cancelWhileGated, gatedWorker } from '../support/activity-gate.ts';
+import { readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 describe('cancel while a skipped chunk is being recorded', () => {
   let env: JobEnv;
@@ -28,28 +27,13 @@ describe('cancel while a skipped chunk is being recorded', () => {
     // Chunk 0 runs (slowly); chunks 1 and 2 are over budget: the first skip is held while the job is cancelled.
     const skip = new ActivityGate('collectChunk', (input) => input['end'] === 'not_submitted');
     const worker = await gatedWorker(env, skip);
-    const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(
-        env.conn.client,
-        {
-          jobId,
-          inputUri,
-          endpoint: '/v1/chat/completions',
-          limits: { maxRequests: 100 },
-          maxCostUsd: perChunk * 1.5,
-          maxRounds: 1,
-          wait: FAST_WAIT,
-        },
-        { taskQueue: env.taskQueue },
-      );
-      await skip.entered;
-      await handle.cancel();
-      await untilCancelHandled(env.conn.client, handle);
-      skip.release();
-      return await handle.result().then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    const outcome = await cancelWhileGated(env, worker, skip, {
+      jobId,
+      inputUri,
+      endpoint: '/v1/chat/completions',
+      limits: { maxRequests: 100 },
+      maxCostUsd: perChunk * 1.5,
+      maxRounds: 1,
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);

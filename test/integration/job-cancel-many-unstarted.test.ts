@@ -3,10 +3,9 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import { ActivityGate, gatedWorker, untilCancelHandled } from '../support/activity-gate.ts';
-import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { ActivityGate, cancelWhileGated, gatedWorker } from '../support/activity-gate.ts';
+import { readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 const CHUNKS = 250;
 
@@ -25,27 +24,12 @@ describe('a job of many chunks cancelled before most of them started', () => {
     // Chunk 0's upload is held while the job is cancelled; the others wait for the single slot.
     const upload = new ActivityGate('uploadChunk');
     const worker = await gatedWorker(env, upload);
-    const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(
-        env.conn.client,
-        {
-          jobId,
-          inputUri,
-          endpoint: '/v1/chat/completions',
-          limits: { maxRequests: 1 },
-          maxActiveBatches: 1,
-          wait: FAST_WAIT,
-        },
-        { taskQueue: env.taskQueue },
-      );
-      await upload.entered;
-      await handle.cancel();
-      await untilCancelHandled(env.conn.client, handle);
-      upload.release();
-      return await handle.result().then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    const outcome = await cancelWhileGated(env, worker, upload, {
+      jobId,
+      inputUri,
+      endpoint: '/v1/chat/completions',
+      limits: { maxRequests: 1 },
+      maxActiveBatches: 1,
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);

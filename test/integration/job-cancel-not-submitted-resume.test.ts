@@ -4,11 +4,10 @@
 // heartbeat details) instead of recording them all again (a review item of issue 11).
 import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBatchJob } from '../../src/client/job-client.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import type { CrashPoint } from '../../activities/index.ts';
-import { ActivityGate, gatedWorkerWith, untilCancelHandled } from '../support/activity-gate.ts';
-import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
+import { ActivityGate, cancelWhileGated, gatedWorkerWith } from '../support/activity-gate.ts';
+import { readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 
 const CHUNKS = 61;
 const FAIL_AFTER = 30;
@@ -34,27 +33,12 @@ describe('a cancelled job whose recording of unstarted chunks fails part-way', (
       if (recorded === FAIL_AFTER) throw new Error(`test: the attempt fails after ${FAIL_AFTER} chunks`);
     };
     const worker = await gatedWorkerWith(env, { crashHook }, upload);
-    const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(
-        env.conn.client,
-        {
-          jobId,
-          inputUri,
-          endpoint: '/v1/chat/completions',
-          limits: { maxRequests: 1 },
-          maxActiveBatches: 1,
-          wait: FAST_WAIT,
-        },
-        { taskQueue: env.taskQueue },
-      );
-      await upload.entered;
-      await handle.cancel();
-      await untilCancelHandled(env.conn.client, handle);
-      upload.release();
-      return await handle.result().then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+    const outcome = await cancelWhileGated(env, worker, upload, {
+      jobId,
+      inputUri,
+      endpoint: '/v1/chat/completions',
+      limits: { maxRequests: 1 },
+      maxActiveBatches: 1,
     });
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     // The failed attempt recorded 30 chunks; its retry the other 30, not all 60 again.

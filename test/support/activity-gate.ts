@@ -3,7 +3,8 @@
 // unchanged once released; the gate heartbeats while it holds, so no heartbeat timeout fires.
 import { Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import { OpenAIBatchPlugin, type OpenAIBatchPluginOptions } from '../../src/plugin.ts';
-import type { JobEnv } from './job-env.ts';
+import { startBatchJob, type StartJobInput } from '../../src/client/job-client.ts';
+import { FAST_WAIT, type JobEnv } from './job-env.ts';
 import { devServer } from './temporal.ts';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { until } from './until.ts';
@@ -94,5 +95,29 @@ export async function gatedWorkerWith(
       }),
     ],
     interceptors: { activity: gates.map((g) => g.interceptor) },
+  });
+}
+
+/**
+ * Starts a job (FAST_WAIT unless `input` says otherwise) on `worker`, cancels it once `gate` holds
+ * its activity, waits until the job has handled the cancel, then releases the gate; returns how the
+ * job ended: its failure, or undefined when it completed.
+ */
+export async function cancelWhileGated(
+  env: JobEnv,
+  worker: Worker,
+  gate: ActivityGate,
+  input: StartJobInput,
+): Promise<unknown> {
+  return await worker.runUntil(async () => {
+    const handle = await startBatchJob(env.conn.client, { wait: FAST_WAIT, ...input }, { taskQueue: env.taskQueue });
+    await gate.entered;
+    await handle.cancel();
+    await untilCancelHandled(env.conn.client, handle);
+    gate.release();
+    return await handle.result().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
   });
 }
