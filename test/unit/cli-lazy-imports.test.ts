@@ -1,21 +1,5 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-// Imports a command's module in a fresh process and lists every module URL it loaded.
-async function modulesLoadedBy(modulePath: string): Promise<string[]> {
-  const script = `
-import { registerHooks } from 'node:module';
-const loaded = [];
-registerHooks({ load(url, context, next) { loaded.push(url); return next(url, context); } });
-await import(${JSON.stringify(new URL(modulePath, import.meta.url).href)});
-console.log(JSON.stringify(loaded));
-`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-    maxBuffer: 64 << 20,
-  });
-  return JSON.parse(stdout) as string[];
-}
+import { modulesLoadedBy } from '../support/modules-loaded.ts';
 
 describe("the worker commands' imports", () => {
   // The emulator's modules (its token counter's rank tables among them) cost the worker's process
