@@ -1,3 +1,4 @@
+import { parseJsonLines } from './json-lines-yardstick.ts';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -81,18 +82,7 @@ async function getAndParse(uris: string[]): Promise<{ bytes: number; ms: number 
   let bytes = 0;
   for (const uri of uris) {
     const out = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(uri) }));
-    let carry: Buffer | undefined;
-    for await (const chunk of out.Body as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-      let pos = 0;
-      for (let nl = buf.indexOf(10, pos); nl !== -1; nl = buf.indexOf(10, pos)) {
-        if (nl > pos) JSON.parse(buf.toString('utf8', pos, nl));
-        pos = nl + 1;
-      }
-      carry = pos < buf.length ? buf.subarray(pos) : undefined;
-    }
-    if (carry && carry.length > 0) JSON.parse(carry.toString('utf8'));
+    bytes += await parseJsonLines(out.Body as AsyncIterable<Buffer>);
   }
   return { bytes, ms: performance.now() - start };
 }

@@ -1,3 +1,4 @@
+import { parseJsonLines } from './json-lines-yardstick.ts';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -93,20 +94,7 @@ const phases: Record<string, () => Promise<number>> = {
     const out = await raw.send(
       new GetObjectCommand({ Bucket: bucket, Key: requestsUri.slice(`s3://${bucket}/`.length) }),
     );
-    let n = 0;
-    let carry: Buffer | undefined;
-    for await (const chunk of out.Body as AsyncIterable<Buffer>) {
-      n += chunk.length;
-      const buf: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-      let pos = 0;
-      for (let nl = buf.indexOf(10, pos); nl !== -1; nl = buf.indexOf(10, pos)) {
-        if (nl > pos) JSON.parse(buf.toString('utf8', pos, nl));
-        pos = nl + 1;
-      }
-      carry = pos < buf.length ? buf.subarray(pos) : undefined;
-    }
-    if (carry && carry.length > 0) JSON.parse(carry.toString('utf8'));
-    return n;
+    return await parseJsonLines(out.Body as AsyncIterable<Buffer>);
   },
 };
 const work = phases[phase];
