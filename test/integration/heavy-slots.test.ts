@@ -124,21 +124,27 @@ describe('heavy activity slots on the real dev server', () => {
     const slots = new RecordingSlots(1);
     const inputUri = await writeChatInput(env, 60);
     const worker = await env.createWorker({ heavyActivitySlots: slots });
-    const summary = await worker.runUntil(async () => {
-      const handle = await startBatchJob(
-        env.conn.client,
-        {
-          jobId: `heavy-slots-job-${Date.now()}`,
-          inputUri,
-          endpoint: '/v1/chat/completions',
-          limits: { maxRequests: 10 },
-          maxActiveBatches: 6,
-          wait: FAST_WAIT,
-        },
-        { taskQueue: env.taskQueue },
-      );
-      return await awaitJobSummary(handle);
-    });
+    // Each upload holds the slot 3 s, so that the next chunks (started a few a second) queue for
+    // it. Without this, on a loaded machine a tiny chunk's upload could end before the next chunk
+    // started, and nothing waited (seen in CI: maxWaiting 0).
+    env.emulator.setConfig({ faults: { 'files.create': { latencyMs: 3_000 } } });
+    const summary = await worker
+      .runUntil(async () => {
+        const handle = await startBatchJob(
+          env.conn.client,
+          {
+            jobId: `heavy-slots-job-${Date.now()}`,
+            inputUri,
+            endpoint: '/v1/chat/completions',
+            limits: { maxRequests: 10 },
+            maxActiveBatches: 6,
+            wait: FAST_WAIT,
+          },
+          { taskQueue: env.taskQueue },
+        );
+        return await awaitJobSummary(handle);
+      })
+      .finally(() => env.emulator.setConfig({ faults: { 'files.create': null } }));
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(60);
     const count = (name: string): number => slots.spans.filter((s) => s.name === name).length;
