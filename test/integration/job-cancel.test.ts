@@ -24,30 +24,36 @@ describe('cancellation, deadline and budget', () => {
   it('cancel during polling: every batch is cancelled, results hold the completed rows, the job ends cancelled', async () => {
     const jobId = `cancel-${Date.now()}`;
     const inputUri = await writeChatInput(env, 900, { file: 'cancel.jsonl' });
+    // 30 s a batch: on a loaded machine the third chunk's batch can start seconds after the
+    // first, and at 40 rows/s (7.5 s a batch) the first had completed before the cancel (seen in
+    // CI: 2 batches cancelled of 3).
+    env.emulator.setConfig({ rowsPerSecond: 10 });
     const worker = await env.createWorker();
-    const outcome = await worker.runUntil(async () => {
-      const handle = await startBatchJob(
-        env.conn.client,
-        { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, wait: FAST_WAIT },
-        { taskQueue: env.taskQueue },
-      );
-      // Wait until all three batches run and some rows are done.
-      for (let i = 0; i < 300; i++) {
-        const progress = await getJobProgress(handle).catch(() => undefined);
-        if (
-          progress &&
-          progress.active.length === 3 &&
-          progress.active.every((a) => a.phase === 'waiting' && a.done > 0)
-        )
-          break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      await handle.cancel();
-      return await handle.result().then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-    });
+    const outcome = await worker
+      .runUntil(async () => {
+        const handle = await startBatchJob(
+          env.conn.client,
+          { jobId, inputUri, endpoint: '/v1/chat/completions', limits: { maxRequests: 300 }, wait: FAST_WAIT },
+          { taskQueue: env.taskQueue },
+        );
+        // Wait until all three batches run and some rows are done.
+        for (let i = 0; i < 300; i++) {
+          const progress = await getJobProgress(handle).catch(() => undefined);
+          if (
+            progress &&
+            progress.active.length === 3 &&
+            progress.active.every((a) => a.phase === 'waiting' && a.done > 0)
+          )
+            break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await handle.cancel();
+        return await handle.result().then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      })
+      .finally(() => env.emulator.setConfig({ rowsPerSecond: 40 }));
     expect(outcome).toBeInstanceOf(WorkflowFailedError);
     expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     const stats = env.emulator.stats({ metadataKeys: ['job_id'] });
