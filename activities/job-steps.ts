@@ -55,6 +55,8 @@ export interface PlanRetryInput {
   readonly retryUris: readonly string[];
   /** Stored result parts (`storeChunkResults`) whose retryable rows no round has taken; read before `retryUris`. */
   readonly retryParts?: readonly number[] | undefined;
+  /** Stored parts `from` to `to` (exclusive) to read as `retryParts` are; a part without untaken rows adds none. */
+  readonly retryPartRange?: { readonly from: number; readonly to: number } | undefined;
   readonly limits?: ChunkLimits | undefined;
   readonly prices?: Record<string, ModelPrice> | undefined;
   readonly chunksInStorage?: boolean | undefined;
@@ -208,7 +210,12 @@ export function createJobStepActivities(
     /** Merges the previous round's retry files and chunks them as round `round`. */
     async planRetryRound(input: PlanRetryInput): Promise<RoundPlan> {
       const inputUri = storage.jobUri(input.jobId, `r${input.round}`, 'retry-input.jsonl');
-      const partUris = (input.retryParts ?? []).map((part) => chunkResultsUri(storage, input.jobId, part));
+      const range = input.retryPartRange;
+      const parts = [
+        ...(input.retryParts ?? []),
+        ...(range ? Array.from({ length: Math.max(0, range.to - range.from) }, (_, i) => range.from + i) : []),
+      ];
+      const partUris = parts.map((part) => chunkResultsUri(storage, input.jobId, part));
       async function* merged(): AsyncGenerator<Uint8Array | string> {
         for (const uri of [...(await untakenRetryUris(storage, partUris)), ...input.retryUris]) {
           let last = 10;

@@ -220,3 +220,11 @@ export const CANCEL_SKIPS_IN_BULK = 'cancel-skips-in-bulk';
  * TTL. Older: every history recorded before 2026-12-03 11:30.
  */
 export const LOST_CHUNK_DELETES_INPUT = 'lost-chunk-deletes-input';
+
+/**
+ * A job with its results in storage counts the stored parts whose retryable rows no round has taken
+ * as one range of part numbers (`StoredResults.retryRange`), not one entry per part: its state, and
+ * the retry round's activity input, no longer grow with the chunk count. Older: every history
+ * recorded before 2026-12-03 15:00.
+ */
+export const RETRY_PARTS_AS_RANGE = 'retry-parts-as-range';

@@ -476,6 +476,16 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
   );
 
   recordIt(
+    'v4-retry-parts-as-range',
+    'the same with pending retries in stored parts counted as one range of part numbers: a retry round reads the range',
+    { rowsPerSecond: 'instant', rowErrors: { server_error: 0.2 } },
+    {
+      rows: 60,
+      input: { limits: { maxRequests: 10 }, maxActiveBatches: 2, maxRounds: 2, continueAsNewAfterEvents: 60 },
+    },
+  );
+
+  recordIt(
     'v2-lean-wakes',
     'results in storage with lean wakes: one quiet-check timer across wakes, search attributes upserted when they change (deferred within 5 s)',
     { rowsPerSecond: 4 },

@@ -154,4 +154,45 @@ describe('results in storage: parts and pending retries', () => {
     expect(stored.cutEnds).toBe(1);
     expect(stored.usage.input).toBe(3010);
   });
+
+  it('pending retries in stored parts are one range whatever the part count, taken once (retry-parts-as-range)', () => {
+    const stored = newStoredResults();
+    const s = stateWith(stored);
+    const sizes: number[] = [];
+    let index = 0;
+    for (let part = 0; part < 60; part++) {
+      // Parts 0-49 each have one chunk with retryable rows; parts 50-59 none.
+      record(s, ...Array.from({ length: RESULTS_PER_PART }, (_, i) => result(index++, part < 50 && i === 0 ? 1 : 0)));
+      cutPart(s, stored, true);
+      // The newest batch ids are capped apart (their ids grow a digit here).
+      if (part === 9 || part === 59) sizes.push(JSON.stringify({ ...stored, recentBatchIds: [] }).length);
+    }
+    // The state does not grow with the parts cut: a few counters gain a digit, nothing more (one
+    // entry per part would be ~24 bytes each, ~960 for these 40).
+    expect((sizes[1] ?? 0) - (sizes[0] ?? 0)).toBeLessThan(40);
+    expect(stored.retryParts).toEqual([]);
+    expect(stored.retryRange).toEqual({ from: 0, to: 50, chunks: 50 });
+    expect(hasPendingRetries(s)).toBe(true);
+    expect(takeNow(s)).toEqual({ buffered: [], parts: [], range: { from: 0, to: 50, chunks: 50 } });
+    expect(hasPendingRetries(s)).toBe(false);
+    // A part cut after the take starts a new range.
+    record(s, result(index++, 2));
+    cutPart(s, stored, true);
+    expect(stored.retryRange).toEqual({ from: 60, to: 61, chunks: 1 });
+  });
+
+  it('a run that decided before the patch keeps its per-part entries, and one round takes both kinds', () => {
+    const stored = newStoredResults();
+    const s = stateWith(stored);
+    record(s, result(0, 1));
+    cutPart(s, stored);
+    record(s, result(1, 1));
+    cutPart(s, stored, true);
+    expect(takeNow(s)).toEqual({
+      buffered: [],
+      parts: [{ part: 0, chunks: 1 }],
+      range: { from: 1, to: 2, chunks: 1 },
+    });
+    expect(hasPendingRetries(s)).toBe(false);
+  });
 });

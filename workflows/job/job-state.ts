@@ -83,7 +83,8 @@ export function pendingRetries(state: JobState): ChunkResult[] {
 
 /** Whether any finished chunk has retryable rows that no round has taken (buffered or stored). */
 export function hasPendingRetries(state: JobState): boolean {
-  return pendingRetries(state).length > 0 || (state.stored?.retryParts.length ?? 0) > 0;
+  const stored = state.stored;
+  return pendingRetries(state).length > 0 || (stored?.retryParts.length ?? 0) > 0 || Boolean(stored?.retryRange);
 }
 
 /** How many chunks the current round has (its list may be in storage). */

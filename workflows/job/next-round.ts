@@ -44,7 +44,7 @@ async function startStoredRound(run: JobRun): Promise<RetryNowResult | undefined
   if (!stored) return undefined;
   if (!hasPendingRetries(s)) return undefined;
   const take = takeRetries(s, stored, pendingRetries(s));
-  const fromChunks = take.buffered.length + take.parts.reduce((n, p) => n + p.chunks, 0);
+  const fromChunks = take.buffered.length + take.parts.reduce((n, p) => n + p.chunks, 0) + (take.range?.chunks ?? 0);
   const plan = await job.act.planRetryRound.executeWithOptions(
     { summary: `plan round ${s.round + 1} from the retryable rows of ${fromChunks} chunk(s)` },
     [
@@ -54,6 +54,7 @@ async function startStoredRound(run: JobRun): Promise<RetryNowResult | undefined
         endpoint: job.input.endpoint,
         retryUris: take.buffered.map((r) => r.retryUri as string),
         retryParts: take.parts.map((p) => p.part),
+        ...(take.range ? { retryPartRange: { from: take.range.from, to: take.range.to } } : {}),
         limits: job.input.limits,
         prices: job.input.prices,
         chunksInStorage: true,

@@ -3,13 +3,21 @@
 // buffer (`state.results`) and go to storage 100 at a time as part `chunk-results/p<n>.jsonl`, each
 // part written once; a round's chunk list is read 200 chunks at a time. The pure functions are
 // tested in test/unit/stored-results.test.ts.
-import { ApplicationFailure, CancellationScope, CancelledFailure, condition } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, condition, patched } from '@temporalio/workflow';
 import type { ChunkRef, ChunkResult, RowStatus, TokenUsage } from '../../common/job-types.ts';
 import type { StoredChunkResult } from '../../activities/job-steps.ts';
 import { FAILURE_TYPES } from '../../common/failures.ts';
 import { ZERO_USAGE } from '../empty-chunk-result.ts';
+import { RETRY_PARTS_AS_RANGE } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import type { JobState } from './job-state.ts';
+
+/** Stored parts `from` to `to` (exclusive), and how many of their chunks have retryable rows no round took. */
+export interface RetryRange {
+  readonly from: number;
+  readonly to: number;
+  readonly chunks: number;
+}
 
 /** Results per stored part. */
 export const RESULTS_PER_PART = 100;
@@ -32,8 +40,18 @@ export interface RoundTotals {
 export interface StoredResults {
   /** Parts named so far (p0 .. p<parts-1>); each is written once and a number is never reused. */
   parts: number;
-  /** Stored parts with retryable rows that no round has taken, and how many chunks of each have some. */
+  /**
+   * Stored parts with retryable rows that no round has taken, and how many chunks of each have some:
+   * one entry per part, so it grew with the chunk count. Runs that decided before patch
+   * retry-parts-as-range keep adding here; the others use `retryRange`.
+   */
   retryParts: { readonly part: number; readonly chunks: number }[];
+  /**
+   * The parts cut since the last take (`from` to `to`, exclusive) when any has retryable rows that no
+   * round has taken, and how many chunks have some: one range whatever the chunk count (patch
+   * retry-parts-as-range). A part in it without such rows costs its round one small read.
+   */
+  retryRange?: RetryRange | undefined;
   rounds: RoundTotals[];
   usage: TokenUsage;
   batchCount: number;
@@ -104,7 +122,11 @@ function hasRetryableRows(r: ChunkResult): boolean {
  * `retryParts` (a round takes them from the part from now on), and each line says whether a round
  * took its rows already. What remains is only to write the part.
  */
-export function cutPart(state: JobState, stored: StoredResults): { part: number; lines: StoredChunkResult[] } {
+export function cutPart(
+  state: JobState,
+  stored: StoredResults,
+  asRange = false,
+): { part: number; lines: StoredChunkResult[] } {
   const batch = state.results.splice(0, RESULTS_PER_PART);
   const part = stored.parts;
   stored.parts += 1;
@@ -113,7 +135,10 @@ export function cutPart(state: JobState, stored: StoredResults): { part: number;
     taken.has(resultKey(r.round, r.index)) ? { ...r, retryTaken: true } : r,
   );
   const untaken = lines.filter((r) => !r.retryTaken && hasRetryableRows(r)).length;
-  if (untaken > 0) stored.retryParts.push({ part, chunks: untaken });
+  if (untaken > 0 && asRange) {
+    const range = stored.retryRange;
+    stored.retryRange = { from: range?.from ?? part, to: part + 1, chunks: (range?.chunks ?? 0) + untaken };
+  } else if (untaken > 0) stored.retryParts.push({ part, chunks: untaken });
   // The keys of results no longer in the buffer are not needed: their part says it.
   const inPart = new Set(batch.map((r) => resultKey(r.round, r.index)));
   state.retried = (state.retried ?? []).filter((k) => !inPart.has(k));
@@ -124,6 +149,7 @@ export function cutPart(state: JobState, stored: StoredResults): { part: number;
 export interface RetryTake {
   readonly buffered: readonly ChunkResult[];
   readonly parts: readonly { readonly part: number; readonly chunks: number }[];
+  readonly range?: RetryRange;
 }
 
 /**
@@ -134,9 +160,14 @@ export interface RetryTake {
  * so nothing is to be given back.
  */
 export function takeRetries(state: JobState, stored: StoredResults, buffered: readonly ChunkResult[]): RetryTake {
-  const take: RetryTake = { buffered: [...buffered], parts: [...stored.retryParts] };
+  const take: RetryTake = {
+    buffered: [...buffered],
+    parts: [...stored.retryParts],
+    ...(stored.retryRange ? { range: stored.retryRange } : {}),
+  };
   state.retried = [...(state.retried ?? []), ...take.buffered.map((r) => resultKey(r.round, r.index))];
   stored.retryParts = [];
+  stored.retryRange = undefined;
   return take;
 }
 
@@ -152,7 +183,7 @@ export async function storeResults(run: JobRun, all: boolean): Promise<void> {
   while (state.results.length >= (all ? 1 : RESULTS_PER_PART)) {
     await run.exclusive(async () => {
       if (state.results.length === 0) return;
-      const { part, lines } = cutPart(state, stored);
+      const { part, lines } = cutPart(state, stored, patched(RETRY_PARTS_AS_RANGE));
       await CancellationScope.nonCancellable(() =>
         job.act.storeChunkResults.executeWithOptions(
           { summary: `store ${lines.length} chunk results as part ${part}` },
