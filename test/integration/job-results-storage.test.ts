@@ -134,4 +134,38 @@ describe('chunk results in storage', () => {
     expect(summary.chunksUri).toBeDefined();
     expect(await readJsonlFile(env.storageRoot, summary.chunksUri ?? '')).toHaveLength(chunks);
   }, 600_000);
+
+  it('a job started again with the same id overwrites the parts the earlier one left, and never takes them', async () => {
+    const jobId = `storage-again-${Date.now()}`;
+    const run = async (inputUri: string) => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 1 },
+          maxActiveBatches: 4,
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    };
+    const worker = await env.createWorker();
+    const [first, second] = await worker.runUntil(async () => [
+      await run(await writeChatInput(env, 12, { file: 'again-first.jsonl' })),
+      // The same job id, started again once the first has ended: its part p0 is on disk.
+      await run(await writeChatInput(env, 5, { file: 'again-second.jsonl' })),
+    ]);
+    expect(first.rows).toBe(12);
+    expect(second.status).toBe('completed');
+    expect(second.rows).toBe(5);
+    const rows = await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, second.resultsUri);
+    expect(rows).toHaveLength(5);
+    expect(tally(rows).statuses).toEqual({ succeeded: 5 });
+    const storage = openStorage(env.storageRoot);
+    const part = await readSmallText(storage, storage.jobUri(jobId, 'chunk-results', 'p0.jsonl'));
+    expect(part.trim().split('\n')).toHaveLength(5);
+  }, 600_000);
 });
