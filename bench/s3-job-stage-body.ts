@@ -1,4 +1,4 @@
-import { parseJsonLines } from './json-lines-yardstick.ts';
+import { parseJsonLines, parseJsonLinesPassing } from './json-lines-yardstick.ts';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -20,7 +20,10 @@ import { writeOutputs, writeRequests } from './generate-job.ts';
  * after it (process start and modules included). Then, in the same process, the baseline runs
  * twice: a raw GetObject of each object the stage read, from the same server, every line
  * JSON.parsed, nothing else; the ratio uses the faster run. The baseline's peak is the kernel's
- * peak-RSS mark, reset before it (/proc/self/clear_refs).
+ * peak-RSS mark, reset before it (/proc/self/clear_refs). Then, twice too, the floor: the same GET
+ * and parse, each object streamed on into a multipart upload through the storage's own
+ * `writeAtomic` (the objects each stage writes back: see `floorWrites`), since every stage writes
+ * about what it reads and the baseline alone writes nothing.
  */
 const [step, dirArg, root, requestsArg] = process.argv.slice(2);
 if (!step || !dirArg || !root || !requestsArg) {
@@ -87,10 +90,46 @@ async function getAndParse(uris: string[]): Promise<{ bytes: number; ms: number 
   return { bytes, ms: performance.now() - start };
 }
 
+/**
+ * The floor yardstick: the baseline's GET and parse, with the objects `writeBack` picks streamed
+ * on, piece by piece as they are parsed, into `writeAtomic` (multipart, the stages' upload path)
+ * under `bench/floor/`; the copies are removed afterwards, outside the time.
+ */
+async function getParseAndPut(
+  uris: string[],
+  writeBack: (uri: string) => boolean,
+): Promise<{ bytes: number; written: number; ms: number; cpuMs: number }> {
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const counted = { bytes: 0 };
+  const copies: string[] = [];
+  let written = 0;
+  for (const [i, uri] of uris.entries()) {
+    const out = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(uri) }));
+    const body = out.Body as AsyncIterable<Buffer>;
+    if (!writeBack(uri)) {
+      counted.bytes += await parseJsonLines(body);
+      continue;
+    }
+    const copy = await storage.writeAtomic(
+      storage.jobUri('bench', 'floor', `${i}.jsonl`),
+      parseJsonLinesPassing(body, counted),
+    );
+    written += copy.bytes;
+    copies.push(copy.uri);
+  }
+  const ms = performance.now() - start;
+  const cpuMs = cpuMsSince(cpu);
+  for (const uri of copies) await storage.delete(uri);
+  return { bytes: counted.bytes, written, ms, cpuMs };
+}
+
 async function measured(
   stage: string,
   uris: () => string[],
   fn: () => Promise<Record<string, unknown> | undefined>,
+  writeBack: (uri: string) => boolean,
+  written: () => Promise<number>,
 ): Promise<Record<string, unknown>> {
   const start = performance.now();
   const cpu = process.cpuUsage();
@@ -122,6 +161,11 @@ async function measured(
   const base2 = await getAndParse(uris());
   const baseCpu2 = cpuMsSince(cpu2);
   const baselinePeakRssMb = reset ? await peakRssSinceResetMb() : maxRssMb();
+  const stageBytesWritten = await written();
+  gc();
+  const floor1 = await getParseAndPut(uris(), writeBack);
+  gc();
+  const floor2 = await getParseAndPut(uris(), writeBack);
   return {
     stage,
     bytes: base1.bytes,
@@ -131,6 +175,10 @@ async function measured(
     peakRssMb,
     cpuMs,
     baselineCpuMs: Math.min(baseCpu1, baseCpu2),
+    floorMs: Math.min(floor1.ms, floor2.ms),
+    floorCpuMs: Math.min(floor1.cpuMs, floor2.cpuMs),
+    floorBytesWritten: floor1.written,
+    stageBytesWritten,
     ...(extra ? { extra } : {}),
   };
 }
@@ -164,6 +212,9 @@ switch (step) {
         manifest = await planJob({ jobId: 'bench', inputUri, endpoint: ENDPOINT }, storage);
         return { chunks: manifest.chunks.length, tokenCounting: manifest.tokenCounting };
       },
+      // Plan writes its input back as chunk objects.
+      () => true,
+      () => Promise.resolve(manifest?.totalBytes ?? 0),
     );
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     break;
@@ -213,6 +264,16 @@ switch (step) {
         }
         return { retry: outcomes.reduce((n, o) => n + o.retryCount, 0) };
       },
+      // The records carry the output and error rows (the chunk is read, not written back).
+      (uri) => !uri.endsWith('/input.jsonl'),
+      async () => {
+        let bytes = 0;
+        for (const o of outcomes) {
+          bytes += await storage.size(o.recordsUri);
+          if (o.retryUri) bytes += await storage.size(o.retryUri);
+        }
+        return bytes;
+      },
     );
     await writeFile(path.join(dir, 'outcomes.json'), JSON.stringify(outcomes));
     break;
@@ -220,6 +281,7 @@ switch (step) {
   case 'finalize': {
     const outcomes = await readJson<ChunkOutcome[]>('outcomes.json');
     const recordsUris = outcomes.map((o) => o.recordsUri);
+    let written: string[] = [];
     result = await measured(
       step,
       () => recordsUris,
@@ -239,7 +301,15 @@ switch (step) {
           storage,
         );
         if (report.rows !== REQUESTS) throw new Error(`finalize wrote ${report.rows} rows, expected ${REQUESTS}`);
+        written = [report.resultsUri, report.failuresUri, report.reportUri];
         return { rows: report.rows };
+      },
+      // The records become results.jsonl.
+      () => true,
+      async () => {
+        let bytes = 0;
+        for (const uri of written) bytes += await storage.size(uri);
+        return bytes;
       },
     );
     break;

@@ -5,7 +5,9 @@
  * objects into the results. Each stage runs in a fresh process (`s3-job-stage.ts`, which first
  * applies the V8 settings a worker process applies, by calling the CLI's `boundYoungGeneration`), followed in
  * the same process by its baseline: a raw streamed GetObject of the same objects from the same
- * server, every line JSON.parsed. Inputs are stored with one known-length PutObject each (setup).
+ * server, every line JSON.parsed (the issue's yardstick); then the floor: the same GET and parse
+ * with the bytes streamed back through the storage's multipart `writeAtomic`, as each stage writes
+ * about what it reads. Inputs are stored with one known-length PutObject each (setup).
  *
  *   npm run bench -- s3-job        (BENCH_REQUESTS, default 1,000,000; BENCH_RUNS, default 1)
  */
@@ -31,6 +33,12 @@ interface StageResult {
   peakRssMb: number;
   cpuMs: number;
   baselineCpuMs: number;
+  /** The floor yardstick: GET + JSON.parse + multipart PUT of the bytes written back. */
+  floorMs: number;
+  floorCpuMs: number;
+  floorBytesWritten: number;
+  /** What the stage itself wrote (chunk, records or results objects). */
+  stageBytesWritten: number;
   extra?: Record<string, unknown>;
   /** Whether the stage process ran with the worker's young-generation bound (`boundYoungGeneration`). */
   youngGenerationBounded?: boolean;
@@ -38,12 +46,25 @@ interface StageResult {
   baselineAlonePeakRssMb?: number;
 }
 
-function row(label: string, bytes: number, ms: number, cpuMs: number, peak: number, r: StageResult): string {
+function row(
+  label: string,
+  bytes: number,
+  ms: number,
+  cpuMs: number,
+  peak: number | undefined,
+  r: StageResult,
+): string {
   const size = `${(bytes / MB).toFixed(0).padStart(6)} MB`;
   const time = `${(ms / 1000).toFixed(1).padStart(7)} s ${(bytes / MB / (ms / 1000)).toFixed(1).padStart(7)} MB/s`;
   const ratio = `${(r.baselineMs / ms).toFixed(2).padStart(5)}x wall`;
   const cpu = `cpu ${(cpuMs / 1000).toFixed(1).padStart(5)} s ${(r.baselineCpuMs / cpuMs).toFixed(2).padStart(5)}x`;
-  return `${label.padEnd(30)} ${size} ${time}   ${ratio}   ${cpu}   peak RSS ${peak.toFixed(0)} MB`;
+  const rss = peak === undefined ? '' : `   peak RSS ${peak.toFixed(0)} MB`;
+  return `${label.padEnd(30)} ${size} ${time}   ${ratio}   ${cpu}${rss}`;
+}
+
+/** The stage's (or the floor's own) time as a ratio against the floor yardstick. */
+function floorRatios(ms: number, cpuMs: number, r: StageResult): string {
+  return `${(r.floorMs / ms).toFixed(2)}x wall, cpu ${(r.floorCpuMs / cpuMs).toFixed(2)}x`;
 }
 
 export async function run(): Promise<void> {
@@ -95,11 +116,20 @@ export async function run(): Promise<void> {
         : "V8: Node's defaults (a young-generation flag or OPENAI_BATCH_V8_DEFAULTS=1 was given)",
     );
     console.log('ratio = baseline time (raw GetObject + JSON.parse of each line of the same objects) / stage time');
+    console.log(
+      'floor = the same GET + JSON.parse, the bytes written back streamed through writeAtomic (multipart PUT); ' +
+        'against floor = floor time / stage time',
+    );
     for (const [name, runs] of stages) {
       const r = runs[Math.floor((runs.length - 1) / 2)] as StageResult;
       console.log(`${name}:`);
       console.log(row('  baseline (GET + JSON.parse)', r.bytes, r.baselineMs, r.baselineCpuMs, r.baselinePeakRssMb, r));
+      console.log(row('  floor (GET + parse + PUT)', r.bytes, r.floorMs, r.floorCpuMs, undefined, r));
       console.log(row(`  ${name} (s3 root)`, r.bytes, r.ms, r.cpuMs, r.peakRssMb, r));
+      console.log(
+        `  ${name} against the floor: ${floorRatios(r.ms, r.cpuMs, r)}; the floor wrote ` +
+          `${(r.floorBytesWritten / MB).toFixed(0)} MB, the stage ${(r.stageBytesWritten / MB).toFixed(0)} MB`,
+      );
       console.log(`  baseline alone in a fresh process: peak RSS ${r.baselineAlonePeakRssMb?.toFixed(0)} MB`);
       const mem = r.extra?.['maxMemoryUsageMb'] as Record<string, number> | undefined;
       if (mem) {
@@ -113,8 +143,10 @@ export async function run(): Promise<void> {
       }
       if (runs.length > 1) {
         const ratios = runs.map((x) => (x.baselineMs / x.ms).toFixed(2)).join(', ');
+        const floors = runs.map((x) => (x.floorMs / x.ms).toFixed(2)).join(', ');
         console.log(
-          `  ${runs.length} runs: ratios ${ratios}; peak RSS ${runs.map((x) => x.peakRssMb.toFixed(0)).join(', ')} MB`,
+          `  ${runs.length} runs: ratios ${ratios}; against the floor ${floors}; ` +
+            `peak RSS ${runs.map((x) => x.peakRssMb.toFixed(0)).join(', ')} MB`,
         );
       }
     }

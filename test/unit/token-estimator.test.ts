@@ -20,8 +20,8 @@ async function children(): Promise<string[]> {
 }
 
 describe('TokenEstimator', () => {
-  // Sampled counting asks a process of its own through a thread (its rank table leaves the worker with it);
-  // exact counting counts in this thread. A sampled line must count the same either way.
+  // Sampled counting asks a process of its own (its rank table leaves the worker with it); exact
+  // counting counts in this thread. A sampled line must count the same either way.
   it('counts a sampled line in its process as exact counting does here', async () => {
     for (const model of ['gpt-4o-mini', 'gpt-4-turbo']) {
       const sampled = await TokenEstimator.create(model, '/v1/chat/completions', 'sampled');
@@ -29,13 +29,13 @@ describe('TokenEstimator', () => {
       try {
         const text = 'The quick brown fox jumps over the lazy dog. Ünïcödé 漢字 emoji 🦊 and more words.';
         // The first line is always sampled.
-        expect(sampled.estimate(body(text))).toBe(exact.estimate(body(text)));
+        expect(await sampled.estimate(body(text))).toBe(exact.estimate(body(text)));
         expect(exact.estimate(body(text))).toBeGreaterThan(15);
         // Later lines: sampled ones counted, the rest scaled; all positive and near the exact count.
         for (let i = 1; i < 100; i++) {
           const line = `${text} line ${i}`;
-          const estimate = sampled.estimate(body(line));
-          expect(Math.abs(estimate - exact.estimate(body(line)))).toBeLessThanOrEqual(3);
+          const estimate = await sampled.estimate(body(line));
+          expect(Math.abs(estimate - (exact.estimate(body(line)) as number))).toBeLessThanOrEqual(3);
         }
       } finally {
         sampled.close();
@@ -46,7 +46,7 @@ describe('TokenEstimator', () => {
 
   it("counts in a process of its own that ends with close (the rank table leaves nothing in the worker's memory)", async () => {
     const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
-    expect(sampled.estimate(body('hello there'))).toBeGreaterThan(0);
+    expect(await sampled.estimate(body('hello there'))).toBeGreaterThan(0);
     expect((await children()).filter((args) => args.includes('countTokens'))).toHaveLength(1);
     sampled.close();
     // No child at all, zombies (`[node] <defunct>`) included: the ended process was reaped.
@@ -56,7 +56,7 @@ describe('TokenEstimator', () => {
   it('fails on a text at once when the counting process has died, rather than waiting for an answer', async () => {
     const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
     try {
-      expect(sampled.estimate(body('hello there'))).toBeGreaterThan(0);
+      expect(await sampled.estimate(body('hello there'))).toBeGreaterThan(0);
       const { stdout } = await promisify(execFile)('ps', ['--ppid', String(process.pid), '-o', 'pid=,args=']);
       const pid = Number(
         stdout
@@ -66,23 +66,66 @@ describe('TokenEstimator', () => {
           .split(/\s+/)[0],
       );
       process.kill(pid, 'SIGKILL');
-      // The thread hears of the exit; the next count is refused by the thread, not timed out.
+      // The estimator hears of the exit; the next request is refused at once, not timed out.
       await new Promise((r) => setTimeout(r, 500));
-      // One line in 32 is counted: the next sample within 64 lines meets the dead process.
-      const estimateMany = () => {
-        for (let i = 0; i < 64; i++) sampled.estimate(body(`hello again ${i}`));
-      };
-      expect(estimateMany).toThrow('failed on a text');
+      expect(() => sampled.estimate(body('hello again'))).toThrow('process exited (SIGKILL)');
+      expect(() => sampled.defer(body('hello again'))).toThrow('process exited (SIGKILL)');
     } finally {
       sampled.close();
     }
   }, 60_000);
 
-  it("fails loudly after close rather than hanging (sampled counting's thread is gone)", async () => {
+  it("fails loudly after close rather than hanging (sampled counting's process is gone)", async () => {
     const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
     sampled.close();
     const started = Date.now();
     expect(() => sampled.estimate(body('hello'))).toThrow();
     expect(Date.now() - started).toBeLessThan(1_000);
+  }, 60_000);
+
+  it('deferred estimates add up, per total, to what estimate() gives line by line, never waiting', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      body(`review ${i}: ${'gorgeous screen, short battery '.repeat(1 + (i % 7))}`),
+    );
+    const oneByOne = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    const deferred = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    try {
+      const expected: number[] = [];
+      for (const [i, line] of lines.entries()) {
+        const estimate = await oneByOne.estimate(line);
+        // Every 5th line is charged nowhere (a rejected line still counts toward the samples).
+        if (i % 5 !== 4) expected[Math.floor(i / 700)] = (expected[Math.floor(i / 700)] ?? 0) + estimate;
+      }
+      for (const [i, line] of lines.entries()) {
+        deferred.defer(line);
+        if (i % 5 !== 4) deferred.charge(Math.floor(i / 700));
+        if (deferred.behind) await deferred.caughtUp();
+      }
+      expect(await deferred.totals()).toEqual(expected);
+    } finally {
+      oneByOne.close();
+      deferred.close();
+    }
+  }, 60_000);
+
+  it('rejects the deferred totals when the counting process dies before answering', async () => {
+    const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    try {
+      const pid = Number(
+        (await promisify(execFile)('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='])).stdout
+          .split('\n')
+          .find((l) => l.includes('countTokens'))
+          ?.trim()
+          .split(/\s+/)[0],
+      );
+      process.kill(pid, 'SIGSTOP');
+      sampled.defer(body('hello there'));
+      sampled.charge(0);
+      const totals = sampled.totals();
+      process.kill(pid, 'SIGKILL');
+      await expect(totals).rejects.toThrow('process exited (SIGKILL)');
+    } finally {
+      sampled.close();
+    }
   }, 60_000);
 });
