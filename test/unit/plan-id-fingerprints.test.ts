@@ -35,4 +35,3 @@ describe('IdFingerprints', () => {
     expect(new Set(f.repeats())).toEqual(new Set([idFingerprint('same'), idFingerprint('other')]));
   });
 });
-
