@@ -22,9 +22,11 @@ export interface LineWriter {
   abort(): Promise<void>;
 }
 
-// 256 KiB: a 1 MiB block took long enough to fill that it outlived V8's scavenges, was promoted,
-// and was freed only by a full GC; such dead blocks held ~80 MB while finalize merged 1M rows.
-const BLOCK_BYTES = 1 << 18;
+// 64 KiB: a block that takes long to fill outlives V8's scavenges, is promoted, and is freed only
+// by a full GC. 1 MiB blocks held ~80 MB dead while finalize merged 1M rows; with a worker's young
+// generation (1 MiB semi-spaces) 256 KiB ones did the same (73 mark-compacts in a 1 GB plan, up to
+// ~40 MB dead), 64 KiB ones die young (5) at no cost in time (bench/README.md, worker-rss, session 10).
+const BLOCK_BYTES = 1 << 16;
 // Blocks handed to storage but not yet written; more than this and the producer waits.
 const MAX_QUEUED = 4;
 const LF = 0x0a;
@@ -33,7 +35,7 @@ class Aborted extends Error {}
 
 /**
  * Opens a push-style writer over `storage.writeAtomic`, which pulls from an async iterable. Lines
- * are copied straight into 256 KiB blocks (one copy, no per-line buffers); at most four full
+ * are copied straight into 64 KiB blocks (one copy, no per-line buffers); at most four full
  * blocks wait for the disk, so memory stays bounded while it catches up.
  */
 export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {

@@ -8,6 +8,8 @@ import { StorageError } from './storage-error.ts';
 import { assertSegment, pathToUri, resolveInside, uriToPath } from './resolve-path.ts';
 
 const TMP_MARK = '.tmp-';
+/** The size of a file read (see openRead). */
+const READ_BYTES = 1 << 16;
 
 /** The local-directory backend: `file://` URIs under one root directory. */
 export class FileStorage implements BlobStorage {
@@ -34,10 +36,12 @@ export class FileStorage implements BlobStorage {
       throw this.#wrap(err, uri);
     });
     if (info.isDirectory()) throw this.#wrap(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), uri);
-    // 256 KiB reads: a 1 MiB read's worth of lines, live while it is processed, survives V8's
-    // scavenges often enough to grow the young generation by ~40 MB in a 1 GB plan; 64 KiB reads
-    // cost twice the CPU of 256 KiB ones.
-    const stream = createReadStream(p, { highWaterMark: 1 << 18 });
+    // 64 KiB reads. A read lives while its lines are processed; with a worker's young generation
+    // (1 MiB semi-spaces, boundYoungGeneration) a 256 KiB read outlived two scavenges, was
+    // promoted, and was freed only by a mark-compact: a 1 GB plan ran 39 of them and held up to
+    // ~50 MB of dead reads (arrayBuffers), which malloc then kept. 64 KiB reads die young: 5
+    // mark-compacts, ~8 MB, no more CPU (bench/README.md, worker-rss, session 10).
+    const stream = createReadStream(p, { highWaterMark: READ_BYTES });
     // Surface a missing file as a rejected promise, not as a later stream 'error'.
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());

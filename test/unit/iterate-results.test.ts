@@ -10,7 +10,8 @@ describe('iterateResults', () => {
   it('keeps a multi-byte character that falls across two read pieces', async () => {
     const root = await mkdtemp(join(tmpdir(), 'iterate-results-'));
     await mkdir(join(root, 'job'), { recursive: true });
-    // File reads come in 256 KiB pieces: pad the first row so that "é" (2 bytes) starts at byte 262,143.
+    // File reads come in 64 KiB pieces: pad the first row so that "é" (2 bytes) starts at byte 262,143,
+    // the last of the fourth piece.
     const prefix = '{"custom_id":"a","text":"';
     const padding = 'x'.repeat(262_143 - prefix.length);
     const rows = [`${prefix}${padding}é"}`, '{"custom_id":"b","text":"ü"}'];
