@@ -36,12 +36,16 @@ async function startMetricsWorker(env: JobEnv): Promise<{ worker: WorkerProcess;
     OPENAI_BATCH_STORAGE_ROOT: env.storageRoot,
     OPENAI_BATCH_TASK_QUEUE: env.taskQueue,
   });
+  // The two lines can come in either order (CI once saw the poll line first): wait for both.
   await until(
-    'the worker to poll',
-    () => Promise.resolve(worker.output().includes('worker polling task queue')),
+    'the worker to poll and name its metrics address',
+    () =>
+      Promise.resolve(
+        worker.output().includes('worker polling task queue') &&
+          worker.output().includes(`metrics at http://${address}/metrics`),
+      ),
     120_000,
   );
-  expect(worker.output()).toContain(`metrics at http://${address}/metrics`);
   return { worker, address };
 }
 
