@@ -465,24 +465,25 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
     { rows: 100, runJob: (handle, jobId, env) => cancelChunkAsItEnds(env, handle, jobId) },
   );
 
-  recordIt(
-    'v2-results-in-storage',
-    'chunk results and chunk lists in storage: a retry round from stored parts, continue-as-new, finalize from parts',
+  /** A retry round from stored parts, continue-as-new, finalize from parts: two recordings use it. */
+  const STORED_RETRY_ROUND = [
     { rowsPerSecond: 'instant', rowErrors: { server_error: 0.2 } },
     {
       rows: 60,
       input: { limits: { maxRequests: 10 }, maxActiveBatches: 2, maxRounds: 2, continueAsNewAfterEvents: 60 },
     },
+  ] as const;
+
+  recordIt(
+    'v2-results-in-storage',
+    'chunk results and chunk lists in storage: a retry round from stored parts, continue-as-new, finalize from parts',
+    ...STORED_RETRY_ROUND,
   );
 
   recordIt(
     'v4-retry-parts-as-range',
     'the same with pending retries in stored parts counted as one range of part numbers: a retry round reads the range',
-    { rowsPerSecond: 'instant', rowErrors: { server_error: 0.2 } },
-    {
-      rows: 60,
-      input: { limits: { maxRequests: 10 }, maxActiveBatches: 2, maxRounds: 2, continueAsNewAfterEvents: 60 },
-    },
+    ...STORED_RETRY_ROUND,
   );
 
   recordIt(
