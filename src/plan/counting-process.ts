@@ -31,6 +31,10 @@ import(encodingUrl).then((mod) => {
 
 /** How long a question may go unanswered before the counter counts as stopped. */
 const STALL_MS = 30_000;
+/** How long loading the rank table may take (~1-2 s; far longer only on a machine in trouble). */
+const READY_MS = 60_000;
+/** How long a closed counter with nothing left to answer has to exit on its own before it is killed. */
+const EXIT_MS = 5_000;
 /** Questions waiting to be written are sent at once past this many characters. */
 const FLUSH_CHARS = 1 << 16;
 
@@ -52,6 +56,8 @@ export class CountingProcess {
   readonly #child: ReturnType<typeof spawn>;
   readonly #listener: CountingListener;
   #unanswered = 0;
+  /** True once the rank table is loaded and the process reads its stdin. */
+  #loaded = false;
   #pending = '';
   #ended = false;
   #stall: NodeJS.Timeout | undefined;
@@ -86,13 +92,26 @@ export class CountingProcess {
     else this.#flushing ??= setImmediate(() => this.#flush());
   }
 
-  /** Ends the process (its stdin closes and it exits); answers still due are not delivered. */
+  /**
+   * Ends the process: its stdin closes and it exits. Answers still due are not delivered, so a
+   * counter still counting is killed rather than left to finish (a stuck one would never read the
+   * end of its stdin, and would keep its rank table and a core), and so is one still loading.
+   */
   close(): void {
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#stall);
     clearImmediate(this.#flushing);
-    this.#child.stdin?.end();
+    const child = this.#child;
+    child.stdin?.end();
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (this.#unanswered > 0 || !this.#loaded) {
+      child.kill('SIGKILL');
+      return;
+    }
+    const kill = setTimeout(() => child.kill('SIGKILL'), EXIT_MS);
+    kill.unref();
+    child.once('exit', () => clearTimeout(kill));
   }
 
   #flush(): void {
@@ -107,14 +126,17 @@ export class CountingProcess {
     const child = this.#child;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
+      const loading = setTimeout(() => failed(`not ready after ${READY_MS / 1000} s`), READY_MS);
       const failed = (why: string, cause?: unknown): void => {
         if (!ready) {
-          this.#ended = true;
+          clearTimeout(loading);
+          this.close();
           reject(new Error(`loading the ${encoding} token counter failed (${why})`, { cause }));
         } else this.#fail(new Error(`the token counter ${why}`, { cause }));
       };
       child.on('error', (err) => failed('could not run', err));
       child.stdin?.on('error', (err) => failed('stopped reading', err));
+      child.stdout?.on('error', (err) => failed('stopped answering', err));
       child.on('exit', (code, signal) => {
         if (!this.#ended) failed(`process exited (${signal ?? `code ${code}`}) before the plan ended`);
       });
@@ -126,7 +148,11 @@ export class CountingProcess {
           this.#pending = this.#pending.slice(nl + 1);
           if (!ready) {
             ready = line === 'ready';
-            if (ready) resolve();
+            if (ready) {
+              this.#loaded = true;
+              clearTimeout(loading);
+              resolve();
+            }
             continue;
           }
           this.#answer(Number(line));

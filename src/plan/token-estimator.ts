@@ -1,6 +1,7 @@
 import type { BatchEndpoint } from '../requests/index.ts';
 import { promptParts } from '../requests/index.ts';
 import { CountingProcess } from './counting-process.ts';
+import { Fifo } from './fifo.ts';
 
 /** How prompt tokens are counted while planning. */
 export type TokenCounting = 'exact' | 'sampled';
@@ -74,11 +75,9 @@ export class TokenEstimator {
   #sampledChars = 0;
   #sampledTokens = 0;
   /** Requests in order whose estimate is not yet known; the first is a sampled one awaiting its count. */
-  #queue: Pending[] = [];
-  #head = 0;
+  readonly #queue = new Fifo<Pending>();
   /** Sampled requests asked and not answered, oldest first. */
-  #asked: Pending[] = [];
-  #askedHead = 0;
+  readonly #asked = new Fifo<Pending>();
   /** The last request taken by `defer`: its estimate if known (then `#last` is undefined). */
   #last: Pending | undefined;
   #lastEstimate = 0;
@@ -150,17 +149,22 @@ export class TokenEstimator {
 
   /** True when so many samples are unanswered that the caller should `await caughtUp()`. */
   get behind(): boolean {
-    return this.#asked.length - this.#askedHead > MAX_UNANSWERED;
+    return this.#asked.length > MAX_UNANSWERED;
   }
 
   /** Resolves once few samples are unanswered; rejects if the counting process failed. */
   caughtUp(): Promise<void> {
-    return this.#wait(() => this.#asked.length - this.#askedHead <= RESUME_UNANSWERED);
+    return this.#wait(() => this.#asked.length <= RESUME_UNANSWERED);
+  }
+
+  /** Entries the estimator's queues hold (for tests: bounded by the samples in flight, not the plan's length). */
+  get slotsHeld(): number {
+    return this.#queue.slots + this.#asked.slots;
   }
 
   /** Every total `charge` added to, by index (absent indexes are 0), once every estimate is known. */
   async totals(): Promise<number[]> {
-    await this.#wait(() => this.#head === this.#queue.length);
+    await this.#wait(() => this.#queue.length === 0);
     return Array.from(this.#totals, (t) => t ?? 0);
   }
 
@@ -189,8 +193,7 @@ export class TokenEstimator {
   /** Settles the queue's requests in order, up to the first sampled one still awaiting its count. */
   #drain(): void {
     const queue = this.#queue;
-    while (this.#head < queue.length) {
-      const p = queue[this.#head] as Pending;
+    for (let p = queue.peek(); p; p = queue.peek()) {
       if (p.sampled) {
         if (p.tokens === undefined) break;
         this.#sampledChars += p.chars;
@@ -206,22 +209,14 @@ export class TokenEstimator {
         this.#last = undefined;
         this.#lastEstimate = p.estimate;
       }
-      this.#head++;
-    }
-    if (this.#head === queue.length) {
-      queue.length = 0;
-      this.#head = 0;
+      queue.shift();
     }
     this.#wake();
   }
 
   #answer(tokens: number): void {
-    const p = this.#asked[this.#askedHead++];
+    const p = this.#asked.shift();
     if (!p) return this.#fail(new Error('the token counter answered a text it was not asked'));
-    if (this.#askedHead === this.#asked.length) {
-      this.#asked.length = 0;
-      this.#askedHead = 0;
-    }
     p.tokens = tokens;
     this.#drain();
   }
@@ -230,7 +225,7 @@ export class TokenEstimator {
     if (this.#failure) return;
     this.#failure = err;
     this.#process?.close();
-    for (let i = this.#head; i < this.#queue.length; i++) this.#queue[i]?.reject?.(err);
+    for (const p of this.#queue) p.reject?.(err);
     this.#wake();
   }
 

@@ -108,6 +108,48 @@ describe('TokenEstimator', () => {
     }
   }, 60_000);
 
+  // The queues stay non-empty through a whole plan (the caller resumes with samples still in
+  // flight), so they must let go of what they have settled rather than wait to be empty once:
+  // otherwise a 2M-request plan holds an entry per request (~140 MB).
+  it('holds entries for the samples in flight only, however long the plan, while never emptying', async () => {
+    const deferred = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    try {
+      const long = 'gorgeous screen, short battery, '.repeat(100);
+      let most = 0;
+      for (let i = 0; i < 600_000; i++) {
+        // Long texts: the counter reads its questions in several pipe reads and answers in pieces,
+        // so the caller resumes with samples still unanswered.
+        deferred.defer(body(`review ${i}: ${long}`));
+        deferred.charge(0);
+        if (deferred.behind) await deferred.caughtUp();
+        most = Math.max(most, deferred.slotsHeld);
+      }
+      const [total] = await deferred.totals();
+      expect(total).toBeGreaterThan(600_000);
+      // In flight at most: 64 unanswered samples, 256 requests apart, twice over before a compaction.
+      expect(most).toBeLessThan(2 * 65 * 256 + 1024);
+    } finally {
+      deferred.close();
+    }
+  }, 60_000);
+
+  // A counter stuck in a count (stopped here) never reads the end of its stdin: close must not
+  // leave it behind, holding its rank table and a core.
+  it('ends a counting process that is stuck in a count when closed', async () => {
+    const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
+    const counters = async () => (await children()).filter((args) => args.includes('countTokens'));
+    const [pid] = (await promisify(execFile)('ps', ['--ppid', String(process.pid), '-o', 'pid=,args='])).stdout
+      .split('\n')
+      .filter((l) => l.includes('countTokens'))
+      .map((l) => Number(l.trim().split(/\s+/)[0]));
+    process.kill(pid as number, 'SIGSTOP');
+    const unanswered = sampled.estimate(body('hello there'));
+    expect(unanswered).toBeInstanceOf(Promise);
+    (unanswered as Promise<number>).catch(() => {});
+    sampled.close();
+    await expect.poll(counters, { timeout: 15_000, interval: 100 }).toEqual([]);
+  }, 60_000);
+
   it('rejects the deferred totals when the counting process dies before answering', async () => {
     const sampled = await TokenEstimator.create('gpt-4o-mini', '/v1/chat/completions', 'sampled');
     try {
