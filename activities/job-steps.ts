@@ -3,6 +3,7 @@ import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
 import { planJob } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
+import { readJsonlRawBatches } from '../src/jsonl/index.ts';
 import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
 import type {
   ChunkEnd,
@@ -245,12 +246,11 @@ export function createJobStepActivities(
 
     /** A page of a round's chunk list, as `planJob` wrote it with `chunksInStorage`. */
     async readPlanChunks(input: ReadPlanChunksInput): Promise<ChunkRef[]> {
-      const lines = await withHeartbeats(() => readJsonLines<ChunkRef>(storage, input.chunksUri)).catch(
-        (err: unknown) => {
-          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
-        },
-      );
-      return lines.slice(input.offset, input.offset + input.limit);
+      return await withHeartbeats(() =>
+        readJsonLinesPage<ChunkRef>(storage, input.chunksUri, input.offset, input.limit),
+      ).catch((err: unknown) => {
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+      });
     },
 
     /**
@@ -460,6 +460,26 @@ async function readJsonLines<T>(storage: BlobStorage, uri: string): Promise<T[]>
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as T);
+}
+
+/**
+ * Lines `offset` to `offset + limit` of a JSONL file, parsed. The lines before are split but not
+ * parsed or decoded, and the read stops after the page: a round reads its chunk list a page at a
+ * time, and parsing the whole list for each page made a round cost chunks² / page parses.
+ */
+async function readJsonLinesPage<T>(storage: BlobStorage, uri: string, offset: number, limit: number): Promise<T[]> {
+  const page: T[] = [];
+  let index = 0;
+  for await (const batch of readJsonlRawBatches(await storage.openRead(uri))) {
+    for (const item of batch) {
+      if (item.kind === 'bom') continue;
+      if (item.kind !== 'line') throw new Error(`${uri} line ${item.lineNumber} is not a chunk (${item.kind})`);
+      if (index++ < offset) continue;
+      page.push(JSON.parse(item.raw.toString('utf8')) as T);
+      if (page.length >= limit) return page;
+    }
+  }
+  return page;
 }
 
 /** A bare path is taken relative to the storage root; URIs pass through. */
