@@ -12,6 +12,11 @@ const TMP_MARK = '.tmp-';
 const READ_BYTES = 1 << 16;
 
 /** The local-directory backend: `file://` URIs under one root directory. */
+/** A temporary file beside `p`, unique to this process and call. */
+function tempPath(p: string): string {
+  return `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
 export class FileStorage implements BlobStorage {
   readonly rootUri: string;
   readonly #root: string;
@@ -87,17 +92,26 @@ export class FileStorage implements BlobStorage {
    */
   async copyFileAtomic(uri: string, sourcePath: string): Promise<{ uri: string; bytes: number }> {
     const p = await this.#resolve(uri);
-    const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
-    try {
-      await mkdir(path.dirname(p), { recursive: true });
-      await copyFile(sourcePath, tmp);
-      const { size } = await stat(tmp);
-      await rename(tmp, p);
-      return { uri: pathToUri(p), bytes: size };
-    } catch (err) {
-      await rm(tmp, { force: true });
-      await this.#pruneEmptyParents(p);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      const tmp = tempPath(p);
+      try {
+        await mkdir(path.dirname(p), { recursive: true });
+        await copyFile(sourcePath, tmp);
+        const { size } = await stat(tmp);
+        await rename(tmp, p);
+        return { uri: pathToUri(p), bytes: size };
+      } catch (err) {
+        await rm(tmp, { force: true });
+        // The folder pruned between the mkdir and the copy, as in #openTemp: make it again. A
+        // missing source is the user's mistake, never retried.
+        const sourceThere = await stat(sourcePath).then(
+          () => true,
+          () => false,
+        );
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && sourceThere && attempt < 10) continue;
+        await this.#pruneEmptyParents(p);
+        throw err;
+      }
     }
   }
 
@@ -107,7 +121,7 @@ export class FileStorage implements BlobStorage {
    */
   async #openTemp(p: string): Promise<{ tmp: string; out: WriteStream }> {
     for (let attempt = 1; ; attempt++) {
-      const tmp = `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+      const tmp = tempPath(p);
       try {
         await mkdir(path.dirname(p), { recursive: true });
         const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });

@@ -69,6 +69,19 @@ describe('file storage', () => {
     }
   });
 
+  it('a copy in and a delete in the same folder at once: the delete never pulls the folder from under the copy', async () => {
+    const source = path.join(dir, 'source.jsonl');
+    await writeFile(source, 'y');
+    const files = storage as FileStorage;
+    for (let i = 0; i < 300; i++) {
+      const old = files.jobUri('job-1', `c${i}`, 'old.jsonl');
+      await files.writeAtomic(old, pieces('x'));
+      const fresh = files.jobUri('job-1', `c${i}`, 'input.jsonl');
+      await Promise.all([files.delete(old), files.copyFileAtomic(fresh, source)]);
+      expect(await readUri(fresh)).toBe('y');
+    }
+  });
+
   it('accepts a plain path root and relative paths inside it', async () => {
     const viaPath = openStorage(dir);
     await viaPath.writeAtomic('notes/a.txt', pieces('x'));

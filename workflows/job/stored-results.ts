@@ -42,8 +42,9 @@ export interface StoredResults {
   parts: number;
   /**
    * Stored parts with retryable rows that no round has taken, and how many chunks of each have some:
-   * one entry per part, so it grew with the chunk count. Runs that decided before patch
-   * retry-parts-as-range keep adding here; the others use `retryRange`.
+   * one entry per part, so it grew with the chunk count. Only parts cut while a run replays code
+   * from before patch retry-parts-as-range add here; once past that point it cuts into `retryRange`,
+   * and a round takes the entries left here with the range.
    */
   retryParts: { readonly part: number; readonly chunks: number }[];
   /**
