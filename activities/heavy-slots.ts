@@ -4,6 +4,17 @@ import { Context } from '@temporalio/activity';
 export const DEFAULT_HEAVY_ACTIVITY_SLOTS = 2;
 
 /**
+ * A heavy-slot count from the plugin's option or the environment: one rule and one message,
+ * naming where the value came from (`source`).
+ */
+export function heavySlotCount(value: number | string, source = 'heavyActivitySlots'): number {
+  const slots = typeof value === 'string' ? Number(value) : value;
+  if (!Number.isInteger(slots) || slots < 0)
+    throw new RangeError(`${source} must be a whole number (0: no limit), got ${JSON.stringify(value)}`);
+  return slots;
+}
+
+/**
  * A worker's memory budget for its heavy activities: the ones that stream a whole chunk or job
  * through the worker (plan, upload, collect, finalize). Each holds its own buffers (read and
  * write blocks, the HTTP body in flight, the reconcile index of a chunk), so ten collects at once
@@ -21,9 +32,7 @@ export class HeavySlots {
   readonly #waiting: (() => void)[] = [];
 
   constructor(limit: number = DEFAULT_HEAVY_ACTIVITY_SLOTS) {
-    if (!Number.isInteger(limit) || limit < 0)
-      throw new RangeError(`heavyActivitySlots must be a whole number (0: no limit), got ${limit}`);
-    this.limit = limit;
+    this.limit = heavySlotCount(limit);
   }
 
   /** Activities running in a slot now. */

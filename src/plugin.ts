@@ -9,7 +9,7 @@ import { tracingResource } from './metrics/tracing.ts';
 import type OpenAI from 'openai';
 import { createBatchActivities } from '../activities/create-batch-activities.ts';
 import type { CrashHook } from '../activities/crash-point.ts';
-import type { HeavySlots } from '../activities/heavy-slots.ts';
+import { heavySlotCount, type HeavySlots } from '../activities/heavy-slots.ts';
 import type { PostgresConnections } from './pipeline/connection.ts';
 import type { CreateBatchTiming } from '../activities/create-batch.ts';
 import type { AzureProviderOptions } from './openai/providers/provider-client.ts';
@@ -89,10 +89,7 @@ export const workflowsPath: string = fileURLToPath(new URL(`../workflows/index${
 /** OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS as a number; unset or empty, the default. */
 function slotsFromEnv(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  const slots = Number(value);
-  if (!Number.isInteger(slots) || slots < 0)
-    throw new RangeError(`OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS must be a whole number (0: no limit), got "${value}"`);
-  return slots;
+  return heavySlotCount(value, 'OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS');
 }
 
 /**
