@@ -16,12 +16,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { awaitJobSummary, startBatchJob } from '../src/client/job-client.ts';
 import { OpenAIBatchPlugin } from '../src/plugin.ts';
 import { startDevServer } from '../src/tools/devserver/start-dev-server.ts';
 import { startEmulator } from '../src/tools/emulator/index.ts';
 import type { JobProgress } from '../common/job-types.ts';
+import { installQuietRuntime } from './quiet-runtime.ts';
 
 const SIZES = (process.env['BENCH_CHUNKS'] ?? '10,100,1000').split(',').map(Number);
 /** BENCH_BATCH_SECONDS: each batch takes about that long (its two rows), so that 100 are in flight at once. */
@@ -97,16 +98,7 @@ function ownCpuSeconds(): number {
 }
 
 export async function run(): Promise<void> {
-  Runtime.install({
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (m) => console.error(m),
-    },
-  });
+  installQuietRuntime();
   const dir = await mkdtemp(join(tmpdir(), 'bench-job-overhead-'));
   const server = await startDevServer({ ui: false });
   const port = server.address.split(':')[1] ?? '';

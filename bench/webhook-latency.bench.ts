@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { tsToMs } from '@temporalio/common/lib/time.js';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import OpenAI from 'openai';
 import { awaitJobSummary, startBatchJob } from '../src/client/job-client.ts';
 import { OpenAIBatchPlugin } from '../src/plugin.ts';
@@ -27,6 +27,7 @@ import { startEmulator } from '../src/tools/emulator/index.ts';
 import { createWebhookReceiver } from '../src/webhooks/index.ts';
 import { EMULATOR_WEBHOOK_SECRET } from '../src/tools/emulator/webhooks/webhook-config.ts';
 import type { WaitOptions } from '../common/job-types.ts';
+import { installQuietRuntime } from './quiet-runtime.ts';
 
 const BATCHES = Number(process.env['BENCH_BATCHES'] ?? 24);
 const ROWS_PER_BATCH = 40;
@@ -48,16 +49,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function run(): Promise<void> {
-  Runtime.install({
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (m) => console.error(m),
-    },
-  });
+  installQuietRuntime();
   const dir = await mkdtemp(join(tmpdir(), 'bench-webhooks-'));
   const server = await startDevServer({ ui: false });
   const connection = await Connection.connect({ address: server.address });
