@@ -5,12 +5,11 @@ export const DEFAULT_HEAVY_ACTIVITY_SLOTS = 2;
 
 /**
  * A heavy-slot count from the plugin's option or the environment: one rule and one message,
- * naming where the value came from (`source`).
+ * naming where the value came from (`source`) and what was given (`shown`: the variable's text).
  */
-export function heavySlotCount(value: number | string, source = 'heavyActivitySlots'): number {
-  const slots = typeof value === 'string' ? Number(value) : value;
-  if (!Number.isInteger(slots) || slots < 0)
-    throw new RangeError(`${source} must be a whole number (0: no limit), got ${JSON.stringify(value)}`);
+export function heavySlotCount(slots: number, source = 'heavyActivitySlots', shown = String(slots)): number {
+  if (typeof slots !== 'number' || !Number.isInteger(slots) || slots < 0)
+    throw new RangeError(`${source} must be a whole number (0: no limit), got ${shown}`);
   return slots;
 }
 

@@ -469,6 +469,7 @@ async function readJsonLines<T>(storage: BlobStorage, uri: string): Promise<T[]>
  */
 async function readJsonLinesPage<T>(storage: BlobStorage, uri: string, offset: number, limit: number): Promise<T[]> {
   const page: T[] = [];
+  if (limit <= 0) return page;
   let index = 0;
   for await (const batch of readJsonlRawBatches(await storage.openRead(uri))) {
     for (const item of batch) {

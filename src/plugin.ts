@@ -89,7 +89,7 @@ export const workflowsPath: string = fileURLToPath(new URL(`../workflows/index${
 /** OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS as a number; unset or empty, the default. */
 function slotsFromEnv(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
-  return heavySlotCount(value, 'OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS');
+  return heavySlotCount(Number(value), 'OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS', JSON.stringify(value));
 }
 
 /**

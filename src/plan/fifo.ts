@@ -38,7 +38,8 @@ export class Fifo<T> {
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
       // Amortized: at least as many entries are dropped as are moved.
-      items.splice(0, this.#head);
+      items.copyWithin(0, this.#head);
+      items.length -= this.#head;
       this.#head = 0;
     }
     return item;

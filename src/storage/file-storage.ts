@@ -11,12 +11,12 @@ const TMP_MARK = '.tmp-';
 /** The size of a file read (see openRead). */
 const READ_BYTES = 1 << 16;
 
-/** The local-directory backend: `file://` URIs under one root directory. */
 /** A temporary file beside `p`, unique to this process and call. */
 function tempPath(p: string): string {
   return `${p}${TMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
+/** The local-directory backend: `file://` URIs under one root directory. */
 export class FileStorage implements BlobStorage {
   readonly rootUri: string;
   readonly #root: string;

@@ -36,5 +36,25 @@ describe('readPlanChunks', () => {
     expect(await page(137, 200)).toEqual(chunks.slice(137, 337));
     expect(await page(400, 200)).toEqual(chunks.slice(400));
     expect(await page(450, 200)).toEqual([]);
+    expect(await page(10, 0)).toEqual([]);
+  });
+
+  it('reads a list with a BOM, CRLF endings and no final newline as its lines', async () => {
+    const { storage, cleanup } = await tempStorage();
+    cleanups.push(cleanup);
+    const chunks = Array.from({ length: 5 }, (_, i) => ({ index: i }));
+    const uri = storage.jobUri('job', 'r1', 'plan-chunks.jsonl');
+    await storage.writeAtomic(uri, Readable.from(['\ufeff' + chunks.map((c) => JSON.stringify(c)).join('\r\n')]));
+    const activities = createJobStepActivities(
+      () => {
+        throw new Error('not used by readPlanChunks');
+      },
+      storage,
+      {} as PlanningProvider,
+    );
+    const env = new MockActivityEnvironment();
+    const read = (input: { chunksUri: string; offset: number; limit: number }) => activities.readPlanChunks(input);
+    expect(await env.run(read, { chunksUri: uri, offset: 0, limit: 200 })).toEqual(chunks);
+    expect(await env.run(read, { chunksUri: uri, offset: 3, limit: 200 })).toEqual(chunks.slice(3));
   });
 });
