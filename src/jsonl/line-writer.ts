@@ -11,6 +11,17 @@ export interface LineWriter {
    * A line may come in parts (strings and bytes, joined as they are), copied before it returns.
    */
   appendLine(line: string | Buffer | readonly (string | Buffer)[]): boolean;
+  /**
+   * `appendLine` of a line made of byte ranges: piece i is `sources[i]` from `starts[i]` to
+   * `ends[i]`, for producers that cut lines out of buffers they read (no view object per piece).
+   * Plain `Uint8Array`s copy fastest (a Buffer's slice is a Buffer, built by a JS constructor).
+   */
+  appendLineRanges(
+    sources: readonly Uint8Array[],
+    starts: ArrayLike<number>,
+    ends: ArrayLike<number>,
+    count: number,
+  ): boolean;
   /** Waits until the disk has caught up enough for more lines (see `appendLine`). */
   flush(): Promise<void>;
   /** Appends bytes as they are (they must end with `\n` where a line ends). */
@@ -148,6 +159,41 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
     return queue.length <= MAX_QUEUED || failure !== undefined || settled;
   }
 
+  function appendLineRanges(
+    sources: readonly Uint8Array[],
+    starts: ArrayLike<number>,
+    ends: ArrayLike<number>,
+    count: number,
+  ): boolean {
+    lines++;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += ends[i]! - starts[i]!;
+    if (used + bytes > BLOCK_BYTES) {
+      commitBlock();
+      if (bytes > BLOCK_BYTES) {
+        const whole = Buffer.allocUnsafe(bytes);
+        for (let i = 0, at = 0; i < count; i++) {
+          whole.set(sources[i]!.subarray(starts[i], ends[i]), at);
+          at += ends[i]! - starts[i]!;
+        }
+        queue.push(whole);
+        wakeConsumer?.();
+        bytes = 0;
+      }
+    }
+    // bytes is 0 when the line went out whole above (or is empty): nothing is left to copy.
+    for (let i = 0; i < count && bytes > 0; i++) {
+      const source = sources[i]!;
+      const start = starts[i]!;
+      const end = ends[i]!;
+      block.set(start === 0 && end === source.length ? source : source.subarray(start, end), used);
+      used += end - start;
+    }
+    if (used === BLOCK_BYTES) commitBlock();
+    block[used++] = LF;
+    return queue.length <= MAX_QUEUED || failure !== undefined || settled;
+  }
+
   async function flush(): Promise<void> {
     while (queue.length > MAX_QUEUED && !failure && !settled) {
       await Promise.race([new Promise<void>((resolve) => (wakeProducer = resolve)), doneSettled]);
@@ -161,6 +207,7 @@ export function openLineWriter(storage: BlobStorage, uri: string): LineWriter {
       return lines;
     },
     appendLine,
+    appendLineRanges,
     flush,
     async writeRaw(bytes) {
       append(bytes);

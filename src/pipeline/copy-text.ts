@@ -55,7 +55,7 @@ function unescapeField(buf: Buffer, start: number, end: number): string {
 }
 
 /** The field `buf[start, end)`: null for `\N`, else its text. */
-function field(buf: Buffer, start: number, end: number): string | null {
+export function field(buf: Buffer, start: number, end: number): string | null {
   if (end - start === 2 && buf[start] === BACKSLASH && buf[start + 1] === 0x4e) return null;
   const text = buf.toString('utf8', start, end);
   // A backslash byte is never part of a multi-byte UTF-8 sequence, so the text shows every escape.
@@ -102,7 +102,8 @@ export async function* copyTextRows(
   if (pending.length > 0) throw new Error('COPY output ended inside a row (no final newline)');
 }
 
-function fieldCount(buf: Buffer, start: number, end: number, columns: number): Error {
+/** The error for a row `buf[start, end)` that has not `columns` fields. */
+export function fieldCount(buf: Buffer, start: number, end: number, columns: number): Error {
   let tabs = 0;
   for (let i = start; i < end; i++) if (buf[i] === TAB) tabs++;
   return new Error(`a COPY row has ${tabs + 1} fields, expected ${columns}`);

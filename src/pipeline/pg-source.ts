@@ -10,6 +10,7 @@ import { DEFAULT_MAX_CUSTOM_ID_LENGTH, validateRequestLine } from '../requests/i
 import { fastCheckRequest } from '../requests/fast-check.ts';
 import type { BlobStorage } from '../storage/index.ts';
 import { pgFailure } from './connection.ts';
+import { splitCopyRows, type CopyRowSink } from './copy-row-ranges.ts';
 import { copyTextRows } from './copy-text.ts';
 import { inlineParams } from './inline-params.ts';
 
@@ -175,7 +176,7 @@ export function rowRequestParts(
  * an index into `checkOrder`, the columns in the order `requestLineFor` checks them), ... and the
  * last fragment. Undefined when the fast path cannot be proven equal for this template.
  */
-function compileFragments(
+export function compileFragments(
   template: EnrichTemplate,
   maxTextChars: number,
 ): { fragments: string[]; slots: number[]; checkOrder: string[] } | undefined {
@@ -339,19 +340,13 @@ async function copySource(
  * The query's rows through `COPY (query) TO STDOUT` (text format): the server streams them without a
  * round trip per read, and each field's text goes through the type parser a cursor would use
  * (pg's global parsers, as pg-cursor's), so each row object is the one the cursor would give.
- * Memory stays bounded by the stream's buffers (it is paused while the caller writes). On an early
- * exit the rest of the output is read and dropped, so the connection can run the next statement.
  */
-async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]): RowBatches {
+function copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]): RowBatches {
   const names = fields.map((f) => f.name);
   const parsers = fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (text: string) => unknown);
   const n = fields.length;
-  const stream = client.query(copyTo(`COPY (\n${query}\n) TO STDOUT`));
-  let failed: unknown;
-  stream.on('error', (err) => (failed ??= err));
-  let ended = false;
-  try {
-    for await (const batch of copyTextRows(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>, n)) {
+  return copyOutput(client, query, async function* (pieces) {
+    for await (const batch of copyTextRows(pieces, n)) {
       const rows = new Array<Record<string, unknown>>(batch.length);
       for (let r = 0; r < batch.length; r++) {
         const values = batch[r]!;
@@ -364,6 +359,25 @@ async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]
       }
       yield rows;
     }
+  });
+}
+
+/**
+ * The output of `COPY (query) TO STDOUT` through `split`. Memory stays bounded by the stream's
+ * buffers (it is paused while the caller writes). On an early exit the rest of the output is read
+ * and dropped, so the connection can run the next statement.
+ */
+async function* copyOutput<T>(
+  client: pg.Client,
+  query: string,
+  split: (pieces: AsyncIterable<Buffer>) => AsyncIterable<T>,
+): AsyncGenerator<T, void, undefined> {
+  const stream = client.query(copyTo(`COPY (\n${query}\n) TO STDOUT`));
+  let failed: unknown;
+  stream.on('error', (err) => (failed ??= err));
+  let ended = false;
+  try {
+    yield* split(stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>);
     ended = true;
   } catch (err) {
     throw pgFailure(failed ?? err, 'running the source query');
@@ -379,6 +393,42 @@ async function* copyRows(client: pg.Client, query: string, fields: pg.FieldDef[]
       await done;
     }
   }
+}
+
+/** A key field's text: short ASCII built in place (a `toString` call costs more than a few bytes' loop). */
+function keyString(buf: Buffer, start: number, end: number): string {
+  if (end - start > 24) return buf.toString('utf8', start, end);
+  let s = '';
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c >= 0x80) return buf.toString('utf8', start, end);
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** The identity parser pg applies to a type it has no parser for (text, varchar, ...). */
+const IDENTITY_PARSER = pg.types.getTypeParser(0 as never, 'text') as (text: string) => unknown;
+
+/**
+ * How the export's line is spliced from a plain COPY row's bytes (copy-row-ranges.ts): each slot's
+ * field, or undefined when this query and template cannot be (the template has no fragments, a
+ * column is missing, or a templated column has a parser: its prompt text is not its COPY text).
+ */
+function spliceFields(
+  fields: pg.FieldDef[],
+  keyColumn: string,
+  compiled: { slots: number[]; checkOrder: string[] } | undefined,
+): { keyField: number; slotFields: number[]; textFields: number[] } | undefined {
+  if (!compiled) return undefined;
+  const names = fields.map((f) => f.name);
+  // A row object keeps the last of two equal names.
+  const keyField = names.lastIndexOf(keyColumn);
+  const textFields = compiled.checkOrder.map((c) => names.lastIndexOf(c));
+  if (keyField < 0 || textFields.some((f) => f < 0)) return undefined;
+  if (textFields.some((f) => pg.types.getTypeParser(fields[f]!.dataTypeID, 'text') !== IDENTITY_PARSER))
+    return undefined;
+  return { keyField, textFields, slotFields: compiled.slots.map((slot) => (slot < 0 ? keyField : textFields[slot]!)) };
 }
 
 /**
@@ -412,57 +462,132 @@ export async function exportRows(
     if (firstRejected.length < 5) firstRejected.push(r);
     return rejected.appendLine(JSON.stringify(r));
   };
+  /** After each batch of rows: wait for the disk if it is behind, report progress. */
+  const afterBatch = async (): Promise<void> => {
+    if (!room) {
+      await requests.flush();
+      await rejected.flush();
+      room = true;
+    }
+    options.onProgress?.(rows);
+  };
+  let room = true;
+  /** One row of the query (as the cursor gives it): a request line or a rejected line. */
+  const take = (row: Record<string, unknown>): void => {
+    rows++;
+    const key = keyOf(row[source.keyColumn]);
+    if (key === null) {
+      room =
+        reject({ key, row: rows, reason: 'null_key', message: `key column "${source.keyColumn}" is NULL` }) && room;
+      return;
+    }
+    if (keys.add(key) < 0) {
+      room = rejectDuplicate(key) && room;
+      return;
+    }
+    const built = build(row, key);
+    room =
+      ('parts' in built
+        ? requests.appendLine(built.parts)
+        : 'line' in built
+          ? requests.appendLine(built.line)
+          : reject({ key, row: rows, ...built })) && room;
+  };
+  const rejectDuplicate = (key: string): boolean =>
+    reject({
+      key,
+      row: rows,
+      reason: 'duplicate_key',
+      message: `key ${key} appears more than once in the query's rows`,
+    });
   try {
     // A cursor reads inside a transaction; READ ONLY so a mistaken query cannot write (COPY too).
     await client.query('BEGIN READ ONLY');
     const query = source.query.replace(/[\s;]+$/, '');
     const copy = await copySource(client, query, source.params ?? []);
-    const batches = copy ? copyRows(client, copy.query, copy.fields) : cursorRows(client, source, fetchRows);
-    let checkedColumns = false;
-    for await (const batch of batches) {
-      if (!checkedColumns && batch[0]) {
-        checkedColumns = true;
-        const have = Object.keys(batch[0]);
-        const missing = [source.keyColumn, ...columns].filter((c) => !have.includes(c));
-        if (missing.length > 0)
-          throw ApplicationFailure.create({
-            message: `the source query returns no column ${missing.map((c) => `"${c}"`).join(', ')} (it returns ${have.map((c) => `"${c}"`).join(', ')}): fix the query, keyColumn or the template's {{placeholders}}`,
-            type: FAILURE_TYPES.invalidInput,
-            nonRetryable: true,
-          });
-      }
-      let room = true;
-      for (const row of batch) {
-        rows++;
-        const key = keyOf(row[source.keyColumn]);
-        if (key === null) {
-          room =
-            reject({ key, row: rows, reason: 'null_key', message: `key column "${source.keyColumn}" is NULL` }) && room;
-          continue;
+    const compiled = compileFragments(template, maxTextChars);
+    const splice = copy && spliceFields(copy.fields, source.keyColumn, compiled);
+    if (copy && compiled && splice) {
+      // Plain rows (no escape, quote or control byte: copy-row-ranges.ts) are spliced from the COPY
+      // output's bytes; a row the fast path of `build` would not take goes to `take` as decoded.
+      const names = copy.fields.map((f) => f.name);
+      const parsers = copy.fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (text: string) => unknown);
+      const keyParser = parsers[splice.keyField]!;
+      const { keyField, slotFields, textFields } = splice;
+      const rowOf = (values: readonly (string | null)[]): Record<string, unknown> => {
+        const row: Record<string, unknown> = {};
+        for (let i = 0; i < values.length; i++) {
+          const text = values[i]!;
+          row[names[i]!] = text === null ? null : parsers[i]!(text);
         }
-        if (keys.add(key) < 0) {
-          room =
-            reject({
-              key,
-              row: rows,
-              reason: 'duplicate_key',
-              message: `key ${key} appears more than once in the query's rows`,
-            }) && room;
-          continue;
+        return row;
+      };
+      const pieces = compiled.fragments.length + slotFields.length;
+      const sources = new Array<Uint8Array>(pieces);
+      // The COPY piece the current row is in, as a plain Uint8Array (its slices copy fastest).
+      let piece: Buffer | undefined;
+      let pieceBytes: Uint8Array = new Uint8Array(0);
+      const starts = new Int32Array(pieces);
+      const ends = new Int32Array(pieces);
+      for (let i = 0; i < compiled.fragments.length; i++) {
+        sources[2 * i] = new Uint8Array(Buffer.from(compiled.fragments[i]!));
+        ends[2 * i] = sources[2 * i]!.length;
+      }
+      const sink: CopyRowSink = {
+        decoded: (values) => take(rowOf(values)),
+        plain(buf, at, to) {
+          const keyText = keyString(buf, at[keyField]!, to[keyField]!);
+          const key = keyOf(keyParser(keyText));
+          // What `build` would escape or send to its slow path (a key the parser changes, empty or
+          // over-long text, counted in bytes: never fewer than its UTF-16 units) takes the long way.
+          let plain = key === keyText && key.length > 0 && key.length <= DEFAULT_MAX_CUSTOM_ID_LENGTH;
+          for (let i = 0; plain && i < textFields.length; i++) {
+            const bytes = to[textFields[i]!]! - at[textFields[i]!]!;
+            plain = bytes > 0 && bytes <= maxTextChars;
+          }
+          if (!plain) {
+            const values = new Array<string>(names.length);
+            for (let i = 0; i < names.length; i++) values[i] = buf.toString('utf8', at[i], to[i]);
+            take(rowOf(values));
+            return;
+          }
+          rows++;
+          if (keys.add(keyText) < 0) {
+            room = rejectDuplicate(keyText) && room;
+            return;
+          }
+          if (buf !== piece) {
+            piece = buf;
+            pieceBytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+          }
+          for (let i = 0; i < slotFields.length; i++) {
+            sources[2 * i + 1] = pieceBytes;
+            starts[2 * i + 1] = at[slotFields[i]!]!;
+            ends[2 * i + 1] = to[slotFields[i]!]!;
+          }
+          room = requests.appendLineRanges(sources, starts, ends, pieces) && room;
+        },
+      };
+      for await (const count of copyOutput(client, copy.query, (output) => splitCopyRows(output, names.length, sink)))
+        if (count > 0) await afterBatch();
+    } else {
+      const batches = copy ? copyRows(client, copy.query, copy.fields) : cursorRows(client, source, fetchRows);
+      let checkedColumns = false;
+      for await (const batch of batches) {
+        if (!checkedColumns && batch[0]) {
+          checkedColumns = true;
+          const have = Object.keys(batch[0]);
+          const missing = [source.keyColumn, ...columns].filter((c) => !have.includes(c));
+          if (missing.length > 0)
+            throw ApplicationFailure.create({
+              message: `the source query returns no column ${missing.map((c) => `"${c}"`).join(', ')} (it returns ${have.map((c) => `"${c}"`).join(', ')}): fix the query, keyColumn or the template's {{placeholders}}`,
+              type: FAILURE_TYPES.invalidInput,
+              nonRetryable: true,
+            });
         }
-        const built = build(row, key);
-        room =
-          ('parts' in built
-            ? requests.appendLine(built.parts)
-            : 'line' in built
-              ? requests.appendLine(built.line)
-              : reject({ key, row: rows, ...built })) && room;
+        for (const row of batch) take(row);
+        await afterBatch();
       }
-      if (!room) {
-        await requests.flush();
-        await rejected.flush();
-      }
-      options.onProgress?.(rows);
     }
     await client.query('COMMIT');
     const req = await requests.close();
