@@ -16,7 +16,7 @@ import { createJobStepActivities } from './job-steps.ts';
 import { createOpenAIBatchActivities } from './openai-batches.ts';
 import { createUploadChunkActivities } from './upload-chunk.ts';
 import { createWorkerHealthActivities } from './worker-health.ts';
-import { HeavySlots } from './heavy-slots.ts';
+import { HEAVY_STEP_SLOTS, HeavySlots } from './heavy-slots.ts';
 
 /** What the activities need from the worker; built once per worker, never from workflow input. */
 export interface BatchActivityDeps {
@@ -80,12 +80,12 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   return {
     ...steps,
     // The steps that stream a chunk or the job through the worker share its memory budget.
-    planJob: slots.wrap(steps.planJob.bind(steps)),
-    planRetryRound: slots.wrap(steps.planRetryRound.bind(steps)),
-    collectChunk: slots.wrap(steps.collectChunk.bind(steps)),
-    collectNotSubmitted: slots.wrap(steps.collectNotSubmitted.bind(steps)),
-    finalizeJob: slots.wrap(steps.finalizeJob.bind(steps)),
-    uploadChunk: slots.wrap(upload.uploadChunk.bind(upload)),
+    planJob: slots.wrap(steps.planJob.bind(steps), HEAVY_STEP_SLOTS.planJob),
+    planRetryRound: slots.wrap(steps.planRetryRound.bind(steps), HEAVY_STEP_SLOTS.planRetryRound),
+    collectChunk: slots.wrap(steps.collectChunk.bind(steps), HEAVY_STEP_SLOTS.collectChunk),
+    collectNotSubmitted: slots.wrap(steps.collectNotSubmitted.bind(steps), HEAVY_STEP_SLOTS.collectNotSubmitted),
+    finalizeJob: slots.wrap(steps.finalizeJob.bind(steps), HEAVY_STEP_SLOTS.finalizeJob),
+    uploadChunk: slots.wrap(upload.uploadChunk.bind(upload), HEAVY_STEP_SLOTS.uploadChunk),
     ...createOpenAIBatchActivities(openai, crash),
     ...createCreateBatchActivity(openai, crash, deps.createBatchTiming),
     ...createChunkLivenessActivities(),

@@ -45,16 +45,20 @@ const at = (): number => Math.round(performance.now() - started) / 1000;
 const rssMb = (): number => Math.round(process.memoryUsage.rss() / MiB);
 // eslint-disable-next-line @typescript-eslint/unbound-method
 const run = HeavySlots.prototype.run;
-HeavySlots.prototype.run = async function <T>(this: HeavySlots, work: () => Promise<T>): Promise<T> {
+HeavySlots.prototype.run = async function <T>(this: HeavySlots, work: () => Promise<T>, slots?: number): Promise<T> {
   const name = Context.current().info.activityType;
-  return await run.call<HeavySlots, [() => Promise<T>], Promise<T>>(this, async () => {
-    heavySteps.push([at(), 'start', name, rssMb()]);
-    try {
-      return await work();
-    } finally {
-      heavySteps.push([at(), 'end', name, rssMb()]);
-    }
-  });
+  return await run.call<HeavySlots, [() => Promise<T>, number | undefined], Promise<T>>(
+    this,
+    async () => {
+      heavySteps.push([at(), 'start', name, rssMb()]);
+      try {
+        return await work();
+      } finally {
+        heavySteps.push([at(), 'end', name, rssMb()]);
+      }
+    },
+    slots,
+  );
 };
 const maxMemoryUsageMb: Record<string, number> = {};
 let ticks = 0;

@@ -60,10 +60,12 @@ export interface OpenAIBatchPluginOptions {
    */
   readonly tracing?: OpenAIBatchTracingOptions | undefined;
   /**
-   * The worker's memory budget: how many heavy activities (plan, chunk upload, collect, finalize,
-   * each streaming a chunk or the whole job through the worker) run at once; the others wait for a
-   * slot, heartbeating, and stop waiting when cancelled. `0` removes the limit. Each running one
-   * holds some tens of MB (see the README's Limits). Per plugin instance; pass one `HeavySlots`
+   * The worker's memory budget, in slots, for its heavy activities (plan, chunk upload, collect,
+   * finalize, each streaming a chunk or the whole job through the worker): an upload takes one
+   * slot, a plan, collect or finalize two (never more than there are), so the default lets two
+   * uploads run together and every other heavy step run alone. The others wait, heartbeating, and
+   * stop waiting when cancelled. `0` removes the limit. Each running one holds some tens of MB (see
+   * the README's Limits). Per plugin instance; pass one `HeavySlots`
    * to several plugins for one budget across the workers of a process.
    * @default process.env.OPENAI_BATCH_HEAVY_ACTIVITY_SLOTS, else 2
    */

@@ -1,7 +1,8 @@
 // The worker's memory budget (activities/heavy-slots.ts), observed from real activity executions on
 // the dev server: with one slot two heavy activities never overlap, a waiting activity keeps
 // heartbeating (its 1 s heartbeat timeout never fires while it waits 4 s) and stops waiting as soon
-// as it is cancelled, and every heavy step of a real job goes through the slots.
+// as it is cancelled, and every heavy step of a real job goes through the slots; with two slots
+// (the default) two uploads share them and a plan, collect or finalize runs alone.
 import { Context } from '@temporalio/activity';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ class RecordingSlots extends HeavySlots {
   readonly spans: Span[] = [];
   maxWaiting = 0;
 
-  override async run<T>(work: () => Promise<T>): Promise<T> {
+  override async run<T>(work: () => Promise<T>, slots?: number): Promise<T> {
     this.maxWaiting = Math.max(this.maxWaiting, this.waiting + (this.busy >= this.limit ? 1 : 0));
     return await super.run(async () => {
       const info = Context.current().info;
@@ -37,8 +38,13 @@ class RecordingSlots extends HeavySlots {
         span.exitedMs = Date.now();
         span.waitingAtExit = this.waiting;
       }
-    });
+    }, slots);
   }
+}
+
+/** True when spans `a` and `b` overlap in time. */
+function overlap(a: Span, b: Span): boolean {
+  return a.enteredMs < (b.exitedMs ?? Infinity) && b.enteredMs < (a.exitedMs ?? Infinity);
 }
 
 /** True when no two spans overlap in time. */
@@ -156,5 +162,51 @@ describe('heavy activity slots on the real dev server', () => {
     expect(disjoint(slots.spans)).toBe(true);
     // Six chunks at once did queue for the slot: the bound was exercised, not just unneeded.
     expect(slots.maxWaiting).toBeGreaterThanOrEqual(1);
+  });
+
+  it('with two slots, two uploads run side by side and a plan, collect or finalize runs alone', async () => {
+    const slots = new RecordingSlots(2);
+    const inputUri = await writeChatInput(env, 60);
+    const worker = await env.createWorker({ heavyActivitySlots: slots });
+    // Uploads and downloads slow enough that, without the weights, collects meet uploads and each
+    // other in the two slots (the peaks the weights exist to prevent).
+    env.emulator.setConfig({
+      faults: { 'files.create': { latencyMs: 2_000 }, 'files.content': { latencyMs: 1_500 } },
+    });
+    const summary = await worker
+      .runUntil(async () => {
+        const handle = await startBatchJob(
+          env.conn.client,
+          {
+            jobId: `heavy-slots-weights-${Date.now()}`,
+            inputUri,
+            endpoint: '/v1/chat/completions',
+            limits: { maxRequests: 10 },
+            maxActiveBatches: 6,
+            wait: FAST_WAIT,
+          },
+          { taskQueue: env.taskQueue },
+        );
+        return await awaitJobSummary(handle);
+      })
+      .finally(() => env.emulator.setConfig({ faults: { 'files.create': null, 'files.content': null } }));
+    expect(summary.status).toBe('completed');
+    expect(summary.counts.succeeded).toBe(60);
+    const uploads = slots.spans.filter((s) => s.name === 'uploadChunk');
+    const others = slots.spans.filter((s) => s.name !== 'uploadChunk');
+    expect(uploads).toHaveLength(6);
+    expect(others.map((s) => s.name).sort()).toEqual([
+      ...Array<string>(6).fill('collectChunk'),
+      'finalizeJob',
+      'planJob',
+    ]);
+    // Uploads did pair up: the second slot was used, not just allowed.
+    expect(uploads.some((a, i) => uploads.some((b, j) => i !== j && overlap(a, b)))).toBe(true);
+    // Never more than two at once, and nothing beside a plan, collect or finalize.
+    const beside = others.flatMap((a) =>
+      slots.spans.filter((b) => b !== a && overlap(a, b)).map((b) => `${a.name}|${b.name}`),
+    );
+    expect(beside).toEqual([]);
+    expect(slots.busy).toBe(0);
   });
 });
