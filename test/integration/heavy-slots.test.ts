@@ -126,20 +126,22 @@ describe('heavy activity slots on the real dev server', () => {
     expect(slots.waiting).toBe(0);
   });
 
-  it("a job's plan, uploads, collects and finalize all take the worker's one slot, one at a time", async () => {
-    const slots = new RecordingSlots(1);
+  /** A job of 60 rows in 6 chunks, all in flight, on a worker with `slots`, its routes slowed by `latencyMs`. */
+  async function runSixChunkJob(
+    slots: RecordingSlots,
+    jobIdPrefix: string,
+    latencyMs: Partial<Record<'files.create' | 'files.content', number>>,
+  ): Promise<Awaited<ReturnType<typeof awaitJobSummary>>> {
+    const routes = Object.keys(latencyMs) as (keyof typeof latencyMs)[];
     const inputUri = await writeChatInput(env, 60);
     const worker = await env.createWorker({ heavyActivitySlots: slots });
-    // Each upload holds the slot 3 s, so that the next chunks (started a few a second) queue for
-    // it. Without this, on a loaded machine a tiny chunk's upload could end before the next chunk
-    // started, and nothing waited (seen in CI: maxWaiting 0).
-    env.emulator.setConfig({ faults: { 'files.create': { latencyMs: 3_000 } } });
-    const summary = await worker
+    env.emulator.setConfig({ faults: Object.fromEntries(routes.map((r) => [r, { latencyMs: latencyMs[r] }])) });
+    return await worker
       .runUntil(async () => {
         const handle = await startBatchJob(
           env.conn.client,
           {
-            jobId: `heavy-slots-job-${Date.now()}`,
+            jobId: `${jobIdPrefix}-${Date.now()}`,
             inputUri,
             endpoint: '/v1/chat/completions',
             limits: { maxRequests: 10 },
@@ -150,7 +152,15 @@ describe('heavy activity slots on the real dev server', () => {
         );
         return await awaitJobSummary(handle);
       })
-      .finally(() => env.emulator.setConfig({ faults: { 'files.create': null } }));
+      .finally(() => env.emulator.setConfig({ faults: Object.fromEntries(routes.map((r) => [r, null])) }));
+  }
+
+  it("a job's plan, uploads, collects and finalize all take the worker's one slot, one at a time", async () => {
+    const slots = new RecordingSlots(1);
+    // Each upload holds the slot 3 s, so that the next chunks (started a few a second) queue for
+    // it. Without this, on a loaded machine a tiny chunk's upload could end before the next chunk
+    // started, and nothing waited (seen in CI: maxWaiting 0).
+    const summary = await runSixChunkJob(slots, 'heavy-slots-job', { 'files.create': 3_000 });
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(60);
     const count = (name: string): number => slots.spans.filter((s) => s.name === name).length;
@@ -166,30 +176,12 @@ describe('heavy activity slots on the real dev server', () => {
 
   it('with two slots, two uploads run side by side and a plan, collect or finalize runs alone', async () => {
     const slots = new RecordingSlots(2);
-    const inputUri = await writeChatInput(env, 60);
-    const worker = await env.createWorker({ heavyActivitySlots: slots });
     // Uploads and downloads slow enough that, without the weights, collects meet uploads and each
     // other in the two slots (the peaks the weights exist to prevent).
-    env.emulator.setConfig({
-      faults: { 'files.create': { latencyMs: 2_000 }, 'files.content': { latencyMs: 1_500 } },
+    const summary = await runSixChunkJob(slots, 'heavy-slots-weights', {
+      'files.create': 2_000,
+      'files.content': 1_500,
     });
-    const summary = await worker
-      .runUntil(async () => {
-        const handle = await startBatchJob(
-          env.conn.client,
-          {
-            jobId: `heavy-slots-weights-${Date.now()}`,
-            inputUri,
-            endpoint: '/v1/chat/completions',
-            limits: { maxRequests: 10 },
-            maxActiveBatches: 6,
-            wait: FAST_WAIT,
-          },
-          { taskQueue: env.taskQueue },
-        );
-        return await awaitJobSummary(handle);
-      })
-      .finally(() => env.emulator.setConfig({ faults: { 'files.create': null, 'files.content': null } }));
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(60);
     const uploads = slots.spans.filter((s) => s.name === 'uploadChunk');
