@@ -1,12 +1,15 @@
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { StorageError } from './storage-error.ts';
 import type { S3Root } from './s3-uri.ts';
+import { payloadSigning, type PayloadSigning } from './s3-payload-signing.ts';
 
 /** Where the client's settings came from, for messages that name what to fix. */
 export interface S3Settings {
   readonly config: S3ClientConfig;
   /** The endpoint requests go to, as a user would recognize it. */
   readonly endpointLabel: string;
+  /** Whether write bodies are signed (OPENAI_BATCH_S3_PAYLOAD_SIGNING). */
+  readonly payloadSigning: PayloadSigning;
 }
 
 /**
@@ -34,6 +37,7 @@ export function s3Settings(root: S3Root, env: NodeJS.ProcessEnv = process.env): 
       );
     }
   }
+  const signing = payloadSigning(env);
   const custom = endpoint ?? sdkEndpoint;
   const pathStyleSetting = root.query['pathStyle'] ?? env['OPENAI_BATCH_S3_PATH_STYLE'];
   const forcePathStyle = pathStyleSetting === undefined ? custom !== undefined : parseBool(pathStyleSetting);
@@ -49,7 +53,7 @@ export function s3Settings(root: S3Root, env: NodeJS.ProcessEnv = process.env): 
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(region ? { region } : {}),
   };
-  return { config, endpointLabel: custom ?? 'AWS S3' };
+  return { config, endpointLabel: custom ?? 'AWS S3', payloadSigning: signing };
 }
 
 /**

@@ -11,6 +11,7 @@ import { s3PartBytes, s3Settings } from './s3-client-config.ts';
 import { s3Failure } from './s3-errors.ts';
 import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3-uri.ts';
 import { assertSegment } from './resolve-path.ts';
+import type { PayloadSigning } from './s3-payload-signing.ts';
 import { PartPool, uploadStream } from './s3-upload.ts';
 
 /**
@@ -41,13 +42,15 @@ export class S3Storage implements BlobStorage {
   readonly #client: S3Client;
   readonly #endpoint: string;
   readonly #parts: PartPool;
+  readonly #payloadSigning: PayloadSigning;
 
   constructor(rootUri: string, options: S3StorageOptions = {}) {
     this.#root = parseS3Root(rootUri);
     this.rootUri = formatS3Root(this.#root);
-    const { config, endpointLabel } = s3Settings(this.#root, options.env);
+    const { config, endpointLabel, payloadSigning } = s3Settings(this.#root, options.env);
     this.#client = new S3Client(config);
     this.#endpoint = endpointLabel;
+    this.#payloadSigning = payloadSigning;
     this.#parts = new PartPool(options.partBytes ?? s3PartBytes(options.env ?? process.env), options.queueSize ?? 4);
   }
 
@@ -80,6 +83,7 @@ export class S3Storage implements BlobStorage {
         bucket: this.#root.bucket,
         key,
         pool: this.#parts,
+        payloadSigning: this.#payloadSigning,
       };
       const bytes = await uploadStream(target, source);
       return { uri: keyToUri(this.#root.bucket, key), bytes };

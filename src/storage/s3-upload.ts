@@ -7,6 +7,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { applyPayloadSigning, type PayloadSigning } from './s3-payload-signing.ts';
 
 /** S3 allows at most 10,000 parts per multipart upload. */
 const MAX_PARTS = 10_000;
@@ -141,6 +142,8 @@ export interface UploadTarget {
   readonly key: string;
   /** Part buffers and sending slots (shared by the storage's uploads). */
   readonly pool: PartPool;
+  /** Whether part and object bodies are signed (see {@link PayloadSigning}). */
+  readonly payloadSigning: PayloadSigning;
 }
 
 class PartFailed {
@@ -159,7 +162,7 @@ class PartFailed {
  * first error is rethrown. Returns the bytes written.
  */
 export async function uploadStream(target: UploadTarget, source: AsyncIterable<Uint8Array | string>): Promise<number> {
-  const { client, bucket, key, pool } = target;
+  const { client, bucket, key, pool, payloadSigning } = target;
   const partBytes = pool.partBytes;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
@@ -214,14 +217,17 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
     const id = uploadId;
     const sending: Promise<void> = client
       .send(
-        uploadPartCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: id,
-          PartNumber: partNumber,
-          Body: full.subarray(0, length),
-          ContentLength: length,
-        }),
+        applyPayloadSigning(
+          uploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: id,
+            PartNumber: partNumber,
+            Body: full.subarray(0, length),
+            ContentLength: length,
+          }),
+          payloadSigning,
+        ),
         { abortSignal: abort.signal },
       )
       .then(
@@ -285,7 +291,10 @@ export async function uploadStream(target: UploadTarget, source: AsyncIterable<U
         // Shorter than one part (or empty): one PUT, whole or not at all.
         const body = buf ? buf.subarray(0, used) : Buffer.alloc(0);
         await client.send(
-          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.byteLength }),
+          applyPayloadSigning(
+            new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.byteLength }),
+            payloadSigning,
+          ),
           { abortSignal: abort.signal },
         );
         return bytes;

@@ -77,7 +77,7 @@ describe('S3 multipart upload with reused part buffers', () => {
 
   it('one write holds at most inFlight + 1 part buffers, two at once inFlight + 2, and an idle pool none', async () => {
     const pool = new PartPool(PART, 2);
-    const target = { client: s3.admin, bucket: s3.bucket, pool };
+    const target = { client: s3.admin, bucket: s3.bucket, pool, payloadSigning: 'auto' as const };
     const bytes = await uploadStream({ ...target, key: 'bounded/a.bin' }, pattern(1, 40 * MiB));
     expect(bytes).toBe(40 * MiB);
     expect(pool.allocated).toBeLessThanOrEqual(3);
@@ -125,11 +125,52 @@ describe('S3 multipart upload with reused part buffers', () => {
     }
   });
 
+  it('over http, write bodies are signed by default and sent as UNSIGNED-PAYLOAD when asked; MinIO keeps the same bytes', async () => {
+    // What each request carried as its payload hash, read off the request Node sends.
+    const hashes: string[] = [];
+    const started = ({ request }: { request: { method: string; getHeader(name: string): unknown } }): void => {
+      if (request.method === 'PUT') hashes.push(String(request.getHeader('x-amz-content-sha256')));
+    };
+    diagnosticsChannel.subscribe('http.client.request.start', started as (message: unknown) => void);
+    const writeWith = async (setting: string | undefined): Promise<string[]> => {
+      hashes.length = 0;
+      const env = { ...process.env, OPENAI_BATCH_S3_PAYLOAD_SIGNING: setting };
+      const storage = new S3Storage(s3.root(`signing-${setting ?? 'default'}`), { partBytes: PART, env });
+      try {
+        // One multipart write (3 parts) and one short PutObject.
+        for (const [name, size] of [
+          ['big.bin', 12 * MiB + 5],
+          ['small.bin', 1000],
+        ] as const) {
+          const uri = storage.jobUri('job', name);
+          await storage.writeAtomic(uri, pattern(size, size));
+          expect(await digestOf(await storage.openRead(uri))).toBe(await digestOf(pattern(size, size)));
+        }
+        return [...hashes];
+      } finally {
+        storage.destroy();
+      }
+    };
+    try {
+      // Three parts and the PutObject carry a body; CreateMultipartUpload is a POST.
+      const signed = await writeWith(undefined);
+      expect(signed).toHaveLength(4);
+      for (const h of signed) expect(h).toMatch(/^[0-9a-f]{64}$/);
+      expect(await writeWith('signed')).toEqual(signed);
+      expect(await writeWith('unsigned')).toEqual(Array(4).fill('UNSIGNED-PAYLOAD'));
+    } finally {
+      diagnosticsChannel.unsubscribe('http.client.request.start', started as (message: unknown) => void);
+    }
+  });
+
   it('a storage whose writes have ended holds no part buffers: their memory is freed', async () => {
     const pool = new PartPool(PART, 2);
     fullGc();
     const before = process.memoryUsage().arrayBuffers;
-    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'idle/a.bin', pool }, pattern(5, 30 * MiB));
+    await uploadStream(
+      { client: s3.admin, bucket: s3.bucket, key: 'idle/a.bin', pool, payloadSigning: 'auto' as const },
+      pattern(5, 30 * MiB),
+    );
     fullGc();
     const after = process.memoryUsage().arrayBuffers;
     expect(pool.idle).toBe(0);
@@ -163,7 +204,10 @@ describe('S3 multipart upload with reused part buffers', () => {
         yield piece;
       }
     }
-    const write = uploadStream({ client: s3.admin, bucket: s3.bucket, key, pool }, endless());
+    const write = uploadStream(
+      { client: s3.admin, bucket: s3.bucket, key, pool, payloadSigning: 'auto' as const },
+      endless(),
+    );
     await expect(write).rejects.toMatchObject({ name: 'NoSuchUpload' });
     expect(await s3.pendingUploads('refused')).toEqual([]);
     await expect(objectDigest(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
@@ -192,7 +236,10 @@ describe('S3 multipart upload with reused part buffers', () => {
         yield piece;
       }
     }
-    await uploadStream({ client: s3.admin, bucket: s3.bucket, key: 'held/pieces.bin', pool }, fresh());
+    await uploadStream(
+      { client: s3.admin, bucket: s3.bucket, key: 'held/pieces.bin', pool, payloadSigning: 'auto' as const },
+      fresh(),
+    );
     expect(alive).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { s3PartBytes, s3Settings } from '../../src/storage/s3-client-config.ts';
 import { parseS3Root, uriToKey } from '../../src/storage/s3-uri.ts';
 import { S3Storage, StorageError } from '../../src/storage/index.ts';
@@ -69,5 +70,56 @@ describe('S3 client settings', () => {
     expect(() => uriToKey('s3://other/jobs/x', root)).toThrow(/in bucket "other"/);
     expect(() => uriToKey('/etc/passwd', root)).toThrow(StorageError);
     expect(uriToKey('s3://b1b/anything', parseS3Root('s3://b1b'))).toBe('anything');
+  });
+});
+
+describe('payload signing of S3 writes', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is auto unless OPENAI_BATCH_S3_PAYLOAD_SIGNING says signed or unsigned; anything else is refused', () => {
+    expect(settings('s3://b1b/x').payloadSigning).toBe('auto');
+    expect(settings('s3://b1b/x', { OPENAI_BATCH_S3_PAYLOAD_SIGNING: 'unsigned' }).payloadSigning).toBe('unsigned');
+    expect(settings('s3://b1b/x', { OPENAI_BATCH_S3_PAYLOAD_SIGNING: 'signed' }).payloadSigning).toBe('signed');
+    expect(() => settings('s3://b1b/x', { OPENAI_BATCH_S3_PAYLOAD_SIGNING: 'off' })).toThrow(
+      /OPENAI_BATCH_S3_PAYLOAD_SIGNING "off" is not one of auto, signed, unsigned/,
+    );
+  });
+
+  async function* oneLine(): AsyncGenerator<string> {
+    yield await Promise.resolve('a small body\n');
+  }
+
+  // No server listens on the https endpoint: the request Node starts (and the SDK retries) is what
+  // is looked at, with the hash header the signer put in it.
+  const hashSentOverHttps = async (setting?: string): Promise<string> => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-example');
+    const hashes: string[] = [];
+    const started = (message: unknown): void => {
+      const { request } = message as { request: { getHeader(name: string): unknown } };
+      hashes.push(String(request.getHeader('x-amz-content-sha256')));
+    };
+    const env = {
+      OPENAI_BATCH_S3_ENDPOINT: 'https://127.0.0.1:1',
+      ...(setting ? { OPENAI_BATCH_S3_PAYLOAD_SIGNING: setting } : {}),
+    };
+    const storage = new S3Storage('s3://b1b/x', { env });
+    diagnosticsChannel.subscribe('http.client.request.start', started);
+    try {
+      await expect(storage.writeAtomic(storage.jobUri('j', 'a.txt'), oneLine())).rejects.toThrow();
+    } finally {
+      diagnosticsChannel.unsubscribe('http.client.request.start', started);
+      storage.destroy();
+    }
+    expect(hashes.length).toBeGreaterThan(0);
+    return hashes[0] as string;
+  };
+
+  it('over https, auto sends the body as UNSIGNED-PAYLOAD (TLS guards it); signed hashes it', async () => {
+    expect(await hashSentOverHttps()).toBe('UNSIGNED-PAYLOAD');
+    expect(await hashSentOverHttps('unsigned')).toBe('UNSIGNED-PAYLOAD');
+    expect(await hashSentOverHttps('signed')).toMatch(/^[0-9a-f]{64}$/);
   });
 });
