@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
-import { planJob } from '../src/plan/index.ts';
+import { planJob, SnapshotError } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import { readJsonlRawBatches } from '../src/jsonl/index.ts';
 import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
@@ -186,6 +186,12 @@ export function createJobStepActivities(
             onInvalid: input.onInvalid,
             limits,
             ...(input.prices ? { prices: input.prices } : {}),
+            // The first round plans from a snapshot of this attempt's own (see PlanJobInput), its
+            // chunks slices of it. A retry round's input is this step's own file already; its
+            // chunks are files, as before.
+            ...(round === 1
+              ? { snapshotUri: storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`) }
+              : {}),
           } as Parameters<typeof planJob>[0],
           storage,
         ),
@@ -196,7 +202,8 @@ export function createJobStepActivities(
       await storage.writeAtomic(chunksUri, jsonLines(manifest.chunks));
       return { ...manifest, chunks: [], chunkCount: manifest.chunks.length, chunksUri };
     } catch (err) {
-      throw round === 1
+      // Round 1 reads the user's input; its snapshot, and every later round's input, are the job's files.
+      throw round === 1 && !(err instanceof SnapshotError)
         ? stepFailure(err, inputFix(storage.rootUri))
         : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
     }

@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import { planJob, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk, type ChunkOutcome } from '../src/reconcile/index.ts';
 import { S3Storage } from '../src/storage/s3-storage.ts';
+import { parseSliceUri } from '../src/storage/slice-uri.ts';
 import { writeOutputs, writeRequests } from './generate-job.ts';
 
 /**
@@ -79,13 +80,22 @@ async function put(uri: string, file: string): Promise<number> {
   return bytes;
 }
 
+/** A raw GetObject of an object, or of a slice's bytes of one (a ranged GET: what the stage reads). */
+async function getObject(uri: string): Promise<AsyncIterable<Buffer>> {
+  const slice = parseSliceUri(uri);
+  const range = slice && slice.length > 0 ? `bytes=${slice.offset}-${slice.offset + slice.length - 1}` : undefined;
+  const out = await raw.send(
+    new GetObjectCommand({ Bucket: bucket, Key: keyOf(slice ? slice.base : uri), ...(range ? { Range: range } : {}) }),
+  );
+  return out.Body as AsyncIterable<Buffer>;
+}
+
 /** The yardstick: a streamed GetObject of each object, every line JSON.parsed, nothing else. */
 async function getAndParse(uris: string[]): Promise<{ bytes: number; ms: number }> {
   const start = performance.now();
   let bytes = 0;
   for (const uri of uris) {
-    const out = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(uri) }));
-    bytes += await parseJsonLines(out.Body as AsyncIterable<Buffer>);
+    bytes += await parseJsonLines(await getObject(uri));
   }
   return { bytes, ms: performance.now() - start };
 }
@@ -105,8 +115,7 @@ async function getParseAndPut(
   const copies: string[] = [];
   let written = 0;
   for (const [i, uri] of uris.entries()) {
-    const out = await raw.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(uri) }));
-    const body = out.Body as AsyncIterable<Buffer>;
+    const body = await getObject(uri);
     if (!writeBack(uri)) {
       counted.bytes += await parseJsonLines(body);
       continue;
@@ -209,12 +218,20 @@ switch (step) {
       step,
       () => [inputUri],
       async () => {
-        manifest = await planJob({ jobId: 'bench', inputUri, endpoint: ENDPOINT }, storage);
-        return { chunks: manifest.chunks.length, tokenCounting: manifest.tokenCounting };
+        // As the worker's planJob activity does: from a snapshot (a CopyObject within MinIO), its
+        // chunks slices of it where the lines are unchanged (all of them here).
+        const snapshotUri = storage.jobUri('bench', 'r1', 'input-a1.jsonl');
+        manifest = await planJob({ jobId: 'bench', inputUri, endpoint: ENDPOINT, snapshotUri }, storage);
+        return {
+          chunks: manifest.chunks.length,
+          sliced: manifest.chunks.filter((c) => parseSliceUri(c.uri)).length,
+          tokenCounting: manifest.tokenCounting,
+        };
       },
-      // Plan writes its input back as chunk objects.
+      // The floor still writes the input back: what plan did until session 13 (chunk objects).
       () => true,
-      () => Promise.resolve(manifest?.totalBytes ?? 0),
+      // What plan wrote through this process: the chunks that are files (the snapshot is copied by MinIO).
+      () => Promise.resolve((manifest?.chunks ?? []).reduce((n, c) => n + (parseSliceUri(c.uri) ? 0 : c.bytes), 0)),
     );
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
     break;

@@ -7,6 +7,8 @@ export interface JsonlRawLine {
   readonly offset: number;
   /** The line's bytes without `\n`, `\r\n` or BOM; a view into the read buffer, copy it to keep it. */
   readonly raw: Buffer;
+  /** The input holds exactly `raw` and one `\n` from `offset` (no `\r`; not an unterminated last line). */
+  readonly exact: boolean;
 }
 
 /** One non-blank line: its 1-based number, the byte offset where it starts, and its text (no EOL). */
@@ -88,7 +90,7 @@ async function* splitLines(
   let first = true;
   let out: JsonlRawItem[] = [];
 
-  const finishLine = (raw: Buffer | null, length: number, knownUtf8: boolean): void => {
+  const finishLine = (raw: Buffer | null, length: number, knownUtf8: boolean, terminated: boolean): void => {
     lineNumber++;
     const start = offset;
     offset += length;
@@ -103,9 +105,10 @@ async function* splitLines(
       out.push({ kind: 'invalid_utf8', lineNumber, offset: start, bytes: line.length });
       return;
     }
+    const exact = terminated && line === raw;
     const item: JsonlRawLine | JsonlLine = decode
-      ? { kind: 'line', lineNumber, offset: start, raw: line, text: line.toString('utf8') }
-      : { kind: 'line', lineNumber, offset: start, raw: line };
+      ? { kind: 'line', lineNumber, offset: start, raw: line, exact, text: line.toString('utf8') }
+      : { kind: 'line', lineNumber, offset: start, raw: line, exact };
     out.push(item);
   };
 
@@ -130,7 +133,7 @@ async function* splitLines(
       const length = carryLen + (nl - pos);
       let raw: Buffer | null = null;
       if (!overLong) raw = carryLen === 0 ? buf.subarray(pos, nl) : Buffer.concat([...carry, buf.subarray(pos, nl)]);
-      finishLine(raw, length, bulkUtf8 && carryLen === 0);
+      finishLine(raw, length, bulkUtf8 && carryLen === 0, true);
       offset += 1;
       carry = [];
       carryLen = 0;
@@ -151,7 +154,7 @@ async function* splitLines(
       out = [];
     }
   }
-  if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen, false);
+  if (carryLen > 0) finishLine(overLong ? null : Buffer.concat(carry), carryLen, false, false);
   if (out.length > 0) yield out;
 }
 

@@ -1,4 +1,4 @@
-export { planJob } from './plan-job.ts';
+export { planJob, SnapshotError } from './plan-job.ts';
 export type { PlanJobInput } from './plan-job.ts';
 export type { JobManifest, ChunkManifest } from './manifest.ts';
 export { DEFAULT_CHUNK_LIMITS, InvalidLimitsError, resolveLimits } from './chunk-limits.ts';

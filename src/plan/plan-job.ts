@@ -7,8 +7,9 @@ import {
   type BatchEndpoint,
   type RequestIssue,
 } from '../requests/index.ts';
-import type { BlobStorage } from '../storage/index.ts';
-import { ChunkBuilder } from './chunk-builder.ts';
+import { StorageError, type BlobStorage } from '../storage/index.ts';
+import { parseSliceUri, sliceChanged, SliceChangedError } from '../storage/slice-uri.ts';
+import { ChunkBuilder, type ChunkSource } from './chunk-builder.ts';
 import type { ChunkLimits } from '../../common/job-types.ts';
 import { resolveLimits } from './chunk-limits.ts';
 import { CustomIdIndex, OrdinalColumn } from './custom-id-index.ts';
@@ -38,6 +39,23 @@ export interface PlanJobInput {
   tokenCounting?: TokenCounting;
   /** @default 512 */
   maxCustomIdLength?: number;
+  /**
+   * Where to keep the plan's snapshot of the input: a copy made within the storage (S3 CopyObject,
+   * a local clone), whose bytes the chunks then are slices of wherever its lines are unchanged, so
+   * that no chunk file is written for them. The snapshot belongs to this planning attempt alone
+   * (nothing else writes it), so the job never depends on the input staying as it is. Unset: every
+   * chunk is a file of its own, as for a retry round.
+   */
+  snapshotUri?: string;
+}
+
+/** S3 copies an object of up to 5 GiB in one CopyObject; a larger input's chunks are files. */
+const MAX_SNAPSHOT_BYTES = 5 * 1024 ** 3;
+
+/** What a planning pass reads, and the version its slices are pinned to (none: chunks are files). */
+interface PlanSource {
+  readonly readUri: string;
+  readonly slices?: ChunkSource & { readonly version: Promise<string> };
 }
 
 /**
@@ -50,7 +68,69 @@ export interface PlanJobInput {
  * Either way the chunks are the same bytes.
  */
 export async function planJob(input: PlanJobInput, storage: BlobStorage): Promise<JobManifest> {
-  return (await planPass(input, storage, 'deferred')) ?? ((await planPass(input, storage, 'indexed')) as JobManifest);
+  let source: PlanSource | undefined;
+  try {
+    source = await planSource(input, storage);
+    const manifest =
+      (await planPass(input, storage, 'deferred', source)) ?? (await planPass(input, storage, 'indexed', source));
+    // The indexed pass always plans (it names duplicates instead of giving up).
+    if (!manifest) throw new Error('the indexed planning pass returned no plan');
+    // A snapshot no chunk is a slice of (every chunk had to be a file) is not kept.
+    const snapshot = source.slices?.uri;
+    if (snapshot && !manifest.chunks.some((c) => parseSliceUri(c.uri)?.base === snapshot))
+      await storage.delete(snapshot);
+    return manifest;
+  } catch (err) {
+    // A failed plan leaves nothing behind: no chunk, no snapshot (also one copied before a later
+    // step failed).
+    if (input.snapshotUri) {
+      // A copy still running would land after the delete.
+      await source?.slices?.version.catch(() => undefined);
+      await storage.delete(input.snapshotUri).catch(() => undefined);
+    }
+    if (!(err instanceof StorageError) || !input.snapshotUri) throw err;
+    if (err.uri.startsWith(input.snapshotUri)) throw new SnapshotError(err);
+    // The input was written while it was being read or copied: the next attempt plans it again.
+    if (err instanceof SliceChangedError)
+      throw new Error(`${input.inputUri} was written while the job was being planned from it; planning again`, {
+        cause: err,
+      });
+    throw err;
+  }
+}
+
+/**
+ * A storage error on the plan's own snapshot (its copy, a read of it), not on the user's input:
+ * the caller treats it as one on the job's files (retried a few times), not as a bad `inputUri`.
+ */
+export class SnapshotError extends StorageError {
+  constructor(cause: StorageError) {
+    super(cause.message, cause.uri, { cause });
+  }
+}
+
+/** The snapshot to plan from, when one is asked for and S3 can copy the input in one step. */
+async function planSource(input: PlanJobInput, storage: BlobStorage): Promise<PlanSource> {
+  // A missing input fails here, naming the file (as its read would).
+  const size = await storage.size(input.inputUri);
+  if (!input.snapshotUri || size > MAX_SNAPSHOT_BYTES) return { readUri: input.inputUri };
+  // The copy runs within the storage while the plan reads the input itself, both pinned to the
+  // version read now: the copy is made only of that version (a conditional copy), and the read is
+  // a slice of it, so the lines planned are the snapshot's bytes. Run one after the other, the copy
+  // of a 1 GB input took about as long as the planning (bench/README.md, s3-job, session 13).
+  // The size belongs to that version: read between two looks at the version that agree.
+  const seen = await storage.version(input.inputUri);
+  const bytes = await storage.size(input.inputUri);
+  const read = { uri: input.inputUri, version: await storage.version(input.inputUri) };
+  if (read.version !== seen)
+    throw sliceChanged(input.inputUri, { base: input.inputUri, offset: 0, length: 0, version: seen }, read.version);
+  const version = storage.copyWithin(input.inputUri, input.snapshotUri, read.version);
+  // Awaited where chunks are committed and at the end; never left to reject unobserved meanwhile.
+  version.catch(() => undefined);
+  return {
+    readUri: storage.sliceUri(read.uri, read.version, 0, bytes),
+    slices: { uri: input.snapshotUri, version, read },
+  };
 }
 
 /** One planning pass; with `deferred` id checks, undefined (and nothing left in storage) when ids may repeat. */
@@ -58,13 +138,17 @@ async function planPass(
   input: PlanJobInput,
   storage: BlobStorage,
   idCheck: 'deferred' | 'indexed',
+  source: PlanSource,
 ): Promise<JobManifest | undefined> {
   const { jobId, endpoint } = input;
   const round = input.round ?? 0;
   const onInvalid = input.onInvalid ?? 'fail';
   const limits = resolveLimits(input.limits);
   const counting: TokenCounting = input.tokenCounting ?? (limits.maxTokensPerBatch ? 'exact' : 'sampled');
-  const chunks = new ChunkBuilder(storage, limits, (i) => storage.jobUri(jobId, `r${round}`, `c${i}`, 'input.jsonl'));
+  // Chunks are slices of the input where its lines can be sent as they are (no copy written); the
+  // version read now pins them, and the input must still be that version when the plan ends.
+  const chunkUri = (i: number): string => storage.jobUri(jobId, `r${round}`, `c${i}`, 'input.jsonl');
+  const chunks = new ChunkBuilder(storage, limits, chunkUri, source.slices);
   const collector = new InvalidInputCollector(input.inputUri, endpoint);
   const fingerprints = idCheck === 'deferred' ? new IdFingerprints() : undefined;
   const ids = new CustomIdIndex();
@@ -96,10 +180,10 @@ async function planPass(
   };
 
   try {
-    const source = await storage.openRead(input.inputUri);
+    const lines = await storage.openRead(source.readUri);
     // Each batch (one read) is handled synchronously; the loop awaits only when a chunk fills, the
     // disk is behind, or a line is rejected, so a million lines do not cost a million awaits.
-    for await (const batch of readJsonlRawBatches(source, { maxLineBytes: limits.maxBytes - 1 })) {
+    for await (const batch of readJsonlRawBatches(lines, { maxLineBytes: limits.maxBytes - 1 })) {
       for (const item of batch) {
         if (item.kind === 'bom') {
           warnings.push(BOM_DROPPED_WARNING);
@@ -190,7 +274,7 @@ async function planPass(
           chunkIndex++;
         }
         if (deferTokens) (estimator as TokenEstimator).charge(chunkIndex);
-        if (!chunks.append(item.raw, size)) await chunks.flush();
+        if (!chunks.append(item.raw, size, item)) await chunks.flush();
       }
     }
     if (fingerprints?.hasRepeats()) {
@@ -206,7 +290,21 @@ async function planPass(
     await chunks.finish();
     const rejectedFile = rejected ? await rejected.close() : undefined;
     rejected = undefined;
-    await deleteStaleChunks(storage, jobId, round, chunks.chunks.length, rejectedFile !== undefined);
+    if (source.slices) {
+      // The copy is done, and the input is still the version it copied and this plan read (a
+      // local file rewritten in place during the read would otherwise go unnoticed).
+      await source.slices.version;
+      const { uri, version } = source.slices.read;
+      const now = await storage.version(uri);
+      if (now !== version) throw sliceChanged(uri, { base: uri, offset: 0, length: 0, version }, now);
+    }
+    await deleteStaleChunks(
+      storage,
+      jobId,
+      round,
+      [...chunks.chunks.map((c) => c.uri), ...(source.slices ? [source.slices.uri] : [])],
+      rejectedFile !== undefined,
+    );
     const jobModel = model ?? '';
     const manifestChunks = chunks.chunks.map(({ maxOutputTokens: maxOut, ...chunk }) => {
       const c = tokenTotals ? { ...chunk, estimatedInputTokens: tokenTotals[chunk.index] ?? 0 } : chunk;

@@ -20,6 +20,24 @@ export interface BlobStorage {
   size(uri: string): Promise<number>;
   /** Every file URI that starts with the prefix (recursively), sorted; in-progress writes excluded. */
   list(prefixUri: string): Promise<string[]>;
-  /** Removes a file; a missing file is not an error (deletes are retried by activities). */
+  /** Removes a file; a missing file is not an error (deletes are retried by activities). A slice removes nothing. */
   delete(uri: string): Promise<void>;
+  /**
+   * The file's current version, which changes whenever the file is written again (S3: its ETag; a
+   * local file: its size and modification time). Rejects with `StorageError` when it is missing.
+   */
+  version(uri: string): Promise<string>;
+  /**
+   * A URI of `length` bytes of the file from `offset`, pinned to `version` (see slice-uri.ts). It is
+   * read with `openRead`, `size` and `exists` like a file; reading it once the file is no longer
+   * that version rejects with `StorageError`. It cannot be written, and deleting it removes nothing.
+   */
+  sliceUri(uri: string, version: string, offset: number, length: number): string;
+  /**
+   * Copies a file to `toUri` within the storage, without its bytes passing through this process
+   * (S3 CopyObject; a local clone or kernel copy), as atomically as `writeAtomic`; returns the
+   * copy's version. With `ifVersion`, only a source of that version is copied (else a
+   * `StorageError`, as for a changed slice). Rejects with `StorageError` when the source is missing.
+   */
+  copyWithin(fromUri: string, toUri: string, ifVersion?: string): Promise<string>;
 }

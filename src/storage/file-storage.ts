@@ -1,11 +1,14 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import type { BlobStorage } from './blob-storage.ts';
 import { StorageError } from './storage-error.ts';
 import { assertSegment, pathToUri, resolveInside, uriToPath } from './resolve-path.ts';
+import { formatSliceUri, parseSliceUri, sliceChanged, sliceNotWritable, type Slice } from './slice-uri.ts';
 
 const TMP_MARK = '.tmp-';
 /** The size of a file read (see openRead). */
@@ -35,6 +38,8 @@ export class FileStorage implements BlobStorage {
   }
 
   async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
+    const slice = parseSliceUri(uri);
+    if (slice) return await this.#openSlice(uri, slice);
     const p = await this.#resolve(uri);
     // A directory opens fine and fails only at the first read: refuse it here, as a user's mistake.
     const info = await stat(p).catch((err: unknown) => {
@@ -56,6 +61,7 @@ export class FileStorage implements BlobStorage {
   }
 
   async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
+    if (parseSliceUri(uri)) throw sliceNotWritable(uri);
     const p = await this.#resolve(uri);
     const { tmp, out } = await this.#openTemp(p);
     let bytes = 0;
@@ -90,13 +96,13 @@ export class FileStorage implements BlobStorage {
    * bytes pass through this process. A stream copy of a 1 GB input through `writeAtomic` left
    * ~120 MB of read buffers in the worker's RSS.
    */
-  async copyFileAtomic(uri: string, sourcePath: string): Promise<{ uri: string; bytes: number }> {
+  async copyFileAtomic(uri: string, sourcePath: string, mode = 0): Promise<{ uri: string; bytes: number }> {
     const p = await this.#resolve(uri);
     for (let attempt = 1; ; attempt++) {
       const tmp = tempPath(p);
       try {
         await mkdir(path.dirname(p), { recursive: true });
-        await copyFile(sourcePath, tmp);
+        await copyFile(sourcePath, tmp, mode);
         const { size } = await stat(tmp);
         await rename(tmp, p);
         return { uri: pathToUri(p), bytes: size };
@@ -134,9 +140,10 @@ export class FileStorage implements BlobStorage {
   }
 
   async exists(uri: string): Promise<boolean> {
+    const slice = parseSliceUri(uri);
     try {
-      await stat(await this.#resolve(uri));
-      return true;
+      const info = await stat(await this.#resolve(slice ? slice.base : uri), { bigint: true });
+      return slice ? versionOf(info) === slice.version : true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
@@ -144,6 +151,8 @@ export class FileStorage implements BlobStorage {
   }
 
   async size(uri: string): Promise<number> {
+    const slice = parseSliceUri(uri);
+    if (slice) return (await this.#sliceInfo(uri, slice), slice.length);
     try {
       return (await stat(await this.#resolve(uri))).size;
     } catch (err) {
@@ -172,9 +181,84 @@ export class FileStorage implements BlobStorage {
   }
 
   async delete(uri: string): Promise<void> {
+    // A slice is a view of a file it does not own: the file stays.
+    if (parseSliceUri(uri)) return;
     const p = await this.#resolve(uri);
     await rm(p, { force: true });
     await this.#pruneEmptyParents(p);
+  }
+
+  async version(uri: string): Promise<string> {
+    try {
+      return versionOf(await stat(await this.#resolve(uri), { bigint: true }));
+    } catch (err) {
+      throw this.#wrap(err, uri);
+    }
+  }
+
+  sliceUri(uri: string, version: string, offset: number, length: number): string {
+    // Always the whole file:// URI, so that the slice reads the same file from any caller.
+    return formatSliceUri(pathToUri(uriToPath(uri, this.#root)), version, offset, length);
+  }
+
+  /** The slice's file, checked to be the version the slice was cut from. */
+  async #sliceInfo(uri: string, slice: Slice): Promise<string> {
+    const p = await this.#resolve(slice.base);
+    const info = await stat(p, { bigint: true }).catch((err: unknown) => {
+      throw this.#wrap(err, slice.base);
+    });
+    const now = versionOf(info);
+    if (now !== slice.version) throw sliceChanged(uri, slice, now);
+    return p;
+  }
+
+  async #openSlice(uri: string, slice: Slice): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
+    const p = await this.#resolve(slice.base);
+    // The version is checked on the open file itself: a file renamed over the path between a
+    // check and an open would otherwise be the one read.
+    const file = await open(p, 'r').catch((err: unknown) => {
+      throw this.#wrap(err, slice.base);
+    });
+    try {
+      const now = versionOf(await file.stat({ bigint: true }));
+      if (now !== slice.version) throw sliceChanged(uri, slice, now);
+    } catch (err) {
+      await file.close();
+      throw err;
+    }
+    if (slice.length === 0) {
+      await file.close();
+      return Readable.from([]) as Readable & AsyncIterable<Buffer>;
+    }
+    // `end` is inclusive; the stream closes the file when it ends or is destroyed.
+    return file.createReadStream({
+      highWaterMark: READ_BYTES,
+      start: slice.offset,
+      end: slice.offset + slice.length - 1,
+    });
+  }
+
+  async copyWithin(fromUri: string, toUri: string, ifVersion?: string): Promise<string> {
+    if (parseSliceUri(toUri)) throw sliceNotWritable(toUri);
+    const from = await this.#resolve(fromUri);
+    const sourceVersion = async (): Promise<string> =>
+      versionOf(
+        await stat(from, { bigint: true }).catch((err: unknown) => {
+          throw this.#wrap(err, fromUri);
+        }),
+      );
+    const slice = { base: fromUri, offset: 0, length: 0, version: ifVersion ?? '' };
+    // A missing source is refused here, naming it (the copy's own error would not).
+    const before = await sourceVersion();
+    if (ifVersion && before !== ifVersion) throw sliceChanged(fromUri, slice, before);
+    // A copy-on-write clone where the file system has them (btrfs, XFS), else the kernel's copy.
+    await this.copyFileAtomic(toUri, from, constants.COPYFILE_FICLONE);
+    // Written during the copy: the copy may mix versions, so it is refused.
+    if (ifVersion && (await sourceVersion()) !== ifVersion) {
+      await this.delete(toUri);
+      throw sliceChanged(fromUri, slice, await sourceVersion());
+    }
+    return await this.version(toUri);
   }
 
   // Directories are an artifact of this backend (object stores have none): once a delete empties
@@ -211,4 +295,9 @@ export class FileStorage implements BlobStorage {
     }
     return err as Error;
   }
+}
+
+/** A local file's version: its size and modification time in nanoseconds (a rewrite changes either). */
+function versionOf(info: { size: bigint; mtimeNs: bigint }): string {
+  return `${info.size}-${info.mtimeNs}`;
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -13,6 +14,7 @@ import { formatS3Root, keyToUri, parseS3Root, uriToKey, type S3Root } from './s3
 import { assertSegment } from './resolve-path.ts';
 import type { PayloadSigning } from './s3-payload-signing.ts';
 import { PartPool, uploadStream } from './s3-upload.ts';
+import { formatSliceUri, parseSliceUri, sliceChanged, sliceNotWritable, type Slice } from './slice-uri.ts';
 
 /**
  * Tuning for {@link S3Storage}; upload memory is about `partBytes * (uploads at once + queueSize)`:
@@ -62,20 +64,36 @@ export class S3Storage implements BlobStorage {
   }
 
   async openRead(uri: string): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
-    const key = this.#key(uri);
+    const slice = parseSliceUri(uri);
+    const key = this.#key(slice ? slice.base : uri);
     try {
-      const out = await this.#client.send(new GetObjectCommand({ Bucket: this.#root.bucket, Key: key }));
+      if (slice?.length === 0) {
+        // No Range can name zero bytes: check the version, read nothing.
+        await this.#head(key, slice.version);
+        return Readable.from([]) as Readable & AsyncIterable<Buffer>;
+      }
+      const out = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#root.bucket,
+          Key: key,
+          // The slice's bytes of the version it was cut from, or 412 Precondition Failed.
+          ...(slice
+            ? { Range: `bytes=${slice.offset}-${slice.offset + slice.length - 1}`, IfMatch: slice.version }
+            : {}),
+        }),
+      );
       if (!(out.Body instanceof Readable)) throw new Error(`GET ${uri} returned no stream body`);
       // The body as the socket delivers it (64 KiB pieces), not joined into larger ones: joining
       // allocated a second buffer for every byte read, and that garbage, freed only by full GCs,
       // made the S3 stages peak ~50 MB above the file root (bench/README.md, session 8).
       return out.Body;
     } catch (err) {
-      throw this.#fail(err, uri);
+      throw this.#fail(err, uri, true, slice);
     }
   }
 
   async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
+    if (parseSliceUri(uri)) throw sliceNotWritable(uri);
     const key = this.#key(uri);
     try {
       const target = {
@@ -93,23 +111,66 @@ export class S3Storage implements BlobStorage {
   }
 
   async exists(uri: string): Promise<boolean> {
+    const slice = parseSliceUri(uri);
     try {
-      await this.#head(this.#key(uri));
+      await this.#head(this.#key(slice ? slice.base : uri), slice?.version);
       return true;
     } catch (err) {
-      if ((err as { name?: string }).name === 'NotFound' || (err as { name?: string }).name === 'NoSuchKey') {
-        return false;
-      }
+      const name = (err as { name?: string }).name;
+      if (name === 'NotFound' || name === 'NoSuchKey' || (slice && preconditionFailed(err))) return false;
       throw this.#fail(err, uri, false);
     }
   }
 
   async size(uri: string): Promise<number> {
+    const slice = parseSliceUri(uri);
     try {
-      return (await this.#head(this.#key(uri))).ContentLength ?? 0;
+      const head = await this.#head(this.#key(slice ? slice.base : uri), slice?.version);
+      return slice ? slice.length : (head.ContentLength ?? 0);
+    } catch (err) {
+      throw this.#fail(err, uri, true, slice);
+    }
+  }
+
+  async version(uri: string): Promise<string> {
+    try {
+      const etag = (await this.#head(this.#key(uri))).ETag;
+      if (!etag) throw new Error(`HEAD ${uri} returned no ETag`);
+      return etag;
     } catch (err) {
       throw this.#fail(err, uri);
     }
+  }
+
+  async copyWithin(fromUri: string, toUri: string, ifVersion?: string): Promise<string> {
+    if (parseSliceUri(toUri)) throw sliceNotWritable(toUri);
+    const from = this.#key(fromUri);
+    const to = this.#key(toUri);
+    try {
+      // One CopyObject: S3 copies up to 5 GiB so; the copy appears whole or not at all.
+      await this.#client.send(
+        new CopyObjectCommand({
+          Bucket: this.#root.bucket,
+          Key: to,
+          CopySource: `${this.#root.bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          // The copy is the job's own file: the source's tags are not carried (copying them needs
+          // s3:GetObjectTagging and s3:PutObjectTagging, which a job's credentials need not have).
+          TaggingDirective: 'REPLACE',
+          ...(ifVersion ? { CopySourceIfMatch: ifVersion } : {}),
+        }),
+      );
+    } catch (err) {
+      if (ifVersion && preconditionFailed(err))
+        throw sliceChanged(fromUri, { base: fromUri, offset: 0, length: 0, version: ifVersion }, 'another version');
+      throw this.#fail(err, fromUri);
+    }
+    // The version as reads check it (HEAD's ETag), not as CopyObject's answer quotes it.
+    return await this.version(toUri);
+  }
+
+  sliceUri(uri: string, version: string, offset: number, length: number): string {
+    // Always the whole s3:// URI, so that the slice reads the same object from any caller.
+    return formatSliceUri(keyToUri(this.#root.bucket, this.#key(uri)), version, offset, length);
   }
 
   async list(prefixUri: string): Promise<string[]> {
@@ -122,6 +183,8 @@ export class S3Storage implements BlobStorage {
   }
 
   async delete(uri: string): Promise<void> {
+    // A slice is a view of an object it does not own: the object stays.
+    if (parseSliceUri(uri)) return;
     try {
       // S3 answers a delete of a missing key with success.
       await this.#client.send(new DeleteObjectCommand({ Bucket: this.#root.bucket, Key: this.#key(uri) }));
@@ -151,16 +214,25 @@ export class S3Storage implements BlobStorage {
     return keys;
   }
 
-  #head(key: string) {
-    return this.#client.send(new HeadObjectCommand({ Bucket: this.#root.bucket, Key: key }));
+  #head(key: string, ifMatch?: string) {
+    return this.#client.send(
+      new HeadObjectCommand({ Bucket: this.#root.bucket, Key: key, ...(ifMatch ? { IfMatch: ifMatch } : {}) }),
+    );
   }
 
   #key(uri: string): string {
     return uriToKey(uri, this.#root);
   }
 
-  #fail(err: unknown, uri: string, missingIsError = true): Error {
+  #fail(err: unknown, uri: string, missingIsError = true, slice?: Slice): Error {
+    if (slice && preconditionFailed(err)) return sliceChanged(uri, slice, 'another version');
     const ctx = { uri, bucket: this.#root.bucket, rootUri: this.rootUri, endpoint: this.#endpoint };
     return s3Failure(err, ctx, missingIsError);
   }
+}
+
+/** S3's answer to a conditional read whose If-Match no longer holds: the object was written again. */
+function preconditionFailed(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
 }

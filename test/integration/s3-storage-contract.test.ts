@@ -183,6 +183,63 @@ for (const [name, open] of Object.entries(backends)) {
       await expect(storage.size(uri)).rejects.toBeInstanceOf(StorageError);
     });
 
+    it('a slice reads its bytes of the file; once the file is written again it is refused, naming the fix', async () => {
+      const { storage } = b;
+      const uri = storage.jobUri('job-slice', 'input.jsonl');
+      // Three parts on S3, so that a slice crosses part boundaries.
+      const body = Buffer.concat([Buffer.from('head\n'), Buffer.alloc(12 * MiB, 'm'), Buffer.from('\ntail\n')]);
+      await storage.writeAtomic(uri, pieces(body.toString()));
+      const version = await storage.version(uri);
+      const cuts: [number, number][] = [
+        [0, 5],
+        [3, 5 * MiB + 7],
+        [body.length - 5, 5],
+        [7, 0],
+      ];
+      for (const [offset, length] of cuts) {
+        const slice = storage.sliceUri(uri, version, offset, length);
+        expect(slice.startsWith(`${storage.rootUri}/job-slice/input.jsonl/@slice/`)).toBe(true);
+        expect((await readAll(storage, slice)).equals(body.subarray(offset, offset + length))).toBe(true);
+        expect(await storage.size(slice)).toBe(length);
+        expect(await storage.exists(slice)).toBe(true);
+      }
+      const slice = storage.sliceUri(uri, version, 0, 5);
+      // A slice owns no bytes: deleting it leaves the file, and it cannot be written.
+      await storage.delete(slice);
+      expect(await storage.size(uri)).toBe(body.length);
+      await expect(storage.writeAtomic(slice, pieces('x'))).rejects.toBeInstanceOf(StorageError);
+      // Written again (same length, other bytes): the slice is refused, never a mix of versions.
+      await storage.writeAtomic(uri, pieces(body.toString().replace('head', 'HEAD')));
+      expect(await storage.version(uri)).not.toBe(version);
+      expect(await storage.exists(slice)).toBe(false);
+      for (const read of [() => storage.openRead(slice), () => storage.size(slice)]) {
+        const err = await read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(StorageError);
+        expect((err as Error).message).toMatch(/job-slice\/input\.jsonl" was written again after the job was planned/);
+      }
+      // A copy within the storage: its own version, the same bytes, sliced like any file.
+      const copy = storage.jobUri('job-slice', 'copy.jsonl');
+      const copyVersion = await storage.copyWithin(uri, copy);
+      expect(copyVersion).toBe(await storage.version(copy));
+      expect((await readAll(storage, copy)).toString()).toBe(body.toString().replace('head', 'HEAD'));
+      expect((await readAll(storage, storage.sliceUri(copy, copyVersion, 0, 5))).toString()).toBe('HEAD\n');
+      await expect(storage.copyWithin(storage.jobUri('job-slice', 'none.jsonl'), copy)).rejects.toBeInstanceOf(
+        StorageError,
+      );
+      // A conditional copy: only of the version asked for, else refused (and the old copy stays).
+      const current = await storage.version(uri);
+      const pinned = storage.jobUri('job-slice', 'pinned.jsonl');
+      expect(await storage.copyWithin(uri, pinned, current)).toBe(await storage.version(pinned));
+      const refused = await storage.copyWithin(uri, copy, version).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(StorageError);
+      expect((refused as Error).message).toMatch(/job-slice\/input\.jsonl" was written again/);
+      expect(await storage.version(copy)).toBe(copyVersion);
+      await expect(storage.version(storage.jobUri('job-slice', 'none.jsonl'))).rejects.toBeInstanceOf(StorageError);
+    });
+
     it('refuses URIs outside the root before any I/O', async () => {
       const { storage } = b;
       await expect(storage.openRead(`${storage.rootUri}/job/../../escape.txt`)).rejects.toBeInstanceOf(StorageError);

@@ -1,8 +1,15 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, planJob, type PlanJobInput } from '../../src/plan/index.ts';
 import type { BlobStorage } from '../../src/storage/index.ts';
 import { chatLine, lines, readUri, tempStorage, writeInput } from './plan-fixtures.ts';
+
+async function text(stream: AsyncIterable<Buffer>): Promise<string> {
+  const pieces: Buffer[] = [];
+  for await (const piece of stream) pieces.push(piece);
+  return Buffer.concat(pieces).toString('utf8');
+}
 
 let dir: string;
 let storage: BlobStorage;
@@ -75,15 +82,26 @@ describe('chunk limits', () => {
     ).toEqual([2, 1]);
   });
 
-  it('respects all limits at once and writes chunks under <jobId>/r<round>/c<index>/input.jsonl', async () => {
+  it('respects all limits at once; chunks of unchanged input lines are slices of it, and nothing is written', async () => {
     const input = ids(7).map((id) => chatLine(id));
     const uri = await writeInput(dir, 'in.jsonl', input.join('\n') + '\n');
     const bytesOfTwo = Buffer.byteLength(input[0] as string) * 2 + 2;
-    const m = await plan({ inputUri: uri, round: 2, limits: { maxRequests: 3, maxBytes: bytesOfTwo } });
+    const snapshotUri = storage.jobUri('job', 'r2', 'input-a1.jsonl');
+    const m = await plan({ inputUri: uri, round: 2, limits: { maxRequests: 3, maxBytes: bytesOfTwo }, snapshotUri });
     expect(m.chunks.map((c) => c.requests)).toEqual([2, 2, 2, 1]);
+    const version = await storage.version(snapshotUri);
     expect(m.chunks.map((c) => c.uri)).toEqual(
-      [0, 1, 2, 3].map((i) => storage.jobUri('job', 'r2', `c${i}`, 'input.jsonl')),
+      [0, 2, 4, 6].map((line, i) =>
+        storage.sliceUri(snapshotUri, version, line * (bytesOfTwo / 2), (i === 3 ? 1 : 2) * (bytesOfTwo / 2)),
+      ),
     );
+    // The round holds the snapshot alone; the input can change or go without touching the chunks.
+    expect(await storage.list(storage.jobUri('job', 'r2'))).toEqual([snapshotUri]);
+    await rm(join(dir, uri));
+    for (const [i, c] of m.chunks.entries()) {
+      expect(await storage.size(c.uri)).toBe(c.bytes);
+      expect(lines(await text(await storage.openRead(c.uri)))).toEqual(input.slice(2 * i, 2 * i + 2));
+    }
     expect(lines(await readUri(m.chunks[1]?.uri as string))).toEqual(input.slice(2, 4));
     expect(m.totalRequests).toBe(7);
     expect(m.totalBytes).toBe(input.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0));
@@ -174,6 +192,9 @@ describe('invalid input', () => {
       size: (uri) => storage.size(uri),
       list: (uri) => storage.list(uri),
       delete: (uri) => storage.delete(uri),
+      version: (uri) => storage.version(uri),
+      sliceUri: (...a) => storage.sliceUri(...a),
+      copyWithin: (...a) => storage.copyWithin(...a),
     };
     const unique = await writeInput(dir, 'unique.jsonl', ['a', 'b', 'c'].map((id) => chatLine(id)).join('\n') + '\n');
     await planJob({ jobId: 'once', inputUri: unique, endpoint: '/v1/chat/completions' }, counting);
@@ -212,6 +233,70 @@ describe('invalid input', () => {
       storage.jobUri('twice', 'r0', 'rejected.jsonl'),
     ]);
     expect((await readdir(`${dir}/twice/r0`)).sort()).toEqual(['c0', 'c1', 'rejected.jsonl']);
+  });
+
+  it('a chunk whose lines are not the input bytes unchanged becomes a file of its own, the same bytes as before', async () => {
+    const good = ids(12).map((id) => chatLine(id));
+    // Line by line: a BOM, a CRLF line, a blank line, a rejected line inside a chunk, a last line without \n.
+    const content =
+      '\uFEFF' +
+      [good[0], good[1], good[2] + '\r', good[3], '', good[4], good[5], '{"custom_id":"bad"}', good[6], good[7]]
+        .map((l) => `${l}\n`)
+        .join('') +
+      [good[8], good[9], good[10]].map((l) => `${l}\n`).join('') +
+      (good[11] as string);
+    const uri = await writeInput(dir, 'mixed.jsonl', content);
+    const snap = (job: string) => storage.jobUri(job, 'r0', 'input-a1.jsonl');
+    const m = await plan({
+      inputUri: uri,
+      jobId: 'mixed',
+      onInvalid: 'skip',
+      limits: { maxRequests: 4 },
+      snapshotUri: snap('mixed'),
+    });
+    expect(m.chunks.map((c) => c.requests)).toEqual([4, 4, 4]);
+    // c0 [0-3]: the \r of line 3 turns it into a file at its 4th line; c1 [4-7]: the rejected line
+    // between 5 and 6; c2 [8-11]: the last line has no \n. Each is its lines, \n after every one.
+    for (const [i, c] of m.chunks.entries()) {
+      const want = good
+        .slice(4 * i, 4 * i + 4)
+        .map((l) => `${l}\n`)
+        .join('');
+      expect(await text(await storage.openRead(c.uri))).toBe(want);
+      expect(c.bytes).toBe(Buffer.byteLength(want));
+      expect(c.uri).toBe(storage.jobUri('mixed', 'r0', `c${i}`, 'input.jsonl'));
+    }
+    // No chunk is a slice of the snapshot, so it is not kept.
+    expect(await storage.exists(snap('mixed'))).toBe(false);
+    // [0-2] holds the \r line, [3-5] the blank line, [6-8] follows the rejected line and is a run
+    // of the input (a slice may start anywhere), [9-11] ends unterminated.
+    const clean = await plan({
+      inputUri: uri,
+      jobId: 'mixed2',
+      onInvalid: 'skip',
+      limits: { maxRequests: 3 },
+      snapshotUri: snap('mixed2'),
+    });
+    expect(clean.chunks.map((c) => c.requests)).toEqual([3, 3, 3, 3]);
+    expect(clean.chunks.map((c) => c.uri.includes('/@slice/'))).toEqual([false, false, true, false]);
+    const sliced = await plan({
+      inputUri: uri,
+      jobId: 'mixed3',
+      onInvalid: 'skip',
+      limits: { maxRequests: 2 },
+      snapshotUri: snap('mixed3'),
+    });
+    // [0,1] [2,3] [4,5] [6,7] [8,9] [10,11]: the first starts after the BOM, [2,3] holds the \r line,
+    // [4,5] follows a blank line (a slice may start anywhere), [10,11] ends unterminated.
+    expect(sliced.chunks.map((c) => c.uri.includes('/@slice/'))).toEqual([true, false, true, true, true, false]);
+    for (const [i, c] of sliced.chunks.entries()) {
+      expect(await text(await storage.openRead(c.uri))).toBe(
+        good
+          .slice(2 * i, 2 * i + 2)
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
+    }
   });
 
   it('reports a BOM as a warning, and invalid UTF-8 and over-long lines as invalid with their line numbers', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage, type BlobStorage } from '../../src/storage/index.ts';
+import { parseSliceUri } from '../../src/storage/slice-uri.ts';
 
 /** A storage root in a fresh temporary directory, removed by `cleanup`. */
 export async function tempStorage(): Promise<{ dir: string; storage: BlobStorage; cleanup: () => Promise<void> }> {
@@ -24,8 +25,12 @@ export async function writeInput(dir: string, name: string, content: string | Bu
   return name;
 }
 
+/** A file:// URI's text, or a slice's (its bytes of the file, read here without the storage layer). */
 export async function readUri(uri: string): Promise<string> {
-  return readFile(fileURLToPath(uri), 'utf8');
+  const slice = parseSliceUri(uri);
+  if (!slice) return readFile(fileURLToPath(uri), 'utf8');
+  const whole = await readFile(fileURLToPath(slice.base));
+  return whole.subarray(slice.offset, slice.offset + slice.length).toString('utf8');
 }
 
 export function lines(text: string): string[] {
