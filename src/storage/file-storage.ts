@@ -220,7 +220,10 @@ export class FileStorage implements BlobStorage {
       throw this.#wrap(err, slice.base);
     });
     try {
-      const now = versionOf(await file.stat({ bigint: true }));
+      const info = await file.stat({ bigint: true });
+      // A directory opens fine and fails only at the first read: refused here, as openRead does.
+      if (info.isDirectory()) throw this.#wrap(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), slice.base);
+      const now = versionOf(info);
       if (now !== slice.version) throw sliceChanged(uri, slice, now);
     } catch (err) {
       await file.close();
@@ -241,18 +244,22 @@ export class FileStorage implements BlobStorage {
   async copyWithin(fromUri: string, toUri: string, ifVersion?: string): Promise<string> {
     if (parseSliceUri(toUri)) throw sliceNotWritable(toUri);
     const from = await this.#resolve(fromUri);
-    const sourceVersion = async (): Promise<string> =>
-      versionOf(
-        await stat(from, { bigint: true }).catch((err: unknown) => {
-          throw this.#wrap(err, fromUri);
-        }),
-      );
+    const sourceVersion = async (): Promise<string> => {
+      const info = await stat(from, { bigint: true }).catch((err: unknown) => {
+        throw this.#wrap(err, fromUri);
+      });
+      // A directory copies as nothing useful: refused as a user's mistake, as openRead does.
+      if (info.isDirectory()) throw this.#wrap(Object.assign(new Error('EISDIR'), { code: 'EISDIR' }), fromUri);
+      return versionOf(info);
+    };
     const slice = { base: fromUri, offset: 0, length: 0, version: ifVersion ?? '' };
     // A missing source is refused here, naming it (the copy's own error would not).
     const before = await sourceVersion();
     if (ifVersion && before !== ifVersion) throw sliceChanged(fromUri, slice, before);
     // A copy-on-write clone where the file system has them (btrfs, XFS), else the kernel's copy.
-    await this.copyFileAtomic(toUri, from, constants.COPYFILE_FICLONE);
+    await this.copyFileAtomic(toUri, from, constants.COPYFILE_FICLONE).catch((err: unknown) => {
+      throw this.#wrap(err, fromUri);
+    });
     // Written during the copy: the copy may mix versions, so it is refused.
     if (ifVersion && (await sourceVersion()) !== ifVersion) {
       await this.delete(toUri);
