@@ -247,21 +247,21 @@ describe('invalid input', () => {
       (good[11] as string);
     const uri = await writeInput(dir, 'mixed.jsonl', content);
     const snap = (job: string) => storage.jobUri(job, 'r0', 'input-a1.jsonl');
-    const m = await plan({
-      inputUri: uri,
-      jobId: 'mixed',
-      onInvalid: 'skip',
-      limits: { maxRequests: 4 },
-      snapshotUri: snap('mixed'),
-    });
+    // The same input in chunks of `maxRequests`, from a snapshot, bad lines skipped.
+    const planMixed = (jobId: string, maxRequests: number) =>
+      plan({ inputUri: uri, jobId, onInvalid: 'skip', limits: { maxRequests }, snapshotUri: snap(jobId) });
+    // Lines `from`..`to` of the good ones, each with its \n: what a chunk of them holds.
+    const joined = (from: number, to: number) =>
+      good
+        .slice(from, to)
+        .map((l) => `${l}\n`)
+        .join('');
+    const m = await planMixed('mixed', 4);
     expect(m.chunks.map((c) => c.requests)).toEqual([4, 4, 4]);
     // c0 [0-3]: the \r of line 3 turns it into a file at its 4th line; c1 [4-7]: the rejected line
     // between 5 and 6; c2 [8-11]: the last line has no \n. Each is its lines, \n after every one.
     for (const [i, c] of m.chunks.entries()) {
-      const want = good
-        .slice(4 * i, 4 * i + 4)
-        .map((l) => `${l}\n`)
-        .join('');
+      const want = joined(4 * i, 4 * i + 4);
       expect(await text(await storage.openRead(c.uri))).toBe(want);
       expect(c.bytes).toBe(Buffer.byteLength(want));
       expect(c.uri).toBe(storage.jobUri('mixed', 'r0', `c${i}`, 'input.jsonl'));
@@ -270,32 +270,15 @@ describe('invalid input', () => {
     expect(await storage.exists(snap('mixed'))).toBe(false);
     // [0-2] holds the \r line, [3-5] the blank line, [6-8] follows the rejected line and is a run
     // of the input (a slice may start anywhere), [9-11] ends unterminated.
-    const clean = await plan({
-      inputUri: uri,
-      jobId: 'mixed2',
-      onInvalid: 'skip',
-      limits: { maxRequests: 3 },
-      snapshotUri: snap('mixed2'),
-    });
+    const clean = await planMixed('mixed2', 3);
     expect(clean.chunks.map((c) => c.requests)).toEqual([3, 3, 3, 3]);
     expect(clean.chunks.map((c) => c.uri.includes('/@slice/'))).toEqual([false, false, true, false]);
-    const sliced = await plan({
-      inputUri: uri,
-      jobId: 'mixed3',
-      onInvalid: 'skip',
-      limits: { maxRequests: 2 },
-      snapshotUri: snap('mixed3'),
-    });
+    const sliced = await planMixed('mixed3', 2);
     // [0,1] [2,3] [4,5] [6,7] [8,9] [10,11]: the first starts after the BOM, [2,3] holds the \r line,
     // [4,5] follows a blank line (a slice may start anywhere), [10,11] ends unterminated.
     expect(sliced.chunks.map((c) => c.uri.includes('/@slice/'))).toEqual([true, false, true, true, true, false]);
     for (const [i, c] of sliced.chunks.entries()) {
-      expect(await text(await storage.openRead(c.uri))).toBe(
-        good
-          .slice(2 * i, 2 * i + 2)
-          .map((l) => `${l}\n`)
-          .join(''),
-      );
+      expect(await text(await storage.openRead(c.uri))).toBe(joined(2 * i, 2 * i + 2));
     }
   });
 
