@@ -2,7 +2,7 @@
 // build instead of starting their own `go install` (a cold machine ran four at once). `go` here is
 // a script standing in for the compiler; what is under test is the finders' lock, not Go.
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,8 +40,11 @@ describe('one Go build at a time', () => {
   });
 
   async function runs(): Promise<number> {
-    return (await readFile(join(dir, 'runs'), 'utf8')).split('\n').filter(Boolean).length;
+    const text = await readFile(join(dir, 'runs'), 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean).length;
   }
+
+  const lockFile = (): string => join(dir, 'cache', 'bin', `.${spec.name}.building`);
 
   it('three finders at once: one build, every finder gets the binary, the waiters say why they wait', async () => {
     const lines: string[] = [];
@@ -55,10 +58,37 @@ describe('one Go build at a time', () => {
     expect(lines.filter((l) => /another process \(pid \d+\) is building lock-test-server/.test(l))).toHaveLength(2);
   });
 
+  // The race behind "three finders at once" failing under load (2 builds): a finder read the lock
+  // between another's create and its pid write, took the empty file for a dead builder's, and built.
+  it('a lock whose holder has not written its pid yet is waited for, not taken over', async () => {
+    await mkdir(join(dir, 'cache', 'bin'), { recursive: true });
+    await writeFile(lockFile(), '');
+    const finding = findGoBinary(spec);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(await runs()).toBe(0);
+    // The holder finishes its build: the waiter finds the binary at its next look.
+    const built = join(dir, 'cache', 'bin', spec.name);
+    await writeFile(built, '#!/bin/sh\necho ok\n', { mode: 0o755 });
+    await rm(lockFile());
+    const found = await finding;
+    expect('path' in found && found.path).toBe(built);
+    expect(await runs()).toBe(0);
+  });
+
+  it('a lock without a pid, older than any pid write takes, is taken over', async () => {
+    await mkdir(join(dir, 'cache', 'bin'), { recursive: true });
+    await writeFile(lockFile(), '');
+    const longAgo = new Date(Date.now() - 120_000);
+    await utimes(lockFile(), longAgo, longAgo);
+    const found = await findGoBinary(spec);
+    expect('path' in found && found.path).toBe(join(dir, 'cache', 'bin', spec.name));
+    expect(await runs()).toBe(1);
+  });
+
   it('a lock left by a builder that died is taken over', async () => {
     const dead = spawnSync('true').pid;
     await mkdir(join(dir, 'cache', 'bin'), { recursive: true });
-    await writeFile(join(dir, 'cache', 'bin', `.${spec.name}.building`), String(dead));
+    await writeFile(lockFile(), String(dead));
     const found = await findGoBinary(spec);
     expect('path' in found && found.path).toBe(join(dir, 'cache', 'bin', spec.name));
     expect(await runs()).toBe(1);
