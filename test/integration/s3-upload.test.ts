@@ -171,12 +171,18 @@ describe('S3 multipart upload with reused part buffers', () => {
       { client: s3.admin, bucket: s3.bucket, key: 'idle/a.bin', pool, payloadSigning: 'auto' as const },
       pattern(5, 30 * MiB),
     );
-    fullGc();
-    const after = process.memoryUsage().arrayBuffers;
     expect(pool.idle).toBe(0);
     // Keeping inFlight + 1 idle buffers for a next write held 15 MiB here, for as long as the
-    // storage lived (a worker's lifetime).
-    expect(after - before).toBeLessThan(PART);
+    // storage lived (a worker's lifetime). The last part's buffer can still be referenced for a
+    // moment by the HTTP stack after the write resolves (a loaded CI saw 5 MiB + 2.8 KB), so the
+    // memory is given a few turns of the event loop to be freed; kept buffers never are.
+    let held = Number.POSITIVE_INFINITY;
+    for (let look = 0; look < 20 && held >= PART; look++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      fullGc();
+      held = process.memoryUsage().arrayBuffers - before;
+    }
+    expect(held).toBeLessThan(PART);
     expect(await objectDigest('idle/a.bin')).toBe(await digestOf(pattern(5, 30 * MiB)));
   });
 
