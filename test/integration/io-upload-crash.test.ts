@@ -1,5 +1,12 @@
-// A worker SIGKILLed in the middle of a parted upload: the next worker resumes the same upload
-// (no second upload, no files.create) and leaves no file or pending upload that no batch uses.
+// A worker SIGKILLed in the middle of a parted upload, once Temporal holds the upload's progress:
+// the next worker resumes the same upload (no second upload, no files.create) and leaves no file or
+// pending upload that no batch uses.
+//
+// The kill comes from the test, once the server has recorded a heartbeat of the upload. A crash
+// point inside the activity fired right after a heartbeat() call, which only queues the heartbeat:
+// under load the process died before it reached the server, and the retry, knowing no upload id,
+// rightly started a new upload (a CI failure: 2 uploads.create). OpenAI lists no uploads, so a kill
+// before the first heartbeat lands cannot be resumed; that upload expires unused after its hour.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +16,16 @@ import { startBatchJob } from '../../src/client/job-client.ts';
 import { pendingUploadIds } from '../../src/tools/emulator/routes/uploads.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
 import { devServer } from '../support/temporal.ts';
+import { until } from '../support/until.ts';
 
 const PART_BYTES = 4096;
 
-function spawnUploadWorker(
-  env: JobEnv,
-  crashAt?: string,
-): { exited: Promise<NodeJS.Signals | null>; output: () => string; stop: () => void } {
+function spawnUploadWorker(env: JobEnv): {
+  exited: Promise<NodeJS.Signals | null>;
+  output: () => string;
+  stop: () => void;
+  kill: () => void;
+} {
   const script = fileURLToPath(new URL('./io-upload-worker.ts', import.meta.url));
   const child = spawn(process.execPath, [script], {
     env: {
@@ -28,7 +38,6 @@ function spawnUploadWorker(
       OPENAI_BASE_URL: env.emulator.baseURL,
       OPENAI_API_KEY: 'sk-test-not-a-secret',
       UPLOAD_PART_BYTES: String(PART_BYTES),
-      ...(crashAt ? { OPENAI_BATCH_TEST_CRASH_AT: crashAt } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -42,22 +51,24 @@ function spawnUploadWorker(
     exited,
     output: () => out,
     stop: () => void (child.exitCode === null && child.signalCode === null && child.kill('SIGTERM')),
+    kill: () => void child.kill('SIGKILL'),
   };
 }
 
 describe('a worker killed in the middle of a parted upload', () => {
   let env: JobEnv;
   beforeAll(async () => {
-    env = await startJobEnv('io-upload-crash');
+    // Each part takes a while, so that the upload is still going when the test kills the worker.
+    env = await startJobEnv('io-upload-crash', { faults: { 'uploads.parts.create': { latencyMs: 200 } } });
   });
   afterAll(async () => {
     await env?.close();
   });
 
-  it('killed during-upload: the next worker resumes the same upload and no file or upload is left unreferenced', async () => {
+  it('killed during the upload: the next worker resumes the same upload and no file or upload is left unreferenced', async () => {
     const jobId = `io-upload-crash-${Date.now()}`;
     const inputUri = await writeChatInput(env, 200, { file: 'crash.jsonl' });
-    const doomed = spawnUploadWorker(env, 'during-upload');
+    const doomed = spawnUploadWorker(env);
     const next = { current: undefined as ReturnType<typeof spawnUploadWorker> | undefined };
     try {
       const handle = await startBatchJob(
@@ -65,6 +76,19 @@ describe('a worker killed in the middle of a parted upload', () => {
         { jobId, inputUri, endpoint: '/v1/chat/completions', wait: FAST_WAIT },
         { taskQueue: env.taskQueue },
       );
+      const chunk = env.conn.client.workflow.getHandle(`${jobId}/r1/c0`);
+      await until(
+        'a heartbeat of the upload on the server, and a part at OpenAI',
+        async () => {
+          const pending = (await chunk.describe().catch(() => undefined))?.raw.pendingActivities ?? [];
+          const upload = pending.find((a) => a.activityType?.name === 'uploadChunk');
+          const parts = env.emulator.stats().callsPerRoute['uploads.parts.create'] ?? 0;
+          return upload?.lastHeartbeatTime != null && parts >= 1;
+        },
+        60_000,
+        20,
+      );
+      doomed.kill();
       expect(await doomed.exited, doomed.output()).toBe('SIGKILL');
       const afterCrash = env.emulator.stats();
       // Killed after OpenAI had at least one part of the upload.

@@ -1,8 +1,7 @@
 // A worker process for io-upload-crash.test.ts: the plugin's workflows and activities with a small
-// upload part size and the SIGKILL crash hook, configured from the environment.
+// upload part size, configured from the environment (the test kills it from outside).
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBatchActivities } from '../../activities/create-batch-activities.ts';
-import { crashOnceAt } from '../../activities/crash-point.ts';
 import { workflowsPath } from '../../src/plugin.ts';
 
 const env = (name: string): string => {
@@ -23,7 +22,6 @@ const worker = await Worker.create({
     openaiApiKey: env('OPENAI_API_KEY'),
     apiKeyConfigured: true,
     uploadPartBytes: Number(env('UPLOAD_PART_BYTES')),
-    crashHook: crashOnceAt(process.env['OPENAI_BATCH_TEST_CRASH_AT']),
   }),
 });
 console.log('worker polling');
