@@ -1,4 +1,4 @@
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
@@ -21,17 +21,22 @@ describe('a webhook wakes the chunk waiting for its batch', () => {
   let env: JobEnv;
   let receiver: TestReceiver;
   beforeAll(async () => {
-    // Rows instant, then 2 s finalizing: the first poll after validation finds the batch running.
-    env = await startJobEnv('webhook-wake', { finalizingSeconds: 2 });
+    // Rows instant, then 4 s finalizing: the first poll after validation finds the batch running.
+    env = await startJobEnv('webhook-wake', { finalizingSeconds: 4 });
     receiver = await startTestReceiver(env.conn.client, env.emulator.baseURL);
-    env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200] } });
+    env.emulator.setConfig({ webhooks: { url: receiver.url, retryDelaysMs: [200, 200], timeoutMs: 60_000 } });
   });
   afterAll(async () => {
     await receiver?.close();
     await env?.close();
   });
 
-  async function runJob(rows: number, jobId: string, limits: { maxRequests: number }) {
+  async function runJob(
+    rows: number,
+    jobId: string,
+    limits: { maxRequests: number },
+    beside: () => Promise<void> = async () => undefined,
+  ) {
     const input = await writeChatInput(env, rows, { file: `${jobId}.jsonl` });
     const worker = await env.createWorker();
     return await worker.runUntil(async () => {
@@ -40,13 +45,36 @@ describe('a webhook wakes the chunk waiting for its batch', () => {
         { jobId, inputUri: input, endpoint: '/v1/chat/completions', limits, wait: SLOW_POLLS },
         { taskQueue: env.taskQueue },
       );
-      return await awaitJobSummary(handle);
+      const [summary] = await Promise.all([awaitJobSummary(handle), beside()]);
+      return summary;
     });
   }
 
   it('a batch.completed delivery ends the wait at once: one confirming poll, then the collect', async () => {
     const jobId = `wh-wake-${Date.now()}`;
-    const summary = await runJob(20, jobId, { maxRequests: 100 });
+    // The delivery is held until the chunk's wait runs and has polled once: under load the end
+    // could otherwise arrive before the wait began, which then has nothing to cancel.
+    const release = receiver.holdDeliveries();
+    const retrievesBefore = env.emulator.stats().callsPerRoute['batches.retrieve'] ?? 0;
+    const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+    const summary = await runJob(20, jobId, { maxRequests: 100 }, async () => {
+      try {
+        await until(
+          'the chunk waiting for its batch, after one poll',
+          async () => {
+            const pending =
+              (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).describe().catch(() => undefined))?.raw
+                .pendingActivities ?? [];
+            const polled = (env.emulator.stats().callsPerRoute['batches.retrieve'] ?? 0) > retrievesBefore;
+            return polled && pending.some((a) => a.activityType?.name === 'waitForBatch' && a.state === STARTED);
+          },
+          60_000,
+          50,
+        );
+      } finally {
+        release();
+      }
+    });
     expect(summary.status).toBe('completed');
     expect(summary.counts.succeeded).toBe(20);
     const chunk = (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).fetchHistory()).events ?? [];

@@ -15,6 +15,8 @@ export interface TestReceiver {
   readonly lines: string[];
   /** Requests the receiver sent to OpenAI (the emulator) and signals it sent through Temporal. */
   readonly calls: { openai: number; temporalSignals: number };
+  /** Holds every delivery (unanswered) until the returned function is called. */
+  holdDeliveries(): () => void;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,10 @@ export async function startTestReceiver(
     ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
     log: (_level, line) => lines.push(line),
   });
-  const server: Server = createServer((req, res) => receiver.nodeHandler(req, res));
+  let held: Promise<void> = Promise.resolve();
+  const server: Server = createServer((req, res) => {
+    void held.then(() => receiver.nodeHandler(req, res));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const { port } = server.address() as AddressInfo;
   return {
@@ -64,6 +69,11 @@ export async function startTestReceiver(
     url: `http://127.0.0.1:${port}/`,
     lines,
     calls,
+    holdDeliveries() {
+      let release!: () => void;
+      held = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
