@@ -52,6 +52,11 @@ export interface BatchActivityDeps {
   readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points (see `crash-point.ts`). */
   readonly crashHook?: CrashHook | undefined;
+  /**
+   * Test-only: attempts a step on the job's own files gets before a storage error fails it (about
+   * 5 minutes of backoff by default), so that a test reaches that failure in seconds. @default 10
+   */
+  readonly jobFileAttempts?: number | undefined;
 }
 
 /**
@@ -75,8 +80,8 @@ export function createBatchActivities(deps: BatchActivityDeps) {
   const crash: CrashHook = deps.crashHook ?? (() => undefined);
   const slots =
     deps.heavyActivitySlots instanceof HeavySlots ? deps.heavyActivitySlots : new HeavySlots(deps.heavyActivitySlots);
-  const steps = createJobStepActivities(openai, storage, provider, crash);
-  const upload = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes);
+  const steps = createJobStepActivities(openai, storage, provider, crash, deps.jobFileAttempts);
+  const upload = createUploadChunkActivities(openai, storage, crash, deps.uploadPartBytes, deps.jobFileAttempts);
   return {
     ...steps,
     // The steps that stream a chunk or the job through the worker share its memory budget.

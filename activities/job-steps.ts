@@ -170,6 +170,7 @@ export function createJobStepActivities(
   storage: BlobStorage,
   provider: PlanningProvider,
   crash: CrashHook = () => undefined,
+  jobFileAttempts = JOB_FILE_ATTEMPTS,
 ) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
     try {
@@ -205,7 +206,7 @@ export function createJobStepActivities(
       // Round 1 reads the user's input; its snapshot, and every later round's input, are the job's files.
       throw round === 1 && !(err instanceof SnapshotError)
         ? stepFailure(err, inputFix(storage.rootUri))
-        : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
     }
   }
 
@@ -235,7 +236,7 @@ export function createJobStepActivities(
         }
       }
       await withHeartbeats(() => storage.writeAtomic(inputUri, merged())).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
       });
       return await plan(
         {
@@ -256,7 +257,7 @@ export function createJobStepActivities(
       return await withHeartbeats(() =>
         readJsonLinesPage<ChunkRef>(storage, input.chunksUri, input.offset, input.limit),
       ).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
       });
     },
 
@@ -270,14 +271,14 @@ export function createJobStepActivities(
       try {
         await storage.writeAtomic(uri, jsonLines(input.results));
       } catch (err) {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
       }
     },
 
     /** Downloads a batch's output and error files into storage, then reconciles every row of the chunk. */
     async collectChunk(input: CollectChunkInput): Promise<CollectChunkResult> {
       return await withMetricTags(input.metricTags, () => collect(input)).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
       });
     },
 
@@ -305,7 +306,7 @@ export function createJobStepActivities(
           },
           details,
         ).catch((err: unknown) => {
-          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
         });
         outcomes.push(outcome);
         context.heartbeat(details());
@@ -320,7 +321,7 @@ export function createJobStepActivities(
         throw stepFailure(
           err,
           `${jobFilesFix(storage.rootUri)} (finalize also reads the job's input, ${input.inputUri})`,
-          { fatalFromAttempt: JOB_FILE_ATTEMPTS },
+          { fatalFromAttempt: jobFileAttempts },
         );
       });
     },

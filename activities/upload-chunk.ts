@@ -67,6 +67,7 @@ export function createUploadChunkActivities(
   storage: BlobStorage,
   crash: CrashHook,
   partBytes = MAX_UPLOAD_PART_BYTES,
+  jobFileAttempts = JOB_FILE_ATTEMPTS,
 ) {
   if (!Number.isInteger(partBytes) || partBytes < 1 || partBytes > MAX_UPLOAD_PART_BYTES) {
     throw new RangeError(`uploadPartBytes must be an integer from 1 to ${MAX_UPLOAD_PART_BYTES}, got ${partBytes}`);
@@ -74,7 +75,7 @@ export function createUploadChunkActivities(
   return {
     async uploadChunk(input: UploadChunkInput): Promise<Uploaded> {
       return await withMetricTags(input.metricTags, () => upload(input)).catch((err: unknown) => {
-        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: JOB_FILE_ATTEMPTS });
+        throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
       });
     },
   };

@@ -34,6 +34,8 @@ export const FAILURE_TYPES = {
   storage: 'OpenAIBatch.Storage',
   /** A `retryFailedRows` or `extendDeadline` update the job refused, with its reason. */
   updateRejected: 'OpenAIBatch.UpdateRejected',
+  /** A job ended with rows that no file records (a chunk whose rows could not be written): it fails. */
+  unrecordedRows: 'OpenAIBatch.UnrecordedRows',
 } as const;
 
 /** One of {@link FAILURE_TYPES}. */

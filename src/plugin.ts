@@ -72,6 +72,8 @@ export interface OpenAIBatchPluginOptions {
   readonly heavyActivitySlots?: number | HeavySlots | undefined;
   /** Test-only: called at crash points to kill the worker. @default undefined */
   readonly crashHook?: CrashHook | undefined;
+  /** Test-only: attempts before a storage error on the job's own files fails a step. @default 10 */
+  readonly jobFileAttempts?: number | undefined;
 }
 
 /** Where a traced worker sends its spans. */
@@ -115,6 +117,7 @@ export class OpenAIBatchPlugin extends SimplePlugin {
         provider: options.provider,
         azure: options.azure,
         crashHook: options.crashHook,
+        jobFileAttempts: options.jobFileAttempts,
         postgresConnections: options.postgresConnections,
         createBatchTiming: options.createBatchTiming,
         heavyActivitySlots:

@@ -228,3 +228,11 @@ export const LOST_CHUNK_DELETES_INPUT = 'lost-chunk-deletes-input';
  * recorded before 2026-12-03 15:00.
  */
 export const RETRY_PARTS_AS_RANGE = 'retry-parts-as-range';
+
+/**
+ * A job that ran to its end with chunks whose rows no records file holds (their collect failed: a
+ * chunk file deleted or unreadable while the job ran) fails after writing its report, naming the
+ * first such chunk and why, instead of completing with those rows in no file and no count. Older:
+ * every history recorded before 2026-12-06 23:00.
+ */
+export const UNRECORDED_ROWS_FAIL_JOB = 'unrecorded-rows-fail-job';

@@ -35,7 +35,7 @@ describe('a webhook wakes the chunk waiting for its batch', () => {
     rows: number,
     jobId: string,
     limits: { maxRequests: number },
-    beside: () => Promise<void> = async () => undefined,
+    beside: () => Promise<void> = () => Promise.resolve(),
   ) {
     const input = await writeChatInput(env, rows, { file: `${jobId}.jsonl` });
     const worker = await env.createWorker();
@@ -63,8 +63,12 @@ describe('a webhook wakes the chunk waiting for its batch', () => {
           'the chunk waiting for its batch, after one poll',
           async () => {
             const pending =
-              (await env.conn.client.workflow.getHandle(`${jobId}/r1/c0`).describe().catch(() => undefined))?.raw
-                .pendingActivities ?? [];
+              (
+                await env.conn.client.workflow
+                  .getHandle(`${jobId}/r1/c0`)
+                  .describe()
+                  .catch(() => undefined)
+              )?.raw.pendingActivities ?? [];
             const polled = (env.emulator.stats().callsPerRoute['batches.retrieve'] ?? 0) > retrievesBefore;
             return polled && pending.some((a) => a.activityType?.name === 'waitForBatch' && a.state === STARTED);
           },

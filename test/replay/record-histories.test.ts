@@ -22,6 +22,7 @@ import { deliverBatchEvent, startTestReceiver } from '../support/webhook-receive
 import { until } from '../support/until.ts';
 import { cancelWithChunkReport } from '../support/cancel-with-report.ts';
 import { cancelChunkAsItEnds } from '../support/cancel-chunk-as-it-ends.ts';
+import { deleteChunkInputOnceCreated } from '../support/delete-chunk-input.ts';
 
 const record = process.env['RECORD_HISTORIES'] === '1';
 const only = process.env['RECORD_ONLY']?.split(',').filter(Boolean);
@@ -628,6 +629,17 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
         await untilCancelHandled(env.conn.client, handle);
         heldUpload.release();
       },
+    },
+  );
+
+  recordIt(
+    'v5-unrecorded-rows-fail-job',
+    "a job whose only chunk's input is deleted while its batch runs: every collect fails, and the job fails after its report",
+    { rowsPerSecond: 5 },
+    {
+      rows: 20,
+      createWorker: async (env) => await env.createWorker({ jobFileAttempts: 2 }),
+      drive: async (_handle, jobId, env) => await deleteChunkInputOnceCreated(env, jobId),
     },
   );
 });

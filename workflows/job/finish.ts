@@ -4,6 +4,7 @@ import { ApplicationFailure, CancellationScope, patched } from '@temporalio/work
 import type { FinalizeInput, FinalizeResult } from '../../activities/job-steps.ts';
 import type { JobPhase, JobSummary } from '../../common/job-types.ts';
 import { FINALIZE_ONCE, STATUS_ON_EVERY_END } from '../patches.ts';
+import { FAILURE_TYPES } from '../../common/failures.ts';
 import type { JobRun } from './job-run.ts';
 import { allBatchIds, sumCounts } from './job-state.ts';
 import { jobLabels, recordJobEnd } from '../metrics.ts';
@@ -101,6 +102,8 @@ function finalizeInput(run: JobRun, status: JobSummary['status'], rounds: Finali
       skippedForBudget: s.skippedForBudget,
       maxCostUsd: input.maxCostUsd ?? null,
       name: input.name ?? null,
+      // Chunks whose rows are in no file (the job fails for them): said in report.json too.
+      ...(s.unrecorded ? { unrecordedChunks: s.unrecorded.chunks, firstUnrecorded: s.unrecorded.first } : {}),
     },
   };
 }
@@ -147,6 +150,26 @@ export function fatalFailure(
     type: fatal.type,
     nonRetryable: true,
     message: fatalJobMessage(fatal, summary.reportUri),
+    details: [summary],
+  });
+}
+
+/**
+ * The job's failure when chunks' rows are in no file: results.jsonl and the counts lack them, so
+ * the job must not look complete. The report is written with what was recorded.
+ */
+export function unrecordedRowsFailure(
+  unrecorded: { readonly chunks: number; readonly first: string },
+  summary: JobSummary,
+): ApplicationFailure {
+  const chunks = unrecorded.chunks === 1 ? '1 chunk' : `${unrecorded.chunks} chunks`;
+  return ApplicationFailure.create({
+    type: FAILURE_TYPES.unrecordedRows,
+    nonRetryable: true,
+    message:
+      `the rows of ${chunks} could not be recorded, so ${summary.resultsUri} and the counts lack them ` +
+      `(first: ${unrecorded.first}). Nothing may delete a running job's files, and every worker must ` +
+      `use the same storage root; start the job again for those rows. Report: ${summary.reportUri}`,
     details: [summary],
   });
 }

@@ -163,6 +163,15 @@ export class JobRun {
     s.observedAtMs = Date.now();
     delete s.active[id];
     if (s.chunkUris) delete s.chunkUris[id];
+    if (result.recordsUri === '') {
+      // State only, whatever the history: the job's end decides what it means (patch unrecorded-rows-fail-job).
+      if (s.unrecorded) s.unrecorded.chunks += 1;
+      else
+        s.unrecorded = {
+          chunks: 1,
+          first: `round ${result.round}, chunk ${result.index}: ${result.reason ?? 'no reason given'}`,
+        };
+    }
     if (result.failureType && !s.fatal) {
       s.fatal = { type: result.failureType, message: result.reason ?? result.failureType };
       log.warn('stopping the job: a chunk failed in a way every chunk would', {

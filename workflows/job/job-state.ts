@@ -59,6 +59,12 @@ export interface JobState {
   observedAtMs?: number;
   /** Set when a chunk failed in a way every chunk would (a refused API key): nothing more is submitted. */
   fatal?: { readonly type: string; readonly message: string };
+  /**
+   * Chunks whose rows no records file holds (their collect failed, so results.jsonl cannot list
+   * them), and the first one's reason. Absent while there are none, and in states saved before it
+   * was added.
+   */
+  unrecorded?: { chunks: number; readonly first: string };
 }
 
 /** No tokens. */

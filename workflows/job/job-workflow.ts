@@ -7,7 +7,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import { JOB_STATUS } from '../../common/search-attributes.ts';
-import { STATUS_ON_EVERY_END } from '../patches.ts';
+import { STATUS_ON_EVERY_END, UNRECORDED_ROWS_FAIL_JOB } from '../patches.ts';
 import type { ExtendDeadlineRequest, JobInput, JobSummary } from '../../common/job-types.ts';
 import {
   chunkDoneSignal,
@@ -17,7 +17,7 @@ import {
   retryFailedRowsUpdate,
 } from '../../common/messages.ts';
 import { finishCancelled } from './cancel.ts';
-import { fatalFailure, finishOnce } from './finish.ts';
+import { fatalFailure, finishOnce, unrecordedRowsFailure } from './finish.ts';
 import { JobRun, jobSettings, planJobRun } from './job-run.ts';
 import { hasPendingRetries, planningProgress, type JobState } from './job-state.ts';
 import { CLOSING, STILL_PLANNING, whyNoRetryNow } from './retry-now.ts';
@@ -71,11 +71,15 @@ export async function openAIBatchJob(input: JobInput, resumed?: JobState): Promi
       await retryNow.answer(run, started);
       if (!started) break;
     }
+    // Rows that no file records make the job fail, never complete (a report is still written).
+    const unrecorded =
+      !state.fatal && state.unrecorded && patched(UNRECORDED_ROWS_FAIL_JOB) ? state.unrecorded : undefined;
     const summary = await finishOnce(
       run,
-      state.fatal ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed',
+      state.fatal || unrecorded ? 'failed' : deadline.exceeded(state) ? 'deadline_exceeded' : 'completed',
     );
     if (state.fatal) throw fatalFailure(state.fatal, summary);
+    if (unrecorded) throw unrecordedRowsFailure(unrecorded, summary);
     return summary;
   } catch (err) {
     // Continue-as-new leaves by throwing: the job goes on in its next run, it has not ended.
