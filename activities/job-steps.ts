@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
-import { planJob, SnapshotError } from '../src/plan/index.ts';
+import { planJob, SnapshotError, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import { readJsonlRawBatches } from '../src/jsonl/index.ts';
 import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
@@ -173,11 +173,16 @@ export function createJobStepActivities(
   jobFileAttempts = JOB_FILE_ATTEMPTS,
 ) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
+    // The first round plans from a snapshot of this attempt's own (see PlanJobInput), its chunks
+    // slices of it. A retry round's input is this step's own file already; its chunks are files.
+    const snapshotUri =
+      round === 1 ? storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`) : undefined;
+    let manifest: JobManifest;
     try {
       // What the provider cannot run is refused here, before a chunk is written or uploaded.
       checkEndpointOffered(provider.profile, input.endpoint);
       const limits = providerChunkLimits(provider.profile, input.limits);
-      const manifest = await withHeartbeats(() =>
+      manifest = await withHeartbeats(() =>
         planJob(
           {
             jobId: input.jobId,
@@ -187,26 +192,29 @@ export function createJobStepActivities(
             onInvalid: input.onInvalid,
             limits,
             ...(input.prices ? { prices: input.prices } : {}),
-            // The first round plans from a snapshot of this attempt's own (see PlanJobInput), its
-            // chunks slices of it. A retry round's input is this step's own file already; its
-            // chunks are files, as before.
-            ...(round === 1
-              ? { snapshotUri: storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`) }
-              : {}),
+            ...(snapshotUri ? { snapshotUri } : {}),
           } as Parameters<typeof planJob>[0],
           storage,
         ),
       );
+    } catch (err) {
+      // Round 1 reads the user's input; its snapshot, and every later round's input, are the job's files.
+      throw round === 1 && !(err instanceof SnapshotError)
+        ? stepFailure(err, inputFix(storage.rootUri))
+        : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
+    }
+    try {
       if (manifest.chunks.length > 0) checkBatchDeployment(provider.profile, manifest.model, provider.batchDeployments);
       if (!input.chunksInStorage) return manifest;
       const chunksUri = storage.jobUri(input.jobId, `r${round}`, 'plan-chunks.jsonl');
       await storage.writeAtomic(chunksUri, jsonLines(manifest.chunks));
       return { ...manifest, chunks: [], chunkCount: manifest.chunks.length, chunksUri };
     } catch (err) {
-      // Round 1 reads the user's input; its snapshot, and every later round's input, are the job's files.
-      throw round === 1 && !(err instanceof SnapshotError)
-        ? stepFailure(err, inputFix(storage.rootUri))
-        : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
+      // This attempt's plan is not used: its snapshot (as large as the input) would be left behind,
+      // since the next attempt plans from a snapshot of its own.
+      if (snapshotUri) await storage.delete(snapshotUri).catch(() => undefined);
+      // The chunk list is the job's own file, not the user's input.
+      throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
     }
   }
 

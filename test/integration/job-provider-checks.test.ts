@@ -3,6 +3,9 @@
 // deployment, and the AzureOpenAI `deployment` pitfall (batches sent under /deployments/{d}). A model
 // Azure refuses only at validation (the worker was not told the deployments) fails its rows with
 // one line naming the model and the fix.
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError } from '@temporalio/client';
 import { AzureOpenAI } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,11 +45,12 @@ async function failingJob(
       : {}),
   });
   const worker = await env.createWorker(plugin);
+  const jobId = `checks-${name}-${Date.now()}`;
   const err = await worker.runUntil(async () => {
     const handle = await startBatchJob(
       env.conn.client,
       {
-        jobId: `checks-${name}-${Date.now()}`,
+        jobId,
         inputUri,
         endpoint: embeddings ? '/v1/embeddings' : '/v1/chat/completions',
         wait: FAST_WAIT,
@@ -61,7 +65,14 @@ async function failingJob(
   });
   expect(err).toBeInstanceOf(WorkflowFailedError);
   const calls = env.emulator.stats().callsPerRoute;
-  return { message: messages(err), uploads: (calls['files.create'] ?? 0) + (calls['uploads.create'] ?? 0) };
+  // What the failed plan left in the job's folder (the round's chunk files, a snapshot).
+  const round1 = join(fileURLToPath(env.storageRoot), jobId, 'r1');
+  const left = await readdir(round1).catch(() => []);
+  return {
+    message: messages(err),
+    uploads: (calls['files.create'] ?? 0) + (calls['uploads.create'] ?? 0),
+    snapshots: left.filter((f) => /^input-a\d+\.jsonl$/.test(f)),
+  };
 }
 
 describe('checks before submission (Groq)', () => {
@@ -104,7 +115,7 @@ describe('checks before submission (Azure)', () => {
   afterAll(async () => env?.close());
 
   it('a model that is not one of the batch deployments the worker knows fails the job naming it, with nothing uploaded', async () => {
-    const { message, uploads } = await failingJob(
+    const { message, uploads, snapshots } = await failingJob(
       env,
       'azure-model',
       { provider: 'azure', openaiBaseUrl: env.emulator.baseURL, azure: { batchDeployments: ['gpt-4o-batch'] } },
@@ -112,6 +123,8 @@ describe('checks before submission (Azure)', () => {
     );
     expect(message).toContain('body.model "gpt-4o-mini" is not a batch deployment of this Azure OpenAI resource');
     expect(uploads).toBe(0);
+    // The check runs after the plan: the plan's snapshot of the input is not left behind.
+    expect(snapshots).toEqual([]);
   });
 
   it('a model that is no batch deployment, on a worker not told them, fails its rows with one line naming it and the fix', async () => {
