@@ -174,9 +174,14 @@ export function createJobStepActivities(
 ) {
   async function plan(input: PlanInput, round: number): Promise<RoundPlan> {
     // The first round plans from a snapshot of this attempt's own (see PlanJobInput), its chunks
-    // slices of it. A retry round's input is this step's own file already; its chunks are files.
+    // slices of it; from the job's own input file (the CLI's copy) as it is. A retry round's input
+    // is this step's own file already; its chunks are files.
+    const inputUri = resolveUri(storage, input.inputUri);
+    const inputIsJobFile = round === 1 && inputUri === storage.jobUri(input.jobId, 'input.jsonl');
     const snapshotUri =
-      round === 1 ? storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`) : undefined;
+      round === 1 && !inputIsJobFile
+        ? storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`)
+        : undefined;
     let manifest: JobManifest;
     try {
       // What the provider cannot run is refused here, before a chunk is written or uploaded.
@@ -186,13 +191,14 @@ export function createJobStepActivities(
         planJob(
           {
             jobId: input.jobId,
-            inputUri: resolveUri(storage, input.inputUri),
+            inputUri,
             endpoint: input.endpoint,
             round,
             onInvalid: input.onInvalid,
             limits,
             ...(input.prices ? { prices: input.prices } : {}),
             ...(snapshotUri ? { snapshotUri } : {}),
+            ...(inputIsJobFile ? { inputIsJobFile } : {}),
           } as Parameters<typeof planJob>[0],
           storage,
         ),

@@ -47,6 +47,13 @@ export interface PlanJobInput {
    * chunk is a file of its own, as for a retry round.
    */
   snapshotUri?: string;
+  /**
+   * The input is a file of the job's own that nothing else writes while the job runs (the CLI's
+   * copy of a local file, `<jobId>/input.jsonl`): chunks are slices of it as they are of a
+   * snapshot, and no snapshot is made, so a job does not store its input twice. Wins over
+   * `snapshotUri`.
+   */
+  inputIsJobFile?: boolean;
 }
 
 /** S3 copies an object of up to 5 GiB in one CopyObject; a larger input's chunks are files. */
@@ -77,19 +84,24 @@ export async function planJob(input: PlanJobInput, storage: BlobStorage): Promis
     if (!manifest) throw new Error('the indexed planning pass returned no plan');
     // A snapshot no chunk is a slice of (every chunk had to be a file) is not kept.
     const snapshot = source.slices?.uri;
-    if (snapshot && !manifest.chunks.some((c) => parseSliceUri(c.uri)?.base === snapshot))
+    if (
+      snapshot &&
+      snapshot !== input.inputUri &&
+      !manifest.chunks.some((c) => parseSliceUri(c.uri)?.base === snapshot)
+    )
       await storage.delete(snapshot);
     return manifest;
   } catch (err) {
     // A failed plan leaves nothing behind: no chunk, no snapshot (also one copied before a later
     // step failed).
-    if (input.snapshotUri) {
+    if (input.snapshotUri && !input.inputIsJobFile) {
       // A copy still running would land after the delete.
       await source?.slices?.version.catch(() => undefined);
       await storage.delete(input.snapshotUri).catch(() => undefined);
     }
-    if (!(err instanceof StorageError) || !input.snapshotUri) throw err;
-    if (err.uri.startsWith(input.snapshotUri)) throw new SnapshotError(err);
+    if (!(err instanceof StorageError) || !(input.snapshotUri || input.inputIsJobFile)) throw err;
+    if (input.snapshotUri && !input.inputIsJobFile && err.uri.startsWith(input.snapshotUri))
+      throw new SnapshotError(err);
     // The input was written while it was being read or copied: the next attempt plans it again.
     if (err instanceof SliceChangedError)
       throw new Error(`${input.inputUri} was written while the job was being planned from it; planning again`, {
@@ -109,11 +121,12 @@ export class SnapshotError extends StorageError {
   }
 }
 
-/** The snapshot to plan from, when one is asked for and S3 can copy the input in one step. */
+/** The snapshot to plan from (or the job's own input), when one is asked for and S3 can copy the input in one step. */
 async function planSource(input: PlanJobInput, storage: BlobStorage): Promise<PlanSource> {
   // A missing input fails here, naming the file (as its read would).
   const size = await storage.size(input.inputUri);
-  if (!input.snapshotUri || size > MAX_SNAPSHOT_BYTES) return { readUri: input.inputUri };
+  const own = input.inputIsJobFile === true;
+  if (!own && (!input.snapshotUri || size > MAX_SNAPSHOT_BYTES)) return { readUri: input.inputUri };
   // The copy runs within the storage while the plan reads the input itself, both pinned to the
   // version read now: the copy is made only of that version (a conditional copy), and the read is
   // a slice of it, so the lines planned are the snapshot's bytes. Run one after the other, the copy
@@ -124,13 +137,14 @@ async function planSource(input: PlanJobInput, storage: BlobStorage): Promise<Pl
   const read = { uri: input.inputUri, version: await storage.version(input.inputUri) };
   if (read.version !== seen)
     throw sliceChanged(input.inputUri, { base: input.inputUri, offset: 0, length: 0, version: seen }, read.version);
-  const version = storage.copyWithin(input.inputUri, input.snapshotUri, read.version);
+  const readUri = storage.sliceUri(read.uri, read.version, 0, bytes);
+  // The job's own file is sliced as it is: the version read pins its chunks.
+  if (own) return { readUri, slices: { uri: input.inputUri, version: Promise.resolve(read.version), read } };
+  const snapshotUri = input.snapshotUri as string;
+  const version = storage.copyWithin(input.inputUri, snapshotUri, read.version);
   // Awaited where chunks are committed and at the end; never left to reject unobserved meanwhile.
   version.catch(() => undefined);
-  return {
-    readUri: storage.sliceUri(read.uri, read.version, 0, bytes),
-    slices: { uri: input.snapshotUri, version, read },
-  };
+  return { readUri, slices: { uri: snapshotUri, version, read } };
 }
 
 /** One planning pass; with `deferred` id checks, undefined (and nothing left in storage) when ids may repeat. */

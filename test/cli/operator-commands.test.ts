@@ -103,6 +103,27 @@ describe('the operator commands against a real dev server, worker and emulator',
     expect(JSON.parse(report.stdout)).toHaveProperty('counts');
   });
 
+  it("submit with the id of a running job is refused before that job's input file is touched", async () => {
+    env.emulator.setConfig({ rowsPerSecond: 2 });
+    const jobId = `ops-same-id-${Date.now()}`;
+    try {
+      expect((await cli('submit', input, '--job-id', jobId, '--poll-min-seconds', '0.2')).code).toBe(0);
+      const stored = join(env.dir, 'storage', jobId, 'input.jsonl');
+      const before = await readFile(stored, 'utf8');
+      const other = join(env.dir, 'work', 'other.jsonl');
+      await writeReviewRequests(other, 5);
+      const again = await cli('submit', other, '--job-id', jobId);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain(`job ${jobId} is running: its input must not change under it`);
+      expect(again.stderr).toContain('pick another --job-id');
+      // The running job's input is still the first one: its chunks are slices of that file.
+      expect(await readFile(stored, 'utf8')).toBe(before);
+      expect((await cli('cancel', jobId, '--wait')).code).toBe(0);
+    } finally {
+      env.emulator.setConfig({ rowsPerSecond: 'instant' });
+    }
+  });
+
   it("extend-deadline moves a running job's deadline; retry says why it refuses", async () => {
     env.emulator.setConfig({ rowsPerSecond: 2 });
     const jobId = `ops-updates-${Date.now()}`;

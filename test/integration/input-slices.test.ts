@@ -1,9 +1,9 @@
 // Chunks as slices of the plan's snapshot of the input (src/storage/slice-uri.ts) on the real dev
 // server and emulator: a job planned from a clean input writes no chunk file and reconciles every
 // row once; the user's input written again (or deleted) while the job runs changes nothing.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitJobSummary, startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, writeChatInput, type JobEnv } from '../support/job-env.ts';
@@ -41,6 +41,42 @@ describe('chunks sliced from the job input', () => {
     expect(files.filter((f) => /c\d+[/\\]input\.jsonl$/.test(f))).toEqual([]);
     expect(files.filter((f) => /^r1[/\\]input-a\d+\.jsonl$/.test(f))).toEqual([join('r1', 'input-a1.jsonl')]);
     expect(files.filter((f) => /c\d+[/\\]records\.jsonl$/.test(f))).toHaveLength(3);
+  });
+
+  it("the job's own input file (where the CLI copies a local file) is sliced as it is: no snapshot, no chunk file", async () => {
+    const jobId = `slices-own-${Date.now()}`;
+    const source = fileURLToPath(await writeChatInput(env, 60, { file: `${jobId}.jsonl` }));
+    const own = join(env.dir, 'storage', jobId, 'input.jsonl');
+    await mkdir(dirname(own), { recursive: true });
+    await copyFile(source, own);
+    const worker = await env.createWorker();
+    const summary = await worker.runUntil(async () => {
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri: pathToFileURL(own).href,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 20 },
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      return await awaitJobSummary(handle);
+    });
+    expect(summary.status).toBe('completed');
+    const { ids, statuses } = tally(
+      await readJsonlFile<{ custom_id: string; status: string }>(env.storageRoot, summary.resultsUri),
+    );
+    expect(ids.size).toBe(60);
+    expect([...ids.values()].every((n) => n === 1)).toBe(true);
+    expect(statuses).toEqual({ succeeded: 60 });
+    // The input is stored once: no copy of it under the round, and no chunk file.
+    const files = await readdir(join(env.dir, 'storage', jobId), { recursive: true });
+    expect(files.filter((f) => /input-a\d+\.jsonl$/.test(f))).toEqual([]);
+    expect(files.filter((f) => /c\d+[/\\]input\.jsonl$/.test(f))).toEqual([]);
+    expect(files.filter((f) => /c\d+[/\\]records\.jsonl$/.test(f))).toHaveLength(3);
+    expect(await readFile(own, 'utf8')).toBe(await readFile(source, 'utf8'));
   });
 
   it("the user's input written again once the job is planned changes nothing: every planned row once", async () => {

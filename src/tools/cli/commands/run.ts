@@ -19,6 +19,7 @@ import { compact, usd } from '../format.ts';
 import { jobFailureMessage, jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay } from '../progress-display.ts';
+import { refuseRunningJobId } from '../running-job-id.ts';
 import { snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
@@ -153,6 +154,7 @@ async function run(argv: readonly string[]): Promise<number> {
           new OpenAIBatchPlugin({ storageRoot, openaiBaseUrl: parts.openaiBaseUrl, openaiApiKey: parts.openaiApiKey }),
         ],
       });
+      await refuseRunningJobId(client, jobId);
       const inputUri = await snapshotInput(inputPath, storageRoot, jobId);
       const handle = await startBatchJob(
         client,

@@ -4,6 +4,7 @@ import type { Command } from '../command.ts';
 import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
+import { refuseRunningJobId } from '../running-job-id.ts';
 import { snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
@@ -34,12 +35,13 @@ async function run(argv: readonly string[]): Promise<number> {
   const isLocalFile = !source.includes('://') && (await stat(source).catch(() => undefined))?.isFile();
   if (!source.includes('://') && !isLocalFile) throw new UserError(`input file not found: ${source}`);
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', isLocalFile ? source : undefined);
-  let inputUri = source;
-  if (isLocalFile) {
-    inputUri = await snapshotInput(source, storageRoot, jobId);
-  }
   const conn = await connectFromEnvironment();
   try {
+    let inputUri = source;
+    if (isLocalFile) {
+      await refuseRunningJobId(conn.client, jobId);
+      inputUri = await snapshotInput(source, storageRoot, jobId);
+    }
     const handle = await startBatchJob(
       conn.client,
       { ...input, inputUri },
