@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
 import type OpenAI from 'openai';
-import { planJob, SnapshotError, type JobManifest } from '../src/plan/index.ts';
+import { isJobInputFile, planJob, SnapshotError, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import { readJsonlRawBatches } from '../src/jsonl/index.ts';
 import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
@@ -177,7 +177,7 @@ export function createJobStepActivities(
     // slices of it; from the job's own input file (the CLI's copy) as it is. A retry round's input
     // is this step's own file already; its chunks are files.
     const inputUri = resolveUri(storage, input.inputUri);
-    const inputIsJobFile = round === 1 && inputUri === storage.jobUri(input.jobId, 'input.jsonl');
+    const inputIsJobFile = round === 1 && isJobInputFile(storage, input.jobId, inputUri);
     const snapshotUri =
       round === 1 && !inputIsJobFile
         ? storage.jobUri(input.jobId, 'r1', `input-a${Context.current().info.attempt}.jsonl`)

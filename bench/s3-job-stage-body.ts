@@ -219,9 +219,14 @@ switch (step) {
       () => [inputUri],
       async () => {
         // As the worker's planJob activity does: from a snapshot (a CopyObject within MinIO), its
-        // chunks slices of it where the lines are unchanged (all of them here).
+        // chunks slices of it where the lines are unchanged (all of them here). With
+        // BENCH_S3_PLAN_INPUT=own, the input is the job's own file (`inputs/input.jsonl` is job
+        // `inputs`' input.jsonl, where the CLI copies a local file): sliced as it is, no copy.
         const snapshotUri = storage.jobUri('bench', 'r1', 'input-a1.jsonl');
-        manifest = await planJob({ jobId: 'bench', inputUri, endpoint: ENDPOINT, snapshotUri }, storage);
+        manifest =
+          process.env['BENCH_S3_PLAN_INPUT'] === 'own'
+            ? await planJob({ jobId: 'inputs', inputUri, endpoint: ENDPOINT, inputIsJobFile: true }, storage)
+            : await planJob({ jobId: 'bench', inputUri, endpoint: ENDPOINT, snapshotUri }, storage);
         return {
           chunks: manifest.chunks.length,
           sliced: manifest.chunks.filter((c) => parseSliceUri(c.uri)).length,

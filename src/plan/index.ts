@@ -1,4 +1,5 @@
 export { planJob, SnapshotError } from './plan-job.ts';
+export { isJobInputFile, jobInputFileUri } from './job-input-file.ts';
 export type { PlanJobInput } from './plan-job.ts';
 export type { JobManifest, ChunkManifest } from './manifest.ts';
 export { DEFAULT_CHUNK_LIMITS, InvalidLimitsError, resolveLimits } from './chunk-limits.ts';

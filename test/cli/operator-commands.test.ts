@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -108,16 +108,21 @@ describe('the operator commands against a real dev server, worker and emulator',
     const jobId = `ops-same-id-${Date.now()}`;
     try {
       expect((await cli('submit', input, '--job-id', jobId, '--poll-min-seconds', '0.2')).code).toBe(0);
-      const stored = join(env.dir, 'storage', jobId, 'input.jsonl');
-      const before = await readFile(stored, 'utf8');
+      const copies = async (): Promise<string[]> =>
+        (await readdir(join(env.dir, 'storage', jobId))).filter((f) => /^input-[0-9a-f]+\.jsonl$/.test(f));
+      const [stored] = await copies();
+      expect(stored).toBeDefined();
+      const before = await readFile(join(env.dir, 'storage', jobId, stored as string), 'utf8');
+      expect(before).toBe(await readFile(input, 'utf8'));
       const other = join(env.dir, 'work', 'other.jsonl');
       await writeReviewRequests(other, 5);
       const again = await cli('submit', other, '--job-id', jobId);
       expect(again.code).toBe(2);
-      expect(again.stderr).toContain(`job ${jobId} is running: its input must not change under it`);
+      expect(again.stderr).toContain(`job ${jobId} is running: a job id names one job at a time`);
       expect(again.stderr).toContain('pick another --job-id');
-      // The running job's input is still the first one: its chunks are slices of that file.
-      expect(await readFile(stored, 'utf8')).toBe(before);
+      // Refused before any copy: the running job's input is its one copy, unchanged.
+      expect(await copies()).toEqual([stored]);
+      expect(await readFile(join(env.dir, 'storage', jobId, stored as string), 'utf8')).toBe(before);
       expect((await cli('cancel', jobId, '--wait')).code).toBe(0);
     } finally {
       env.emulator.setConfig({ rowsPerSecond: 'instant' });

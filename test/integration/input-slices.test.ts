@@ -1,6 +1,7 @@
 // Chunks as slices of the plan's snapshot of the input (src/storage/slice-uri.ts) on the real dev
 // server and emulator: a job planned from a clean input writes no chunk file and reconciles every
-// row once; the user's input written again (or deleted) while the job runs changes nothing.
+// row once; the user's input written again (or deleted) while the job runs changes nothing. The
+// job's own input (the CLI's copy, which nothing else writes) is sliced as it is, not copied.
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,7 +47,8 @@ describe('chunks sliced from the job input', () => {
   it("the job's own input file (where the CLI copies a local file) is sliced as it is: no snapshot, no chunk file", async () => {
     const jobId = `slices-own-${Date.now()}`;
     const source = fileURLToPath(await writeChatInput(env, 60, { file: `${jobId}.jsonl` }));
-    const own = join(env.dir, 'storage', jobId, 'input.jsonl');
+    // Named as the CLI names its copy (src/plan/job-input-file.ts).
+    const own = join(env.dir, 'storage', jobId, 'input-5eed.jsonl');
     await mkdir(dirname(own), { recursive: true });
     await copyFile(source, own);
     const worker = await env.createWorker();

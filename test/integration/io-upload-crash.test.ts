@@ -94,6 +94,8 @@ describe('a worker killed in the middle of a parted upload', () => {
       // Killed after OpenAI had at least one part of the upload.
       expect(afterCrash.callsPerRoute['uploads.create']).toBe(1);
       expect(afterCrash.callsPerRoute['uploads.parts.create']).toBeGreaterThanOrEqual(1);
+      // ...and before it was complete: the next worker has an upload to resume.
+      expect(afterCrash.callsPerRoute['uploads.complete'] ?? 0).toBe(0);
       next.current = spawnUploadWorker(env);
       const summary = await handle.result();
       expect(summary.status).toBe('completed');

@@ -4,6 +4,7 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isJobInputFile } from '../../src/plan/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
 import { devServer } from '../support/temporal.ts';
 import { FAST_WAIT, readJsonlFile, startJobEnv, tally, type JobEnv } from '../support/job-env.ts';
@@ -102,8 +103,11 @@ describe('a job on two hosts sharing only an s3:// root', () => {
       expect(submitted.code).toBe(0);
       expect(submitted.stdout.trim()).toBe(jobId);
       const storage = openStorage(root);
-      const snapshot = storage.jobUri(jobId, 'input.jsonl');
-      expect(await storage.size(snapshot)).toBe((await stat(inputPath)).size);
+      const copies = (await storage.list(storage.jobUri(jobId, 'input-'))).filter((u) =>
+        isJobInputFile(storage, jobId, u),
+      );
+      expect(copies).toHaveLength(1);
+      expect(await storage.size(copies[0] as string)).toBe((await stat(inputPath)).size);
 
       const created = (): number =>
         Object.entries(env.emulator.stats({ metadataKeys: ['job_id'] }).batchesByMetadata)

@@ -169,7 +169,8 @@ export class JobRun {
       else
         s.unrecorded = {
           chunks: 1,
-          first: `round ${result.round}, chunk ${result.index}: ${result.reason ?? 'no reason given'}`,
+          // Bounded: the state is carried across continue-as-new.
+          first: `round ${result.round}, chunk ${result.index}: ${(result.reason ?? 'no reason given').slice(0, 500)}`,
         };
     }
     if (result.failureType && !s.fatal) {

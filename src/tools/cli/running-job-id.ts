@@ -3,8 +3,9 @@ import { UserError } from './user-error.ts';
 
 /**
  * Refuses a job id that a running job has, before the CLI copies the input into that job's folder:
- * the running job reads its input file there (its chunks are slices of it), so the copy must never
- * replace it. A job that has ended may have its id reused, as Temporal allows.
+ * the start would fail after a copy that can take minutes. (The copy could not harm the running
+ * job: each copy has a name of its own.) A job that has ended may have its id reused, as Temporal
+ * allows.
  */
 export async function refuseRunningJobId(client: Client, jobId: string): Promise<void> {
   const status = await client.workflow
@@ -19,7 +20,7 @@ export async function refuseRunningJobId(client: Client, jobId: string): Promise
     );
   if (status === 'RUNNING')
     throw new UserError(
-      `job ${jobId} is running: its input must not change under it`,
+      `job ${jobId} is running: a job id names one job at a time`,
       'pick another --job-id, or wait for that job to end (openai-batch watch ' + jobId + ')',
     );
 }

@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { jobInputFileUri } from '../../plan/job-input-file.ts';
 import { FileStorage, openStorage, storageProblem } from '../../storage/index.ts';
 import { UserError } from './user-error.ts';
 
@@ -16,12 +18,13 @@ export function storageRootFrom(flag: string | undefined): string {
 /**
  * Copies a local input file into the job's folder and returns its URI. The job reads this snapshot:
  * editing or deleting the original while the job runs changes nothing, and a retried planning step
- * reads the same bytes.
+ * reads the same bytes. Each copy has a name of its own (see job-input-file.ts): a second submit
+ * with the same job id never writes the file a first one's job reads.
  */
 export async function snapshotInput(inputPath: string, storageRoot: string, jobId: string): Promise<string> {
   try {
     const storage = openStorage(storageRoot);
-    const uri = storage.jobUri(jobId, 'input.jsonl');
+    const uri = jobInputFileUri(storage, jobId, randomBytes(4).toString('hex'));
     // A local root copies by the kernel: a 1 GB stream copy would leave its buffers in this
     // process, which is the worker's in `run`.
     if (storage instanceof FileStorage) await storage.copyFileAtomic(uri, inputPath);
@@ -32,4 +35,11 @@ export async function snapshotInput(inputPath: string, storageRoot: string, jobI
     const problem = storageProblem(err);
     throw problem ? new UserError(problem) : err;
   }
+}
+
+/** Deletes a copy `snapshotInput` made for a job that then did not start (best effort). */
+export async function discardInput(uri: string, storageRoot: string): Promise<void> {
+  await openStorage(storageRoot)
+    .delete(uri)
+    .catch(() => undefined);
 }

@@ -2,7 +2,7 @@
 // beside CI) each find the binary missing on a cold machine; without a lock each starts its own
 // multi-minute `go install` of the same module, and together they starve the machine.
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rm, stat } from 'node:fs/promises';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 
 /** How often a waiting process looks whether the build it waits for has ended. */
 const POLL_MS = 2_000;
@@ -27,20 +27,20 @@ export async function withBuildLock<T>(
 ): Promise<T> {
   let announced = false;
   for (;;) {
-    if (await takeLock(lockPath)) {
+    const mine = await takeLock(lockPath);
+    if (mine) {
       try {
         // Built by the holder we waited for, just before we took the lock.
         return (await done()) ?? (await build());
       } finally {
-        await rm(lockPath, { force: true });
+        // Only our own lock: a waiter that wrongly took it over has one of its own there now.
+        if ((await readFile(lockPath, 'utf8').catch(() => '')) === mine) await rm(lockPath, { force: true });
       }
     }
-    const { holder, inode } = await lockHolder(lockPath);
+    const { holder } = await lockHolder(lockPath);
     if (holder === 'gone') continue;
     if (holder === 'dead' || holder === 'unwritten-stale') {
-      // Stale (its builder was killed): take it over, unless another waiter already has and the
-      // file is now its live lock.
-      if ((await stat(lockPath).catch(() => undefined))?.ino === inode) await rm(lockPath, { force: true });
+      await removeStale(lockPath);
       continue;
     }
     if (!announced && typeof holder === 'number') onWait(holder);
@@ -55,39 +55,65 @@ export async function withBuildLock<T>(
  * Creates the lock with this pid already in it: the pid goes into a file of our own, which is then
  * hard-linked as the lock (a link fails if the lock exists), so no reader sees a lock without a pid.
  */
-async function takeLock(lockPath: string): Promise<boolean> {
-  // Finders in one process (and pids reused across containers) need names of their own.
-  const mine = `${lockPath}.${process.pid}.${randomUUID()}`;
+async function takeLock(lockPath: string): Promise<string | undefined> {
+  // Finders in one process (and pids reused across containers) need names of their own; the
+  // token in the lock tells its holder the lock is still its own.
+  const token = randomUUID();
+  const mine = `${lockPath}.${process.pid}.${token}`;
+  const content = `${process.pid} ${token}`;
   const handle = await open(mine, 'wx');
   try {
-    await handle.writeFile(String(process.pid));
+    await handle.writeFile(content);
   } finally {
     await handle.close();
   }
   try {
     await link(mine, lockPath);
-    return true;
+    return content;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
     throw err;
   } finally {
     await rm(mine, { force: true });
   }
 }
 
+/**
+ * Removes a stale lock without removing a live one another waiter made meanwhile: the lock is
+ * moved aside in one step (a rename takes whichever file is there), and put back if it turns out
+ * to be live. Two waiters never both remove and both build.
+ */
+async function removeStale(lockPath: string): Promise<void> {
+  const aside = `${lockPath}.stale.${process.pid}.${randomUUID()}`;
+  try {
+    await rename(lockPath, aside);
+  } catch {
+    return; // Gone already: another waiter moved it.
+  }
+  const { holder } = await lockHolder(aside);
+  if (holder === 'dead' || holder === 'unwritten-stale' || holder === 'gone') {
+    await rm(aside, { force: true });
+    return;
+  }
+  // A live lock (made after we looked): back where it was, unless a third process took the name.
+  await link(aside, lockPath).catch(() => undefined);
+  await rm(aside, { force: true });
+}
+
 type Holder = number | 'gone' | 'dead' | 'unwritten' | 'unwritten-stale';
 
-/** The live holder's pid, or why there is none to wait for; and the lock file's inode. */
-async function lockHolder(lockPath: string): Promise<{ holder: Holder; inode?: number }> {
+/** The live holder's pid, or why there is none to wait for. */
+async function lockHolder(lockPath: string): Promise<{ holder: Holder }> {
   const info = await stat(lockPath).catch(() => undefined);
   const text = await readFile(lockPath, 'utf8').catch(() => undefined);
   if (text === undefined || info === undefined) return { holder: 'gone' };
+  // "<pid> <token>", or "<pid>" as older code wrote it.
   const pid = Number.parseInt(text, 10);
   if (!Number.isInteger(pid) || pid <= 0) {
     const stale = Date.now() - info.mtimeMs > UNWRITTEN_GRACE_MS;
-    return { holder: stale ? 'unwritten-stale' : 'unwritten', inode: info.ino };
+    return { holder: stale ? 'unwritten-stale' : 'unwritten' };
   }
-  return { holder: isAlive(pid) ? pid : 'dead', inode: info.ino };
+  return { holder: isAlive(pid) ? pid : 'dead' };
 }
 
 function isAlive(pid: number): boolean {

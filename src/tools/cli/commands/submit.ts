@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { startBatchJob } from '../../../client/job-client.ts';
 import type { Command } from '../command.ts';
@@ -5,7 +6,7 @@ import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { refuseRunningJobId } from '../running-job-id.ts';
-import { snapshotInput, storageRootFrom } from '../storage-root.ts';
+import { discardInput, snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch submit <input.jsonl | storage-uri> [options]
@@ -31,7 +32,8 @@ async function run(argv: readonly string[]): Promise<number> {
   if (!source || positionals.length > 1)
     throw new UserError('submit needs exactly one input', 'openai-batch submit <input.jsonl> [options]');
   const storageRoot = storageRootFrom(values['storage-root']);
-  const jobId = values['job-id'] ?? `job-${Date.now().toString(36)}`;
+  // Random too: two submits in one millisecond (a shell loop with `&`) would otherwise share an id.
+  const jobId = values['job-id'] ?? `job-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
   const isLocalFile = !source.includes('://') && (await stat(source).catch(() => undefined))?.isFile();
   if (!source.includes('://') && !isLocalFile) throw new UserError(`input file not found: ${source}`);
   const input = await jobInputFromFlags({ ...values, 'job-id': jobId }, 'pending', isLocalFile ? source : undefined);
@@ -50,7 +52,11 @@ async function run(argv: readonly string[]): Promise<number> {
         workflowId: jobId,
         ...(isLocalFile ? { inputName: source } : {}),
       },
-    );
+    ).catch(async (err: unknown) => {
+      // No job reads the copy (e.g. another submit started this id first): do not leave it.
+      if (isLocalFile) await discardInput(inputUri, storageRoot);
+      throw err;
+    });
     console.log(handle.workflowId);
   } finally {
     await conn.close();
