@@ -236,3 +236,12 @@ export const RETRY_PARTS_AS_RANGE = 'retry-parts-as-range';
  * every history recorded before 2026-12-06 23:00.
  */
 export const UNRECORDED_ROWS_FAIL_JOB = 'unrecorded-rows-fail-job';
+
+/**
+ * A chunk never submitted (skipped for the budget or the deadline, or left by a cancel) whose rows
+ * could not be recorded (its file unreadable after the step's retries) is recorded without records
+ * instead of failing the job at once with no report: the job goes on and ends as
+ * unrecorded-rows-fail-job says (a cancelled one still ends cancelled, its report naming the
+ * chunks). Older: every history recorded before 2026-12-06 23:30.
+ */
+export const SKIP_FAILURE_IS_UNRECORDED = 'skip-failure-is-unrecorded';

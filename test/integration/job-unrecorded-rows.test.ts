@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBatchJob } from '../../src/client/job-client.ts';
 import { FAST_WAIT, startJobEnv, writeChatInput, type JobEnv } from '../support/job-env.ts';
@@ -51,5 +51,44 @@ describe('a chunk whose rows cannot be recorded', () => {
     expect(report.status).toBe('failed');
     expect(report.unrecordedChunks).toBe(1);
     expect(report.rows).toBe(0);
+  });
+
+  it('a cancelled job whose unstarted chunk cannot be recorded still ends cancelled, with its report naming it', async () => {
+    const jobId = `unrecorded-cancel-${Date.now()}`;
+    const inputUri = await writeChatInput(env, 20, { file: `${jobId}.jsonl` });
+    const worker = await env.createWorker({ jobFileAttempts: 2 });
+    const outcome = await worker.runUntil(async () => {
+      // Two chunks, one at a time: the second has not started when the job is cancelled.
+      const handle = await startBatchJob(
+        env.conn.client,
+        {
+          jobId,
+          inputUri,
+          endpoint: '/v1/chat/completions',
+          limits: { maxRequests: 10 },
+          maxActiveBatches: 1,
+          wait: FAST_WAIT,
+        },
+        { taskQueue: env.taskQueue },
+      );
+      await deleteChunkInputOnceCreated(env, jobId);
+      await handle.cancel();
+      return await handle.result().then(
+        (summary) => summary,
+        (err: unknown) => err,
+      );
+    });
+    // Before, the failed record of the unstarted chunk failed the job with no report.
+    expect(outcome).toBeInstanceOf(WorkflowFailedError);
+    expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const report = JSON.parse(await readFile(join(fileURLToPath(env.storageRoot), jobId, 'report.json'), 'utf8')) as {
+      status: string;
+      unrecordedChunks: number;
+      firstUnrecorded: string;
+    };
+    expect(report.status).toBe('cancelled');
+    // The running chunk's collect failed too (its input is the same deleted snapshot).
+    expect(report.unrecordedChunks).toBe(2);
+    expect(report.firstUnrecorded).toMatch(/^round 1, chunk \d: /);
   });
 });

@@ -642,4 +642,19 @@ describe.skipIf(!record)('recording histories of the patched paths (add-only)', 
       drive: async (_handle, jobId, env) => await deleteChunkInputOnceCreated(env, jobId),
     },
   );
+
+  recordIt(
+    'v5-skip-failure-is-unrecorded',
+    'the same input deleted, then the job cancelled with its second chunk unstarted: that skip cannot record its rows, and the job still ends cancelled with its report',
+    { rowsPerSecond: 5 },
+    {
+      rows: 20,
+      input: { limits: { maxRequests: 10 }, maxActiveBatches: 1 },
+      createWorker: async (env) => await env.createWorker({ jobFileAttempts: 2 }),
+      drive: async (handle, jobId, env) => {
+        await deleteChunkInputOnceCreated(env, jobId);
+        await handle.cancel();
+      },
+    },
+  );
 });

@@ -13,8 +13,8 @@ import type { CollectChunkResult } from '../../activities/index.ts';
 import type { ChunkRef, ChunkResult } from '../../common/job-types.ts';
 import { chunkDeadlineSignal } from '../../common/messages.ts';
 import { openAIBatchChunk } from '../chunk/index.ts';
-import { emptyChunkResult } from '../empty-chunk-result.ts';
-import { RECOVER_ENDED_CHUNKS } from '../patches.ts';
+import { emptyChunkResult, NO_RECORDS } from '../empty-chunk-result.ts';
+import { RECOVER_ENDED_CHUNKS, SKIP_FAILURE_IS_UNRECORDED } from '../patches.ts';
 import type { JobRun } from './job-run.ts';
 import { chunkCount } from './job-state.ts';
 import { recordLostChunk } from './lost-chunks.ts';
@@ -25,7 +25,7 @@ import type { SkipReason } from './sliding-window.ts';
 export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason): Promise<void> {
   const { state, job } = run;
   // Rows of a cancelled job say so: `cancelled` with no batch (code not_submitted).
-  const outcome = await job.act.collectChunk.executeWithOptions(
+  const collected = job.act.collectChunk.executeWithOptions(
     { summary: `record round ${state.round}, chunk ${chunk.index} as not submitted (${reason})` },
     [
       {
@@ -40,7 +40,25 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
       },
     ],
   );
+  const outcome = await collected.catch((err: unknown) => unrecordedSkip(err, reason));
   run.record(notSubmittedResult(state.round, chunk, reason, outcome), false);
+}
+
+/**
+ * The outcome of a skip whose rows could not be recorded (the chunk file unreadable after the
+ * step's retries): no records, so that the job goes on, writes its report and fails naming the
+ * chunk (patch skip-failure-is-unrecorded), instead of failing at once with no report. Older
+ * histories failed the job here, as before.
+ */
+function unrecordedSkip(err: unknown, reason: SkipReason): CollectChunkResult & { reason: string } {
+  // A cancelled job cancels a budget skip's collect: that is the cancel, not a failure to record.
+  if (isCancellation(err) || !patched(SKIP_FAILURE_IS_UNRECORDED)) throw err;
+  const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  log.warn('recording the rows of a chunk not submitted failed; the job will fail for them', {
+    reason,
+    error: message,
+  });
+  return { ...NO_RECORDS, reason: `its rows could not be recorded as not submitted (${reason}): ${message}` };
 }
 
 /**
@@ -53,7 +71,7 @@ export async function skipChunksInBulk(run: JobRun): Promise<void> {
   while (chunks.length < RESULTS_PER_PART && state.nextChunk < chunkCount(state)) chunks.push(await takeNextChunk(run));
   const first = chunks[0];
   if (!first) return;
-  const outcomes = await job.act.collectNotSubmitted.executeWithOptions(
+  const recorded = job.act.collectNotSubmitted.executeWithOptions(
     {
       summary: `record round ${state.round}, chunks ${first.index}-${first.index + chunks.length - 1} as not submitted (cancelled)`,
     },
@@ -67,6 +85,8 @@ export async function skipChunksInBulk(run: JobRun): Promise<void> {
       },
     ],
   );
+  // Failed: each of these chunks is recorded without records, as one skip would be.
+  const outcomes = await recorded.catch((err: unknown) => chunks.map(() => unrecordedSkip(err, 'cancelled')));
   chunks.forEach((chunk, i) => {
     run.record(notSubmittedResult(state.round, chunk, 'cancelled', outcomes[i] as CollectChunkResult), false);
   });
@@ -77,7 +97,7 @@ function notSubmittedResult(
   round: number,
   chunk: ChunkRef,
   reason: SkipReason,
-  outcome: CollectChunkResult,
+  outcome: CollectChunkResult & { reason?: string },
 ): ChunkResult {
   return {
     round,
