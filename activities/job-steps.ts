@@ -4,7 +4,7 @@ import type OpenAI from 'openai';
 import { isJobInputFile, planJob, SnapshotError, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
 import { readJsonlRawBatches } from '../src/jsonl/index.ts';
-import { readSmallText, type BlobStorage } from '../src/storage/index.ts';
+import { readSmallText, StorageError, type BlobStorage } from '../src/storage/index.ts';
 import type {
   ChunkEnd,
   ChunkLimits,
@@ -204,8 +204,11 @@ export function createJobStepActivities(
         ),
       );
     } catch (err) {
-      // Round 1 reads the user's input; its snapshot, and every later round's input, are the job's files.
-      throw round === 1 && !(err instanceof SnapshotError)
+      // Round 1 reads the user's input; what it writes in the round's folder (chunks,
+      // rejected.jsonl, its snapshot), and every later round's input, are the job's files.
+      const roundFolder = `${storage.jobUri(input.jobId, `r${round}`)}/`;
+      const ownFile = err instanceof SnapshotError || (err instanceof StorageError && err.uri.startsWith(roundFolder));
+      throw round === 1 && !ownFile
         ? stepFailure(err, inputFix(storage.rootUri))
         : stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
     }

@@ -62,8 +62,13 @@ export class FileStorage implements BlobStorage {
 
   async writeAtomic(uri: string, source: AsyncIterable<Uint8Array | string>): Promise<{ uri: string; bytes: number }> {
     if (parseSliceUri(uri)) throw sliceNotWritable(uri);
-    const p = await this.#resolve(uri);
-    const { tmp, out } = await this.#openTemp(p);
+    // A file where a folder of the path goes, or a folder that refuses writes: no retry fixes it.
+    const p = await this.#resolve(uri).catch((err: unknown) => {
+      throw this.#wrapWrite(err, uri);
+    });
+    const { tmp, out } = await this.#openTemp(p).catch((err: unknown) => {
+      throw this.#wrapWrite(err, uri);
+    });
     let bytes = 0;
     try {
       for await (const piece of source) {
@@ -283,6 +288,21 @@ export class FileStorage implements BlobStorage {
   async #resolve(uri: string): Promise<string> {
     this.#realRoot ??= mkdir(this.#root, { recursive: true }).then(() => realpath(this.#root));
     return resolveInside(uri, this.#root, await this.#realRoot);
+  }
+
+  /** A write's error that names the path's problem (not a missing file: a write creates it). */
+  #wrapWrite(err: unknown, uri: string): Error {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      const why =
+        code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : code === 'ENOTDIR'
+            ? 'has a file as a parent directory'
+            : 'cannot be written: permission denied';
+      return new StorageError(`"${uri}" ${why} (${uriToPath(uri, this.#root)})`, uri, { cause: err });
+    }
+    return err as Error;
   }
 
   #wrap(err: unknown, uri: string): Error {

@@ -108,6 +108,18 @@ describe('file storage', () => {
     await expect(storage.exists('link')).rejects.toThrow(/symlink/);
   });
 
+  it('a write under a file where a folder goes fails as a StorageError naming the path, not a retryable error', async () => {
+    await writeFile(path.join(dir, 'job-1'), 'a file, not a folder');
+    const uri = storage.jobUri('job-1', 'r1', 'c0', 'input.jsonl');
+    const err = await storage.writeAtomic(uri, pieces('x\n')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as StorageError).message).toContain('has a file as a parent directory');
+    expect((err as StorageError).uri).toBe(uri);
+  });
+
   it('reports a missing file as a StorageError', async () => {
     await expect(storage.openRead('missing.jsonl')).rejects.toThrow(/does not exist/);
     await expect(storage.size('missing.jsonl')).rejects.toBeInstanceOf(StorageError);
