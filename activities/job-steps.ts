@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
 import { isJobInputFile, planJob, SnapshotError, type JobManifest } from '../src/plan/index.ts';
 import { finalizeJob, reconcileChunk } from '../src/reconcile/index.ts';
@@ -130,6 +131,8 @@ export interface CollectChunkResult {
   readonly retryCount: number;
   readonly counts: Partial<Record<RowStatus, number>>;
   readonly usage: TokenUsage;
+  /** Why the chunk's rows could not be recorded (`recordsUri` is then empty); collectNotSubmitted only. */
+  readonly unrecorded?: string | undefined;
 }
 
 /** Input of `finalizeJob`. */
@@ -323,7 +326,18 @@ export function createJobStepActivities(
           },
           details,
         ).catch((err: unknown) => {
-          throw stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
+          const failure = stepFailure(err, jobFilesFix(storage.rootUri), { fatalFromAttempt: jobFileAttempts });
+          // This chunk's file cannot be read after the attempts (the retries resumed here): it is
+          // recorded without records, and the part's other chunks still get theirs.
+          if (failure instanceof ApplicationFailure && failure.type === FAILURE_TYPES.storage && failure.nonRetryable)
+            return {
+              recordsUri: '',
+              retryCount: 0,
+              counts: {},
+              usage: { input: 0, cachedInput: 0, output: 0, reasoning: 0 },
+              unrecorded: failure.message,
+            };
+          throw failure;
         });
         outcomes.push(outcome);
         context.heartbeat(details());

@@ -197,6 +197,8 @@ export interface ChunkResult {
   readonly estimatedCostUsd: number;
   /** Why, when the chunk was not submitted or its batch failed. */
   readonly reason?: string | undefined;
+  /** Why the chunk's rows could not be recorded, when `recordsUri` is empty for that reason. */
+  readonly unrecorded?: string | undefined;
   /**
    * The failure type when the chunk failed for a reason that fails every chunk alike
    * (`OpenAIBatch.Auth`: a wrong or revoked API key); the job then stops submitting.

@@ -3,7 +3,8 @@
 // a job's input has one writer. A job whose input is such a file plans from it as it is.
 import type { BlobStorage } from '../storage/index.ts';
 
-const JOB_INPUT_NAME = /^input(-[0-9a-z]+)?\.jsonl$/;
+// The CLI's tag is 8 hex digits; `input.jsonl` is the copy of earlier releases.
+const JOB_INPUT_NAME = /^input(-[0-9a-f]{8})?\.jsonl$/;
 
 /** The URI of a new copy of a job's input (`tag`: unique per copy). */
 export function jobInputFileUri(storage: BlobStorage, jobId: string, tag: string): string {

@@ -49,7 +49,7 @@ export interface PlanJobInput {
   snapshotUri?: string;
   /**
    * The input is a file of the job's own that nothing else writes while the job runs (the CLI's
-   * copy of a local file, `<jobId>/input.jsonl`): chunks are slices of it as they are of a
+   * copy of a local file, `<jobId>/input-<tag>.jsonl`; see job-input-file.ts): chunks are slices of it as they are of a
    * snapshot, and no snapshot is made, so a job does not store its input twice. Wins over
    * `snapshotUri`.
    */

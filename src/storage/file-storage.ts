@@ -78,7 +78,10 @@ export class FileStorage implements BlobStorage {
       }
       out.end();
       await once(out, 'finish');
-      await rename(tmp, p);
+      // A directory where the file goes fails here (EISDIR): named, not retried.
+      await rename(tmp, p).catch((err: unknown) => {
+        throw this.#wrapWrite(err, uri);
+      });
       return { uri: pathToUri(p), bytes };
     } catch (err) {
       // Wait for the stream to close: its open() may still be pending, and a file it creates
@@ -299,7 +302,9 @@ export class FileStorage implements BlobStorage {
           ? 'is a directory, not a file'
           : code === 'ENOTDIR'
             ? 'has a file as a parent directory'
-            : 'cannot be written: permission denied';
+            : code === 'EROFS'
+              ? 'cannot be written: read-only file system'
+              : 'cannot be written: permission denied';
       return new StorageError(`"${uri}" ${why} (${uriToPath(uri, this.#root)})`, uri, { cause: err });
     }
     return err as Error;

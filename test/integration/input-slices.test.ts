@@ -48,7 +48,7 @@ describe('chunks sliced from the job input', () => {
     const jobId = `slices-own-${Date.now()}`;
     const source = fileURLToPath(await writeChatInput(env, 60, { file: `${jobId}.jsonl` }));
     // Named as the CLI names its copy (src/plan/job-input-file.ts).
-    const own = join(env.dir, 'storage', jobId, 'input-5eed.jsonl');
+    const own = join(env.dir, 'storage', jobId, 'input-5eed5eed.jsonl');
     await mkdir(dirname(own), { recursive: true });
     await copyFile(source, own);
     const worker = await env.createWorker();

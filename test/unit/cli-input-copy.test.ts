@@ -4,11 +4,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isJobInputFile } from '../../src/plan/index.ts';
 import { openStorage } from '../../src/storage/index.ts';
-import { discardInput, snapshotInput } from '../../src/tools/cli/storage-root.ts';
+import { settleInputCopies, snapshotInput } from '../../src/tools/cli/storage-root.ts';
 
 describe("the CLI's copy of a local input", () => {
   let dir: string;
@@ -34,9 +36,29 @@ describe("the CLI's copy of a local input", () => {
     expect(isJobInputFile(storage, 'same-id', storage.jobUri('same-id', 'r1', 'input-a1.jsonl'))).toBe(false);
     expect(await readFile(new URL(a), 'utf8')).toBe('first\n');
     expect(await readFile(new URL(b), 'utf8')).toBe('second, longer\n');
-    // The copy of a submit whose start failed is removed.
-    await discardInput(b, root);
+    // The copy of a start refused because the id runs is removed; another start error keeps it
+    // (the server may have started the job).
+    await settleInputCopies(root, 'same-id', b, new Error('deadline exceeded'));
+    expect(await storage.exists(b)).toBe(true);
+    await settleInputCopies(root, 'same-id', b, new WorkflowExecutionAlreadyStartedError('started', 'same-id', 't'));
     expect(await storage.exists(b)).toBe(false);
     expect(await storage.exists(a)).toBe(true);
+  });
+
+  it("a started job's copy stays, and the copies of earlier jobs with its id go", async () => {
+    const root = pathToFileURL(join(dir, 'root')).href;
+    await writeFile(join(dir, 'in.jsonl'), 'x\n');
+    const earlier = await snapshotInput(join(dir, 'in.jsonl'), root, 'nightly');
+    const storage = openStorage(root);
+    const legacy = storage.jobUri('nightly', 'input.jsonl');
+    await storage.writeAtomic(legacy, Readable.from(['old\n']));
+    // Not a copy of the CLI's: a user's file in the folder stays.
+    const other = storage.jobUri('nightly', 'input-notes.jsonl');
+    await storage.writeAtomic(other, Readable.from(['mine\n']));
+    const current = await snapshotInput(join(dir, 'in.jsonl'), root, 'nightly');
+    await settleInputCopies(root, 'nightly', current);
+    expect(await storage.list(storage.jobUri('nightly', 'input'))).toEqual([other, current].sort());
+    expect(await storage.exists(earlier)).toBe(false);
+    expect(await storage.exists(legacy)).toBe(false);
   });
 });

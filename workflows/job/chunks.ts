@@ -40,7 +40,7 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
       },
     ],
   );
-  const outcome = await collected.catch((err: unknown) => unrecordedSkip(err, reason));
+  const outcome: CollectChunkResult = await collected.catch((err: unknown) => unrecordedSkip(err, reason));
   run.record(notSubmittedResult(state.round, chunk, reason, outcome), false);
 }
 
@@ -50,7 +50,7 @@ export async function skipChunk(run: JobRun, chunk: ChunkRef, reason: SkipReason
  * chunk (patch skip-failure-is-unrecorded), instead of failing at once with no report. Older
  * histories failed the job here, as before.
  */
-function unrecordedSkip(err: unknown, reason: SkipReason): CollectChunkResult & { reason: string } {
+function unrecordedSkip(err: unknown, reason: SkipReason): CollectChunkResult {
   // A cancelled job cancels a budget skip's collect: that is the cancel, not a failure to record.
   if (isCancellation(err) || !patched(SKIP_FAILURE_IS_UNRECORDED)) throw err;
   const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
@@ -58,7 +58,7 @@ function unrecordedSkip(err: unknown, reason: SkipReason): CollectChunkResult & 
     reason,
     error: message,
   });
-  return { ...NO_RECORDS, reason: `its rows could not be recorded as not submitted (${reason}): ${message}` };
+  return { ...NO_RECORDS, unrecorded: `its rows could not be recorded as not submitted (${reason}): ${message}` };
 }
 
 /**
@@ -85,7 +85,8 @@ export async function skipChunksInBulk(run: JobRun): Promise<void> {
       },
     ],
   );
-  // Failed: each of these chunks is recorded without records, as one skip would be.
+  // A chunk whose file cannot be read comes back without records (the activity goes on with the
+  // rest). Any other failure leaves each of these chunks so, as one failed skip would be.
   const outcomes = await recorded.catch((err: unknown) => chunks.map(() => unrecordedSkip(err, 'cancelled')));
   chunks.forEach((chunk, i) => {
     run.record(notSubmittedResult(state.round, chunk, 'cancelled', outcomes[i] as CollectChunkResult), false);
@@ -97,7 +98,7 @@ function notSubmittedResult(
   round: number,
   chunk: ChunkRef,
   reason: SkipReason,
-  outcome: CollectChunkResult & { reason?: string },
+  outcome: CollectChunkResult,
 ): ChunkResult {
   return {
     round,

@@ -170,7 +170,7 @@ export class JobRun {
         s.unrecorded = {
           chunks: 1,
           // Bounded: the state is carried across continue-as-new.
-          first: `round ${result.round}, chunk ${result.index}: ${(result.reason ?? 'no reason given').slice(0, 500)}`,
+          first: `round ${result.round}, chunk ${result.index}: ${(result.unrecorded ?? result.reason ?? 'no reason given').slice(0, 500)}`,
         };
     }
     if (result.failureType && !s.fatal) {

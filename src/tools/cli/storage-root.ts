@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { jobInputFileUri } from '../../plan/job-input-file.ts';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { isJobInputFile, jobInputFileUri } from '../../plan/job-input-file.ts';
 import { FileStorage, openStorage, storageProblem } from '../../storage/index.ts';
 import { UserError } from './user-error.ts';
 
@@ -37,9 +38,28 @@ export async function snapshotInput(inputPath: string, storageRoot: string, jobI
   }
 }
 
-/** Deletes a copy `snapshotInput` made for a job that then did not start (best effort). */
-export async function discardInput(uri: string, storageRoot: string): Promise<void> {
-  await openStorage(storageRoot)
-    .delete(uri)
-    .catch(() => undefined);
+/**
+ * After the start of job `jobId`: deletes its input copy when the start was refused because a job
+ * with that id runs (no job reads the copy), or else the copies of earlier jobs with that id (they
+ * have ended: a job id names one job at a time), so that reusing an id keeps one copy, as the one
+ * `input.jsonl` of earlier releases did. Best effort. Any other start error keeps the copy: the
+ * server may have started the job before the error reached us.
+ */
+export async function settleInputCopies(
+  storageRoot: string,
+  jobId: string,
+  copy: string,
+  startError?: unknown,
+): Promise<void> {
+  try {
+    const storage = openStorage(storageRoot);
+    if (startError !== undefined) {
+      if (startError instanceof WorkflowExecutionAlreadyStartedError) await storage.delete(copy);
+      return;
+    }
+    for (const uri of await storage.list(storage.jobUri(jobId, 'input')))
+      if (uri !== copy && isJobInputFile(storage, jobId, uri)) await storage.delete(uri);
+  } catch {
+    // Left in place: a copy too many, never a job's input missing.
+  }
 }

@@ -79,9 +79,11 @@ async function takeLock(lockPath: string): Promise<string | undefined> {
 }
 
 /**
- * Removes a stale lock without removing a live one another waiter made meanwhile: the lock is
- * moved aside in one step (a rename takes whichever file is there), and put back if it turns out
- * to be live. Two waiters never both remove and both build.
+ * Removes a stale lock: moved aside in one step (a rename takes whichever file is there), then
+ * deleted. If another waiter took the lock over in between, its fresh lock is the one moved: both
+ * then build once each, which costs time, never a wrong binary (`go install` replaces the file
+ * whole). Putting a live lock back could revive one its holder has since released, and leave the
+ * waiters waiting on a live pid for ever; so it is not put back.
  */
 async function removeStale(lockPath: string): Promise<void> {
   const aside = `${lockPath}.stale.${process.pid}.${randomUUID()}`;
@@ -90,13 +92,6 @@ async function removeStale(lockPath: string): Promise<void> {
   } catch {
     return; // Gone already: another waiter moved it.
   }
-  const { holder } = await lockHolder(aside);
-  if (holder === 'dead' || holder === 'unwritten-stale' || holder === 'gone') {
-    await rm(aside, { force: true });
-    return;
-  }
-  // A live lock (made after we looked): back where it was, unless a third process took the name.
-  await link(aside, lockPath).catch(() => undefined);
   await rm(aside, { force: true });
 }
 

@@ -20,7 +20,7 @@ import { jobFailureMessage, jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from
 import { parseFlags } from '../parse-flags.ts';
 import { ProgressDisplay } from '../progress-display.ts';
 import { refuseRunningJobId } from '../running-job-id.ts';
-import { discardInput, snapshotInput, storageRootFrom } from '../storage-root.ts';
+import { settleInputCopies, snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch run <input.jsonl> [options]
@@ -165,10 +165,10 @@ async function run(argv: readonly string[]): Promise<number> {
           ...(inputPath ? { inputName: inputPath } : {}),
         },
       ).catch(async (err: unknown) => {
-        // No job reads the copy (e.g. another command started this id first): do not leave it.
-        await discardInput(inputUri, storageRoot);
+        await settleInputCopies(storageRoot, jobId, inputUri, err);
         throw err;
       });
+      await settleInputCopies(storageRoot, jobId, inputUri);
       console.log(jobStartedLine(jobId, taskQueue, parts.temporalUiUrl));
 
       const display = new ProgressDisplay();

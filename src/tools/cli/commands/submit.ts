@@ -6,7 +6,7 @@ import { connectFromEnvironment } from '../connect.ts';
 import { jobInputFromFlags, JOB_FLAGS, JOB_FLAGS_USAGE } from '../job-flags.ts';
 import { parseFlags } from '../parse-flags.ts';
 import { refuseRunningJobId } from '../running-job-id.ts';
-import { discardInput, snapshotInput, storageRootFrom } from '../storage-root.ts';
+import { settleInputCopies, snapshotInput, storageRootFrom } from '../storage-root.ts';
 import { UserError } from '../user-error.ts';
 
 const usage = `Usage: openai-batch submit <input.jsonl | storage-uri> [options]
@@ -53,10 +53,10 @@ async function run(argv: readonly string[]): Promise<number> {
         ...(isLocalFile ? { inputName: source } : {}),
       },
     ).catch(async (err: unknown) => {
-      // No job reads the copy (e.g. another submit started this id first): do not leave it.
-      if (isLocalFile) await discardInput(inputUri, storageRoot);
+      if (isLocalFile) await settleInputCopies(storageRoot, jobId, inputUri, err);
       throw err;
     });
+    if (isLocalFile) await settleInputCopies(storageRoot, jobId, inputUri);
     console.log(handle.workflowId);
   } finally {
     await conn.close();
